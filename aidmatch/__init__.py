@@ -1,0 +1,91 @@
+"""aidmatch: matches aid needs of frontline groups with donor offers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from aidmatch.config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(Path(__file__).resolve().parent.parent / "instance"),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    # A test's mapping can hold environment-style settings (DATABASE_URL, AIDMATCH_ENV) and
+    # Flask config keys alike; both take precedence over the process environment.
+    overrides = dict(config or {})
+    app.config.update(load_config(Path(app.instance_path), env={**os.environ, **overrides}))
+    app.config.update(overrides)
+
+    register_extensions(app)
+    register_template_globals(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions of extensions.py to this app."""
+    from aidmatch import models  # noqa: F401  (every model registered before use)
+    from aidmatch.db import configure_sqlite
+    from aidmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from aidmatch.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from aidmatch.auth.session import setup_login_manager
+
+    setup_login_manager(login_manager)
+
+
+def register_template_globals(app: Flask) -> None:
+    """Helpers every template may call: permission checks and the current language."""
+    from flask_babel import get_locale
+
+    from aidmatch import permissions
+
+    app.jinja_env.globals.update(
+        is_staff=permissions.is_staff,
+        is_admin=permissions.is_admin,
+        current_locale=lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every domain's routes."""
+    from aidmatch.auth.views import bp as auth_bp
+    from aidmatch.core_views import bp as core_bp
+    from aidmatch.orgs.views import bp as orgs_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(orgs_bp)
+
+
+def register_errors(app: Flask) -> None:
+    """JSON errors under /api, HTML pages elsewhere."""
+    from aidmatch.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    """flask users / seed-demo / places / ... commands."""
+    from aidmatch.cli import register_commands
+
+    register_commands(app)

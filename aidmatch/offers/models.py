@@ -1,0 +1,73 @@
+"""Offers: what a donor or supply collective can give, and how far it can deliver."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from aidmatch.db import TimestampMixin, str_enum
+from aidmatch.extensions import db
+
+if TYPE_CHECKING:
+    from aidmatch.categories.models import Category
+    from aidmatch.orgs.models import Organization
+    from aidmatch.places.models import Place
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    EXHAUSTED = "exhausted"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class Offer(TimestampMixin, db.Model):
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "allocated >= 0 AND allocated <= quantity", name="allocated_within_quantity"
+        ),
+        CheckConstraint(
+            "delivery_radius_km IS NULL OR delivery_radius_km > 0", name="radius_positive"
+        ),
+        CheckConstraint(
+            "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
+        ),
+        Index("ix_offers_status_category", "status", "category_id"),
+        Index("ix_offers_lat_lon", "lat", "lon"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    quantity: Mapped[int]
+    allocated: Mapped[int] = mapped_column(default=0)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id"), index=True)
+    lat: Mapped[float]
+    lon: Mapped[float]
+    public_lat: Mapped[float]
+    public_lon: Mapped[float]
+    delivery_radius_km: Mapped[int | None]  # None: can deliver anywhere
+    available_until: Mapped[date | None]
+    status: Mapped[OfferStatus] = mapped_column(
+        str_enum(OfferStatus, "status"), default=OfferStatus.OPEN
+    )
+
+    organization: Mapped[Organization] = relationship()
+    category: Mapped[Category] = relationship()
+    place: Mapped[Place] = relationship()
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.allocated
+
+    def __repr__(self) -> str:
+        return f"<Offer {self.id} {self.title!r} {self.status}>"

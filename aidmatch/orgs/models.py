@@ -1,0 +1,88 @@
+"""Organizations (frontline groups, donor and supply collectives) and their invite codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from aidmatch.db import TimestampMixin, UTCDateTime, str_enum, utcnow
+from aidmatch.extensions import db
+
+if TYPE_CHECKING:
+    from aidmatch.auth.models import User
+    from aidmatch.places.models import Place
+
+
+class OrgKind(StrEnum):
+    FRONTLINE_GROUP = "frontline_group"
+    DONOR_COLLECTIVE = "donor_collective"
+    SUPPLY_COLLECTIVE = "supply_collective"
+
+
+DONOR_KINDS = frozenset({OrgKind.DONOR_COLLECTIVE, OrgKind.SUPPLY_COLLECTIVE})
+
+
+class Organization(TimestampMixin, db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+        Index("ix_organizations_kind_verified", "kind", "verified_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased name: two organizations may not differ only by case.
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "kind"))
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"), index=True)
+    contact: Mapped[str] = mapped_column(Text, default="")
+    public_name: Mapped[bool] = mapped_column(default=False)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_organizations_verified_by_id_users")
+    )
+
+    place: Mapped[Place | None] = relationship()
+    members: Mapped[list[User]] = relationship(
+        back_populates="organization", foreign_keys="User.organization_id"
+    )
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def is_donor_side(self) -> bool:
+        return self.kind in DONOR_KINDS
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.name!r} {self.kind}>"
+
+
+def org_name_key(name: str) -> str:
+    """The case- and space-insensitive key under which organization names are unique."""
+    return " ".join(name.split()).casefold()
+
+
+class Invite(db.Model):
+    """A single-use code with which a new user joins an existing organization."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organization: Mapped[Organization] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Invite {self.id} org={self.organization_id} used={self.used_at is not None}>"

@@ -1,0 +1,72 @@
+"""Plain functions that create domain objects for tests (flushed, not committed)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from aidmatch.auth.models import User
+from aidmatch.auth.passwords import hash_password
+from aidmatch.extensions import db
+from aidmatch.orgs.models import Organization, OrgKind, org_name_key
+from aidmatch.permissions import Role
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+_password_hash = None
+
+
+def _hashed() -> str:
+    global _password_hash
+    if _password_hash is None:
+        _password_hash = hash_password(PASSWORD)
+    return _password_hash
+
+
+def make_org(
+    name: str | None = None,
+    kind: OrgKind = OrgKind.FRONTLINE_GROUP,
+    verified: bool = True,
+    contact: str = "",
+    **fields,
+) -> Organization:
+    """An organization, verified unless told otherwise."""
+    n = next(_counter)
+    name = name or f"Group {n}"
+    org = Organization(
+        name=name,
+        name_key=org_name_key(name),
+        kind=kind,
+        contact=contact or f"Signal +380 50 000 {n:04d}",
+        verified_at=datetime.now(UTC) if verified else None,
+        **fields,
+    )
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def make_user(
+    role: Role = Role.ORGANIZER,
+    org: Organization | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    **fields,
+) -> User:
+    """A user; organizers and donors get an organization of the fitting kind if none given."""
+    n = next(_counter)
+    if org is None and role == Role.ORGANIZER:
+        org = make_org(kind=OrgKind.FRONTLINE_GROUP)
+    elif org is None and role == Role.DONOR:
+        org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+    user = User(
+        email=(email or f"user{n}@example.org").lower(),
+        password_hash=hash_password(password) if password else _hashed(),
+        display_name=fields.pop("display_name", f"User {n}"),
+        role=role,
+        organization=org,
+        **fields,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
