@@ -1,5 +1,11 @@
 """Entry point for `flask run` and `gunicorn app:app`."""
 
-from aidmatch import create_app
+import sys
 
-app = create_app()
+from aidmatch import create_app
+from aidmatch.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    sys.exit(f"aidmatch: configuration error: {exc}")

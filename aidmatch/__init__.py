@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.exc import ArgumentError
 
-from aidmatch.config import load_config
+from aidmatch.config import ConfigError, load_config
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -39,10 +40,14 @@ def register_extensions(app: Flask) -> None:
     from aidmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
     from aidmatch.i18n import select_locale
 
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    try:
+        db.init_app(app)
+        with app.app_context():
+            engine = db.engine
+    except (ImportError, ArgumentError) as exc:
+        raise ConfigError(f"DATABASE_URL cannot be used: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

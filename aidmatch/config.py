@@ -48,10 +48,10 @@ def database_url(raw: str | None, instance_path: Path) -> str:
         return f"sqlite:///{instance_path / 'aidmatch.sqlite3'}"
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigError(
-            f"DATABASE_URL is not a database URL: {raw!r} "
-            "(expected e.g. postgresql://user@host/db or sqlite:///path.db)"
+            "DATABASE_URL is not a database URL "
+            "(expected e.g. postgresql://user@host/db or sqlite:////abs/path.db)"
         ) from None
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):

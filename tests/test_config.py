@@ -1,0 +1,72 @@
+"""Settings from the environment: defaults, refusals, and the SQLite connection recipe."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+
+from aidmatch import create_app
+from aidmatch.config import ConfigError, load_config
+from aidmatch.extensions import db
+
+
+def test_defaults_use_sqlite_in_instance_and_keep_a_generated_secret(tmp_path):
+    first = load_config(tmp_path, env={})
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'aidmatch.sqlite3'}"
+    assert first["AIDMATCH_ENV"] == "development"
+    assert len(first["SECRET_KEY"]) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    second = load_config(tmp_path, env={})
+    assert second["SECRET_KEY"] == first["SECRET_KEY"]
+
+
+def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(tmp_path, env={"AIDMATCH_ENV": "production"})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(tmp_path, env={"AIDMATCH_ENV": "production", "SECRET_KEY": "short"})
+    config = load_config(tmp_path, env={"AIDMATCH_ENV": "production", "SECRET_KEY": "k" * 40})
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "mysql://root@localhost/db", "postgresql://:::/x:y", "://nothing"]
+)
+def test_broken_database_url_names_the_setting(tmp_path, url):
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        create_app({"AIDMATCH_ENV": "testing", "SECRET_KEY": "x" * 40, "DATABASE_URL": url})
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="AIDMATCH_ENV"):
+        load_config(tmp_path, env={"AIDMATCH_ENV": "staging"})
+
+
+def test_postgres_url_gets_the_psycopg_driver(tmp_path):
+    config = load_config(tmp_path, env={"DATABASE_URL": "postgresql://u@h/db"})
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_begin_immediate(tmp_path):
+    path = tmp_path / "recipe.sqlite3"
+    app = create_app(
+        {"AIDMATCH_ENV": "testing", "SECRET_KEY": "x" * 40, "DATABASE_URL": f"sqlite:///{path}"}
+    )
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+            # Even a read-only transaction holds the write lock from its BEGIN: another
+            # writer cannot start until it ends (no lost update between read and write).
+            conn.execute(sa.text("SELECT 1"))
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            conn.rollback()
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            other.close()
+        db.engine.dispose()
