@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aidmatch.config import ConfigError, load_config
 
@@ -24,6 +25,12 @@ def create_app(config: dict | None = None) -> Flask:
     overrides = dict(config or {})
     app.config.update(load_config(Path(app.instance_path), env={**os.environ, **overrides}))
     app.config.update(overrides)
+
+    if app.config["PROXY_COUNT"] > 0:
+        # Behind N reverse proxies: trust their X-Forwarded-For/-Proto (client address for
+        # rate limits, https for URLs), and no more hops than that.
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     register_extensions(app)
     register_template_globals(app)

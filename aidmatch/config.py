@@ -94,6 +94,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LANGUAGE", "uk"),
         "LANGUAGES": ("uk", "en", "de"),
         "GEOCODER": env.get("GEOCODER") or None,
+        "PROXY_COUNT": _int_setting(env, "PROXY_COUNT", 0),
         "INVITE_TTL_DAYS": _int_setting(env, "INVITE_TTL_DAYS", 7),
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),
         "PREFERRED_URL_SCHEME": "https" if mode == "production" else "http",
