@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions of extensions.py to this app."""
     from aidmatch import models  # noqa: F401  (every model registered before use)
+    from aidmatch.api import init_api
     from aidmatch.db import configure_sqlite
     from aidmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
     from aidmatch.i18n import select_locale
@@ -59,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    init_api(app)
     login_manager.init_app(app)
     from aidmatch.auth.session import setup_login_manager
 
@@ -87,6 +89,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orgs_bp)
+
+    from aidmatch.api import api, register_docs_page
+    from aidmatch.auth.api import blp as auth_api
+    from aidmatch.extensions import csrf
+
+    # JSON API: bearer tokens only (session cookies are ignored there), so no CSRF.
+    for blueprint in (auth_api,):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
+    register_docs_page(app)
 
 
 def register_errors(app: Flask) -> None:

@@ -96,6 +96,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "GEOCODER": env.get("GEOCODER") or None,
         "PROXY_COUNT": _int_setting(env, "PROXY_COUNT", 0),
         "INVITE_TTL_DAYS": _int_setting(env, "INVITE_TTL_DAYS", 7),
+        "API_TOKEN_TTL_HOURS": _int_setting(env, "API_TOKEN_TTL_HOURS", 24 * 30),
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),
         "PREFERRED_URL_SCHEME": "https" if mode == "production" else "http",
     }

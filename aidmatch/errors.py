@@ -53,6 +53,28 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _validation_fields(err: HTTPException) -> dict:
+    """Per-field messages of a webargs/marshmallow validation error, flattened to strings."""
+    messages = (getattr(err, "data", None) or {}).get("messages") or {}
+    fields: dict[str, str] = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            for name, problems in location_messages.items():
+                fields[str(name)] = _first_message(problems)
+        else:
+            fields["_body"] = _first_message(location_messages)
+    return fields
+
+
+def _first_message(problems) -> str:
+    if isinstance(problems, list | tuple) and problems:
+        return _first_message(problems[0])
+    if isinstance(problems, dict) and problems:
+        key, value = next(iter(problems.items()))
+        return f"{key}: {_first_message(value)}"
+    return str(problems)
+
+
 def register_error_handlers(app) -> None:
     """Install the handlers for ApiError, HTTP errors and unexpected exceptions."""
 
@@ -71,7 +93,14 @@ def register_error_handlers(app) -> None:
         if status >= 400:
             db.session.rollback()
         if _wants_json():
-            return error_response(status, err.description or err.name)
+            fields = _validation_fields(err)
+            message = err.description or err.name
+            if fields and status == 422:
+                message = "Some fields are not valid: " + ", ".join(sorted(fields))
+            elif status == 400 and fields:
+                message = "; ".join(str(m) for m in fields.values())
+                fields = {}
+            return error_response(status, message, fields)
         template = f"errors/{status}.html" if status in (403, 404) else "errors/error.html"
         return render_template(template, status=status, message=err.description), status
 

@@ -1,0 +1,119 @@
+"""The JSON API's shared parts: the flask-smorest Api, bearer-token auth, pagination.
+
+Each domain keeps its own routes in `<domain>/api.py` as a flask-smorest Blueprint; schemas
+validate input and shape output there, and the OpenAPI document at /api/v1/openapi.json is
+generated from them. Errors are rendered in one place, aidmatch/errors.py.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import marshmallow as ma
+from flask import abort
+from flask_login import current_user
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from sqlalchemy import func, select
+
+from aidmatch.extensions import db
+
+API_PREFIX = "/api/v1"
+MAX_PER_PAGE = 200
+
+
+class AidmatchApi(Api):
+    """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+api = AidmatchApi()
+
+
+def api_config() -> dict:
+    """Flask config keys that flask-smorest reads."""
+    return {
+        "API_TITLE": "aidmatch",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": API_PREFIX,
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": (
+                    "Needs of frontline groups, offers of donors, and the matches between "
+                    "them. Authenticate with a bearer token from POST /api/v1/tokens. "
+                    'Errors: {"error": {"code", "message", "fields"}}.'
+                )
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    }
+
+
+def init_api(app) -> None:
+    """Bind the Api to the app and declare the bearer security scheme."""
+    for key, value in api_config().items():
+        app.config.setdefault(key, value)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque token"}
+    )
+
+
+def make_blueprint(name: str, import_name: str, url_prefix: str = "", **kwargs):
+    """A flask-smorest Blueprint mounted under /api/v1 (CSRF-exempt: bearer auth only)."""
+    return SmorestBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, **kwargs)
+
+
+def token_required(view):
+    """Require a valid bearer token (401 otherwise); the user is then `current_user`."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            abort(401, "A valid bearer token is required: POST /api/v1/tokens to get one.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+class PageArgs(ma.Schema):
+    """?page=&per_page= for every list."""
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+    per_page = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The envelope of a list: {"items": [...], "page", "per_page", "total"}."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "page": ma.fields.Integer(),
+            "per_page": ma.fields.Integer(),
+            "total": ma.fields.Integer(),
+        },
+        name=name,
+    )
+
+
+def paginate(statement, page: int, per_page: int, *, scalars: bool = True) -> dict:
+    """Run a select for one page and count the whole; return the list envelope."""
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    paged = statement.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.scalars(paged) if scalars else db.session.execute(paged)
+    return {"items": list(result), "page": page, "per_page": per_page, "total": total or 0}
+
+
+def register_docs_page(app) -> None:
+    """/api/v1/docs: Swagger UI, vendored into static/, over the generated OpenAPI document."""
+    from flask import render_template, url_for
+
+    @app.get(f"{API_PREFIX}/docs")
+    def api_docs():
+        return render_template("api/docs.html", spec_url=url_for("api-docs.openapi_json"))

@@ -1,0 +1,73 @@
+"""/api/v1/tokens and /api/v1/me: bearer tokens for the JSON API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from flask_login import current_user
+
+from aidmatch.api import make_blueprint, token_required
+from aidmatch.auth import tokens
+from aidmatch.errors import ApiError
+from aidmatch.extensions import db
+
+blp = make_blueprint("api_auth", __name__, description="Tokens and the current user")
+
+
+class TokenRequest(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=254))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
+
+
+class TokenResponse(ma.Schema):
+    token = ma.fields.String()
+    expires_at = ma.fields.DateTime()
+
+
+class OrganizationRef(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    verified = ma.fields.Boolean()
+
+
+class MeSchema(ma.Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    display_name = ma.fields.String()
+    role = ma.fields.String()
+    language = ma.fields.String()
+    organization = ma.fields.Nested(OrganizationRef, allow_none=True)
+
+
+@blp.route("/tokens", methods=["POST"])
+@blp.arguments(TokenRequest)
+@blp.response(201, TokenResponse)
+def create_token(payload):
+    """Exchange email and password for a bearer token with an expiry."""
+    from aidmatch.auth.operations import authenticate
+
+    user = authenticate(payload["email"], payload["password"])
+    if user is None:
+        db.session.commit()  # keep what authenticate recorded (failed-attempt bookkeeping)
+        raise ApiError(401, "Email or password is wrong.")
+    token, row = tokens.issue(user, current_app.config["API_TOKEN_TTL_HOURS"])
+    db.session.commit()
+    return {"token": token, "expires_at": row.expires_at}
+
+
+@blp.route("/tokens/current", methods=["DELETE"])
+@blp.response(204)
+@token_required
+def revoke_token():
+    """Revoke the token this request was made with."""
+    tokens.revoke_current()
+    db.session.commit()
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, MeSchema)
+@token_required
+def me():
+    """The user the token belongs to, with its organization."""
+    return current_user

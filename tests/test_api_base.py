@@ -1,0 +1,47 @@
+"""The JSON API's shared behaviour: OpenAPI document, docs page, error envelope, bearer auth."""
+
+from __future__ import annotations
+
+
+def test_openapi_document_is_generated(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["info"]["title"] == "aidmatch"
+    assert "/api/v1/tokens" in spec["paths"]
+    assert "/api/v1/me" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_docs_page_uses_vendored_swagger_ui(client):
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
+    assert "http" not in page.split("<body>")[1].replace("/api/v1/openapi.json", "")
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_malformed_json_is_a_400_in_the_error_envelope(client):
+    response = client.post("/api/v1/tokens", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "bad_request"
+    assert error["message"]
+
+
+def test_missing_fields_are_a_422_naming_each_field(client):
+    response = client.post("/api/v1/tokens", json={"email": "a@example.org"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error"
+    assert set(error["fields"]) == {"password"}
+
+
+def test_me_without_token_is_401(client):
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_me_with_garbage_token_is_401(client):
+    response = client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"})
+    assert response.status_code == 401
