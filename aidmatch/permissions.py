@@ -34,11 +34,6 @@ def can_verify_orgs(user) -> bool:
     return is_staff(user)
 
 
-def can_invite(user) -> bool:
-    """Any active member of an organization may make invite codes for it."""
-    return bool(user and user.is_authenticated and user.organization_id is not None)
-
-
 def is_member(user, org) -> bool:
     """The user belongs to this organization."""
     return bool(
@@ -46,13 +41,60 @@ def is_member(user, org) -> bool:
     )
 
 
+def can_invite(user, org) -> bool:
+    """Members of an organization (and staff, to onboard a group) make invite codes for it."""
+    return is_member(user, org) or is_staff(user)
+
+
+def can_view_org(user, org) -> bool:
+    """An organization's page: its members and staff; other signed-in users once it is verified."""
+    if is_staff(user) or is_member(user, org):
+        return True
+    return bool(user and user.is_authenticated and org is not None and org.verified)
+
+
+def can_see_org_members(user, org) -> bool:
+    """Who belongs to an organization: its members and staff."""
+    return is_staff(user) or is_member(user, org)
+
+
 def can_see_org_contact(user, org) -> bool:
     """An organization's contact: its members and staff (and later a confirmed partner)."""
     return is_staff(user) or is_member(user, org)
 
 
+def role_for_org_kind(kind) -> Role:
+    """The role of someone who joins an organization of this kind."""
+    from aidmatch.orgs.models import OrgKind
+
+    return Role.ORGANIZER if kind == OrgKind.FRONTLINE_GROUP else Role.DONOR
+
+
+def role_fits_org(role: Role, org) -> bool:
+    """Organizers join frontline groups, donors donor/supply collectives; staff any org or none."""
+    if role in STAFF_ROLES:
+        return True
+    return org is not None and role_for_org_kind(org.kind) == role
+
+
+def deny_unless(allowed: bool) -> None:
+    """Stop the request unless allowed: 403, or login / 401 for someone not signed in."""
+    if allowed:
+        return
+    if not current_user.is_authenticated:
+        abort(401 if _wants_json() else redirect(_login_url()))
+    abort(403)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _login_url() -> str:
+    """The login page, returning here afterwards when here is a page (a GET)."""
+    if request.method == "GET":
+        return url_for("auth.login", next=request.full_path.rstrip("?"))
+    return url_for("auth.login")
 
 
 def require_login(view):
@@ -63,7 +105,7 @@ def require_login(view):
         if not current_user.is_authenticated:
             if _wants_json():
                 abort(401)
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return redirect(_login_url())
         return view(*args, **kwargs)
 
     return wrapped
@@ -79,7 +121,7 @@ def require_role(*roles: Role):
             if not current_user.is_authenticated:
                 if _wants_json():
                     abort(401)
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return redirect(_login_url())
             if current_user.role not in allowed:
                 abort(403)
             return view(*args, **kwargs)
@@ -87,3 +129,8 @@ def require_role(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def require_staff(view):
+    """Coordinators and admins only."""
+    return require_role(*STAFF_ROLES)(view)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aidmatch.auth.models import User
 from aidmatch.auth.passwords import hash_password
 from aidmatch.extensions import db
-from aidmatch.orgs.models import Organization, OrgKind, org_name_key
+from aidmatch.orgs.models import Invite, Organization, OrgKind, org_name_key
 from aidmatch.permissions import Role
 
 PASSWORD = "correct horse battery"
@@ -70,3 +70,37 @@ def make_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def make_invite(
+    org: Organization,
+    created_by: User | None = None,
+    code: str | None = None,
+    expires_in: timedelta = timedelta(days=7),
+    used_by: User | None = None,
+) -> Invite:
+    """An invite code for `org` (made by a new member unless given), unused unless used_by."""
+    n = next(_counter)
+    created_by = created_by or make_user(
+        role=Role.ORGANIZER if org.kind == OrgKind.FRONTLINE_GROUP else Role.DONOR, org=org
+    )
+    now = datetime.now(UTC)
+    invite = Invite(
+        code=code or f"TEST-{n:04d}-AAAA-BBBB",
+        organization=org,
+        created_by_id=created_by.id,
+        created_at=now,
+        expires_at=now + expires_in,
+        used_at=now if used_by else None,
+        used_by_id=used_by.id if used_by else None,
+    )
+    db.session.add(invite)
+    db.session.flush()
+    return invite
+
+
+def count(model) -> int:
+    """How many rows a model's table holds."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model))

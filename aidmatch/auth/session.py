@@ -1,6 +1,8 @@
-"""Flask-Login wiring: load the user of a session cookie."""
+"""Flask-Login wiring: load the user of a session cookie (bearer tokens: auth/tokens.py)."""
 
 from __future__ import annotations
+
+from flask import request
 
 from aidmatch.extensions import db
 
@@ -10,11 +12,19 @@ def setup_login_manager(login_manager) -> None:
     from aidmatch.auth.models import User
 
     login_manager.login_view = "auth.login"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": strong deletes the session whenever the client's address changes,
+    # which on a phone moving between mobile networks would log people out mid-form.
+    login_manager.session_protection = "basic"
 
     @login_manager.user_loader
     def _load_user(user_id: str):
+        # The JSON API authenticates by bearer token only (see auth/tokens.py): a browser's
+        # session cookie, sent along by any page on any site, must not act there (no CSRF).
+        if request.path.startswith("/api/"):
+            return None
         try:
-            return db.session.get(User, int(user_id))
+            user = db.session.get(User, int(user_id))
         except (TypeError, ValueError):
             return None
+        # A user disabled after logging in is logged out on the next request.
+        return user if user is not None and user.active else None

@@ -1,25 +1,236 @@
-"""Log in, log out, register, account (stub: filled in by the accounts work)."""
+"""Log in, log out, register, account settings and password change."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+
+from aidmatch.auth.forms import AccountForm, LoginForm, PasswordForm, RegisterForm
+from aidmatch.auth.links import safe_next
+from aidmatch.auth.operations import (
+    authenticate,
+    change_password,
+    normalise_email,
+    register_with_invite,
+    register_with_new_org,
+    update_account,
+)
+from aidmatch.extensions import db, limiter
+from aidmatch.operations_errors import DomainError
+from aidmatch.permissions import require_login
 
 bp = Blueprint("auth", __name__)
 
+# Operation field names that differ from the registration form's.
+REGISTER_FIELDS = {"name": "org_name", "kind": "org_kind", "contact": "org_contact"}
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def address_key() -> str:
+    """Rate-limit bucket of the client's address."""
+    return "address:" + (get_remote_address() or "unknown")
+
+
+def account_key() -> str:
+    """Rate-limit bucket of the account being tried (form or JSON email), whoever tries it."""
+    email = request.form.get("email")
+    if email is None and request.is_json:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
+    return "account:" + normalise_email(email if isinstance(email, str) else "")
+
+
+def _login_failed(response) -> bool:
+    """Only failed attempts count: a view sets g.login_failed, or the API answers 401."""
+    return bool(g.get("login_failed")) or response.status_code == 401
+
+
+def _too_many_attempts() -> str:
+    return _(
+        "Too many failed login attempts for this account or from your network. "
+        "Please wait a few minutes, then try again."
+    )
+
+
+def login_rate_limits(view):
+    """LOGIN_RATE_LIMIT failed POSTs per client address and, separately, per account.
+
+    The budget is shared by every view so decorated (the login page, the API's token
+    endpoint): trying passwords through both gives no more attempts.
+    """
+    for key_func in (account_key, address_key):
+        view = limiter.shared_limit(
+            _login_limit,
+            "login",
+            key_func=key_func,
+            methods=["POST"],
+            deduct_when=_login_failed,
+            error_message=_too_many_attempts,
+        )(view)
+    return view
+
+
+def _start_session(user) -> None:
+    """Log the user in on a fresh session (keeping only the chosen language)."""
+    language = session.get("language")
+    session.clear()
+    if language:
+        session["language"] = language
+    login_user(user)
+
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_rate_limits
 def login():
-    return "login"
+    """Log in with email and password; go on to a local `next` page."""
+    next_url = safe_next(request.args.get("next"))
+    g.login_failed = False
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("core.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            g.login_failed = True
+            form.form_errors.append(_("Wrong email or password."))
+        else:
+            db.session.commit()
+            _start_session(user)
+            return redirect(next_url or url_for("core.index"))
+    return render_template("auth/login.html", form=form, next=next_url)
 
 
 @bp.post("/logout")
 def logout():
-    return "logout"
+    """End the session (a POST with a CSRF token, so no page can log anyone out)."""
+    language = session.get("language")
+    logout_user()
+    session.clear()
+    if language:
+        session["language"] = language
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("core.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
-    return "register"
+    """Sign up with a new organization, or join one with an invite code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.language.data = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        if request.args.get("invite"):
+            form.mode.data = RegisterForm.JOIN
+            form.invite_code.data = request.args["invite"][:64]
+    if form.validate_on_submit():
+        try:
+            if form.mode.data == RegisterForm.JOIN:
+                user = register_with_invite(
+                    form.invite_code.data,
+                    form.email.data,
+                    form.password.data,
+                    form.display_name.data,
+                    language=form.language.data,
+                )
+            else:
+                user = register_with_new_org(
+                    form.email.data,
+                    form.password.data,
+                    form.display_name.data,
+                    form.org_name.data,
+                    form.org_kind.data,
+                    contact=form.org_contact.data,
+                    language=form.language.data,
+                )
+        except DomainError as err:
+            db.session.rollback()
+            err.attach_to(form, REGISTER_FIELDS)
+        else:
+            db.session.commit()
+            session["language"] = str(user.language)
+            _start_session(user)
+            if form.mode.data == RegisterForm.JOIN:
+                flash(_("Welcome! You have joined %(org)s.", org=user.organization.name), "ok")
+            else:
+                flash(
+                    _(
+                        "Welcome! Your organization is registered. A coordinator will verify it; "
+                        "until then its needs are visible to coordinators only."
+                    ),
+                    "ok",
+                )
+            return redirect(url_for("core.index"))
+    return render_template("auth/register.html", form=form)
+
+
+def _render_account(account_form=None, password_form=None):
+    user = current_user
+    account_form = account_form or AccountForm(
+        formdata=None, display_name=user.display_name, language=str(user.language)
+    )
+    password_form = password_form or PasswordForm(formdata=None)
+    return render_template(
+        "auth/account.html", account_form=account_form, password_form=password_form
+    )
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@require_login
 def account():
-    return "account"
+    """Show and change the display name and language."""
+    if request.method == "GET":
+        return _render_account()
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            update_account(
+                current_user._get_current_object(), form.display_name.data, form.language.data
+            )
+        except DomainError as err:
+            db.session.rollback()
+            err.attach_to(form)
+        else:
+            db.session.commit()
+            session["language"] = str(current_user.language)
+            flash(_("Your settings are saved."), "ok")
+            return redirect(url_for("auth.account"))
+    return _render_account(account_form=form)
+
+
+@bp.post("/account/password")
+@require_login
+def password():
+    """Change the password (the current one is asked for)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(
+                current_user._get_current_object(),
+                form.old_password.data,
+                form.new_password.data,
+            )
+        except DomainError as err:
+            db.session.rollback()
+            err.attach_to(form)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed."), "ok")
+            return redirect(url_for("auth.account"))
+    return _render_account(password_form=form)

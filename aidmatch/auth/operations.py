@@ -1,0 +1,225 @@
+"""Account verbs: create users, register, authenticate, change password or settings.
+
+Like every operations module: they flush and audit, never commit, never read the request.
+"""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from aidmatch.audit.operations import record
+from aidmatch.auth.models import Language, User
+from aidmatch.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from aidmatch.db import utcnow
+from aidmatch.extensions import db
+from aidmatch.operations_errors import DomainError
+from aidmatch.orgs.models import OrgKind
+from aidmatch.orgs.operations import create_organization, mark_invite_used, redeem_invite
+from aidmatch.permissions import STAFF_ROLES, Role, role_fits_org, role_for_org_kind
+
+MAX_EMAIL_LENGTH = 254
+MAX_DISPLAY_NAME_LENGTH = 120
+
+
+def normalise_email(email: str | None) -> str:
+    """The stored form of an email address: stripped and lower-cased."""
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    """The user with this email address, whatever its case."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def _taken_email() -> DomainError:
+    return DomainError(
+        _l("An account with this email address exists already. Log in instead?"),
+        field="email",
+        status=409,
+        code="email_taken",
+    )
+
+
+def _checked_user_input(
+    email: str, password: str, display_name: str, language: str
+) -> tuple[str, str, Language]:
+    """Validate what a new account is made of; return email, display name and language."""
+    email = normalise_email(email)
+    if not email:
+        raise DomainError(_l("Enter your email address."), field="email")
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise DomainError(_l("This is not a valid email address."), field="email") from None
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise DomainError(_l("This email address is too long."), field="email")
+    if find_user(email) is not None:
+        raise _taken_email()
+    display_name = " ".join((display_name or "").split())
+    if not display_name:
+        raise DomainError(_l("Enter the name others will see."), field="display_name")
+    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise DomainError(
+            _l("Use at most %(num)d characters.", num=MAX_DISPLAY_NAME_LENGTH),
+            field="display_name",
+        )
+    _check_password(password, email, field="password")
+    try:
+        language = Language(language)
+    except ValueError:
+        raise DomainError(_l("Choose Ukrainian, English or German."), field="language") from None
+    return email, display_name, language
+
+
+def _check_password(password: str, email: str, field: str) -> None:
+    problem = password_problem(
+        password or "", current_app.config["PASSWORD_MIN_LENGTH"], email=email
+    )
+    if problem:
+        raise DomainError(problem, field=field, code="weak_password")
+
+
+def create_user(
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    organization=None,
+    actor=None,
+    language="uk",
+) -> User:
+    """Create an account; refuse a taken email, a weak password or a role that fits no org."""
+    email, display_name, language = _checked_user_input(email, password, display_name, language)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise DomainError(
+            _l("Choose a role: organizer, donor, coordinator or admin."), field="role"
+        ) from None
+    if organization is None and role not in STAFF_ROLES:
+        raise DomainError(
+            _l("Organizers and donors belong to an organization."), field="organization"
+        )
+    if not role_fits_org(role, organization):
+        raise DomainError(
+            _l("Organizers belong to frontline groups, donors to donor or supply collectives."),
+            field="role",
+        )
+    password_hash = hash_password(password)
+    try:
+        # A savepoint: of two registrations of one email at once, the second fails cleanly.
+        # (The user is made inside it, so the savepoint's opening flush does not meet it.)
+        with db.session.begin_nested():
+            user = User(
+                email=email,
+                password_hash=password_hash,
+                display_name=display_name,
+                role=role,
+                organization=organization,
+                language=language,
+                active=True,
+            )
+            db.session.add(user)
+    except IntegrityError:
+        raise _taken_email() from None
+    record(
+        actor,
+        "user.create",
+        user,
+        after={
+            "email": email,
+            "role": role,
+            "organization_id": user.organization_id,
+            "display_name": display_name,
+        },
+    )
+    return user
+
+
+def register_with_new_org(
+    email: str,
+    password: str,
+    display_name: str,
+    org_name: str,
+    org_kind: OrgKind,
+    contact: str = "",
+    language="uk",
+) -> User:
+    """Sign up with a new (unverified) organization; the role follows from its kind."""
+    _checked_user_input(email, password, display_name, language)
+    org = create_organization(org_name, org_kind, contact=contact)
+    return create_user(
+        email, password, display_name, role_for_org_kind(org.kind), org, language=language
+    )
+
+
+def register_with_invite(
+    code: str, email: str, password: str, display_name: str, language="uk"
+) -> User:
+    """Sign up into an existing organization with one of its invite codes."""
+    _checked_user_input(email, password, display_name, language)
+    invite = redeem_invite(code)
+    org = invite.organization
+    user = create_user(
+        email, password, display_name, role_for_org_kind(org.kind), org, language=language
+    )
+    mark_invite_used(invite, user)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; upgrades an outdated password hash."""
+    user = find_user(email) if email else None
+    # Verify even without a user, so the time taken does not tell which emails exist.
+    if not verify_password(user.password_hash if user else None, password or ""):
+        return None
+    if not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, old: str, new: str) -> User:
+    """Replace the password after checking the current one; the new one must be strong."""
+    if not verify_password(user.password_hash, old or ""):
+        raise DomainError(_l("This is not your current password."), field="old_password")
+    if new == old:
+        raise DomainError(
+            _l("The new password must differ from the current one."), field="new_password"
+        )
+    _check_password(new, user.email, field="new_password")
+    user.password_hash = hash_password(new)
+    db.session.flush()
+    record(user, "user.change_password", user)
+    return user
+
+
+def update_account(user: User, display_name: str, language) -> User:
+    """Change the display name and the preferred language."""
+    display_name = " ".join((display_name or "").split())
+    if not display_name:
+        raise DomainError(_l("Enter the name others will see."), field="display_name")
+    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise DomainError(
+            _l("Use at most %(num)d characters.", num=MAX_DISPLAY_NAME_LENGTH),
+            field="display_name",
+        )
+    try:
+        language = Language(language)
+    except ValueError:
+        raise DomainError(_l("Choose Ukrainian, English or German."), field="language") from None
+    before = {"display_name": user.display_name, "language": user.language}
+    user.display_name = display_name
+    user.language = language
+    db.session.flush()
+    after = {"display_name": user.display_name, "language": user.language}
+    if after != before:
+        record(user, "user.update", user, before=before, after=after)
+    return user

@@ -1,0 +1,411 @@
+"""Registration, login, logout and account pages through the test client."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from aidmatch.auth.links import safe_next
+from aidmatch.auth.models import User
+from aidmatch.auth.passwords import verify_password
+from aidmatch.extensions import db
+from aidmatch.orgs.models import Invite, Organization, OrgKind
+from aidmatch.permissions import Role
+from tests.conftest import make_test_app
+from tests.factories import (
+    PASSWORD,
+    count,
+    make_invite,
+    make_org,
+    make_user,
+)
+
+GOOD = "seven brave field medics"
+
+
+def new_org_form(**changes) -> dict:
+    data = {
+        "email": "olena@example.org",
+        "display_name": "Olena",
+        "password": GOOD,
+        "password_confirm": GOOD,
+        "language": "uk",
+        "mode": "new",
+        "org_name": "Kharkiv Field Medics",
+        "org_kind": "frontline_group",
+        "org_contact": "Signal +380 50 123 4567",
+        "invite_code": "",
+    }
+    data.update(changes)
+    return data
+
+
+def join_form(code: str, **changes) -> dict:
+    data = new_org_form(mode="join", org_name="", org_kind="", org_contact="", invite_code=code)
+    data.update(changes)
+    return data
+
+
+def field_errors(html: str, field: str) -> str:
+    """The text of the error block next to a field (empty when there is none)."""
+    match = re.search(rf'<div class="error" id="{field}-error">(.*?)</div>', html, re.S)
+    return match.group(1) if match else ""
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# Registration ------------------------------------------------------------------------------
+
+
+def test_register_page_renders(client):
+    response = client.get("/register")
+    assert response.status_code == 200
+    assert 'name="invite_code"' in text(response)
+
+
+def test_register_with_a_new_organization(client):
+    response = client.post("/register", data=new_org_form(email="Olena@Example.org"))
+    assert response.status_code == 302
+    user = db.session.scalars(select(User)).one()
+    assert user.email == "olena@example.org"
+    assert user.role == Role.ORGANIZER
+    org = user.organization
+    assert org.name == "Kharkiv Field Medics"
+    assert org.kind == OrgKind.FRONTLINE_GROUP
+    assert not org.verified
+    # Logged in straight away, and the home page says the organization waits.
+    home = text(client.get("/"))
+    assert "Olena" in home
+    assert "waits for a coordinator" in home
+
+
+@pytest.mark.parametrize(
+    ("kind", "role"),
+    [("donor_collective", Role.DONOR), ("supply_collective", Role.DONOR)],
+)
+def test_register_donor_side_organization_makes_a_donor(client, kind, role):
+    assert client.post("/register", data=new_org_form(org_kind=kind)).status_code == 302
+    assert db.session.scalars(select(User)).one().role == role
+
+
+def test_register_with_an_invite_code(client):
+    org = make_org(name="Lviv Supply", kind=OrgKind.SUPPLY_COLLECTIVE)
+    invite = make_invite(org)
+    users_before = count(User)
+    response = client.post("/register", data=join_form(invite.code.lower().replace("-", " ")))
+    assert response.status_code == 302, text(response)
+    assert count(User) == users_before + 1
+    user = db.session.scalars(select(User).where(User.email == "olena@example.org")).one()
+    assert user.organization_id == org.id
+    assert user.role == Role.DONOR
+    assert invite.used_by_id == user.id
+    assert count(Organization) == 1
+    assert "You have joined Lviv Supply" in text(client.get("/"))
+
+
+def test_register_link_with_invite_prefills_the_code(client):
+    response = client.get("/register?invite=ABCD-EFGH-JKMN-PQRS")
+    html = text(response)
+    assert 'value="ABCD-EFGH-JKMN-PQRS"' in html
+    assert re.search(r'value="join"[^>]*checked|checked[^>]*value="join"', html)
+
+
+def assert_nothing_created(users: int = 0, orgs: int = 0):
+    assert count(User) == users
+    assert count(Organization) == orgs
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"email": ""}, "email", "required"),
+        ({"email": "not an email"}, "email", "not a valid email"),
+        ({"display_name": ""}, "display_name", "required"),
+        ({"password": "", "password_confirm": ""}, "password", "required"),
+        ({"password": "short", "password_confirm": "short"}, "password", "at least 10"),
+        ({"password": "password123", "password_confirm": "password123"}, "password", "common"),
+        ({"password_confirm": "something else entirely"}, "password_confirm", "differ"),
+        ({"org_name": ""}, "org_name", "name"),
+        ({"org_kind": ""}, "org_kind", "kind"),
+        ({"org_kind": "army"}, "org_kind", ""),  # WTForms' own message, translated
+    ],
+)
+def test_bad_registration_input_shows_message_keeps_input_creates_nothing(
+    client, changes, field, message
+):
+    data = new_org_form(**changes)
+    response = client.post("/register", data=data)
+    assert response.status_code == 200
+    html = text(response)
+    errors = field_errors(html, field)
+    assert errors and message.lower() in errors.lower(), html
+    assert_nothing_created()
+    # What was typed is kept, except passwords.
+    if data["email"]:
+        assert f'value="{data["email"]}"' in html
+    if data["org_name"]:
+        assert 'value="Kharkiv Field Medics"' in html
+    assert GOOD not in html
+
+
+def test_taken_email_is_refused_case_insensitively(client):
+    make_user(email="olena@example.org")
+    db.session.commit()  # the refused request rolls back its own work only
+    orgs = count(Organization)
+    response = client.post("/register", data=new_org_form(email="OLENA@example.org"))
+    assert response.status_code == 200
+    assert "exists already" in field_errors(text(response), "email")
+    assert_nothing_created(users=1, orgs=orgs)
+
+
+def test_duplicate_organization_name_is_refused(client):
+    make_org(name="Kharkiv Field Medics")
+    db.session.commit()  # the refused request rolls back its own work only
+    response = client.post("/register", data=new_org_form(org_name="  kharkiv   FIELD medics "))
+    assert response.status_code == 200
+    assert "already registered" in field_errors(text(response), "org_name")
+    assert_nothing_created(users=0, orgs=1)
+
+
+def test_missing_invite_code_is_refused(client):
+    response = client.post("/register", data=join_form(""))
+    assert "invite code" in field_errors(text(response), "invite_code").lower()
+    assert_nothing_created()
+
+
+def test_unknown_invite_code_is_refused(client):
+    response = client.post("/register", data=join_form("ZZZZ-ZZZZ-ZZZZ-ZZZZ"))
+    assert "not known" in field_errors(text(response), "invite_code")
+    assert_nothing_created()
+
+
+def test_used_invite_code_is_refused(client):
+    org = make_org()
+    first = make_user(org=org)
+    invite = make_invite(org, used_by=first)
+    db.session.commit()  # the refused request rolls back its own work only
+    users = count(User)
+    response = client.post("/register", data=join_form(invite.code))
+    assert "already been used" in field_errors(text(response), "invite_code")
+    assert_nothing_created(users=users, orgs=1)
+
+
+def test_expired_invite_code_is_refused(client):
+    org = make_org()
+    invite = make_invite(org, expires_in=timedelta(seconds=-1))
+    db.session.commit()  # the refused request rolls back its own work only
+    users = count(User)
+    response = client.post("/register", data=join_form(invite.code))
+    assert "expired" in field_errors(text(response), "invite_code")
+    assert_nothing_created(users=users, orgs=1)
+    assert db.session.get(Invite, invite.id).used_at is None
+
+
+def test_invite_with_a_weak_password_creates_nothing_and_keeps_the_code(client):
+    org = make_org()
+    invite = make_invite(org)
+    db.session.commit()  # the refused request rolls back its own work only
+    users = count(User)
+    response = client.post(
+        "/register", data=join_form(invite.code, password="short", password_confirm="short")
+    )
+    assert "at least" in field_errors(text(response), "password")
+    assert count(User) == users
+    assert db.session.get(Invite, invite.id).used_at is None
+    assert f'value="{invite.code}"' in text(response)
+
+
+def test_signed_in_user_is_sent_home_from_register_and_login(client, login_as):
+    login_as(make_user())
+    assert client.get("/register").status_code == 302
+    assert client.get("/login").status_code == 302
+
+
+# Login and logout -----------------------------------------------------------------------------
+
+
+def test_login_and_logout(client):
+    user = make_user(email="anna@example.org", display_name="Anna")
+    response = client.post("/login", data={"email": " ANNA@example.org", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "Hello, Anna" in text(client.get("/"))
+    assert user.last_login_at is not None
+
+    assert client.get("/logout").status_code == 405  # only POST logs out
+    response = client.post("/logout")
+    assert response.status_code == 302
+    assert "Hello, Anna" not in text(client.get("/"))
+    assert client.get("/account").status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_message(client):
+    make_user(email="anna@example.org")
+    response = client.post("/login", data={"email": "anna@example.org", "password": "wrong one"})
+    assert response.status_code == 200
+    html = text(response)
+    assert "Wrong email or password" in html
+    assert 'value="anna@example.org"' in html
+    assert client.get("/account").status_code == 302
+
+
+def test_unknown_email_gets_the_same_message(client):
+    response = client.post("/login", data={"email": "nobody@example.org", "password": PASSWORD})
+    assert "Wrong email or password" in text(response)
+
+
+def test_inactive_user_cannot_log_in(client):
+    make_user(email="gone@example.org", active=False)
+    response = client.post("/login", data={"email": "gone@example.org", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Wrong email or password" in text(response)
+    assert client.get("/account").status_code == 302
+
+
+def test_user_disabled_while_logged_in_is_logged_out(client, login_as):
+    user = make_user()
+    login_as(user)
+    assert client.get("/account").status_code == 200
+    user.active = False
+    db.session.flush()
+    assert client.get("/account").status_code == 302
+
+
+def test_login_follows_a_local_next(client):
+    make_user(email="anna@example.org")
+    response = client.post(
+        "/login?next=/account%3Ftab%3D1",
+        data={"email": "anna@example.org", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/account?tab=1"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\n/evil.example",
+        "/\t/evil.example",
+        "http:/evil.example",
+    ],
+)
+def test_login_refuses_an_unsafe_next(client, target):
+    make_user(email="anna@example.org")
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": "anna@example.org", "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/needs?page=2", "/needs?page=2"),
+        ("/", "/"),
+        (None, None),
+        ("", None),
+        ("needs", None),
+        ("https://evil.example/x", None),
+        ("//evil.example", None),
+        ("///evil.example", None),
+        ("/\\evil.example", None),
+        ("javascript:alert(1)", None),
+        ("/\r\nLocation: x", None),
+    ],
+)
+def test_safe_next(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_pages_for_members_send_anonymous_visitors_to_login_with_next(client):
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/account")
+
+
+# Account -------------------------------------------------------------------------------------
+
+
+def test_account_settings(client, login_as):
+    user = make_user(display_name="Old Name")
+    login_as(user)
+    page = text(client.get("/account"))
+    assert 'value="Old Name"' in page
+    response = client.post("/account", data={"display_name": "New Name", "language": "de"})
+    assert response.status_code == 302
+    assert user.display_name == "New Name"
+    assert user.language == "de"
+    assert '<html lang="de">' in text(client.get("/account"))
+
+
+def test_account_settings_bad_input(client, login_as):
+    user = make_user(display_name="Old Name")
+    login_as(user)
+    response = client.post("/account", data={"display_name": "", "language": "xx"})
+    assert response.status_code == 200
+    assert field_errors(text(response), "display_name")
+    assert field_errors(text(response), "language")
+    assert user.display_name == "Old Name"
+
+
+def test_change_password_page(client, login_as):
+    user = make_user(email="anna@example.org")
+    login_as(user)
+    bad = client.post(
+        "/account/password",
+        data={"old_password": "wrong", "new_password": GOOD, "new_password_confirm": GOOD},
+    )
+    assert "not your current password" in field_errors(text(bad), "old_password")
+    weak = client.post(
+        "/account/password",
+        data={"old_password": PASSWORD, "new_password": "short", "new_password_confirm": "short"},
+    )
+    assert "at least" in field_errors(text(weak), "new_password")
+    assert verify_password(user.password_hash, PASSWORD)
+
+    ok = client.post(
+        "/account/password",
+        data={"old_password": PASSWORD, "new_password": GOOD, "new_password_confirm": GOOD},
+    )
+    assert ok.status_code == 302
+    assert verify_password(user.password_hash, GOOD)
+    client.post("/logout")
+    old = client.post("/login", data={"email": "anna@example.org", "password": PASSWORD})
+    assert old.status_code == 200
+    new = client.post("/login", data={"email": "anna@example.org", "password": GOOD})
+    assert new.status_code == 302
+
+
+# CSRF ---------------------------------------------------------------------------------------
+
+
+def test_posts_without_a_csrf_token_are_refused(database_url):
+    csrf_app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    with csrf_app.app_context():
+        client = csrf_app.test_client()
+        for path in ("/login", "/register", "/logout", "/account/password", "/orgs/1/verify"):
+            response = client.post(path, data={"email": "a@example.org", "password": PASSWORD})
+            assert response.status_code == 400, path
+            assert "CSRF" in text(response)
+        # With the token from the form, the same POST goes through to the login check.
+        page = text(client.get("/login"))
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post(
+            "/login", data={"csrf_token": token, "email": "a@example.org", "password": PASSWORD}
+        )
+        assert response.status_code == 200
+        assert "Wrong email or password" in text(response)
+        db.session.remove()
+        db.engine.dispose()
