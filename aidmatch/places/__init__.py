@@ -1,0 +1,1 @@
+"""Places: the gazetteer shipped with aidmatch (data file, loader, search, autocomplete)."""

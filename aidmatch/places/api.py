@@ -1,0 +1,41 @@
+"""/api/v1/places?q=: the gazetteer search (public data)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from aidmatch.api import make_blueprint
+from aidmatch.extensions import db
+from aidmatch.places.search import MAX_QUERY_LENGTH, search
+
+blp = make_blueprint("api_places", __name__, url_prefix="/places", description="Places")
+
+
+class PlaceArgs(ma.Schema):
+    q = ma.fields.String(required=True, validate=ma.validate.Length(max=MAX_QUERY_LENGTH))
+    limit = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=1, max=50))
+    country = ma.fields.String(validate=ma.validate.Length(equal=2))
+
+
+class PlaceOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    name_uk = ma.fields.String(allow_none=True)
+    oblast = ma.fields.String(allow_none=True)
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+    population = ma.fields.Integer()
+
+
+class PlaceList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PlaceOut))
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(PlaceArgs, location="query")
+@blp.response(200, PlaceList)
+def list_(args):
+    """Settlements whose name begins with q (Cyrillic or Latin, one typo allowed)."""
+    places = search(args["q"], limit=args["limit"], country=args.get("country"))
+    db.session.commit()
+    return {"items": places}
