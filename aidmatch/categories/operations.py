@@ -1,0 +1,65 @@
+"""Reading the category tree: the tree itself, a branch's ids for filters, ancestors for matching.
+
+The tree is small (under a hundred rows), so the walks load every (id, parent_id) pair in one
+query and follow them in Python: one round trip, the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from aidmatch.categories.models import Category
+from aidmatch.extensions import db
+
+
+def _category_id(category: Category | int) -> int:
+    return category if isinstance(category, int) else category.id
+
+
+def _parents() -> dict[int, int | None]:
+    return dict(db.session.execute(select(Category.id, Category.parent_id)).all())
+
+
+def category_tree() -> list[Category]:
+    """The root categories in order of position, each with its children loaded, also in order."""
+    return list(
+        db.session.scalars(
+            select(Category)
+            .where(Category.parent_id.is_(None))
+            .options(selectinload(Category.children, recursion_depth=-1))
+            .order_by(Category.position, Category.slug)
+        )
+    )
+
+
+def descendant_ids(category: Category | int) -> set[int]:
+    """The ids of a category and of everything below it (a filter on a parent includes them)."""
+    root = _category_id(category)
+    children: dict[int, list[int]] = {}
+    for child, parent in _parents().items():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    found, stack = {root}, [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def ancestor_ids(category: Category | int) -> list[int]:
+    """The ids above a category, nearest first, itself excluded (an offer there covers it)."""
+    parents = _parents()
+    found: list[int] = []
+    current = parents.get(_category_id(category))
+    while current is not None and current not in found:
+        found.append(current)
+        current = parents.get(current)
+    return found
+
+
+def get_by_slug(slug: str) -> Category | None:
+    """The category with this slug, or None."""
+    return db.session.scalar(select(Category).where(Category.slug == slug))

@@ -1,0 +1,292 @@
+"""flask seed-demo: what it makes, where, in which quantities, and that it makes it once.
+
+Seeding hashes ~50 passwords with Argon2 (seconds), so this module seeds one database of its
+own once and the tests read it; only the determinism test seeds again, with a cheap hash.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import make_url
+
+from aidmatch.audit.models import AuditEvent
+from aidmatch.auth.models import User
+from aidmatch.categories.models import Category, Unit
+from aidmatch.db import utcnow
+from aidmatch.demo import (
+    ADMIN_EMAIL,
+    COORDINATOR_EMAIL,
+    DEMO_PASSWORD,
+    demo_email,
+    demo_logins,
+    seed_demo,
+)
+from aidmatch.demo_data import ITEMS
+from aidmatch.extensions import db
+from aidmatch.geo import coarse_point, haversine_km
+from aidmatch.needs.models import URGENCY_RANK, Need, Urgency
+from aidmatch.offers.models import Offer
+from aidmatch.orgs.models import Organization, OrgKind
+from aidmatch.permissions import Role
+from aidmatch.places.models import Place
+from tests.conftest import create_pg_database, drop_pg_database, make_test_app, upgrade_and_load
+
+FRONT_OBLASTS = {
+    "Kharkiv Oblast",
+    "Donetsk Oblast",
+    "Zaporizhzhia Oblast",
+    "Dnipropetrovsk Oblast",
+    "Sumy Oblast",
+    "Kherson Oblast",
+    "Mykolaiv Oblast",
+}
+MAX_BY_UNIT = {Unit.PCS: 5_000, Unit.KG: 50_000, Unit.L: 100_000, Unit.EUR: 100_000}
+
+
+@dataclass
+class Seeded:
+    app: Flask
+    output: str
+    exit_code: int
+    today: date
+    fingerprint: tuple
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _fingerprint(today: date) -> tuple:
+    """What the demo made, without ids and creation times (which differ between runs)."""
+    orgs = db.session.execute(
+        select(
+            Organization.name,
+            Organization.kind,
+            Organization.contact,
+            Organization.verified_at.is_not(None),
+            Organization.public_name,
+            Place.code,
+        ).join(Place)
+    ).all()
+    users = db.session.execute(select(User.email, User.display_name, User.role)).all()
+    needs = [
+        (n.organization.name, n.title, n.description, n.category.slug, n.quantity, n.urgency,
+         n.needed_by and (n.needed_by - today).days, n.sensitive, n.delivery_note, n.lat, n.lon)
+        for n in db.session.scalars(select(Need))
+    ]  # fmt: skip
+    offers = [
+        (o.organization.name, o.title, o.description, o.category.slug, o.quantity,
+         o.delivery_radius_km, o.available_until and (o.available_until - today).days,
+         o.place.code, o.lat, o.lon)
+        for o in db.session.scalars(select(Offer))
+    ]  # fmt: skip
+    return tuple(sorted(map(tuple, rows)) for rows in (orgs, users, needs, offers))
+
+
+@pytest.fixture(scope="module")
+def seeded(template_database, tmp_path_factory):
+    """A database of this module's own with the gazetteer, seeded once through the CLI."""
+    if template_database.startswith("sqlite"):
+        target = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+        shutil.copyfile(make_url(template_database).database, target)
+        url = f"sqlite:///{target}"
+    else:
+        url = create_pg_database(os.environ["TEST_DATABASE_URL"], prefix="aidmatch_demo")
+        upgrade_and_load(url)
+    app = make_test_app(url)
+    with app.app_context():
+        assert _count(Place) > 0, "the gazetteer is not loaded into the test database"
+        today = utcnow().date()
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        state = Seeded(app, result.output, result.exit_code, today, _fingerprint(today))
+        db.session.remove()
+    yield state
+    with app.app_context():
+        db.engine.dispose()
+    if not url.startswith("sqlite"):
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def demo(seeded):
+    """The seeded database, inside an app context."""
+    with seeded.app.app_context():
+        yield seeded
+        db.session.remove()
+
+
+def test_seed_demo_reports_what_it_made_and_the_logins(demo):
+    assert demo.exit_code == 0, demo.output
+    assert "Demo data created" in demo.output
+    assert DEMO_PASSWORD in demo.output
+    for email, _role, _org in demo_logins():
+        assert email in demo.output
+    assert COORDINATOR_EMAIL in demo.output and ADMIN_EMAIL in demo.output
+    assert demo_email("kupiansk-medics") in demo.output
+
+
+def test_counts_are_in_the_expected_ranges(demo):
+    kinds = dict(
+        db.session.execute(
+            select(Organization.kind, func.count()).group_by(Organization.kind)
+        ).all()
+    )
+    frontline = kinds.get(OrgKind.FRONTLINE_GROUP, 0)
+    donor_side = kinds.get(OrgKind.DONOR_COLLECTIVE, 0) + kinds.get(OrgKind.SUPPLY_COLLECTIVE, 0)
+    assert 25 <= frontline <= 35
+    assert 15 <= donor_side <= 25
+    assert kinds.get(OrgKind.DONOR_COLLECTIVE) and kinds.get(OrgKind.SUPPLY_COLLECTIVE)
+    assert 250 <= _count(Need) <= 350
+    assert 120 <= _count(Offer) <= 180
+    assert _count(User) == frontline + donor_side + 2
+    unverified = db.session.scalar(select(func.count()).where(Organization.verified_at.is_(None)))
+    assert 1 <= unverified <= 10  # something for coordinators to review
+
+
+def test_one_member_per_organization_and_the_staff(demo):
+    staff = dict(
+        db.session.execute(
+            select(User.email, User.role).where(User.organization_id.is_(None))
+        ).all()
+    )
+    assert staff == {COORDINATOR_EMAIL: Role.COORDINATOR, ADMIN_EMAIL: Role.ADMIN}
+    for org in db.session.scalars(select(Organization)):
+        assert len(org.members) == 1, org
+        expected = Role.ORGANIZER if org.kind == OrgKind.FRONTLINE_GROUP else Role.DONOR
+        assert org.members[0].role == expected
+        assert org.members[0].email.endswith("@demo.aidmatch.org")
+        assert org.contact  # a person and a phone number
+
+
+def test_organizations_sit_where_they_should(demo):
+    orgs = list(db.session.scalars(select(Organization)))
+    front = [o for o in orgs if o.kind == OrgKind.FRONTLINE_GROUP]
+    assert all(o.place.country == "UA" and o.place.oblast in FRONT_OBLASTS for o in front)
+    assert {o.place.oblast for o in front} == FRONT_OBLASTS
+    donors = [o for o in orgs if o.kind != OrgKind.FRONTLINE_GROUP]
+    assert {o.place.country for o in donors} == {"UA", "DE", "PL", "CZ", "AT"}
+    assert {"Kyiv", "Lviv", "Dnipro"} <= {o.place.name for o in donors if o.place.country == "UA"}
+    names = {o.name: o for o in orgs}
+    assert names["Kupiansk Volunteer Medics"].place.name == "Kupiansk"
+    assert names["Berlin Ukraine Support e.V."].place.name == "Berlin"
+
+
+def test_needs_are_realistic(demo):
+    needs = list(db.session.scalars(select(Need)))
+    parents = set(
+        db.session.scalars(select(Category.parent_id).where(Category.parent_id.is_not(None)))
+    )
+    for need in needs:
+        category = need.category
+        assert need.quantity > 0
+        assert category.id not in parents, need  # asked for in a leaf category
+        lo, hi, step = ITEMS[category.slug].need_qty
+        assert lo <= need.quantity <= hi and (need.quantity - lo) % step == 0, need
+        assert need.quantity <= MAX_BY_UNIT[category.unit]
+        assert need.organization.kind == OrgKind.FRONTLINE_GROUP
+        assert need.created_by_id == need.organization.members[0].id
+        assert need.urgency_rank == URGENCY_RANK[need.urgency]
+        assert need.needed_by is None or need.needed_by > demo.today
+        assert need.delivery_note and need.description
+        assert (need.public_lat, need.public_lon) == coarse_point(need.lat, need.lon)[:2]
+        assert haversine_km(need.lat, need.lon, need.place.lat, need.place.lon) < 3
+        assert need.place_id == need.organization.place_id
+    assert {n.urgency for n in needs} == set(Urgency)
+    assert 0.05 <= sum(n.sensitive for n in needs) / len(needs) <= 0.25
+    assert 0.3 <= sum(n.needed_by is not None for n in needs) / len(needs) <= 0.8
+    assert {n.category.unit for n in needs} == set(Unit)
+    assert len({n.category_id for n in needs}) >= 40  # across the categories
+    assert len({n.organization_id for n in needs}) == _count_front()
+
+
+def _count_front() -> int:
+    return db.session.scalar(
+        select(func.count()).where(Organization.kind == OrgKind.FRONTLINE_GROUP)
+    )
+
+
+def test_offers_are_realistic(demo):
+    offers = list(db.session.scalars(select(Offer)))
+    for offer in offers:
+        assert offer.organization.kind != OrgKind.FRONTLINE_GROUP
+        assert offer.quantity > 0 and offer.quantity <= MAX_BY_UNIT[offer.category.unit]
+        radius = offer.delivery_radius_km
+        assert radius is None or 30 <= radius <= 300
+        assert offer.available_until is None or offer.available_until > demo.today
+        assert (offer.public_lat, offer.public_lon) == coarse_point(offer.lat, offer.lon)[:2]
+        assert haversine_km(offer.lat, offer.lon, offer.place.lat, offer.place.lon) < 3
+    anywhere = sum(o.delivery_radius_km is None for o in offers)
+    assert 0.1 * len(offers) <= anywhere <= 0.7 * len(offers)
+    assert any(o.category.parent_id is None and o.category.children for o in offers)
+    # Some needs have an offer of their category (or its parent) within reach.
+    assert len({o.category_id for o in offers}) >= 30
+
+
+def test_every_need_and_offer_is_audited_by_its_poster(demo):
+    for model, action in ((Need, "need.create"), (Offer, "offer.create")):
+        rows = db.session.execute(
+            select(model.id, model.created_by_id, AuditEvent.actor_id).join(
+                AuditEvent,
+                (AuditEvent.object_id == model.id)
+                & (AuditEvent.object_type == model.__tablename__)
+                & (AuditEvent.action == action),
+            )
+        ).all()
+        assert len(rows) == _count(model)
+        assert all(created_by == actor for _id, created_by, actor in rows)
+
+
+def test_a_second_run_adds_nothing(demo):
+    models = (Organization, User, Need, Offer, AuditEvent)
+    before = [_count(m) for m in models]
+    result = demo.app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "already exists" in result.output and "nothing added" in result.output
+    assert COORDINATOR_EMAIL in result.output and DEMO_PASSWORD in result.output
+    db.session.expire_all()
+    assert [_count(m) for m in models] == before
+
+
+def test_the_demo_logins_work(demo):
+    for email in (COORDINATOR_EMAIL, demo_email("kupiansk-medics")):
+        client = demo.app.test_client()
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, email
+
+
+def test_the_demo_is_the_same_every_time(app, seeded, monkeypatch):
+    from aidmatch.auth import operations
+    from aidmatch.auth.passwords import hash_password
+
+    shared = hash_password(DEMO_PASSWORD)  # one hash for all, to keep this test quick
+    monkeypatch.setattr(operations, "hash_password", lambda _password: shared)
+    result = seed_demo(today=seeded.today)
+    assert result.created and result.needs == _count(Need)
+    assert _fingerprint(seeded.today) == seeded.fingerprint
+
+
+def test_seed_demo_asks_for_the_gazetteer_first(app):
+    db.session.execute(delete(Place))  # not committed: the command rolls it back
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "flask places load" in result.output
+    db.session.rollback()
+    assert _count(Organization) == 0 and _count(Place) > 0
+
+
+def test_seed_demo_refuses_to_mix_with_existing_look_alikes(app):
+    from tests.factories import make_org
+
+    make_org(name="Kupiansk Volunteer Medics")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "Kupiansk Volunteer Medics" in result.output and "fresh database" in result.output
+    assert _count(Organization) == 1 and _count(User) == 0
