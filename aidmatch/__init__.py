@@ -63,8 +63,10 @@ def register_extensions(app: Flask) -> None:
     init_api(app)
     login_manager.init_app(app)
     from aidmatch.auth.session import setup_login_manager
+    from aidmatch.auth.tokens import setup_token_loader
 
     setup_login_manager(login_manager)
+    setup_token_loader(login_manager)
 
 
 def register_template_globals(app: Flask) -> None:
@@ -84,18 +86,30 @@ def register_blueprints(app: Flask) -> None:
     """Mount every domain's routes."""
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.core_views import bp as core_bp
+    from aidmatch.csv_views import bp as csv_bp
+    from aidmatch.needs.views import bp as needs_bp
+    from aidmatch.offers.views import bp as offers_bp
     from aidmatch.orgs.views import bp as orgs_bp
+    from aidmatch.places.views import bp as places_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orgs_bp)
+    app.register_blueprint(csv_bp)
+    app.register_blueprint(places_bp)
+    app.register_blueprint(needs_bp)
+    app.register_blueprint(offers_bp)
 
     from aidmatch.api import api, register_docs_page
     from aidmatch.auth.api import blp as auth_api
+    from aidmatch.categories.api import blp as categories_api
     from aidmatch.extensions import csrf
+    from aidmatch.needs.api import blp as needs_api
+    from aidmatch.offers.api import blp as offers_api
+    from aidmatch.places.api import blp as places_api
 
     # JSON API: bearer tokens only (session cookies are ignored there), so no CSRF.
-    for blueprint in (auth_api,):
+    for blueprint in (auth_api, categories_api, places_api, needs_api, offers_api):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     register_docs_page(app)

@@ -1,6 +1,22 @@
-"""flask commands: users, seed-demo, places."""
+"""flask commands: users, places, seed-demo, expire."""
 
 from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.command("expire")
+@with_appcontext
+def expire_command():
+    """Expire needs past their needed-by date and offers past their available-until date."""
+    from aidmatch.extensions import db
+    from aidmatch.needs.operations import expire_needs
+    from aidmatch.offers.operations import expire_offers
+
+    needs, offers = expire_needs(), expire_offers()
+    db.session.commit()
+    click.echo(f"Expired {needs} needs and {offers} offers.")
 
 
 def register_commands(app) -> None:
@@ -12,3 +28,4 @@ def register_commands(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(places_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(expire_command)

@@ -24,6 +24,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Primary keys are 32-bit integers on PostgreSQL; a bigger number in a URL or a form is no
+# row's id, and comparing with it would fail in the driver (SQLite: OverflowError).
+MAX_ID = 2**31 - 1
+
+
+def is_id(value) -> bool:
+    """Could value be a row's primary key (an int from 1 to MAX_ID)?"""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def utcnow() -> datetime:
     """Now, as a timezone-aware UTC datetime."""
     return datetime.now(UTC)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from aidmatch import create_app
@@ -22,6 +24,9 @@ from aidmatch.extensions import db
 
 # Reference data shared by all tests of a run: loaded once, never truncated.
 REFERENCE_TABLES = {"places", "categories", "alembic_version"}
+# Places made by tests.posting_factories.make_place, removed after each test.
+TEST_PLACES_DELETE = "DELETE FROM places WHERE code LIKE 'TEST%'"
+TEST_PLACES_EXIST = "SELECT 1 FROM places WHERE code LIKE 'TEST%' LIMIT 1"
 
 
 def _pg_admin_url(url: str) -> sa.URL:
@@ -47,6 +52,21 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request starts with no cached user.
+
+    Tests keep an app context pushed (to use db.session directly), and Flask then runs each
+    test request inside that same context, so Flask-Login's and Flask-Babel's per-request caches in `g` would
+    carry one request's user into the next; a real server never shares `g` between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for key in ("_login_user", "api_token", "_flask_babel", "login_failed", "csrf_token"):
+                g.pop(key, None)
+        return super().open(*args, **kwargs)
+
+
 def make_test_app(database_url: str, **overrides):
     """An app in testing mode on the given database."""
     config = {
@@ -58,7 +78,9 @@ def make_test_app(database_url: str, **overrides):
         "SERVER_NAME": "localhost",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 def upgrade_and_load(database_url: str) -> None:
@@ -110,6 +132,7 @@ def database_url(template_database, tmp_path) -> str:
         if tables:
             quoted = ", ".join(f'"{t}"' for t in tables)
             conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        conn.execute(sa.text(TEST_PLACES_DELETE))
     engine.dispose()
     return template_database
 
@@ -117,9 +140,16 @@ def database_url(template_database, tmp_path) -> str:
 @pytest.fixture
 def app(database_url):
     """The application on this test's clean database, inside an app context."""
+    from aidmatch.places.search import invalidate_index
+
     application = make_test_app(database_url)
     with application.app_context():
         yield application
+        db.session.rollback()
+        # A search index built over places this test added (make_place) must go: the next
+        # test's database has other rows under the same ids.
+        if db.session.scalar(sa.text(TEST_PLACES_EXIST)):
+            invalidate_index()
         db.session.remove()
         db.engine.dispose()
 
@@ -143,3 +173,40 @@ def login_as(client):
         return client
 
     return _login
+
+
+class ApiClient:
+    """The test client with a bearer token for one user: api.get("/needs") etc."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _call(self, method: str, path: str, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return getattr(self.client, method)(f"/api/v1{path}", headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self._call("get", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self._call("post", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self._call("patch", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self._call("delete", path, **kwargs)
+
+
+@pytest.fixture
+def api_client(app):
+    """api_client(user) -> an ApiClient authenticated as that user (token committed)."""
+    from aidmatch.auth.tokens import issue
+
+    def _make(user):
+        token, _row = issue(user, ttl_hours=1)
+        db.session.commit()
+        return ApiClient(app.test_client(), token)
+
+    return _make

@@ -45,3 +45,13 @@ def test_me_without_token_is_401(client):
 def test_me_with_garbage_token_is_401(client):
     response = client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"})
     assert response.status_code == 401
+
+
+def test_places_and_categories_are_public_api(client):
+    places = client.get("/api/v1/places?q=Kharkov").get_json()["items"]
+    assert places[0]["name"] == "Kharkiv" and places[0]["oblast"]
+    assert client.get("/api/v1/places").status_code == 422
+    assert client.get("/api/v1/places?q=" + "x" * 500).status_code == 422
+    categories = client.get("/api/v1/categories").get_json()["items"]
+    tourniquets = next(c for c in categories if c["slug"] == "tourniquets")
+    assert tourniquets["parent"] == "tactical-medicine" and tourniquets["unit"] == "pcs"

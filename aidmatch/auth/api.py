@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from aidmatch.api import make_blueprint, token_required
 from aidmatch.auth import tokens
+from aidmatch.auth.views import login_rate_limits
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 
@@ -41,6 +42,7 @@ class MeSchema(ma.Schema):
 
 
 @blp.route("/tokens", methods=["POST"])
+@login_rate_limits
 @blp.arguments(TokenRequest)
 @blp.response(201, TokenResponse)
 def create_token(payload):
@@ -49,7 +51,6 @@ def create_token(payload):
 
     user = authenticate(payload["email"], payload["password"])
     if user is None:
-        db.session.commit()  # keep what authenticate recorded (failed-attempt bookkeeping)
         raise ApiError(401, "Email or password is wrong.")
     token, row = tokens.issue(user, current_app.config["API_TOKEN_TTL_HOURS"])
     db.session.commit()
@@ -57,8 +58,8 @@ def create_token(payload):
 
 
 @blp.route("/tokens/current", methods=["DELETE"])
-@blp.response(204)
 @token_required
+@blp.response(204)
 def revoke_token():
     """Revoke the token this request was made with."""
     tokens.revoke_current()
@@ -66,8 +67,8 @@ def revoke_token():
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200, MeSchema)
 @token_required
+@blp.response(200, MeSchema)
 def me():
     """The user the token belongs to, with its organization."""
     return current_user

@@ -50,3 +50,13 @@ def revoke_current() -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.flush()
+
+
+def setup_token_loader(login_manager) -> None:
+    """Let Flask-Login authenticate /api requests from their bearer token."""
+
+    @login_manager.request_loader
+    def _load_from_token(_request):
+        if not request.path.startswith("/api/"):
+            return None
+        return user_from_request()

@@ -45,9 +45,11 @@ class Need(TimestampMixin, db.Model):
         CheckConstraint(
             "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
         ),
-        Index("ix_needs_status_category", "status", "category_id"),
+        # Lists filter by status and category and sort by urgency: one index serves all three.
+        Index("ix_needs_status_category", "status", "category_id", "urgency_rank", "needed_by"),
         Index("ix_needs_status_urgency", "status", "urgency_rank", "needed_by"),
         Index("ix_needs_lat_lon", "lat", "lon"),
+        Index("ix_needs_status_needed_by", "status", "needed_by"),
         Index("ix_needs_public_lat_lon", "public_lat", "public_lon"),
     )
 
@@ -56,6 +58,8 @@ class Need(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Title and description case-folded in Python (SQLite's lower() folds only ASCII).
+    search_text: Mapped[str] = mapped_column(Text, default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     quantity: Mapped[int]
     pledged: Mapped[int] = mapped_column(default=0)

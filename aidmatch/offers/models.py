@@ -38,8 +38,9 @@ class Offer(TimestampMixin, db.Model):
         CheckConstraint(
             "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
         ),
-        Index("ix_offers_status_category", "status", "category_id"),
+        Index("ix_offers_status_category", "status", "category_id", "created_at"),
         Index("ix_offers_lat_lon", "lat", "lon"),
+        Index("ix_offers_status_available_until", "status", "available_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +48,8 @@ class Offer(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Title and description case-folded in Python (SQLite's lower() folds only ASCII).
+    search_text: Mapped[str] = mapped_column(Text, default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     quantity: Mapped[int]
     allocated: Mapped[int] = mapped_column(default=0)

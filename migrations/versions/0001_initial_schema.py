@@ -185,6 +185,7 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('pledged', sa.Integer(), nullable=False),
@@ -214,11 +215,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_needs'))
     )
     with op.batch_alter_table('needs', schema=None) as batch_op:
+        batch_op.create_index('ix_needs_status_needed_by', ['status', 'needed_by'], unique=False)
         batch_op.create_index('ix_needs_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_place_id'), ['place_id'], unique=False)
         batch_op.create_index('ix_needs_public_lat_lon', ['public_lat', 'public_lon'], unique=False)
-        batch_op.create_index('ix_needs_status_category', ['status', 'category_id'], unique=False)
+        batch_op.create_index('ix_needs_status_category', ['status', 'category_id', 'urgency_rank', 'needed_by'], unique=False)
         batch_op.create_index('ix_needs_status_urgency', ['status', 'urgency_rank', 'needed_by'], unique=False)
 
     op.create_table('offers',
@@ -227,6 +229,7 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('allocated', sa.Integer(), nullable=False),
@@ -251,10 +254,11 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_offers'))
     )
     with op.batch_alter_table('offers', schema=None) as batch_op:
+        batch_op.create_index('ix_offers_status_available_until', ['status', 'available_until'], unique=False)
         batch_op.create_index('ix_offers_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index(batch_op.f('ix_offers_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_offers_place_id'), ['place_id'], unique=False)
-        batch_op.create_index('ix_offers_status_category', ['status', 'category_id'], unique=False)
+        batch_op.create_index('ix_offers_status_category', ['status', 'category_id', 'created_at'], unique=False)
 
     op.create_table('matches',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -353,6 +357,7 @@ def downgrade():
 
     op.drop_table('matches')
     with op.batch_alter_table('offers', schema=None) as batch_op:
+        batch_op.drop_index('ix_offers_status_available_until')
         batch_op.drop_index('ix_offers_status_category')
         batch_op.drop_index(batch_op.f('ix_offers_place_id'))
         batch_op.drop_index(batch_op.f('ix_offers_organization_id'))
@@ -360,6 +365,7 @@ def downgrade():
 
     op.drop_table('offers')
     with op.batch_alter_table('needs', schema=None) as batch_op:
+        batch_op.drop_index('ix_needs_status_needed_by')
         batch_op.drop_index('ix_needs_status_urgency')
         batch_op.drop_index('ix_needs_status_category')
         batch_op.drop_index('ix_needs_public_lat_lon')

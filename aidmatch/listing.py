@@ -1,0 +1,142 @@
+"""Browsing needs and offers: who may see which rows, filters, sorting, distances.
+
+One query builder serves the pages, the API and CSV export, so a privacy rule holds
+everywhere at once. Distance filters and "closest" sorting use the exact point only for
+coordinators and admins; everyone else is matched on the coarse public point (DESIGN.md:
+otherwise a "within N km" filter, moved step by step, would reveal the exact point).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy.orm import contains_eager, joinedload
+
+from aidmatch.categories.operations import descendant_ids, get_by_slug
+from aidmatch.db import is_id
+from aidmatch.extensions import db
+from aidmatch.orgs.models import Organization
+from aidmatch.permissions import is_staff
+from aidmatch.places.models import Place
+
+KM_PER_DEG_LAT = 110.574
+KM_PER_DEG_LON_EQUATOR = 111.320
+MAX_WITHIN_KM = 2000
+
+
+@dataclass
+class Filters:
+    """What a list of needs or offers is narrowed to and sorted by."""
+
+    category: str | None = None
+    oblast: str | None = None
+    urgency: str | None = None  # needs only
+    status: str | None = "open"
+    organization_id: int | None = None
+    near_place_id: int | None = None
+    within_km: int | None = None
+    q: str | None = None
+    sort: str = "default"  # default (urgency for needs, newest for offers), newest, closest
+    page: int = 1
+    per_page: int = 50
+    extra: dict = field(default_factory=dict)
+
+
+def squared_km(lat_col, lon_col, lat0: float, lon0: float):
+    """An SQL expression for the squared distance in km (equirectangular; < 1 % off within
+    a few hundred km, which is what filters and sorting need) with no trigonometry in SQL."""
+    kx = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
+    dx = (lon_col - lon0) * kx
+    dy = (lat_col - lat0) * KM_PER_DEG_LAT
+    return dx * dx + dy * dy
+
+
+def within_box(lat_col, lon_col, lat0: float, lon0: float, km: float):
+    """A bounding box around (lat0, lon0) that an index on (lat, lon) can serve."""
+    dlat = km / KM_PER_DEG_LAT
+    dlon = km / max(KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0)), 1.0)
+    return and_(
+        lat_col.between(lat0 - dlat, lat0 + dlat), lon_col.between(lon0 - dlon, lon0 + dlon)
+    )
+
+
+def visible_to(model, viewer, *, sensitive_column=None):
+    """The condition under which viewer may see a row of model (Need or Offer).
+
+    Coordinators and admins see everything; members see their organization's rows; others see
+    rows of verified organizations, and sensitive ones only if their own organization is
+    verified. Anonymous visitors see nothing.
+    """
+    if viewer is None or not viewer.is_authenticated:
+        return false()
+    if is_staff(viewer):
+        return true()
+    own = model.organization_id == viewer.organization_id
+    public = Organization.verified_at.is_not(None)
+    if sensitive_column is not None:
+        viewer_org = viewer.organization
+        if viewer_org is None or viewer_org.verified_at is None:
+            public = and_(public, sensitive_column.is_(False))
+    return or_(own, public)
+
+
+def base_query(model, viewer, *, sensitive_column=None) -> Select:
+    """Rows of model the viewer may see, with their organization, place and category loaded."""
+    return (
+        select(model)
+        .join(model.organization)
+        .join(model.place)
+        .where(visible_to(model, viewer, sensitive_column=sensitive_column))
+        .options(
+            contains_eager(model.organization),
+            contains_eager(model.place),
+            joinedload(model.category),
+        )
+    )
+
+
+def apply_filters(stmt: Select, model, filters: Filters, viewer) -> tuple[Select, dict | None]:
+    """Narrow and sort; returns the statement and the reference point of "near", if any."""
+    if filters.category:
+        category = get_by_slug(filters.category)
+        ids = descendant_ids(category) if category else set()
+        stmt = stmt.where(model.category_id.in_(ids) if ids else false())
+    if filters.oblast:
+        stmt = stmt.where(Place.oblast == filters.oblast)
+    if filters.status:
+        stmt = stmt.where(model.status == filters.status)
+    if filters.organization_id:
+        org_id = filters.organization_id
+        stmt = stmt.where(model.organization_id == org_id if is_id(org_id) else false())
+    if filters.q:
+        escaped = filters.q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        stmt = stmt.where(model.search_text.like(pattern, escape="\\"))
+    near = None
+    if filters.near_place_id:
+        place = (
+            db.session.get(Place, filters.near_place_id) if is_id(filters.near_place_id) else None
+        )
+        if place is not None:
+            near = {"lat": place.lat, "lon": place.lon, "place": place}
+            exact = is_staff(viewer)
+            lat_col = model.lat if exact else model.public_lat
+            lon_col = model.lon if exact else model.public_lon
+            distance2 = squared_km(lat_col, lon_col, place.lat, place.lon)
+            if filters.within_km:
+                km = float(min(filters.within_km, MAX_WITHIN_KM))
+                stmt = stmt.where(
+                    within_box(lat_col, lon_col, place.lat, place.lon, km), distance2 <= km * km
+                )
+            if filters.sort == "closest":
+                stmt = stmt.order_by(distance2, model.id)
+    return stmt, near
+
+
+def run_page(stmt: Select, filters: Filters) -> dict:
+    """One page of rows and the total: {"items", "page", "per_page", "total"}."""
+    from aidmatch.api import paginate
+
+    return paginate(stmt, filters.page, filters.per_page)

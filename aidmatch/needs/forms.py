@@ -1,0 +1,442 @@
+"""Forms of the needs pages, and the form helpers the offers pages share with them.
+
+Forms only parse types; every rule about what may be posted lives in the operations
+(aidmatch/posting.py), whose per-field messages the views put next to these fields. Field
+names therefore equal the operations' data keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+
+from aidmatch.categories.models import Category, Unit
+from aidmatch.db import is_id
+from aidmatch.extensions import db
+from aidmatch.matches.models import MatchStatus
+from aidmatch.needs.models import NeedStatus, Urgency
+from aidmatch.places.models import Place
+from aidmatch.places.text import fold
+
+PLACE_CHOICES = 10  # candidates offered when a typed place name fits several places
+MAX_PER_PAGE = 200
+
+UNIT_LABELS = {Unit.PCS: _l("pcs"), Unit.KG: _l("kg"), Unit.L: _l("l"), Unit.EUR: _l("EUR")}
+URGENCY_LABELS = {
+    Urgency.CRITICAL: _l("critical"),
+    Urgency.HIGH: _l("high"),
+    Urgency.NORMAL: _l("normal"),
+    Urgency.LOW: _l("low"),
+}
+NEED_STATUS_LABELS = {
+    NeedStatus.OPEN: _l("open"),
+    NeedStatus.FULFILLED: _l("fulfilled"),
+    NeedStatus.CANCELLED: _l("cancelled"),
+    NeedStatus.EXPIRED: _l("expired"),
+}
+MATCH_STATUS_LABELS = {
+    MatchStatus.PENDING: _l("pending"),
+    MatchStatus.CONFIRMED: _l("confirmed"),
+    MatchStatus.SHIPPED: _l("shipped"),
+    MatchStatus.DELIVERED: _l("delivered"),
+    MatchStatus.DECLINED: _l("declined"),
+    MatchStatus.REJECTED: _l("rejected"),
+    MatchStatus.EXPIRED: _l("expired"),
+    MatchStatus.WITHDRAWN: _l("withdrawn"),
+    MatchStatus.CANCELLED: _l("cancelled"),
+}
+NEED_SORTS = [
+    ("default", _l("Most urgent first")),
+    ("newest", _l("Newest first")),
+    ("closest", _l("Closest to the place")),
+]
+
+
+def language() -> str:
+    """The language of this request (uk, en or de), for names stored in three languages."""
+    return str(get_locale() or "en")
+
+
+def unit_label(unit) -> str:
+    """A unit of quantity in words of the user's language (pcs, kg, l, EUR)."""
+    try:
+        return str(UNIT_LABELS[Unit(unit)])
+    except ValueError:
+        return str(unit)
+
+
+def urgency_label(urgency) -> str:
+    """An urgency in the user's language."""
+    try:
+        return str(URGENCY_LABELS[Urgency(urgency)])
+    except ValueError:
+        return str(urgency)
+
+
+def label_of(labels: dict, value) -> str:
+    """A status (or other enum value) in words, from one of the label maps here."""
+    for key, label in labels.items():
+        if key == value:
+            return str(label)
+    return str(value)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as <option>s."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+@dataclass
+class CategoryMenu:
+    """The category tree as plain data for one language: <optgroup>s of a root and what is
+    below it, and names and units by slug and by id (rows carry slugs)."""
+
+    groups: list[dict]
+    names: dict[str, str]
+    units: dict[str, str]
+    names_by_id: dict[int, str]
+
+
+def category_menu(lang: str) -> CategoryMenu:
+    """The whole tree in one query of plain columns (a list page renders it on every view,
+    so it skips building ORM objects); deeper levels join their root's group."""
+    name_column = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
+    rows = db.session.execute(
+        select(
+            Category.id,
+            Category.slug,
+            Category.parent_id,
+            func.coalesce(func.nullif(name_column, ""), Category.name_en),
+            Category.unit,
+        ).order_by(Category.position, Category.slug)
+    ).all()
+    units = {unit: unit_label(unit) for unit in Unit}
+    parent_of = {row[0]: row[2] for row in rows}
+
+    def root_of(category_id: int) -> int:
+        seen = set()
+        while parent_of.get(category_id) is not None and category_id not in seen:
+            seen.add(category_id)
+            category_id = parent_of[category_id]
+        return category_id
+
+    groups: dict[int, dict] = {}
+    for cid, slug, parent_id, name, unit in rows:
+        if parent_id is None:
+            groups[cid] = {"slug": slug, "name": name, "unit": units[unit], "children": []}
+    for cid, slug, parent_id, name, unit in rows:
+        if parent_id is not None and root_of(cid) in groups:
+            groups[root_of(cid)]["children"].append(
+                {"slug": slug, "name": name, "unit": units[unit]}
+            )
+    return CategoryMenu(
+        groups=list(groups.values()),
+        names={row[1]: row[3] for row in rows},
+        units={row[1]: units[row[4]] for row in rows},
+        names_by_id={row[0]: row[3] for row in rows},
+    )
+
+
+class PostingForm(FlaskForm):
+    """Fields needs and offers share. Quantity and coordinates stay text: the operation says
+    what is wrong with them, in the same words as the API."""
+
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
+    category = StringField(_l("Category"))  # a <select> of category_menu(), drawn by hand
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric"})
+    place_name = StringField(_l("Place"))
+    place_id = HiddenField()
+    lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal"})
+    lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal"})
+
+    def common_data(self) -> dict:
+        """The shared fields as an operation's data dict (place_id set by the view)."""
+        return {
+            "title": self.title.data or "",
+            "description": self.description.data or "",
+            "category": self.category.data or "",
+            "quantity": self.quantity.data,
+            "lat": self.lat.data or None,
+            "lon": self.lon.data or None,
+        }
+
+    def add_errors(self, fields: dict[str, str]) -> None:
+        """Put an operation's per-field messages next to the fields (place_id: the place)."""
+        for name, message in fields.items():
+            field = self.place_name if name == "place_id" else self._fields.get(name)
+            if field is None:
+                self.form_errors.append(message)
+            else:
+                field.errors = [*field.errors, message]
+
+
+class NeedForm(PostingForm):
+    """Post or edit a need."""
+
+    urgency = SelectField(
+        _l("Urgency"),
+        choices=options((u.value, label) for u, label in URGENCY_LABELS.items()),
+        default=Urgency.NORMAL.value,
+        validate_choice=False,
+    )
+    needed_by = DateField(
+        _l("Needed by"),
+        validators=[Optional()],
+        render_kw={"placeholder": "2026-12-31"},
+    )
+    delivery_note = TextAreaField(_l("Delivery note (private)"))
+    sensitive = BooleanField(_l("Sensitive: list only to verified organizations"))
+
+    def data_for_operation(self) -> dict:
+        """The form as create_need/update_need take it."""
+        return {
+            **self.common_data(),
+            "urgency": self.urgency.data,
+            "needed_by": self.needed_by.data,
+            "delivery_note": self.delivery_note.data or "",
+            "sensitive": bool(self.sensitive.data),
+        }
+
+
+def date_error_fields(form: FlaskForm, names: tuple[str, ...]) -> None:
+    """Replace WTForms' "Not a valid date value" with a message saying what to type."""
+    for name in names:
+        field = form[name]
+        if field.errors:
+            field.errors = [_("Use a date like 2026-12-31.")]
+
+
+def place_label(place: Place) -> str:
+    """How a chosen place is written back into the place box: its name and oblast."""
+    return f"{place.name}, {place.oblast}" if place.oblast else place.name
+
+
+def place_names(place: Place) -> set[str]:
+    """The folded names a place is known by (Latin, Ukrainian, alternates)."""
+    names = [place.name, place.name_uk or "", *(place.alt_names or "").split("|")]
+    return {fold(n) for n in names if n}
+
+
+def find_places(text: str, limit: int = PLACE_CHOICES) -> list[Place]:
+    """Places that fit a typed name: those named exactly so if any, else the search's hits.
+
+    A region after a comma narrows the search ("Kharkiv, Kharkiv Oblast", as the place box
+    shows a chosen place).
+    """
+    from aidmatch.places.search import search
+
+    text = (text or "").strip()
+    key = fold(text.partition(",")[0])
+    if not key:
+        return []
+    hits = search(text, limit=limit)
+    exact = [p for p in hits if key in place_names(p)]
+    return exact or hits
+
+
+def place_by_id(value) -> Place | None:
+    """The place a hidden place_id or a chooser's radio button names, or None."""
+    try:
+        place_id = int(value)
+    except (TypeError, ValueError):
+        return None
+    return db.session.get(Place, place_id) if is_id(place_id) else None
+
+
+@dataclass
+class PlaceLookup:
+    """What the place box named: one place, candidates to choose from, or an error."""
+
+    place: Place | None = None
+    candidates: list[Place] = field(default_factory=list)
+    error: str = ""
+
+
+def lookup_place(text: str | None, place_id) -> PlaceLookup:
+    """Resolve the place box: a chosen id wins; else the typed name if it fits one place."""
+    if place_id not in (None, ""):
+        place = place_by_id(place_id)
+        if place is not None:
+            return PlaceLookup(place)
+    text = (text or "").strip()
+    if not text:
+        return PlaceLookup()
+    hits = find_places(text)
+    if not hits:
+        return PlaceLookup(error=_("No place called “%(name)s” is known.", name=text))
+    if len(hits) == 1:
+        return PlaceLookup(hits[0])
+    return PlaceLookup(candidates=hits, error=_("Several places have this name: which one?"))
+
+
+def first_place(text: str | None, place_id) -> Place | None:
+    """The place a filter means: a chosen id, else the best hit of the typed name."""
+    from aidmatch.places.search import search
+
+    if place_id not in (None, ""):
+        place = place_by_id(place_id)
+        if place is not None:
+            return place
+    hits = search((text or "").strip(), limit=1)
+    return hits[0] if hits else None
+
+
+def _positive_int(value, default, maximum: int):
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+    return number if 1 <= number <= maximum else default
+
+
+# The oblasts (and the two cities with oblast status, and Crimea) as the gazetteer names
+# them: a fixed list, so a list page does not scan the places table for them. A test checks
+# it against the shipped data file.
+UA_OBLASTS = (
+    ("Autonomous Republic of Crimea", "Автономна Республіка Крим"),
+    ("Cherkasy Oblast", "Черкаська область"),
+    ("Chernihiv Oblast", "Чернігівська область"),
+    ("Chernivtsi Oblast", "Чернівецька область"),
+    ("Dnipropetrovsk Oblast", "Дніпропетровська область"),
+    ("Donetsk Oblast", "Донецька область"),
+    ("Ivano-Frankivsk Oblast", "Івано-Франківська область"),
+    ("Kharkiv Oblast", "Харківська область"),
+    ("Kherson Oblast", "Херсонська область"),
+    ("Khmelnytskyi Oblast", "Хмельницька область"),
+    ("Kirovohrad Oblast", "Кіровоградська область"),
+    ("Kyiv", "Київ"),
+    ("Kyiv Oblast", "Київська область"),
+    ("Luhansk Oblast", "Луганська область"),
+    ("Lviv Oblast", "Львівська область"),
+    ("Mykolaiv Oblast", "Миколаївська область"),
+    ("Odesa Oblast", "Одеська область"),
+    ("Poltava Oblast", "Полтавська область"),
+    ("Rivne Oblast", "Рівненська область"),
+    ("Sevastopol", "Севастополь"),
+    ("Sumy Oblast", "Сумська область"),
+    ("Ternopil Oblast", "Тернопільська область"),
+    ("Vinnytsia Oblast", "Вінницька область"),
+    ("Volyn Oblast", "Волинська область"),
+    ("Zakarpattia Oblast", "Закарпатська область"),
+    ("Zaporizhzhia Oblast", "Запорізька область"),
+    ("Zhytomyr Oblast", "Житомирська область"),
+)
+
+
+def oblast_choices(lang: str) -> list[tuple[str, str]]:
+    """The oblasts of Ukraine as (value the places table holds, label in the language)."""
+    pairs = [(en, uk if lang == "uk" else en) for en, uk in UA_OBLASTS]
+    return sorted(pairs, key=lambda pair: pair[1])
+
+
+class ListForm(FlaskForm):
+    """The filters of a list of needs or offers: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Words in the title or description"))
+    category = StringField(_l("Category"))  # a <select> of category_menu(), drawn by hand
+    oblast = SelectField(_l("Oblast"), validate_choice=False)
+    status = SelectField(_l("Status"), validate_choice=False, default="open")
+    organization = HiddenField()
+    mine = BooleanField(_l("Only my organization's"))
+    near_name = StringField(_l("Near a place"))
+    near = HiddenField()
+    within_km = StringField(_l("Within (km)"), render_kw={"inputmode": "numeric"})
+    sort = SelectField(_l("Sort"), validate_choice=False, default="default")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formdata", request.args)
+        super().__init__(*args, **kwargs)
+
+    def set_choices(self, lang: str, statuses: dict, sorts: list) -> None:
+        """Fill the selects: oblasts of Ukraine, statuses and sort orders."""
+        self.oblast.choices = options([("", _("All oblasts")), *oblast_choices(lang)])
+        self.status.choices = options(
+            [*[(s.value, label) for s, label in statuses.items()], ("all", _("any status"))]
+        )
+        self.sort.choices = options(sorts)
+
+    def organization_id(self) -> int | None:
+        """?mine=y (the user's own organization) or ?organization=<id>."""
+        if self.mine.data or self.organization.data == "mine":
+            self.mine.data = True
+            return current_user.organization_id or -1
+        return _positive_int(self.organization.data, None, 2**31 - 1)
+
+    def filters(self, per_page_default: int = 20, **extra):
+        """listing.Filters from the form, and the place measured from; problems with the
+        place or the km are put next to those fields (the list is then shown unfiltered by
+        distance)."""
+        from aidmatch.listing import MAX_WITHIN_KM, Filters
+
+        near_place = None
+        if (self.near_name.data or "").strip() or self.near.data:
+            near_place = first_place(self.near_name.data, self.near.data)
+            if near_place is None:
+                name = (self.near_name.data or "").strip()
+                self.near_name.errors = [_("No place called “%(name)s” is known.", name=name)]
+            else:
+                self.near.data = str(near_place.id)
+                self.near_name.data = place_label(near_place)
+        within_km = None
+        if (self.within_km.data or "").strip():
+            within_km = _positive_int(self.within_km.data, None, MAX_WITHIN_KM)
+            if within_km is None:
+                self.within_km.errors = [
+                    _("A whole number of km from 1 to %(max)d.", max=MAX_WITHIN_KM)
+                ]
+        sorts = {choice.value for choice in self.sort.choices}
+        sort = self.sort.data if self.sort.data in sorts else "default"
+        if (within_km or sort == "closest") and near_place is None and not self.near_name.errors:
+            self.near_name.errors = [_("Name the place to measure from.")]
+        status = self.status.data or "open"
+        filters = Filters(
+            category=self.category.data or None,
+            oblast=self.oblast.data or None,
+            status=None if status == "all" else status,
+            organization_id=self.organization_id(),
+            near_place_id=near_place.id if near_place else None,
+            within_km=within_km if near_place else None,
+            q=(self.q.data or "").strip()[:200] or None,
+            sort=sort,
+            page=_positive_int(request.args.get("page"), 1, 100_000),
+            per_page=_positive_int(request.args.get("per_page"), per_page_default, MAX_PER_PAGE),
+            **extra,
+        )
+        return filters, near_place
+
+
+class NeedListForm(ListForm):
+    """The filters of the needs list: those of every list, plus urgency."""
+
+    urgency = SelectField(
+        _l("Urgency"),
+        choices=options([("", _l("Any urgency")), *URGENCY_LABELS.items()]),
+        validate_choice=False,
+    )
+
+
+class ReasonForm(FlaskForm):
+    """Cancel a need or withdraw an offer, with an optional reason."""
+
+    reason = TextAreaField(_l("Reason (optional)"), validators=[Length(max=2000)])
