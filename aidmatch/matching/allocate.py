@@ -1,0 +1,169 @@
+"""Allocation: how much each candidate pair moves, so that no need or offer is exceeded.
+
+**Flow (default).** A transportation problem solved as *max flow at minimum cost* with
+OR-Tools' ``SimpleMinCostFlow.solve_max_flow_with_min_cost``: each offer is a node with
+supply = its remaining quantity, each need a node with demand = its open quantity, each
+candidate pair an arc offer → need with capacity min(both) and unit cost
+``round((max_score − score) × cost_scale)``. The solver moves the largest total quantity
+possible and, among all allocations that move that much, picks one of least total cost,
+i.e. of highest score-weighted quantity, up to the cost rounding (the solver works on
+integers). The default scale of 1000 resolves a score (in [0, 1]) to 0.001. On the
+benchmark a scale of 100 saved about 10 % of the solver's time but split the goods into
+10 % more proposals (more ties, so more arbitrary splits for coordinators to review) for a
+0.09 % lower total score. A property test checks quantity and cost against an exact
+integer program (scipy's ``milp``).
+
+The graph is split into connected components (scipy), which are independent problems:
+each solve stays small (the issue measured 26.5 s for one problem against 5 s split by
+category), and tiny ones are packed together to save per-call overhead. The caller
+numbers nodes along a space-filling curve, which made the solver 15–25 % faster than
+numbering by id (memory locality). OR-Tools holds the GIL, so threads cannot solve
+components side by side; ``workers`` > 1 forks processes instead. Alternatives measured
+on the largest component of the benchmark (0.5 M arcs): HiGHS' dual simplex on the same
+LP took 21 s against OR-Tools' 2.6 s. A component's flows depend only on its arcs, given
+in a canonical order, so the result is deterministic.
+
+**Greedy (baseline).** Pairs by score, best first (ties: nearer, then lower ids), each
+given as much as both sides still have. Myopic: a high-scored pair can use up an offer
+that was the only reachable one for another need, so it usually moves less.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+DEFAULT_COST_SCALE = 1000
+# Components with more arcs than this are solved alone; smaller ones are packed together.
+PACK_ARCS = 50_000
+# Below this many candidate pairs, a run is solved in-process even if workers > 1.
+PARALLEL_MIN_ARCS = 200_000
+
+
+def costs_from_scores(
+    score: np.ndarray, max_score: float, scale: int = DEFAULT_COST_SCALE
+) -> np.ndarray:
+    """Integer unit costs: 0 for a perfect score, up to ``scale × max_score``."""
+    return np.rint((max_score - score) * scale).clip(min=0).astype(np.int64)
+
+
+def allocate_flow(
+    need_qty: np.ndarray,
+    offer_qty: np.ndarray,
+    need: np.ndarray,
+    offer: np.ndarray,
+    cost: np.ndarray,
+    *,
+    workers: int = 1,
+) -> np.ndarray:
+    """Max-flow-at-min-cost quantities for the pairs (need index, offer index).
+
+    With ``workers`` > 1 and a big enough instance, independent components are solved in
+    that many forked processes (OR-Tools holds the GIL, so threads would not help).
+    """
+    flows = np.zeros(len(need), dtype=np.int64)
+    if len(need) == 0:
+        return flows
+    chunks = _chunks(need, offer, len(need_qty), len(offer_qty))
+    chunks.sort(key=len, reverse=True)  # biggest first: balances the workers
+    problems = [_problem(need_qty, offer_qty, need[a], offer[a], cost[a]) for a in chunks]
+    if workers > 1 and len(chunks) > 1 and len(need) >= PARALLEL_MIN_ARCS and _can_fork():
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
+            results = list(pool.map(_solve, problems))
+    else:
+        results = [_solve(problem) for problem in problems]
+    for arcs, result in zip(chunks, results, strict=True):
+        flows[arcs] = result
+    return flows
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _chunks(need: np.ndarray, offer: np.ndarray, n_needs: int, n_offers: int) -> list[np.ndarray]:
+    """Arc index sets of independent sub-problems: big components alone, small ones packed."""
+    n = n_needs + n_offers
+    ones = np.ones(len(need), dtype=np.int8)
+    graph = coo_matrix((ones, (need, n_needs + offer)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    arc_label = label[need]
+    order = np.argsort(arc_label, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(arc_label[order]) != 0, True])
+    chunks: list[np.ndarray] = []
+    packed: list[np.ndarray] = []
+    packed_size = 0
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        arcs = order[start:stop]
+        if len(arcs) > PACK_ARCS:
+            chunks.append(arcs)
+            continue
+        packed.append(arcs)
+        packed_size += len(arcs)
+        if packed_size >= PACK_ARCS:
+            chunks.append(np.concatenate(packed))
+            packed, packed_size = [], 0
+    if packed:
+        chunks.append(np.concatenate(packed))
+    return [np.sort(arcs) for arcs in chunks]
+
+
+def _problem(
+    need_qty: np.ndarray,
+    offer_qty: np.ndarray,
+    need: np.ndarray,
+    offer: np.ndarray,
+    cost: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """One sub-problem as solver arrays: (tails, heads, capacities, costs, supplies)."""
+    offers, tail = np.unique(offer, return_inverse=True)
+    needs, head = np.unique(need, return_inverse=True)
+    supplies = np.concatenate((offer_qty[offers], -need_qty[needs])).astype(np.int64)
+    capacity = np.minimum(offer_qty[offer], need_qty[need]).astype(np.int64)
+    return (
+        tail.astype(np.int32),
+        (head + len(offers)).astype(np.int32),
+        capacity,
+        cost.astype(np.int64),
+        supplies,
+    )
+
+
+def _solve(problem: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One OR-Tools max-flow-at-min-cost solve; returns the flow of each arc."""
+    tails, heads, capacities, costs, supplies = problem
+    solver = min_cost_flow.SimpleMinCostFlow()
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
+    solver.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
+    status = solver.solve_max_flow_with_min_cost()
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    return np.asarray(solver.flows(arcs), dtype=np.int64)
+
+
+def allocate_greedy(
+    need_qty: np.ndarray,
+    offer_qty: np.ndarray,
+    need: np.ndarray,
+    offer: np.ndarray,
+    score: np.ndarray,
+    distance_km: np.ndarray,
+) -> np.ndarray:
+    """Greedy quantities: best score first (ties: nearer, lower need, lower offer)."""
+    order = np.lexsort((offer, need, distance_km, -score))
+    left_need = need_qty.tolist()
+    left_offer = offer_qty.tolist()
+    flows = [0] * len(need)
+    for p, i, j in zip(order.tolist(), need[order].tolist(), offer[order].tolist(), strict=True):
+        q = min(left_need[i], left_offer[j])
+        if q > 0:
+            flows[p] = q
+            left_need[i] -= q
+            left_offer[j] -= q
+    return np.array(flows, dtype=np.int64)
