@@ -288,3 +288,40 @@ def expire_stale(model, date_column, action: str, today: date, ids: list[int] | 
         db.session.refresh(obj, ["status"])
         record(None, action, obj, before={"status": "open"}, after={"status": "expired"})
     return len(stale)
+
+
+def end_posting(obj, actor, new_status, from_statuses: tuple, action: str, reason: str, refusal):
+    """Cancel a need or withdraw an offer, and cancel its matches not yet shipped.
+
+    The status changes by one conditional UPDATE (so two concurrent cancellations, or a
+    cancellation racing a claim, resolve in the database), in the transaction that also
+    cancels the matches and writes the audit event. `refusal(status)` words the 409 when the
+    object is no longer in one of from_statuses. Returns how many matches were cancelled.
+    """
+    from sqlalchemy import update
+
+    from aidmatch.audit.operations import record
+    from aidmatch.db import utcnow
+    from aidmatch.matches.operations import cancel_active_matches
+
+    model = type(obj)
+    before = {"status": obj.status}
+    changed = db.session.execute(
+        update(model)
+        .where(model.id == obj.id, model.status.in_(from_statuses))
+        .values(status=new_status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(obj, ["status"])
+    if not changed:
+        raise ApiError(409, refusal(obj.status))
+    target = {"need": obj} if model.__tablename__ == "needs" else {"offer": obj}
+    cancelled = cancel_active_matches(actor, reason=reason or action, **target)
+    record(
+        actor,
+        action,
+        obj,
+        before=before,
+        after={"status": obj.status, "reason": reason, "matches_cancelled": cancelled},
+    )
+    return cancelled

@@ -20,6 +20,7 @@ from aidmatch.posting import (
     clean_common,
     clean_kept_or_future_date,
     clean_text,
+    end_posting,
     expire_stale,
     place_point,
     refresh_search_text,
@@ -140,22 +141,12 @@ def update_need(need: Need, data: dict, actor, today: date | None = None) -> Nee
 
 def cancel_need(need: Need, actor, reason: str = "") -> Need:
     """Cancel an open need and the matches not yet shipped (shipped goods still arrive)."""
-    from aidmatch.matches.operations import cancel_active_matches
 
-    if need.status != NeedStatus.OPEN:
-        raise ApiError(
-            409, _("Only an open need can be cancelled; this one is %(s)s.", s=need.status)
-        )
-    before = snapshot(need, ("status",))
-    need.status = NeedStatus.CANCELLED
-    db.session.flush()
-    cancelled = cancel_active_matches(actor, need=need, reason=reason or "need cancelled")
-    record(
-        actor,
-        "need.cancel",
-        need,
-        before=before,
-        after={"status": need.status, "reason": reason, "matches_cancelled": cancelled},
+    def refusal(status):
+        return _("Only an open need can be cancelled; this one is %(s)s.", s=status)
+
+    end_posting(
+        need, actor, NeedStatus.CANCELLED, (NeedStatus.OPEN,), "need.cancel", reason, refusal
     )
     return need
 

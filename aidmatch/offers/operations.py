@@ -19,6 +19,7 @@ from aidmatch.posting import (
     audit_changes,
     clean_common,
     clean_kept_or_future_date,
+    end_posting,
     expire_stale,
     place_point,
     refresh_search_text,
@@ -147,22 +148,13 @@ def update_offer(offer: Offer, data: dict, actor, today: date | None = None) -> 
 
 def withdraw_offer(offer: Offer, actor, reason: str = "") -> Offer:
     """Withdraw an open offer and cancel its matches not yet shipped."""
-    from aidmatch.matches.operations import cancel_active_matches
+    open_statuses = (OfferStatus.OPEN, OfferStatus.EXHAUSTED)
 
-    if offer.status not in (OfferStatus.OPEN, OfferStatus.EXHAUSTED):
-        raise ApiError(
-            409, _("Only an open offer can be withdrawn; this one is %(s)s.", s=offer.status)
-        )
-    before = snapshot(offer, ("status",))
-    offer.status = OfferStatus.WITHDRAWN
-    db.session.flush()
-    cancelled = cancel_active_matches(actor, offer=offer, reason=reason or "offer withdrawn")
-    record(
-        actor,
-        "offer.withdraw",
-        offer,
-        before=before,
-        after={"status": offer.status, "reason": reason, "matches_cancelled": cancelled},
+    def refusal(status):
+        return _("Only an open offer can be withdrawn; this one is %(s)s.", s=status)
+
+    end_posting(
+        offer, actor, OfferStatus.WITHDRAWN, open_statuses, "offer.withdraw", reason, refusal
     )
     return offer
 
