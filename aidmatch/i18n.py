@@ -1,6 +1,9 @@
-"""Language selection: the user's setting, else the browser's, else the default."""
+"""Language selection (the user's setting, else the browser's, else the default) and the
+Jinja filters that format dates and numbers for the chosen language."""
 
+from babel import Locale
 from flask import current_app, has_request_context, request, session
+from flask_babel import format_date, format_decimal, format_time, get_locale
 from flask_login import current_user
 
 
@@ -17,3 +20,32 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def local_date(value) -> str:
+    """A date (or a timestamp's date) as the language writes it: 27.11.2026, 27 лист. 2026 р."""
+    return "" if value is None else format_date(value, "medium")
+
+
+def local_datetime(value) -> str:
+    """A timestamp in the app's time zone (UTC unless configured), as the language writes it."""
+    if value is None:
+        return ""
+    locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    pattern = locale.datetime_formats["medium"]  # "{1}, {0}": date, then time
+    return pattern.format(format_time(value, "short"), format_date(value, "medium"))
+
+
+def local_number(value, decimals: int | None = None) -> str:
+    """A number with the language's separators (1 234,5 / 1.234,5 / 1,234.5); decimals fixes
+    the digits after the separator, else up to three are shown."""
+    if value is None:
+        return ""
+    pattern = "#,##0." + "0" * decimals if decimals else ("#,##0" if decimals == 0 else None)
+    return format_decimal(value, format=pattern)
+
+
+def register_filters(app) -> None:
+    """Jinja filters for dates and numbers in the request's language:
+    {{ need.created_at | date }}, {{ match.shipped_at | datetime }}, {{ score | number(2) }}."""
+    app.jinja_env.filters.update(date=local_date, datetime=local_datetime, number=local_number)
