@@ -70,27 +70,35 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    """Helpers every template may call: permission checks and the current language."""
+    """Helpers every template may call: permission checks, the current language, and
+    filters that format dates and numbers for it."""
     from flask_babel import get_locale
 
     from aidmatch import permissions
+    from aidmatch.i18n import register_filters
 
     app.jinja_env.globals.update(
         is_staff=permissions.is_staff,
         is_admin=permissions.is_admin,
         current_locale=lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
     )
+    register_filters(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every domain's routes."""
+    from aidmatch.audit.views import bp as audit_bp
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.core_views import bp as core_bp
     from aidmatch.csv_views import bp as csv_bp
+    from aidmatch.matches.review import bp as review_bp
+    from aidmatch.matches.views import bp as matches_bp
+    from aidmatch.matching.views import bp as matching_bp
     from aidmatch.needs.views import bp as needs_bp
     from aidmatch.offers.views import bp as offers_bp
     from aidmatch.orgs.views import bp as orgs_bp
     from aidmatch.places.views import bp as places_bp
+    from aidmatch.transparency.views import bp as transparency_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -99,17 +107,34 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(places_bp)
     app.register_blueprint(needs_bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(transparency_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(matches_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(matching_bp)
 
     from aidmatch.api import api, register_docs_page
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.categories.api import blp as categories_api
     from aidmatch.extensions import csrf
+    from aidmatch.matches.api import blp as matches_api
+    from aidmatch.matching.api import blp as matching_api
     from aidmatch.needs.api import blp as needs_api
     from aidmatch.offers.api import blp as offers_api
     from aidmatch.places.api import blp as places_api
+    from aidmatch.transparency.api import blp as transparency_api
 
     # JSON API: bearer tokens only (session cookies are ignored there), so no CSRF.
-    for blueprint in (auth_api, categories_api, places_api, needs_api, offers_api):
+    for blueprint in (
+        auth_api,
+        categories_api,
+        places_api,
+        needs_api,
+        offers_api,
+        matches_api,
+        transparency_api,
+        matching_api,
+    ):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     register_docs_page(app)

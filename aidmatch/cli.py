@@ -23,9 +23,13 @@ def register_commands(app) -> None:
     """Attach every command group to the app's CLI."""
     from aidmatch.auth.cli import users_cli
     from aidmatch.demo import seed_demo_command
+    from aidmatch.matches.cli import matches_cli
+    from aidmatch.matching.cli import match_cli
     from aidmatch.places.cli import places_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(places_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(expire_command)
+    app.cli.add_command(matches_cli)
+    app.cli.add_command(match_cli)

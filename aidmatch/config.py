@@ -41,6 +41,57 @@ def _int_setting(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive_setting(env: dict, name: str, default: int) -> int:
+    value = _int_setting(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than zero, got {value}")
+    return value
+
+
+def _float_setting(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise ConfigError(f"{name} must be a finite number >= 0, got {raw!r}")
+    return value
+
+
+# The matching engine's score weights (aidmatch/matching/scoring.py, same defaults).
+MATCH_SETTINGS = {
+    "MATCH_WEIGHT_URGENCY": 0.35,
+    "MATCH_WEIGHT_DEADLINE": 0.20,
+    "MATCH_WEIGHT_CLOSENESS": 0.25,
+    "MATCH_WEIGHT_WAITING": 0.15,
+    "MATCH_WEIGHT_VERIFIED": 0.05,
+    "MATCH_DEADLINE_HORIZON_DAYS": 30.0,
+    "MATCH_WAITING_FULL_DAYS": 14.0,
+    "MATCH_ANYWHERE_REFERENCE_KM": 500.0,
+}
+
+
+def _match_settings(env: dict) -> dict:
+    """The matching engine's settings: weights >= 0, scales > 0, worker processes >= 1."""
+    values = {name: _float_setting(env, name, default) for name, default in MATCH_SETTINGS.items()}
+    if not any(values[name] for name in values if name.startswith("MATCH_WEIGHT_")):
+        raise ConfigError("At least one MATCH_WEIGHT_* setting must be greater than 0")
+    for name in (
+        "MATCH_DEADLINE_HORIZON_DAYS",
+        "MATCH_WAITING_FULL_DAYS",
+        "MATCH_ANYWHERE_REFERENCE_KM",
+    ):
+        if values[name] <= 0:
+            raise ConfigError(f"{name} must be greater than 0")
+    values["MATCH_WORKERS"] = _int_setting(env, "MATCH_WORKERS", 1)
+    if values["MATCH_WORKERS"] < 1:
+        raise ConfigError("MATCH_WORKERS must be at least 1")
+    return values
+
+
 def database_url(raw: str | None, instance_path: Path) -> str:
     """Validate DATABASE_URL (default: SQLite file in instance/) and normalise its driver."""
     if not raw:
@@ -93,11 +144,17 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": mode == "production",
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LANGUAGE", "uk"),
         "LANGUAGES": ("uk", "en", "de"),
+        # The compiled catalogues shipped in the package (scripts/translations compile).
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
         "GEOCODER": env.get("GEOCODER") or None,
         "PROXY_COUNT": _int_setting(env, "PROXY_COUNT", 0),
         "INVITE_TTL_DAYS": _int_setting(env, "INVITE_TTL_DAYS", 7),
         "API_TOKEN_TTL_HOURS": _int_setting(env, "API_TOKEN_TTL_HOURS", 24 * 30),
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),
+        "MATCH_PENDING_TTL_HOURS": _positive_setting(env, "MATCH_PENDING_TTL_HOURS", 72),
+        "MATCH_CONFIRMED_TTL_DAYS": _positive_setting(env, "MATCH_CONFIRMED_TTL_DAYS", 14),
+        "MATCH_EXTENSION_HOURS": _positive_setting(env, "MATCH_EXTENSION_HOURS", 72),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # uploads (CSV) and JSON bodies
         "PREFERRED_URL_SCHEME": "https" if mode == "production" else "http",
+        **_match_settings(env),
     }

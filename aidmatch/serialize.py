@@ -63,3 +63,92 @@ def page_to_dicts(page: dict, viewer, to_dict, near: dict | None = None) -> dict
     exact = exact_ids(viewer, page["items"])
     items = [to_dict(obj, viewer, near=near, exact=obj.id in exact) for obj in page["items"]]
     return {**page, "items": items}
+
+
+def _rounded_explanation(explanation: dict) -> dict:
+    """The engine's explanation with its distance rounded like any coarse distance."""
+    from aidmatch.geo import round_distance_km
+
+    facts = explanation.get("facts") if isinstance(explanation, dict) else None
+    if not isinstance(facts, dict) or not isinstance(facts.get("distance_km"), int | float):
+        return explanation
+    return {
+        **explanation,
+        "facts": {**facts, "distance_km": round_distance_km(facts["distance_km"])},
+    }
+
+
+def match_to_dict(
+    match, viewer, exact_need: bool | None = None, exact_offer: bool | None = None
+) -> dict:
+    """A match for this viewer: the other side's contact and exact points only for the two
+    parties of a confirmed (or later) match and for staff; distances coarse for the others."""
+    from aidmatch.geo import round_distance_km
+    from aidmatch.matches.operations import is_confirmed_party, is_overdue
+    from aidmatch.permissions import is_member, is_staff
+
+    need, offer, org = match.need, match.offer, match.organization
+    if exact_need is None:
+        exact_need = can_see_exact(viewer, need)
+    if exact_offer is None and offer is not None:
+        exact_offer = can_see_exact(viewer, offer)
+    distance, explanation = match.distance_km, match.explanation or {}
+    if not (exact_need and (offer is None or exact_offer)):
+        # An exact distance from or to a point the viewer may not see would help triangulate it.
+        if distance is not None:
+            distance = round_distance_km(distance)
+        explanation = _rounded_explanation(explanation)
+    data = {
+        "id": match.id,
+        "need_id": match.need_id,
+        "offer_id": match.offer_id,
+        "organization": {"id": org.id, "name": org.name, "verified": org.verified},
+        "quantity": match.quantity,
+        "status": str(match.status),
+        "source": str(match.source),
+        "donor_accepted": match.donor_accepted_at is not None,
+        "coordinator_approved": match.coordinator_approved_at is not None,
+        "distance_km": distance,
+        "score": match.score,
+        "explanation": explanation,
+        "quantity_received": match.quantity_received,
+        "discrepancy": match.discrepancy,
+        "expires_at": match.expires_at,
+        "overdue": is_overdue(match),
+        "extension_used": match.extension_used,
+        "reason": match.reason,
+        "confirmed_at": match.confirmed_at,
+        "shipped_at": match.shipped_at,
+        "shipped_note": match.shipped_note,
+        "tracking": match.tracking,
+        "delivered_at": match.delivered_at,
+        "delivery_note": match.delivery_note,
+        "created_at": match.created_at,
+        "updated_at": match.updated_at,
+        "need": need_to_dict(need, viewer, exact=exact_need),
+        "offer": offer_to_dict(offer, viewer, exact=exact_offer) if offer is not None else None,
+    }
+    if is_staff(viewer):
+        data["contacts"] = {"donor": org.contact, "group": need.organization.contact}
+    elif is_confirmed_party(viewer, match):
+        other = need.organization if is_member(viewer, org) else org
+        data["contact"] = other.contact
+    return data
+
+
+def matches_to_dicts(page: dict, viewer) -> dict:
+    """A page of matches for this viewer, with the privacy of their needs and offers decided
+    in one query each."""
+    matches = page["items"]
+    exact_needs = exact_ids(viewer, [m.need for m in matches])
+    exact_offers = exact_ids(viewer, [m.offer for m in matches if m.offer is not None])
+    items = [
+        match_to_dict(
+            m,
+            viewer,
+            exact_need=m.need_id in exact_needs,
+            exact_offer=m.offer_id in exact_offers if m.offer_id is not None else None,
+        )
+        for m in matches
+    ]
+    return {**page, "items": items}

@@ -1,6 +1,7 @@
 """Benchmark of the matching engine on a deterministic synthetic instance.
 
-    .venv/bin/python bench/matching.py --n 100000 [--seed 1]
+    .venv/bin/python bench/matching.py --n 100000 [--seed 1] [--workers 2]
+        [--sample 4000] [--repeats 5]
 
 N needs and N offers over 20 categories (three parents with children: an offer of
 ``medical`` can cover a need of ``tourniquets``), placed at ~70 real Ukrainian towns with
@@ -14,10 +15,17 @@ candidate pairs, quantity allocated and total score; then greedy on the same can
 (the candidate step is deterministic, so the pairs are identical: the count is checked);
 then all-pairs candidate generation (vectorised haversine of each sampled need against
 every offer of its compatible categories, kept where within the offer's radius, as pairs
-with their distances) timed on a sample of needs and extrapolated to N, with the speed-up.
+with their distances, in matrices of up to 1024 needs) timed on ``--repeats`` random
+samples of ``--sample`` needs, each extrapolated to N: the mean, its standard deviation,
+and the speed-up of the spatial index (the mean over the index's time in both runs, and
+the range from mean ± sd over the slower and faster of them). Several larger samples
+make the figure steadier than one sample of 2000 needs did, and show how much it moves
+with the machine's load (the standard deviation is printed).
 The last line is one JSON object. Times are wall-clock (``time.perf_counter``) from the
 engine's report; "total" is the whole ``propose`` call (validation, candidates, scoring,
-allocation, building the proposals), not the instance's construction.
+allocation, building the proposals), not the instance's construction. ``--workers``
+(default 2 on a machine with 2 or more CPUs) is passed to ``propose``: threads for the
+spatial queries, and processes solving the flow's independent components side by side.
 
 Supply and demand are about equal overall but not where they are: most offers sit far from
 most needs, and many offers overlap, which is where greedy-by-score is myopic (it hands an
@@ -258,16 +266,15 @@ def make_instance(n: int, seed: int) -> tuple[list[NeedRecord], list[OfferRecord
     return needs, offers
 
 
-def all_pairs_estimate(
-    needs: list[NeedRecord], offers: list[OfferRecord], anc: dict, sample: int, seed: int
-) -> tuple[float, float, int]:
-    """Time all-pairs candidate generation on a sample of needs; (seconds, extrapolated, pairs)."""
-    rng = np.random.default_rng(seed + 1)
-    picked = rng.choice(len(needs), min(sample, len(needs)), replace=False)
+ALLPAIRS_BATCH = 1024  # sampled needs per haversine matrix (bounds its memory)
+
+
+def offer_columns(offers: list[OfferRecord]) -> dict[tuple[int, str], tuple[np.ndarray, ...]]:
+    """Offers as (lat, lon, radius) columns per (category, unit), as all-pairs would keep them."""
     by_group: dict[tuple[int, str], list[OfferRecord]] = {}
     for o in offers:
         by_group.setdefault((o.category_id, o.unit), []).append(o)
-    columns = {
+    return {
         key: (
             np.array([o.lat for o in rows]),
             np.array([o.lon for o in rows]),
@@ -275,6 +282,12 @@ def all_pairs_estimate(
         )
         for key, rows in by_group.items()
     }
+
+
+def all_pairs_time(
+    needs: list[NeedRecord], picked: np.ndarray, columns: dict, anc: dict
+) -> tuple[float, int]:
+    """Seconds to generate every pair within radius for the picked needs, and the pairs."""
     sample_by_key: dict[tuple[int, str], list[NeedRecord]] = {}
     for i in picked:
         need = needs[int(i)]
@@ -282,19 +295,49 @@ def all_pairs_estimate(
     start = time.perf_counter()
     found = 0
     for (category, unit), group in sample_by_key.items():
-        nlat = np.array([x.lat for x in group])[:, None]
-        nlon = np.array([x.lon for x in group])[:, None]
-        for cat in (category, *anc[category]):
-            if (cat, unit) not in columns:
-                continue
-            olat, olon, orad = columns[(cat, unit)]
-            dist = haversine_km(nlat, nlon, olat[None, :], olon[None, :])
-            rows, cols = np.nonzero(dist <= orad[None, :])  # the candidate pairs ...
-            kept = dist[rows, cols]  # ... with their distances, as the index returns them
-            found += len(kept)
-    seconds = time.perf_counter() - start
-    scale = len(needs) / len(picked)
-    return seconds, seconds * scale, int(found * scale)
+        for first in range(0, len(group), ALLPAIRS_BATCH):
+            batch = group[first : first + ALLPAIRS_BATCH]
+            nlat = np.array([x.lat for x in batch])[:, None]
+            nlon = np.array([x.lon for x in batch])[:, None]
+            for cat in (category, *anc[category]):
+                if (cat, unit) not in columns:
+                    continue
+                olat, olon, orad = columns[(cat, unit)]
+                dist = haversine_km(nlat, nlon, olat[None, :], olon[None, :])
+                rows, cols = np.nonzero(dist <= orad[None, :])  # the candidate pairs ...
+                kept = dist[rows, cols]  # ... with their distances, as the index returns them
+                found += len(kept)
+    return time.perf_counter() - start, found
+
+
+def all_pairs_estimate(
+    needs: list[NeedRecord],
+    offers: list[OfferRecord],
+    anc: dict,
+    sample: int,
+    repeats: int,
+    seed: int,
+) -> dict:
+    """All-pairs candidate generation timed on ``repeats`` random samples of needs, each
+    extrapolated to all N needs: mean, standard deviation, and the pairs within radius."""
+    rng = np.random.default_rng(seed + 1)
+    columns = offer_columns(offers)
+    size = min(sample, len(needs))
+    runs = []
+    for _ in range(repeats):
+        picked = rng.choice(len(needs), size, replace=False)
+        seconds, found = all_pairs_time(needs, picked, columns, anc)
+        scale = len(needs) / size
+        runs.append((seconds, seconds * scale, found * scale))
+    total = np.array([r[1] for r in runs])
+    return {
+        "sample": size,
+        "repeats": repeats,
+        "sample_s": [round(r[0], 3) for r in runs],
+        "mean_s": float(total.mean()),
+        "sd_s": float(total.std(ddof=1)) if repeats > 1 else 0.0,
+        "pairs": int(np.mean([r[2] for r in runs])),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -302,21 +345,34 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="needs and offers (each)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sample", type=int, default=2000, help="needs timed for all-pairs")
+    parser.add_argument("--sample", type=int, default=4000, help="needs timed for all-pairs")
+    parser.add_argument("--repeats", type=int, default=5, help="all-pairs samples timed")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes for the flow's components, threads for the spatial queries",
+    )
     parser.add_argument(
         "--k", type=int, default=None, help="candidates per need (default: engine's)"
     )
     args = parser.parse_args(argv)
-    extra = {} if args.k is None else {"k": args.k}
+    extra = {"workers": args.workers} | ({} if args.k is None else {"k": args.k})
 
-    print(f"command: .venv/bin/python bench/matching.py --n {args.n} --seed {args.seed}")
+    print(
+        f"command: .venv/bin/python bench/matching.py --n {args.n} --seed {args.seed} "
+        f"--workers {args.workers} --sample {args.sample} --repeats {args.repeats}"
+    )
     start = time.perf_counter()
     needs, offers = make_instance(args.n, args.seed)
     anc = ancestry()
     print(
         f"instance: {args.n} needs, {args.n} offers, 20 categories ({time.perf_counter() - start:.2f} s to build)"
     )
-    print(f"machine: {os.cpu_count()} cpu, python {sys.version.split()[0]}")
+    print(
+        f"machine: {os.cpu_count()} cpu, python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.2f}; workers {args.workers}"
+    )
 
     flow = propose(needs, offers, anc, NOW, **extra).report
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -350,16 +406,23 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  allocated       {greedy.allocated_quantity:,} (flow moves {more:+.1f} %)")
     print(f"  total score     {greedy.total_score:,.1f}")
 
-    sample_s, allpairs_s, within = all_pairs_estimate(needs, offers, anc, args.sample, args.seed)
-    speedup = allpairs_s / t["candidates_s"]
+    allpairs = all_pairs_estimate(needs, offers, anc, args.sample, args.repeats, args.seed)
+    # the spatial index's time: both runs above made the same candidates
+    index_s = [t["candidates_s"], greedy.timings["candidates_s"]]
+    speedup = allpairs["mean_s"] / float(np.mean(index_s))
+    low = (allpairs["mean_s"] - allpairs["sd_s"]) / max(index_s)
+    high = (allpairs["mean_s"] + allpairs["sd_s"]) / min(index_s)
     print(
-        f"\nall pairs within categories (vectorised haversine), {min(args.sample, args.n)} needs sampled:"
+        f"\nall pairs within categories (vectorised haversine), {allpairs['repeats']} random "
+        f"samples of {allpairs['sample']} needs:"
     )
-    print(f"  sample          {sample_s:8.3f} s")
+    print(f"  samples         {', '.join(f'{x:.3f}' for x in allpairs['sample_s'])} s")
     print(
-        f"  extrapolated    {allpairs_s:8.3f} s for {args.n} needs (~{within:,} pairs within radius)"
+        f"  extrapolated    {allpairs['mean_s']:8.3f} s ± {allpairs['sd_s']:.3f} (sd) for "
+        f"{args.n} needs (~{allpairs['pairs']:,} pairs within radius)"
     )
-    print(f"  speed-up of the spatial index: {speedup:.0f}x")
+    print(f"  spatial index   {', '.join(f'{x:.3f}' for x in index_s)} s (the two runs above)")
+    print(f"  speed-up of the spatial index: {speedup:.0f}x (range {low:.0f}x to {high:.0f}x)")
 
     print(
         json.dumps(

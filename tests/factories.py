@@ -59,6 +59,7 @@ def make_user(
         org = make_org(kind=OrgKind.FRONTLINE_GROUP)
     elif org is None and role == Role.DONOR:
         org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+    fields.setdefault("language", "en")  # the suite's assertions read English
     user = User(
         email=(email or f"user{n}@example.org").lower(),
         password_hash=hash_password(password) if password else _hashed(),

@@ -32,7 +32,7 @@ def new_org_form(**changes) -> dict:
         "display_name": "Olena",
         "password": GOOD,
         "password_confirm": GOOD,
-        "language": "uk",
+        "language": "en",  # the pages after registering read in this language
         "mode": "new",
         "org_name": "Kharkiv Field Medics",
         "org_kind": "frontline_group",

@@ -30,6 +30,7 @@ from .candidates import (
     DEFAULT_K_OFFER,
     DEFAULT_K_SPREAD,
     DEFAULT_SCAN_MAX,
+    Candidates,
     find_candidates,
     haversine_km,
     pair_distance_km,
@@ -89,15 +90,21 @@ def propose(
     cost_scale: int = DEFAULT_COST_SCALE,
     units: Mapping[Any, str] | None = None,
     workers: int = 1,
+    exclude: Iterable[tuple[int, int]] | None = None,
 ) -> MatchResult:
     """Allocate open offers to open needs; proposals best score first, with a report.
 
     ``ancestry`` maps every category id to its ancestors' ids, nearest first; ``units``
     (category id → unit), when given, makes rows whose unit differs from their
     category's be skipped. ``now`` is the moment the time parts are measured from.
-    ``workers`` is the number of threads for the spatial queries and of forked processes
-    for the flow's independent components (1, the default, stays in one process: on the
-    2-vCPU benchmark machine two processes gained little, see bench/matching.py).
+    ``workers`` is the number of threads for the spatial queries and of processes solving
+    the flow's independent components side by side (this one and ``workers - 1`` forked
+    ones). 1, the default, stays in one process; on the 2-vCPU benchmark machine 2 cut
+    the allocation at N = 100 000 from 3.9 s to 2.4 s while nothing else ran, and gains
+    little when other processes keep the second CPU busy (see bench/matching.py).
+    ``exclude`` lists (need id, offer id) pairs never to propose (the service passes the
+    pairs that already have an active match); they are dropped from the candidates before
+    scoring, so their quantity can go elsewhere, and counted as ``excluded_pairs``.
     """
     if allocator not in ALLOCATORS:
         raise ValueError(f"allocator must be one of {ALLOCATORS}")
@@ -135,6 +142,8 @@ def propose(
         scan_max=scan_max,
         workers=workers,
     )
+    if exclude is not None:
+        pairs, report.excluded_pairs = _without(pairs, need_rows.ids, offer_rows.ids, exclude)
     report.candidate_pairs = len(pairs)
     clock.lap("candidates_s")
 
@@ -262,6 +271,23 @@ def _inverse(permutation: np.ndarray) -> np.ndarray:
     return inverse
 
 
+def _without(
+    pairs: Candidates, need_ids: np.ndarray, offer_ids: np.ndarray, exclude: Iterable
+) -> tuple[Candidates, int]:
+    """The candidate pairs less those whose (need id, offer id) is in ``exclude``."""
+    banned = np.array([(n, o) for n, o in exclude], dtype=np.int64).reshape(-1, 2)
+    if not len(banned) or not len(pairs):
+        return pairs, 0
+    width = np.int64(max(int(offer_ids.max(initial=0)), int(banned[:, 1].max())) + 1)
+    keys = need_ids[pairs.need] * width + offer_ids[pairs.offer]
+    drop = np.isin(keys, banned[:, 0] * width + banned[:, 1])
+    if not drop.any():
+        return pairs, 0
+    keep = ~drop
+    kept = Candidates(pairs.need[keep], pairs.offer[keep], pairs.distance_km[keep])
+    return kept, int(drop.sum())
+
+
 def _in(value: Any, allowed: Iterable[Any]) -> bool:
     """Membership that tolerates unhashable category ids from bad rows."""
     try:
@@ -326,9 +352,9 @@ def _proposals(
     part_dicts, fact_dicts = explain(
         facts, offer_rows, need, offer, distance, parts, need_rows.urgency
     )
-    return [
-        Proposal(n, o, q, d, s, p, f)
-        for n, o, q, d, s, p, f in zip(
+    return list(
+        map(
+            Proposal,
             need_ids[order].tolist(),
             offer_ids[order].tolist(),
             quantity[order].tolist(),
@@ -336,6 +362,5 @@ def _proposals(
             np.round(score, 4).tolist(),
             part_dicts,
             fact_dicts,
-            strict=True,
         )
-    ]
+    )

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from numbers import Integral
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -77,14 +77,14 @@ class OfferRecord:
     organization_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(NamedTuple):
     """A proposed (or, from rank_*, possible) movement of goods from an offer to a need.
 
     ``parts`` are the weighted contributions of the score (they add up to ``score``);
     ``facts`` are the raw values behind them (distance_km, radius_km, urgency,
     days_waiting, days_left, verified), for explanations like "34 km, critical,
-    waiting 9 days".
+    waiting 9 days". A named tuple rather than a frozen dataclass: a run at N = 100 000
+    builds ~85 000 of them, and a tuple is built about twice as fast.
     """
 
     need_id: int
@@ -119,6 +119,7 @@ class MatchReport:
     offers_considered: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
     candidate_pairs: int = 0
+    excluded_pairs: int = 0  # candidates dropped because they were in ``exclude``
     proposals: int = 0
     allocated_quantity: int = 0
     total_score: float = 0.0  # sum of quantity × score over the proposals
@@ -141,6 +142,7 @@ class MatchReport:
             "skipped_counts": self.skipped_counts,
             "skipped": [[s.kind, s.id, s.reason] for s in self.skipped[:100]],
             "candidate_pairs": self.candidate_pairs,
+            "excluded_pairs": self.excluded_pairs,
             "proposals": self.proposals,
             "allocated_quantity": self.allocated_quantity,
             "total_score": round(self.total_score, 4),

@@ -21,6 +21,7 @@ from aidmatch.auth.models import User
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
+from aidmatch.matching.views import need_page_candidates
 from aidmatch.needs.forms import (
     MATCH_STATUS_LABELS,
     NEED_SORTS,
@@ -106,6 +107,7 @@ def detail(need_id: int):
         "may_edit": can_edit_need(current_user, need),
         "matches": need_matches(need.id),
         "history": history_of(need, current_user, exact_shown(data), NEED_STATUS_LABELS),
+        **need_page_candidates(need, current_user),
     }
     db.session.commit()  # get_visible_need may have expired it
     return render_template("needs/detail.html", **context)

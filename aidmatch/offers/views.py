@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
+from aidmatch.matching.views import offer_page_candidates
 from aidmatch.needs.forms import (
     ListForm,
     PlaceLookup,
@@ -90,6 +91,7 @@ def detail(offer_id: int):
         "may_edit": may_edit,
         "matches": offer_matches(offer.id, may_edit or is_staff(current_user)),
         "history": history_of(offer, current_user, exact_shown(data), OFFER_STATUS_LABELS),
+        **offer_page_candidates(offer, current_user, own=may_edit),
     }
     db.session.commit()  # get_visible_offer may have expired it
     return render_template("offers/detail.html", **context)

@@ -1,0 +1,340 @@
+"""What the matches pages show one viewer: its side of a match, the buttons it may press now,
+the engine's explanation, the time left, the history. Plain dicts for the templates.
+
+Privacy (DESIGN.md): before a match is confirmed, a donor must not learn the need's exact
+point, so it gets neither the exact distance nor the score's closeness part (from which, with
+the offer's radius, the distance could be worked back), nor the score itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from aidmatch.audit.models import AuditEvent
+from aidmatch.auth.models import User
+from aidmatch.extensions import db
+from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.matches.rules import (
+    REVEALED,
+    STATUS_LABELS,
+    can_act_as_donor,
+    can_confirm_delivery,
+    can_review,
+    is_overdue,
+)
+from aidmatch.needs.forms import label_of, unit_label
+from aidmatch.permissions import STAFF_ROLES, is_member, is_staff
+from aidmatch.privacy import can_see_exact, distance_for
+
+SOURCE_LABELS = {
+    "engine": _l("proposed by the matching engine"),
+    "claim": _l("claimed by the donor"),
+}
+PART_LABELS = {
+    "urgency": _l("Urgency"),
+    "deadline": _l("Time left until needed"),
+    "closeness": _l("Closeness"),
+    "waiting": _l("How long the need has waited"),
+    "verified": _l("Group verified"),
+}
+# The distance is shown on its own line (pages.distance_shown), not among these facts.
+FACT_LABELS = {
+    "radius_km": _l("Delivery radius (km)"),
+    "urgency": _l("Urgency"),
+    "days_waiting": _l("Days waiting"),
+    "days_left": _l("Days left until needed"),
+    "verified": _l("Group verified"),
+}
+EXACT_ONLY_PARTS = frozenset({"closeness"})
+ACTION_LABELS = {
+    "claim": _l("claimed"),
+    "propose": _l("proposed by the matching engine"),
+    "accept": _l("accepted by the donor"),
+    "approve": _l("approved by a coordinator"),
+    "decline": _l("declined by the donor"),
+    "reject": _l("rejected by a coordinator"),
+    "withdraw": _l("withdrawn by the donor"),
+    "ship": _l("shipped"),
+    "confirm_delivery": _l("receipt confirmed"),
+    "release": _l("released by a coordinator"),
+    "extend": _l("more time asked for"),
+    "cancel": _l("cancelled"),
+    "expire": _l("expired"),
+    "overdue": _l("flagged: not shipped in time"),
+}
+CHANGE_LABELS = {
+    "status": _l("Status"),
+    "quantity": _l("Quantity"),
+    "quantity_received": _l("Quantity received"),
+    "reason": _l("Reason"),
+    "note": _l("Note"),
+    "tracking": _l("Tracking"),
+    "discrepancy": _l("Less than sent"),
+    "expires_at": _l("Time limit"),
+}
+
+
+def status_label(status) -> str:
+    """A match status in words."""
+    return label_of(STATUS_LABELS, status)
+
+
+def sides(viewer, match: Match) -> set[str]:
+    """Which parts the viewer plays in this match: donor, receiver, staff (reviewer)."""
+    found = set()
+    if can_act_as_donor(viewer, match):
+        found.add("donor")
+    if can_confirm_delivery(viewer, match):
+        found.add("receiver")
+    if can_review(viewer, match):
+        found.add("staff")
+    return found
+
+
+# Who may press which button: the side named here (checked before any work), and the state
+# (the operation answers 409 for a state that changed meanwhile).
+ACTION_SIDE = {
+    "accept": "donor",
+    "decline": "donor",
+    "withdraw": "donor",
+    "ship": "donor",
+    "extend": "donor",
+    "confirm-delivery": "receiver",
+    "approve": "staff",
+    "reject": "staff",
+    "release": "staff",
+}
+
+
+def allowed_actions(viewer, match: Match, now: datetime) -> list[str]:
+    """The buttons this viewer may press on this match now."""
+    mine = sides(viewer, match)
+    status = match.status
+    actions: list[str] = []
+    lapsed = match.expires_at is not None and match.expires_at <= now
+    if "donor" in mine:
+        if status == MatchStatus.PENDING and not lapsed:
+            if match.donor_accepted_at is None:
+                actions.append("accept")
+            actions.append("decline")
+        if status == MatchStatus.CONFIRMED:
+            actions += ["ship", "withdraw"]
+        if status in (MatchStatus.PENDING, MatchStatus.CONFIRMED) and not (
+            match.extension_used or lapsed
+        ):
+            actions.append("extend")
+    if "receiver" in mine and status == MatchStatus.SHIPPED:
+        actions.append("confirm-delivery")
+    if "staff" in mine:
+        if status == MatchStatus.PENDING and match.coordinator_approved_at is None and not lapsed:
+            actions += ["approve", "reject"]
+        if is_overdue(match, now):
+            actions.append("release")
+    return actions
+
+
+def time_left(match: Match, now: datetime) -> dict | None:
+    """How long until a pending match expires or a confirmed one is overdue, in words."""
+    if match.status not in (MatchStatus.PENDING, MatchStatus.CONFIRMED) or not match.expires_at:
+        return None
+    delta = match.expires_at - now
+    words = format_timedelta(abs(delta), granularity="minute", threshold=1.5)
+    return {
+        "until": match.expires_at,
+        "overdue": delta <= timedelta(0),
+        "words": words,
+        "soon": timedelta(0) < delta <= timedelta(hours=24),
+    }
+
+
+def person(user: User | None, viewer, match: Match) -> str:
+    """Who did something, as this viewer may know it: names within one's own organization and
+    for staff; a member of the other side's organization, or a coordinator, otherwise."""
+    if user is None:
+        return _("aidmatch (automatic)")
+    if user.id == viewer.id or is_staff(viewer):
+        return user.display_name
+    if viewer.organization_id and user.organization_id == viewer.organization_id:
+        return user.display_name
+    if user.role in STAFF_ROLES:
+        return _("a coordinator")
+    for org in (match.organization, match.need.organization):
+        if user.organization_id == org.id:
+            return _("a member of %(org)s", org=org.name)
+    return _("someone")
+
+
+def explanation_view(match: Match, exact: bool) -> dict | None:
+    """The engine's explanation (score parts and facts) as the viewer may see it."""
+    raw = match.explanation or {}
+    if not raw and match.score is None and match.distance_km is None:
+        return None
+    parts = raw.get("parts") if isinstance(raw.get("parts"), dict) else raw
+    facts = raw.get("facts") if isinstance(raw.get("facts"), dict) else raw
+    part_rows = [
+        (str(label), parts[key])
+        for key, label in PART_LABELS.items()
+        if isinstance(parts.get(key), int | float) and (exact or key not in EXACT_ONLY_PARTS)
+    ]
+    fact_rows = []
+    for key, label in FACT_LABELS.items():
+        if key not in facts:
+            continue
+        value = facts[key]
+        if isinstance(value, bool):
+            value = _("yes") if value else _("no")
+        elif value is None:
+            value = "—" if key != "radius_km" else _("anywhere")
+        fact_rows.append((str(label), value))
+    if not (part_rows or fact_rows or match.score is not None):
+        return None
+    return {"score": match.score if exact else None, "parts": part_rows, "facts": fact_rows}
+
+
+def distance_shown(match: Match, exact: bool) -> float | None:
+    """The distance between offer and need: exact for those who may see the exact point, else
+    from the coarse point rounded to 5 km (or none, for a claim without an offer)."""
+    if exact:
+        return match.distance_km
+    if match.offer is None:
+        return None
+    return distance_for(match.need, match.offer.lat, match.offer.lon, exact=False)
+
+
+def history(match: Match, viewer) -> list[dict]:
+    """The match's audit trail, oldest first, for one of its parties or staff."""
+    rows = db.session.execute(
+        select(AuditEvent, User)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.object_type == Match.__tablename__, AuditEvent.object_id == match.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    events = []
+    for event, actor in rows:
+        before, after = event.before or {}, event.after or {}
+        verb = event.action.rpartition(".")[2]
+        changes = []
+        for key, label in CHANGE_LABELS.items():
+            if key not in after or (after[key] in (None, "") and key != "expires_at"):
+                continue
+            if key in before and before[key] == after[key]:
+                continue
+            changes.append((str(label), _shown(key, before.get(key)), _shown(key, after[key])))
+        if verb in ("claim", "propose"):
+            changes = [c for c in changes if c[0] == str(CHANGE_LABELS["quantity"])]
+        events.append(
+            {
+                "time": event.created_at,
+                "action": str(ACTION_LABELS.get(verb, event.action)),
+                "who": person(actor, viewer, match),
+                "changes": changes,
+            }
+        )
+    return events
+
+
+def _shown(key: str, value) -> str:
+    if value is None or value == "":
+        return "" if key != "expires_at" else "—"
+    if key == "status":
+        return status_label(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if key == "expires_at":
+        try:
+            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def org_view(org, show_contact: bool) -> dict:
+    """An organization on a match page: name, verified, and its contact when revealed."""
+    return {
+        "id": org.id,
+        "name": org.name,
+        "verified": org.verified,
+        "contact": org.contact if show_contact else None,
+    }
+
+
+def contact_revealed(viewer, match: Match, org) -> bool:
+    """An organization's contact: to staff, and to the other side once the match is confirmed."""
+    if is_staff(viewer):
+        return True
+    if is_member(viewer, org):
+        return False  # one's own contact needs no showing
+    return match.status in REVEALED and (
+        is_member(viewer, match.organization) or is_member(viewer, match.need.organization)
+    )
+
+
+def match_view(match: Match, viewer, now: datetime) -> dict:
+    """Everything the match page shows this viewer (need, offer, parties, consents, timing)."""
+    from aidmatch.serialize import need_to_dict, offer_to_dict
+
+    exact = can_see_exact(viewer, match.need)
+    need = need_to_dict(match.need, viewer, exact=exact)
+    offer = offer_to_dict(match.offer, viewer) if match.offer is not None else None
+    users = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(
+                User.id.in_(
+                    [
+                        i
+                        for i in (match.donor_accepted_by_id, match.coordinator_approved_by_id)
+                        if i is not None
+                    ]
+                )
+            )
+        )
+    }
+    return {
+        "id": match.id,
+        "status": str(match.status),
+        "status_label": status_label(match.status),
+        "source": str(match.source),
+        "source_label": str(SOURCE_LABELS.get(str(match.source), match.source)),
+        "quantity": match.quantity,
+        "quantity_received": match.quantity_received,
+        "unit": unit_label(match.need.category.unit),
+        "need": need,
+        "offer": offer,
+        "donor": org_view(match.organization, contact_revealed(viewer, match, match.organization)),
+        "group": org_view(
+            match.need.organization, contact_revealed(viewer, match, match.need.organization)
+        ),
+        "revealed": match.status in REVEALED,
+        "donor_accepted_at": match.donor_accepted_at,
+        "donor_accepted_by": person(users.get(match.donor_accepted_by_id), viewer, match)
+        if match.donor_accepted_by_id
+        else None,
+        "coordinator_approved_at": match.coordinator_approved_at,
+        "coordinator_approved_by": person(
+            users.get(match.coordinator_approved_by_id), viewer, match
+        )
+        if match.coordinator_approved_by_id
+        else None,
+        "confirmed_at": match.confirmed_at,
+        "shipped_at": match.shipped_at,
+        "shipped_note": match.shipped_note,
+        "tracking": match.tracking,
+        "delivered_at": match.delivered_at,
+        "delivery_note": match.delivery_note,
+        "discrepancy": match.discrepancy,
+        "reason": match.reason,
+        "closed_at": match.closed_at,
+        "created_at": match.created_at,
+        "time_left": time_left(match, now),
+        "extension_used": match.extension_used,
+        "overdue": is_overdue(match, now),
+        "distance_km": distance_shown(match, exact),
+        "distance_exact": exact,
+        "explanation": explanation_view(match, exact),
+    }

@@ -1,0 +1,184 @@
+"""The rules of matches in one place: who may do what, how long things wait, the statuses
+that end a match or reveal contacts, and the checks on what people type."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import false, or_, select
+
+from aidmatch.db import utcnow
+from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.needs.models import Need
+from aidmatch.operations_errors import DomainError
+from aidmatch.orgs.models import DONOR_KINDS
+from aidmatch.permissions import is_member, is_staff
+from aidmatch.posting import MAX_QUANTITY, NOTE_MAX
+
+# Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
+# way still arrive).
+CANCELLABLE = (MatchStatus.PENDING, MatchStatus.CONFIRMED)
+# Statuses after which nothing happens to a match any more; all but delivered release its hold.
+TERMINAL = frozenset(
+    {
+        MatchStatus.DELIVERED,
+        MatchStatus.DECLINED,
+        MatchStatus.REJECTED,
+        MatchStatus.EXPIRED,
+        MatchStatus.WITHDRAWN,
+        MatchStatus.CANCELLED,
+    }
+)
+# From confirmed on, both sides see each other's contact and exact location.
+REVEALED = (MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED)
+STATUS_LABELS = {
+    MatchStatus.PENDING: _l("pending"),
+    MatchStatus.CONFIRMED: _l("confirmed"),
+    MatchStatus.SHIPPED: _l("shipped"),
+    MatchStatus.DELIVERED: _l("delivered"),
+    MatchStatus.DECLINED: _l("declined"),
+    MatchStatus.REJECTED: _l("rejected"),
+    MatchStatus.EXPIRED: _l("expired"),
+    MatchStatus.WITHDRAWN: _l("withdrawn"),
+    MatchStatus.CANCELLED: _l("cancelled"),
+}
+
+
+# --- permissions (the one place for match permissions) -------------------------------------
+
+
+def can_claim(user) -> bool:
+    """Donors (members of a donor or supply collective) claim needs."""
+    org = user.organization if user and user.is_authenticated else None
+    return org is not None and org.kind in DONOR_KINDS
+
+
+def can_act_as_donor(user, match: Match) -> bool:
+    """Members of the match's donor organization accept, decline, withdraw, ship, extend."""
+    return is_member(user, match.organization)
+
+
+def can_confirm_delivery(user, match: Match) -> bool:
+    """Members of the group whose need it is confirm what they received."""
+    return is_member(user, match.need.organization)
+
+
+def can_review(user, match: Match | None = None) -> bool:
+    """Coordinators and admins approve, reject and release matches (not those of their own org)."""
+    if not is_staff(user):
+        return False
+    if match is not None and user.organization_id is not None:
+        own = {match.organization_id, match.need.organization_id}
+        return user.organization_id not in own
+    return True
+
+
+def can_view_match(user, match: Match) -> bool:
+    """Staff and the two parties (the donor organization and the need's group) see a match."""
+    return (
+        is_staff(user)
+        or is_member(user, match.organization)
+        or is_member(user, match.need.organization)
+    )
+
+
+def is_confirmed_party(user, match: Match) -> bool:
+    """The user belongs to one side of a confirmed (or later) match: it sees the other side."""
+    return match.status in REVEALED and (
+        is_member(user, match.organization) or is_member(user, match.need.organization)
+    )
+
+
+def visible_matches(user):
+    """A select of the matches this user may see (staff: all; others: their org's, either side)."""
+    stmt = select(Match)
+    if is_staff(user):
+        return stmt
+    if not (user and user.is_authenticated and user.organization_id):
+        return stmt.where(false())
+    org_id = user.organization_id
+    return stmt.where(
+        or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
+    )
+
+
+def deny(allowed: bool, message: str) -> None:
+    """Refuse with 403 and this message unless allowed."""
+    if not allowed:
+        raise DomainError(message, status=403, code="forbidden")
+
+
+# --- settings and small helpers -----------------------------------------------------------
+
+
+def pending_ttl() -> timedelta:
+    """How long a pending match waits for both consents (MATCH_PENDING_TTL_HOURS)."""
+    return timedelta(hours=current_app.config.get("MATCH_PENDING_TTL_HOURS", 72))
+
+
+def confirmed_ttl() -> timedelta:
+    """How long a confirmed match may stay unshipped before it is overdue."""
+    return timedelta(days=current_app.config.get("MATCH_CONFIRMED_TTL_DAYS", 14))
+
+
+def extension() -> timedelta:
+    """How much more time a donor's one extension gives (MATCH_EXTENSION_HOURS)."""
+    return timedelta(hours=current_app.config.get("MATCH_EXTENSION_HOURS", 72))
+
+
+def is_overdue(match: Match, now: datetime | None = None) -> bool:
+    """A confirmed match not shipped within its time: flagged, a coordinator may release it."""
+    now = now or utcnow()
+    return (
+        match.status == MatchStatus.CONFIRMED
+        and match.expires_at is not None
+        and match.expires_at <= now
+    )
+
+
+def is_lapsed(match: Match, now: datetime) -> bool:
+    """A pending match past its time (expired on the next write or read)."""
+    return (
+        match.status == MatchStatus.PENDING
+        and match.expires_at is not None
+        and match.expires_at <= now
+    )
+
+
+def status_label(status) -> str:
+    """A status in the reader's language."""
+    return str(STATUS_LABELS.get(MatchStatus(status), status))
+
+
+def clean_text(value, field: str, required: bool, max_len: int = NOTE_MAX) -> str:
+    """A stripped text of at most max_len characters; 422 naming the field otherwise."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise DomainError(_("Must be text."), field=field)
+    value = value.strip()
+    if required and not value:
+        if field == "reason":
+            raise DomainError(_("Please give a reason."), field=field)
+        raise DomainError(_("This field is required."), field=field)
+    if len(value) > max_len:
+        raise DomainError(_("At most %(max)d characters, please.", max=max_len), field=field)
+    return value
+
+
+def clean_quantity(value, field: str = "quantity", minimum: int = 1) -> int:
+    """A whole number from minimum to MAX_QUANTITY; 422 otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(_("Quantities are whole numbers."), field=field)
+    if value < minimum:
+        if minimum == 1:
+            raise DomainError(_("The quantity must be more than zero."), field=field)
+        raise DomainError(_("The quantity may not be negative."), field=field)
+    if value > MAX_QUANTITY:
+        raise DomainError(_("The quantity may be at most %(max)d.", max=MAX_QUANTITY), field=field)
+    return value

@@ -1,0 +1,92 @@
+"""marshmallow schemas of the matches API: what clients send, and the match they get back.
+
+They only parse types; the rules (quantities, required reasons, lengths) are checked by the
+operations, once, for the pages and the API alike.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from aidmatch.needs.api import NeedOut
+from aidmatch.offers.api import OfferOut
+from aidmatch.schemas import OrgRef
+
+
+class ClaimIn(ma.Schema):
+    quantity = ma.fields.Integer(
+        required=True, strict=True, metadata={"description": "whole units, at most what is open"}
+    )
+    offer_id = ma.fields.Integer(
+        allow_none=True, strict=True, metadata={"description": "one of your offers (optional)"}
+    )
+
+
+class OptionalReasonIn(ma.Schema):
+    reason = ma.fields.String(load_default="")
+
+
+class RequiredReasonIn(ma.Schema):
+    reason = ma.fields.String(
+        load_default="", metadata={"description": "required; the other side reads it"}
+    )
+
+
+class ShipIn(ma.Schema):
+    note = ma.fields.String(load_default="", metadata={"description": "required"})
+    tracking = ma.fields.String(load_default="")
+
+
+class DeliveryIn(ma.Schema):
+    quantity_received = ma.fields.Integer(
+        required=True, strict=True, metadata={"description": "0 to the match's quantity"}
+    )
+    note = ma.fields.String(load_default="")
+
+
+class Contacts(ma.Schema):
+    donor = ma.fields.String()
+    group = ma.fields.String()
+
+
+class MatchOut(ma.Schema):
+    id = ma.fields.Integer()
+    need_id = ma.fields.Integer()
+    offer_id = ma.fields.Integer(allow_none=True)
+    organization = ma.fields.Nested(OrgRef, metadata={"description": "the donor organization"})
+    quantity = ma.fields.Integer()
+    status = ma.fields.String()
+    source = ma.fields.String(metadata={"description": "engine or claim"})
+    donor_accepted = ma.fields.Boolean()
+    coordinator_approved = ma.fields.Boolean()
+    distance_km = ma.fields.Float(
+        allow_none=True,
+        metadata={"description": "rounded to 5 km unless you may see the exact point"},
+    )
+    score = ma.fields.Float(allow_none=True)
+    explanation = ma.fields.Dict(metadata={"description": "the score's parts and facts"})
+    quantity_received = ma.fields.Integer(allow_none=True)
+    discrepancy = ma.fields.Boolean(metadata={"description": "less arrived than was shipped"})
+    expires_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "pending: expires then; confirmed: overdue then if not shipped"},
+    )
+    overdue = ma.fields.Boolean(metadata={"description": "confirmed, not shipped in time"})
+    extension_used = ma.fields.Boolean()
+    reason = ma.fields.String(allow_none=True)
+    confirmed_at = ma.fields.DateTime(allow_none=True)
+    shipped_at = ma.fields.DateTime(allow_none=True)
+    shipped_note = ma.fields.String(allow_none=True)
+    tracking = ma.fields.String(allow_none=True)
+    delivered_at = ma.fields.DateTime(allow_none=True)
+    delivery_note = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    need = ma.fields.Nested(NeedOut, metadata={"description": "the need, as you may see it"})
+    offer = ma.fields.Nested(
+        OfferOut, allow_none=True, metadata={"description": "the offer, as you may see it"}
+    )
+    contact = ma.fields.String(
+        metadata={"description": "the other side's contact: confirmed (or later) parties only"}
+    )
+    contacts = ma.fields.Nested(Contacts, metadata={"description": "both contacts: staff only"})

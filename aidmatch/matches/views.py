@@ -1,0 +1,357 @@
+"""HTML pages of matches: claim a need, a match's page with its buttons, the user's matches.
+
+Thin: parse the form, check the side once (donor, receiving group, coordinator), call the
+verb in matches/operations.py, commit once; the verb's 403/409/422 message goes onto the form.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from aidmatch.auth.links import safe_next
+from aidmatch.categories.models import Category
+from aidmatch.categories.operations import ancestor_ids
+from aidmatch.db import is_id, utcnow
+from aidmatch.errors import ApiError
+from aidmatch.extensions import db
+from aidmatch.matches import attention  # noqa: F401  (registers the home page's items)
+from aidmatch.matches import operations as ops
+from aidmatch.matches.forms import (
+    ActionForm,
+    ClaimForm,
+    ReasonForm,
+    ReceiptForm,
+    ShipForm,
+    new_idempotency_key,
+    parse_quantity,
+    with_ids,
+)
+from aidmatch.matches.lists import my_matches
+from aidmatch.matches.models import Match
+from aidmatch.matches.pages import (
+    ACTION_SIDE,
+    allowed_actions,
+    history,
+    match_view,
+    sides,
+    status_label,
+)
+from aidmatch.matches.rules import can_claim, can_view_match
+from aidmatch.needs.forms import language, unit_label, urgency_label
+from aidmatch.needs.models import Need
+from aidmatch.needs.queries import get_visible_need
+from aidmatch.offers.models import Offer, OfferStatus
+from aidmatch.permissions import deny_unless, is_staff, require_login
+from aidmatch.serialize import need_to_dict
+
+bp = Blueprint("matches", __name__)
+
+ACTION_FORMS = {
+    "accept": ActionForm,
+    "approve": ActionForm,
+    "extend": ActionForm,
+    "decline": ReasonForm,
+    "reject": ReasonForm,
+    "withdraw": ReasonForm,
+    "release": ReasonForm,
+    "ship": ShipForm,
+    "confirm-delivery": ReceiptForm,
+}
+DONE_MESSAGES = {
+    "accept": _l("You accepted the match."),
+    "approve": _l("The match is approved."),
+    "extend": _l("You have more time for this match."),
+    "decline": _l("You declined the match."),
+    "reject": _l("The match is rejected."),
+    "withdraw": _l("You withdrew from the match."),
+    "release": _l("The match is released; its quantity is open again."),
+    "ship": _l("The match is marked shipped."),
+    "confirm-delivery": _l("Thank you: the receipt is confirmed."),
+}
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {
+        "need_matches_for_viewer": need_matches_for_viewer,
+        "with_ids": with_ids,
+        "may_claim_need": may_claim_need,
+    }
+
+
+# --- the need page's part -------------------------------------------------------------------
+
+
+def may_claim_need(need: dict) -> bool:
+    """Show the Claim button: a donor, and a need still open with something left."""
+    return can_claim(current_user) and need["status"] == "open" and need["open"] > 0
+
+
+def need_matches_for_viewer(need_id: int) -> list[dict]:
+    """The matches of a need whose page this viewer may open (its side's, or all for staff)."""
+    if not current_user.is_authenticated:
+        return []
+    stmt = (
+        select(Match)
+        .where(Match.need_id == need_id)
+        .options(joinedload(Match.organization), joinedload(Match.need))
+        .order_by(Match.id)
+    )
+    if not is_staff(current_user):
+        org_id = current_user.organization_id or -1
+        stmt = stmt.where(
+            or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
+        )
+    return [
+        {
+            "id": m.id,
+            "organization": m.organization.name,
+            "quantity": m.quantity,
+            "status": status_label(m.status),
+        }
+        for m in db.session.scalars(stmt)
+    ]
+
+
+# --- claim ----------------------------------------------------------------------------------
+
+
+def claimable_offers(user, need: Need) -> list[Offer]:
+    """The user's organization's open offers with something left, of the need's category or
+    one above it, counted in the same unit."""
+    categories = [need.category_id, *ancestor_ids(need.category_id)]
+    return list(
+        db.session.scalars(
+            select(Offer)
+            .join(Category, Category.id == Offer.category_id)
+            .where(
+                Offer.organization_id == user.organization_id,
+                Offer.status == OfferStatus.OPEN,
+                Offer.quantity - Offer.allocated > 0,
+                Offer.category_id.in_(categories),
+                Category.unit == need.category.unit,
+            )
+            .order_by(Offer.created_at, Offer.id)
+        )
+    )
+
+
+def put_error(form, err: ApiError, field_map: dict[str, str] | None = None) -> None:
+    """An operation's message next to the field it names, else at the top of the form."""
+    placed = False
+    for name, message in (err.fields or {}).items():
+        field = form._fields.get((field_map or {}).get(name, name))
+        if field is not None and name != "csrf_token":
+            field.errors = [*field.errors, message]
+            placed = True
+    if not placed:
+        form.form_errors.append(err.message)
+
+
+@bp.route("/needs/<int:need_id>/claim", methods=["GET", "POST"])
+@require_login
+def claim(need_id: int):
+    """A donor claims all or part of a need's open quantity, optionally from its offer."""
+    need = get_visible_need(current_user, need_id)
+    deny_unless(can_claim(current_user))
+    user = current_user._get_current_object()
+    offers = claimable_offers(user, need)
+    unit = unit_label(need.category.unit)
+    form = ClaimForm()
+    form.set_offers(offers, unit)
+    status = 200
+    if request.method == "GET":
+        form.quantity.data = str(need.open_quantity) if need.open_quantity > 0 else ""
+        form.idempotency_key.data = new_idempotency_key()
+    elif not form.validate_on_submit():
+        status = 400
+        form.form_errors.append(_("The form had expired. Please send it again."))
+    else:
+        quantity = parse_quantity(form.quantity)
+        offer = None
+        if form.offer.data:
+            offer = next((o for o in offers if str(o.id) == form.offer.data), None)
+            if offer is None:
+                form.offer.errors = [_("Choose one of your open offers of this category.")]
+        if quantity is not None and not form.offer.errors:
+            try:
+                result = ops.claim(
+                    need,
+                    user,
+                    quantity,
+                    offer=offer,
+                    idempotency_key=form.idempotency_key.data or None,
+                )
+            except ApiError as err:
+                db.session.rollback()
+                put_error(form, err, {"offer_id": "offer", "idempotency_key": "quantity"})
+                status = err.status
+            else:
+                db.session.commit()
+                if result.created:
+                    flash(_("Your claim is sent: a coordinator reviews it next."), "ok")
+                else:
+                    flash(_("This claim was already sent; it is listed below."), "ok")
+                return redirect(url_for("needs.detail", need_id=need_id, _anchor="matches"))
+        else:
+            status = 422
+    data = need_to_dict(need, user)
+    db.session.commit()  # get_visible_need may have expired the need
+    return render_template(
+        "matches/claim.html",
+        form=form,
+        need=data,
+        unit=unit,
+        category=need.category.name(language()),
+        urgency=urgency_label(need.urgency),
+        has_offers=bool(offers),
+    ), status
+
+
+# --- one match ------------------------------------------------------------------------------
+
+
+def get_match(match_id: int) -> Match:
+    """The match if this viewer is one of its parties or staff; 404 otherwise (unseen)."""
+    if not is_id(match_id):
+        abort(404)
+    match = db.session.scalar(
+        select(Match)
+        .where(Match.id == match_id)
+        .options(
+            joinedload(Match.need).joinedload(Need.organization),
+            joinedload(Match.need).joinedload(Need.category),
+            joinedload(Match.need).joinedload(Need.place),
+            joinedload(Match.organization),
+            joinedload(Match.offer),
+        )
+    )
+    if match is None or not can_view_match(current_user, match):
+        abort(404)
+    return match
+
+
+def action_forms(actions: list[str], match: Match, bound: dict | None = None) -> dict:
+    """A form per button the viewer may press (the one just sent keeps what was typed)."""
+    forms = {}
+    for action in actions:
+        if bound and action in bound:
+            forms[action] = bound[action]
+            continue
+        form = ACTION_FORMS[action](formdata=None)
+        if action == "confirm-delivery":
+            form.quantity_received.data = str(match.quantity)
+        forms[action] = form
+    return forms
+
+
+def render_match(match: Match, bound: dict | None = None, status: int = 200):
+    """The match page for this viewer, optionally with a form that came back with errors."""
+    viewer = current_user._get_current_object()
+    now = utcnow()
+    actions = allowed_actions(viewer, match, now)
+    if bound:
+        actions = list(dict.fromkeys([*actions, *bound]))
+    context = {
+        "match": match_view(match, viewer, now),
+        "actions": actions,
+        "forms": action_forms(actions, match, bound),
+        "history": history(match, viewer),
+        "my_sides": sides(viewer, match),
+    }
+    db.session.commit()
+    return render_template("matches/detail.html", **context), status
+
+
+@bp.get("/matches/<int:match_id>")
+@require_login
+def detail(match_id: int):
+    """A match: parties, quantities, consents, time left, what the viewer may do, history."""
+    match = get_match(match_id)
+    if ops.expire_stale_match(match):
+        db.session.commit()
+    return render_match(match)
+
+
+def run_action(action: str, match: Match, user, form) -> None:
+    """Call the verb behind a button with what the form holds; raise ApiError if refused."""
+    if action == "accept":
+        ops.accept(match, user)
+    elif action == "approve":
+        ops.approve(match, user)
+    elif action == "extend":
+        ops.request_extension(match, user)
+    elif action == "decline":
+        ops.decline(match, user, form.reason.data or "")
+    elif action == "reject":
+        ops.reject(match, user, form.reason.data or "")
+    elif action == "withdraw":
+        ops.withdraw(match, user, form.reason.data or "")
+    elif action == "release":
+        ops.release(match, user, form.reason.data or "")
+    elif action == "ship":
+        ops.ship(match, user, form.note.data or "", form.tracking.data or "")
+    elif action == "confirm-delivery":
+        quantity = parse_quantity(form.quantity_received)
+        if quantity is None:
+            raise ApiError(422, form.quantity_received.errors[-1])
+        form.quantity_received.errors = []
+        ops.confirm_delivery(match, user, quantity, form.note.data or "")
+
+
+@bp.post("/matches/<int:match_id>/<action>")
+@require_login
+def act(match_id: int, action: str):
+    """Press one button on a match (accept, approve, ship, ...), then go back where it was."""
+    if action not in ACTION_FORMS:
+        abort(404)
+    match = get_match(match_id)
+    user = current_user._get_current_object()
+    deny_unless(ACTION_SIDE[action] in sides(user, match))
+    back = safe_next(request.form.get("next"))
+    if ops.expire_stale_match(match):
+        db.session.commit()
+    form = ACTION_FORMS[action]()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            form.form_errors.append(_("The form had expired. Please send it again."))
+        db.session.rollback()
+        return render_match(match, {action: form}, 400)
+    try:
+        run_action(action, match, user, form)
+    except ApiError as err:
+        # Shown on the match page, next to what was typed (also when sent from a list).
+        db.session.rollback()
+        put_error(form, err)
+        return render_match(match, {action: form}, err.status)
+    db.session.commit()
+    flash(str(DONE_MESSAGES[action]), "ok")
+    return redirect(back or url_for("matches.detail", match_id=match.id))
+
+
+# --- my matches -----------------------------------------------------------------------------
+
+
+@bp.get("/matches")
+@require_login
+def index():
+    """The viewer's organization's matches: what waits for its answer, what to ship, what
+    to confirm as received, and what happened recently."""
+    viewer = current_user._get_current_object()
+    sections, recent = my_matches(viewer, utcnow())
+    context = {
+        "sections": sections,
+        "recent": recent,
+        "is_donor": can_claim(viewer),
+        "is_group": viewer.organization is not None and not can_claim(viewer),
+        "staff": is_staff(viewer),
+        "forms": {"ship": ShipForm(formdata=None), "action": ActionForm(formdata=None)},
+        "new_receipt_form": ReceiptForm,
+    }
+    db.session.commit()
+    return render_template("matches/index.html", **context)

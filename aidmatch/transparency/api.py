@@ -1,0 +1,69 @@
+"""GET /api/v1/transparency/summary: the public aggregates of the transparency page (no token)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from aidmatch.api import make_blueprint
+from aidmatch.extensions import db
+from aidmatch.needs.forms import language
+from aidmatch.transparency.queries import summary
+
+blp = make_blueprint(
+    "api_transparency",
+    __name__,
+    url_prefix="/transparency",
+    description="Public aggregates of what was delivered (no token needed)",
+)
+
+
+class Totals(ma.Schema):
+    deliveries = ma.fields.Integer()
+    needs_served = ma.fields.Integer()
+    groups_served = ma.fields.Integer()
+    quantity_by_unit = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class ByCategory(ma.Schema):
+    category = ma.fields.String(metadata={"description": "slug of the need's category"})
+    name = ma.fields.String(metadata={"description": "in the request's language"})
+    parent = ma.fields.String(allow_none=True, metadata={"description": "top-level slug"})
+    parent_name = ma.fields.String()
+    unit = ma.fields.String()
+    deliveries = ma.fields.Integer()
+    quantity = ma.fields.Integer(metadata={"description": "received, in the unit"})
+
+
+class ByOblast(ma.Schema):
+    oblast = ma.fields.String(allow_none=True)
+    name = ma.fields.String()
+    deliveries = ma.fields.Integer()
+    quantity_by_unit = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    groups_served = ma.fields.Integer()
+
+
+class ByMonth(ma.Schema):
+    month = ma.fields.String(metadata={"description": "YYYY-MM (UTC)"})
+    deliveries = ma.fields.Integer()
+    quantity_by_unit = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class SummaryOut(ma.Schema):
+    totals = ma.fields.Nested(Totals)
+    by_category = ma.fields.List(ma.fields.Nested(ByCategory))
+    by_oblast = ma.fields.List(ma.fields.Nested(ByOblast))
+    by_month = ma.fields.List(ma.fields.Nested(ByMonth))
+    groups_served = ma.fields.Integer()
+    median_days_to_delivery = ma.fields.Float(
+        allow_none=True, metadata={"description": "from a need being posted to a delivery"}
+    )
+
+
+@blp.get("/summary")
+@blp.doc(security=[])
+@blp.response(200, SummaryOut)
+def get_summary():
+    """What was delivered, by category, oblast and month; groups served; median days."""
+    data = summary(language())
+    db.session.rollback()
+    return data

@@ -1,0 +1,281 @@
+"""What was delivered, in aggregate and as an anonymised ledger (the public transparency page).
+
+Every figure is a GROUP BY over delivered matches, the same on SQLite and PostgreSQL; only
+the two date expressions (the UTC month of a delivery, days between two timestamps) differ by
+dialect. No group is named unless it opted in (Organization.public_name), and never for a
+sensitive need; places go no finer than the oblast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import distinct, extract, func, select
+
+from aidmatch.categories.models import Category
+from aidmatch.extensions import db
+from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.needs.forms import UA_OBLASTS, unit_label
+from aidmatch.needs.models import Need
+from aidmatch.orgs.models import Organization
+from aidmatch.places.models import Place
+
+MAX_LEDGER_EXPORT = 50_000
+OBLAST_UK = dict(UA_OBLASTS)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _utc(column):
+    """A timestamp column as UTC wall time (PostgreSQL's timestamptz follows the session zone)."""
+    return func.timezone("UTC", column) if _dialect() == "postgresql" else column
+
+
+def days_between(later, earlier):
+    """SQL for the days (fractional) from earlier to later."""
+    if _dialect() == "postgresql":
+        return extract("epoch", later - earlier) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def delivered():
+    """FROM delivered matches, joined to their need and the need's place and category."""
+    return (
+        select()
+        .select_from(Match)
+        .join(Need, Need.id == Match.need_id)
+        .join(Place, Place.id == Need.place_id)
+        .join(Category, Category.id == Need.category_id)
+        .where(Match.status == MatchStatus.DELIVERED)
+    )
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    """A category as the page names it: its slug, name, unit and top-level ancestor."""
+
+    slug: str
+    name: str
+    unit: str
+    root_id: int
+
+
+def categories(lang: str) -> dict[int, CategoryInfo]:
+    """Every category by id, with its name in lang and its root (one query: the tree is small)."""
+    name_col = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
+    rows = db.session.execute(
+        select(
+            Category.id,
+            Category.slug,
+            Category.parent_id,
+            func.coalesce(func.nullif(name_col, ""), Category.name_en),
+            Category.unit,
+        )
+    ).all()
+    parent_of = {row[0]: row[2] for row in rows}
+
+    def root(cid: int) -> int:
+        seen = set()
+        while parent_of.get(cid) is not None and cid not in seen:
+            seen.add(cid)
+            cid = parent_of[cid]
+        return cid
+
+    return {
+        cid: CategoryInfo(slug, name, str(unit), root(cid)) for cid, slug, _p, name, unit in rows
+    }
+
+
+def oblast_name(oblast: str | None, lang: str) -> str:
+    """An oblast as the gazetteer names it, in Ukrainian for uk, else in English."""
+    if not oblast:
+        return "—"
+    return OBLAST_UK.get(oblast, oblast) if lang == "uk" else oblast
+
+
+def _unit_totals(pairs) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for unit, quantity in pairs:
+        totals[str(unit)] = totals.get(str(unit), 0) + int(quantity or 0)
+    return dict(sorted(totals.items()))
+
+
+def median_days_to_delivery() -> float | None:
+    """The median of days from a need being posted to a delivery on it, read with at most two
+    rows fetched (ORDER BY with OFFSET at the middle), not every duration."""
+    n = db.session.scalar(delivered().with_only_columns(func.count(Match.id)))
+    if not n:
+        return None
+    days = days_between(Match.delivered_at, Need.created_at)
+    middle = db.session.scalars(
+        delivered()
+        .with_only_columns(days)
+        .where(Match.delivered_at.is_not(None))
+        .order_by(days)
+        .offset((n - 1) // 2)
+        .limit(1 if n % 2 else 2)
+    ).all()
+    if not middle:
+        return None
+    return round(sum(float(d) for d in middle) / len(middle), 1)
+
+
+def summary(lang: str) -> dict:
+    """Totals, by category, by oblast and by month, groups served and the median time to
+    delivery; quantities are summed per unit (pieces and kilograms do not add up)."""
+    cats = categories(lang)
+    quantity = func.coalesce(func.sum(Match.quantity_received), 0)
+    count = func.count(Match.id)
+
+    # Totals.
+    unit_rows = db.session.execute(
+        delivered().with_only_columns(Category.unit, count, quantity).group_by(Category.unit)
+    ).all()
+    totals_row = db.session.execute(
+        delivered().with_only_columns(
+            count, func.count(distinct(Need.organization_id)), func.count(distinct(Need.id))
+        )
+    ).one()
+    deliveries, groups_served, needs_served = (int(v or 0) for v in totals_row)
+
+    # By category (leaf), with its top-level category.
+    by_category = []
+    rows = db.session.execute(
+        delivered().with_only_columns(Need.category_id, count, quantity).group_by(Need.category_id)
+    ).all()
+    for cid, n, q in rows:
+        info = cats.get(cid)
+        if info is None:
+            continue
+        root = cats[info.root_id]
+        by_category.append(
+            {
+                "category": info.slug,
+                "name": info.name,
+                "parent": root.slug if info.root_id != cid else None,
+                "parent_name": root.name,
+                "unit": info.unit,
+                "deliveries": int(n),
+                "quantity": int(q),
+            }
+        )
+    by_category.sort(key=lambda r: (-r["deliveries"], r["parent_name"], r["name"]))
+
+    # By oblast.
+    oblasts: dict[str | None, dict] = {}
+    rows = db.session.execute(
+        delivered()
+        .with_only_columns(Place.oblast, Category.unit, count, quantity)
+        .group_by(Place.oblast, Category.unit)
+    ).all()
+    for oblast, unit, n, q in rows:
+        entry = oblasts.setdefault(
+            oblast,
+            {
+                "oblast": oblast,
+                "name": oblast_name(oblast, lang),
+                "deliveries": 0,
+                "quantity_by_unit": {},
+                "groups_served": 0,
+            },
+        )
+        entry["deliveries"] += int(n)
+        entry["quantity_by_unit"] = _unit_totals([*entry["quantity_by_unit"].items(), (unit, q)])
+    groups = db.session.execute(
+        delivered()
+        .with_only_columns(Place.oblast, func.count(distinct(Need.organization_id)))
+        .group_by(Place.oblast)
+    ).all()
+    for oblast, n in groups:
+        if oblast in oblasts:
+            oblasts[oblast]["groups_served"] = int(n)
+    by_oblast = sorted(oblasts.values(), key=lambda r: (-r["deliveries"], r["name"]))
+
+    # By month (UTC), oldest first.
+    when = _utc(Match.delivered_at)
+    year, month = extract("year", when), extract("month", when)
+    months: dict[str, dict] = {}
+    rows = db.session.execute(
+        delivered()
+        .with_only_columns(year, month, Category.unit, count, quantity)
+        .where(Match.delivered_at.is_not(None))
+        .group_by(year, month, Category.unit)
+    ).all()
+    for y, m, unit, n, q in rows:
+        key = f"{int(y):04d}-{int(m):02d}"
+        entry = months.setdefault(key, {"month": key, "deliveries": 0, "quantity_by_unit": {}})
+        entry["deliveries"] += int(n)
+        entry["quantity_by_unit"] = _unit_totals([*entry["quantity_by_unit"].items(), (unit, q)])
+    by_month = [months[k] for k in sorted(months)]
+
+    return {
+        "totals": {
+            "deliveries": deliveries,
+            "needs_served": needs_served,
+            "groups_served": groups_served,
+            "quantity_by_unit": _unit_totals((u, q) for u, _n, q in unit_rows),
+        },
+        "by_category": by_category,
+        "by_oblast": by_oblast,
+        "by_month": by_month,
+        "groups_served": groups_served,
+        "median_days_to_delivery": median_days_to_delivery(),
+    }
+
+
+def ledger_query():
+    """The deliveries, newest first, as plain columns (no need title, no place below oblast)."""
+    return (
+        delivered()
+        .join(Organization, Organization.id == Need.organization_id)
+        .with_only_columns(
+            Match.delivered_at,
+            Need.category_id,
+            Place.oblast,
+            Match.quantity_received,
+            Category.unit,
+            Need.sensitive,
+            Organization.public_name,
+            Organization.name,
+        )
+        .order_by(Match.delivered_at.desc(), Match.id.desc())
+    )
+
+
+def ledger_row(row, cats: dict[int, CategoryInfo], lang: str) -> dict:
+    """One delivery as the public may see it: the group's name only if it opted in and the
+    need is not sensitive."""
+    delivered_at, category_id, oblast, quantity, unit, sensitive, public_name, org_name = row
+    info = cats.get(category_id)
+    root = cats.get(info.root_id) if info else None
+    return {
+        "date": delivered_at.date() if delivered_at else None,
+        "category": info.slug if info else "",
+        "category_name": info.name if info else "",
+        "parent_name": root.name if root and root is not info else "",
+        "oblast": oblast or "",
+        "oblast_name": oblast_name(oblast, lang),
+        "quantity": int(quantity or 0),
+        "unit": str(unit),
+        "unit_label": unit_label(unit),
+        "group": org_name if public_name and not sensitive else None,
+    }
+
+
+def ledger_page(lang: str, page: int, per_page: int) -> dict:
+    """One page of the ledger: {"items", "page", "per_page", "total"}."""
+    from aidmatch.api import paginate
+
+    cats = categories(lang)
+    result = paginate(ledger_query(), page, per_page, scalars=False)
+    result["items"] = [ledger_row(row, cats, lang) for row in result["items"]]
+    return result
+
+
+def ledger_all(lang: str) -> list[dict]:
+    """The whole ledger (bounded), for the CSV download."""
+    cats = categories(lang)
+    rows = db.session.execute(ledger_query().limit(MAX_LEDGER_EXPORT))
+    return [ledger_row(row, cats, lang) for row in rows]

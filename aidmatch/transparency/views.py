@@ -1,0 +1,108 @@
+"""The public transparency page (no login): what was delivered, charts, tables and the ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from aidmatch.csv_export import _safe
+from aidmatch.extensions import db
+from aidmatch.needs.forms import language, unit_label
+from aidmatch.transparency.queries import ledger_all, ledger_page, summary
+
+bp = Blueprint("transparency", __name__, url_prefix="/transparency")
+
+LEDGER_PER_PAGE = 50
+LEDGER_PREVIEW = 10
+LEDGER_COLUMNS = (
+    "date", "category", "category_name", "parent_category", "oblast", "quantity", "unit", "group",
+)  # fmt: skip
+
+
+def _page_number() -> int:
+    try:
+        page = int(request.args.get("page", 1))
+    except (TypeError, ValueError):
+        return 1
+    return page if 1 <= page <= 100_000 else 1
+
+
+def quantities(by_unit: dict) -> str:
+    """{"pcs": 120, "kg": 40} as "120 pcs, 40 kg" in the user's language."""
+    return ", ".join(f"{q} {unit_label(u)}" for u, q in by_unit.items()) or "0"
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"quantities": quantities, "unit_label": unit_label}
+
+
+@bp.get("")
+def index():
+    """Aggregates as bar charts and tables, and the latest deliveries."""
+    lang = language()
+    data = summary(lang)
+    latest = ledger_page(lang, 1, LEDGER_PREVIEW)
+    db.session.rollback()  # read only
+    return render_template(
+        "transparency/index.html", summary=data, latest=latest, charts=chart_rows(data)
+    )
+
+
+def chart_rows(data: dict) -> dict[str, list[dict]]:
+    """The bars of the three charts (number of deliveries; quantities of different units do
+    not share a scale): by top-level category, by oblast, by month."""
+    roots: dict[str, int] = {}
+    for row in data["by_category"]:
+        roots[row["parent_name"]] = roots.get(row["parent_name"], 0) + row["deliveries"]
+    return {
+        "category": [
+            {"label": name, "value": n}
+            for name, n in sorted(roots.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        "oblast": [{"label": r["name"], "value": r["deliveries"]} for r in data["by_oblast"]],
+        "month": [{"label": r["month"], "value": r["deliveries"]} for r in data["by_month"]],
+    }
+
+
+@bp.get("/ledger")
+def ledger():
+    """The anonymised ledger of deliveries, newest first, paginated."""
+    page = ledger_page(language(), _page_number(), LEDGER_PER_PAGE)
+    page["pages"] = max(1, math.ceil(page["total"] / page["per_page"]))
+    db.session.rollback()
+    return render_template(
+        "transparency/ledger.html",
+        page=page,
+        page_url=lambda n: url_for("transparency.ledger", page=n),
+    )
+
+
+@bp.get("/ledger.csv")
+def ledger_csv():
+    """The whole ledger as CSV (spreadsheet formulas neutralised)."""
+    rows = ledger_all(language())
+    db.session.rollback()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(LEDGER_COLUMNS)
+    for row in rows:
+        values = (
+            row["date"].isoformat() if row["date"] else "",
+            row["category"],
+            row["category_name"],
+            row["parent_name"],
+            row["oblast"],
+            row["quantity"],
+            row["unit"],
+            row["group"] or "",
+        )
+        writer.writerow([_safe(v) for v in values])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=aidmatch-deliveries.csv"},
+    )

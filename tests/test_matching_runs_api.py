@@ -1,0 +1,116 @@
+"""The matching runs API and page: who may start runs, 201/403/409, reading a run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from aidmatch.db import utcnow
+from aidmatch.extensions import db
+from aidmatch.matches.models import Match, MatchingRun, RunStatus
+from aidmatch.matching.service import resolve_scope
+from aidmatch.orgs.models import OrgKind
+from aidmatch.permissions import Role
+from tests.factories import make_org, make_user
+from tests.posting_factories import make_need, make_offer
+
+
+def cast():
+    front = make_org("Front")
+    make_need(front, None, quantity=20)
+    donor = make_org("Donor", kind=OrgKind.DONOR_COLLECTIVE)
+    donor_user = make_user(Role.DONOR, org=donor, language="en")
+    make_offer(donor, donor_user, quantity=15)
+    coordinator = make_user(Role.COORDINATOR, language="en")
+    db.session.commit()
+    return coordinator, donor_user
+
+
+def test_only_staff_start_runs(app, api_client):
+    _coordinator, donor_user = cast()
+    response = api_client(donor_user).post("/matching/runs", json={})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
+    assert api_client(donor_user).get("/matching/runs").status_code == 403
+    assert db.session.scalar(select(MatchingRun)) is None
+    assert app.test_client().post("/api/v1/matching/runs", json={}).status_code == 401
+
+
+def test_a_coordinator_starts_a_run_and_reads_it(app, api_client):
+    coordinator, _donor = cast()
+    api = api_client(coordinator)
+    response = api.post("/matching/runs", json={"category": "tourniquets"})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert {"id", "status", "proposals", "needs_considered", "offers_considered", "seconds"} <= set(
+        body
+    )
+    assert body["status"] == "finished" and body["proposals"] == 1
+    assert body["needs_considered"] == 1 and body["offers_considered"] == 1
+    assert body["scope"] == "category=tourniquets"
+    match = db.session.scalar(select(Match))
+    assert match.quantity == 15 and match.run_id == body["id"]
+    read = api.get(f"/matching/runs/{body['id']}")
+    assert read.status_code == 200 and read.get_json()["proposals"] == 1
+    listed = api.get("/matching/runs").get_json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == body["id"]
+    assert api.get("/matching/runs/999").status_code == 404
+    again = api.post("/matching/runs", json={}).get_json()
+    assert again["proposals"] == 0
+
+
+def test_a_run_while_another_runs_is_refused_with_409(app, api_client):
+    coordinator, _donor = cast()
+    scope = resolve_scope("tactical-medicine")
+    db.session.add(
+        MatchingRun(
+            parameters=scope.parameters(),
+            scope=scope.key,
+            status=RunStatus.RUNNING,
+            started_at=utcnow() - timedelta(minutes=2),
+            skipped={},
+            timings={},
+        )
+    )
+    db.session.commit()
+    response = api_client(coordinator).post("/matching/runs", json={"category": "tourniquets"})
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "run_in_progress" and "still running" in error["message"]
+    other = api_client(coordinator).post("/matching/runs", json={"category": "generators"})
+    assert other.status_code == 201
+
+
+def test_bad_parameters_answer_422(app, api_client):
+    coordinator, _donor = cast()
+    api = api_client(coordinator)
+    response = api.post("/matching/runs", json={"category": "unicorns"})
+    assert response.status_code == 422 and "category" in response.get_json()["error"]["fields"]
+    assert api.post("/matching/runs", json={"oblast": "Atlantis"}).status_code == 422
+    assert api.post("/matching/runs", json={"allocator": "magic"}).status_code == 422
+
+
+def test_the_runs_page_starts_a_run_and_shows_its_proposals(app, login_as):
+    coordinator, donor_user = cast()
+    client = login_as(coordinator)
+    page = client.get("/matching")
+    assert page.status_code == 200 and "Start a matching run" in page.get_data(as_text=True)
+    response = client.post("/matching", data={"category": "", "oblast": "", "allocator": "flow"})
+    assert response.status_code == 302
+    run = db.session.scalar(select(MatchingRun))
+    assert response.headers["Location"].endswith(f"/matching/runs/{run.id}")
+    page = client.get(f"/matching/runs/{run.id}").get_data(as_text=True)
+    assert "Tourniquets for the evacuation team" in page and "critical" not in page
+    assert " km" in page
+    listing = client.get("/matching").get_data(as_text=True)
+    assert f"#{run.id}" in listing
+    refused = client.post("/matching", data={"category": "nope", "allocator": "flow"})
+    assert refused.status_code in (200, 302)
+
+
+def test_the_runs_page_is_for_staff_only(app, login_as):
+    _coordinator, donor_user = cast()
+    client = login_as(donor_user)
+    assert client.get("/matching").status_code == 403
+    assert client.post("/matching", data={}).status_code == 403
