@@ -302,9 +302,12 @@ def end_posting(obj, actor, new_status, from_statuses: tuple, action: str, reaso
 
     from aidmatch.audit.operations import record
     from aidmatch.db import utcnow
-    from aidmatch.matches.operations import cancel_active_matches
+    from aidmatch.matches.operations import cancel_active_matches, lock_for_cancellation
 
     model = type(obj)
+    target = {"need": obj} if model.__tablename__ == "needs" else {"offer": obj}
+    # Lock in the global order (needs, then the offer) before touching the row, as claims do.
+    lock_for_cancellation(**target)
     before = {"status": obj.status}
     changed = db.session.execute(
         update(model)
@@ -315,7 +318,6 @@ def end_posting(obj, actor, new_status, from_statuses: tuple, action: str, reaso
     db.session.refresh(obj, ["status"])
     if not changed:
         raise ApiError(409, refusal(obj.status))
-    target = {"need": obj} if model.__tablename__ == "needs" else {"offer": obj}
     cancelled = cancel_active_matches(actor, reason=reason or action, **target)
     record(
         actor,

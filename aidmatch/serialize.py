@@ -66,16 +66,25 @@ def page_to_dicts(page: dict, viewer, to_dict, near: dict | None = None) -> dict
 
 
 def _rounded_explanation(explanation: dict) -> dict:
-    """The engine's explanation with its distance rounded like any coarse distance."""
+    """The engine's explanation for a viewer who may not see both exact points: the distance
+    rounded like any coarse distance, and without the closeness part (and so the score),
+    from which with the offer's public radius the exact distance could be worked back."""
     from aidmatch.geo import round_distance_km
 
-    facts = explanation.get("facts") if isinstance(explanation, dict) else None
-    if not isinstance(facts, dict) or not isinstance(facts.get("distance_km"), int | float):
+    if not isinstance(explanation, dict):
         return explanation
-    return {
-        **explanation,
-        "facts": {**facts, "distance_km": round_distance_km(facts["distance_km"])},
-    }
+    shown = {k: v for k, v in explanation.items() if k != "score"}
+    facts = explanation.get("facts")
+    if isinstance(facts, dict) and isinstance(facts.get("distance_km"), int | float):
+        shown["facts"] = {
+            **facts,
+            "distance_km": round_distance_km(facts["distance_km"]),
+            "distance_rounded": True,
+        }
+    parts = explanation.get("parts")
+    if isinstance(parts, dict):
+        shown["parts"] = {k: v for k, v in parts.items() if k != "closeness"}
+    return shown
 
 
 def match_to_dict(
@@ -93,7 +102,9 @@ def match_to_dict(
     if exact_offer is None and offer is not None:
         exact_offer = can_see_exact(viewer, offer)
     distance, explanation = match.distance_km, match.explanation or {}
+    hidden: set[str] = set()
     if not (exact_need and (offer is None or exact_offer)):
+        hidden.add("score")
         # An exact distance from or to a point the viewer may not see would help triangulate it.
         if distance is not None:
             distance = round_distance_km(distance)
@@ -109,7 +120,7 @@ def match_to_dict(
         "donor_accepted": match.donor_accepted_at is not None,
         "coordinator_approved": match.coordinator_approved_at is not None,
         "distance_km": distance,
-        "score": match.score,
+        "score": match.score if "score" not in hidden else None,
         "explanation": explanation,
         "quantity_received": match.quantity_received,
         "discrepancy": match.discrepancy,

@@ -231,6 +231,14 @@ def test_reserve_partial_is_bounded_by_the_offer(app):
     assert_invariant()
 
 
+def test_reserve_refuses_an_offer_of_another_organization(cast):
+    other = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+    with pytest.raises(ValueError):
+        ops.reserve(cast.need, cast.offer, other, 1, source=MatchSource.ENGINE)
+    assert counters(cast) == (0, 0, NeedStatus.OPEN, 0)
+    assert_invariant()
+
+
 # --- both consents -------------------------------------------------------------------------
 
 

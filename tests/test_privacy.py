@@ -163,3 +163,25 @@ def test_anonymous_visitors_see_no_needs(world, client):
     response = client.get("/needs")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.get("/needs/export.csv").status_code in (302, 401)
+
+
+def test_a_pending_match_shows_no_exact_distance_or_closeness(world, api_client):
+    """Before confirmation the donor gets a rounded distance and neither the closeness part
+    nor the score, from which with the offer's radius the exact distance could be worked back."""
+    from aidmatch.matches.models import MatchSource
+    from aidmatch.matches.operations import reserve
+
+    match = reserve(
+        world["need"], world["offer"], world["donor"].organization, 5,
+        source=MatchSource.ENGINE, distance_km=433.27, score=0.6123,
+        explanation={"score": 0.6123, "parts": {"urgency": 0.3, "closeness": 0.3123},
+                     "facts": {"distance_km": 433.27, "radius_km": None}},
+    )  # fmt: skip
+    db.session.commit()
+    body = api_client(world["donor"]).get(f"/matches/{match.id}").get_json()
+    assert body["distance_km"] == 435.0 and body["score"] is None
+    assert "closeness" not in body["explanation"]["parts"]
+    assert body["explanation"]["facts"]["distance_km"] == 435.0
+    assert "433.27" not in str(body) and "0.3123" not in str(body)
+    staff = api_client(world["coordinator"]).get(f"/matches/{match.id}").get_json()
+    assert staff["score"] == 0.6123 and staff["explanation"]["parts"]["closeness"] == 0.3123

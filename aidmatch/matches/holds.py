@@ -208,6 +208,9 @@ def reserve(
     """
     quantity = clean_quantity(quantity)
     offer_id = offer.id if offer is not None else None
+    if offer is not None and offer.organization_id != organization.id:
+        # A caller's mistake, not a user's: claims check the offer's owner first (403).
+        raise ValueError(f"offer {offer.id} does not belong to organization {organization.id}")
     if allow_partial:
         for _attempt in range(PARTIAL_ATTEMPTS):
             fits = min(quantity, _remaining(need.id, offer_id))
