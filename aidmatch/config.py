@@ -146,7 +146,6 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "LANGUAGES": ("uk", "en", "de"),
         # The compiled catalogues shipped in the package (scripts/translations compile).
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
-        "GEOCODER": env.get("GEOCODER") or None,
         "PROXY_COUNT": _int_setting(env, "PROXY_COUNT", 0),
         "INVITE_TTL_DAYS": _int_setting(env, "INVITE_TTL_DAYS", 7),
         "API_TOKEN_TTL_HOURS": _int_setting(env, "API_TOKEN_TTL_HOURS", 24 * 30),
