@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.core_views import bp as core_bp
     from aidmatch.csv_views import bp as csv_bp
+    from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches.review import bp as review_bp
     from aidmatch.matches.views import bp as matches_bp
     from aidmatch.matching.views import bp as matching_bp
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(places_bp)
     app.register_blueprint(needs_bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(maps_bp)
     app.register_blueprint(transparency_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(matches_bp)

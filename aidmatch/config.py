@@ -147,6 +147,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         # The compiled catalogues shipped in the package (scripts/translations compile).
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
         "PROXY_COUNT": _int_setting(env, "PROXY_COUNT", 0),
+        # Base tiles of the map, e.g. https://tile.example.org/{z}/{x}/{y}.png; empty: none.
+        "MAP_TILE_URL": env.get("MAP_TILE_URL", ""),
         "INVITE_TTL_DAYS": _int_setting(env, "INVITE_TTL_DAYS", 7),
         "API_TOKEN_TTL_HOURS": _int_setting(env, "API_TOKEN_TTL_HOURS", 24 * 30),
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),

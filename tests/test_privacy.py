@@ -106,6 +106,9 @@ def page_paths(w) -> dict[str, int]:
         "/needs?near_name=Balakliia+test&within_km=30&sort=closest": 200,
         "/offers": 200,
         f"/offers?near={p}&sort=closest": 200,
+        "/map?kind=needs": 200,
+        "/map/data.json?kind=needs&status=all": 200,
+        "/map/data.json?kind=offers": 200,
     }
 
 

@@ -1,0 +1,138 @@
+"""/map: needs and offers on a Leaflet map, and /map/data.json with its markers.
+
+Markers come from the privacy-aware serializers (serialize.need_to_dict / offer_to_dict), so
+a viewer who may not see a row's exact point gets its coarse public point (precision 10 km),
+exactly as on the lists; the exact point only where the serializer gives precision 0.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import SelectField
+
+from aidmatch.extensions import db
+from aidmatch.needs.forms import (
+    NEED_SORTS,
+    NEED_STATUS_LABELS,
+    NeedListForm,
+    category_menu,
+    language,
+    options,
+    urgency_label,
+)
+from aidmatch.needs.models import Urgency
+from aidmatch.needs.operations import expire_needs
+from aidmatch.needs.queries import needs_query
+from aidmatch.offers.operations import expire_offers
+from aidmatch.offers.queries import offers_query
+from aidmatch.permissions import require_login
+from aidmatch.privacy import exact_ids
+from aidmatch.schemas import ListArgs, filters_from_args
+from aidmatch.serialize import need_to_dict, offer_to_dict
+
+bp = Blueprint("maps", __name__, url_prefix="/map")
+
+MAX_MARKERS = 2000
+KINDS = ("needs", "offers")
+# The query parameters the page hands on to data.json (the filters of the lists).
+PASSED_ON = ("kind", "category", "oblast", "urgency", "status", "q")
+
+
+class MapArgs(ListArgs):
+    """?kind=needs|offers and the lists' filters (urgency for needs)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    kind = ma.fields.String(load_default="needs", validate=ma.validate.OneOf(KINDS))
+    urgency = ma.fields.String(validate=ma.validate.OneOf([u.value for u in Urgency]))
+
+
+class MapForm(NeedListForm):
+    """The map's filters: a plain GET form (no CSRF), also read by map.js's data URL."""
+
+    kind = SelectField(
+        _l("Show"),
+        choices=options([("needs", _l("Needs")), ("offers", _l("Offers"))]),
+        validate_choice=False,
+        default="needs",
+    )
+
+
+def map_items(viewer, args: dict) -> list[dict]:
+    """The markers for this viewer: at most MAX_MARKERS rows, each at the point the
+    serializer lets the viewer see."""
+    kind = args.get("kind", "needs")
+    args = {**args, "page": 1, "per_page": MAX_MARKERS}
+    if kind == "needs":
+        expire_needs()
+        stmt = needs_query(viewer, filters_from_args(args, urgency=args.get("urgency")))
+        to_dict, endpoint, key = need_to_dict, "needs.detail", "need_id"
+    else:
+        expire_offers()
+        stmt = offers_query(viewer, filters_from_args(args))
+        to_dict, endpoint, key = offer_to_dict, "offers.detail", "offer_id"
+    rows = list(db.session.scalars(stmt.limit(MAX_MARKERS)))
+    exact = exact_ids(viewer, rows)
+    items = []
+    for row in rows:
+        data = to_dict(row, viewer, exact=row.id in exact)
+        location = data["location"]
+        if location["lat"] is None or location["lon"] is None:
+            continue
+        items.append(
+            {
+                "id": data["id"],
+                "kind": kind,
+                "title": data["title"],
+                "lat": location["lat"],
+                "lon": location["lon"],
+                "precision_km": location["precision_km"],
+                "urgency": data.get("urgency"),
+                "url": url_for(endpoint, **{key: data["id"]}),
+            }
+        )
+    return items
+
+
+@bp.get("")
+@require_login
+def index():
+    """The map page: filter form, the map (drawn by static/js/map.js), a no-JS note."""
+    form = MapForm()
+    form.set_choices(language(), NEED_STATUS_LABELS, NEED_SORTS)
+    kind = form.kind.data if form.kind.data in KINDS else "needs"
+    passed = {k: request.args[k] for k in PASSED_ON if request.args.get(k)}
+    passed["kind"] = kind
+    list_url = url_for(f"{kind}.index", **{k: v for k, v in passed.items() if k != "kind"})
+    legend = [(u.value, urgency_label(u.value)) for u in Urgency]
+    return render_template(
+        "maps/index.html",
+        form=form,
+        kind=kind,
+        menu=category_menu(language()),
+        data_url=url_for("maps.data", **passed),
+        list_url=list_url,
+        tile_url=current_app.config["MAP_TILE_URL"],
+        legend=legend,
+    )
+
+
+@bp.get("/data.json")
+@require_login
+def data():
+    """{"items": [{"id", "kind", "title", "lat", "lon", "precision_km", "urgency", "url"}]}."""
+    raw = {k: v for k, v in request.args.items() if v != ""}
+    try:
+        args = MapArgs().load(raw)
+    except ma.ValidationError as exc:
+        body = {
+            "error": {"code": "validation", "message": "Invalid filters", "fields": exc.messages}
+        }
+        return jsonify(body), 422
+    items = map_items(current_user, args)
+    db.session.commit()  # expiring stale rows on the way
+    return jsonify({"items": items, "limit": MAX_MARKERS})

@@ -1,0 +1,178 @@
+"""The main scenario in a real browser (Playwright driving Debian's chromium).
+
+An organizer registers a frontline group in Ukrainian; a coordinator verifies it; the
+organizer posts a need (title in Cyrillic, place chosen through the autocomplete); a donor
+using German finds it in the list and claims part of it; the coordinator approves; the donor
+ships; the organizer confirms receipt; the public transparency page shows the delivery.
+
+Forms carry real CSRF tokens (WTF_CSRF_ENABLED=True). Skipped only when /usr/bin/chromium
+is missing; .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.live import CHROMIUM, browser, chromium_available, serve
+
+pytestmark = pytest.mark.skipif(
+    not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
+)
+
+TIMEOUT_MS = 10_000
+ORG_NAME = "Медики Куп'янська"
+NEED_TITLE = "Турнікети для евакуаційної групи"
+ORGANIZER_EMAIL = "organizer@example.org"
+ORGANIZER_PASSWORD = "кілька слів для пароля"
+
+
+@pytest.fixture
+def live(database_url):
+    """The app on this test's database behind a real server, with the coordinator and
+    a donor (German interface, verified donor collective) already there."""
+    from aidmatch.extensions import db
+    from aidmatch.orgs.models import OrgKind
+    from aidmatch.permissions import Role
+    from tests.conftest import make_test_app
+    from tests.factories import make_org, make_user
+
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    with app.app_context():
+        coordinator = make_user(Role.COORDINATOR)
+        donor_org = make_org("Hilfe aus Leipzig", kind=OrgKind.DONOR_COLLECTIVE)
+        donor = make_user(Role.DONOR, org=donor_org, language="de")
+        db.session.commit()
+        people = {"coordinator": coordinator.email, "donor": donor.email}
+        db.session.remove()
+    try:
+        with serve(app) as base_url:
+            yield base_url, people
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _page(b, base_url: str, locale: str):
+    context = b.new_context(base_url=base_url, locale=locale)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def _login(page, email: str, password: str) -> None:
+    from tests.factories import PASSWORD
+
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("form[action$='/logout']")
+
+
+def _expect_ok_flash(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("p.flash-ok")).to_be_visible()
+
+
+def test_need_posted_claimed_approved_shipped_delivered(live):
+    from playwright.sync_api import expect
+
+    base_url, people = live
+    with browser() as b:
+        organizer = _page(b, base_url, "uk-UA")
+        coordinator = _page(b, base_url, "en-US")
+        donor = _page(b, base_url, "en-US")  # the donor's own setting (de) wins once logged in
+
+        # 1. The organizer registers a new frontline group, in Ukrainian.
+        organizer.goto("/register")
+        expect(organizer.locator("html")).to_have_attribute("lang", "uk")
+        organizer.fill("input[name=email]", ORGANIZER_EMAIL)
+        organizer.fill("input[name=display_name]", "Оксана")
+        organizer.fill("input[name=password]", ORGANIZER_PASSWORD)
+        organizer.fill("input[name=password_confirm]", ORGANIZER_PASSWORD)
+        organizer.select_option("select[name=language]", "uk")
+        organizer.check("input[name=mode][value=new]")
+        organizer.fill("input[name=org_name]", ORG_NAME)
+        organizer.select_option("select[name=org_kind]", "frontline_group")
+        organizer.fill("textarea[name=org_contact]", "Signal +380 50 123 4567")
+        organizer.click("form[action$='/register'] button[type=submit]")
+        organizer.wait_for_selector("form[action$='/logout']")
+        _expect_ok_flash(organizer)
+        expect(organizer.locator("html")).to_have_attribute("lang", "uk")
+
+        # 2. A coordinator verifies the new organization.
+        _login(coordinator, people["coordinator"], None)
+        coordinator.goto("/orgs/review")
+        card = coordinator.locator("article", has_text=ORG_NAME)
+        card.locator("form[action$='/verify'] button[type=submit]").click()
+        coordinator.wait_for_load_state()
+        expect(coordinator.locator("article", has_text=ORG_NAME)).to_have_count(0)
+
+        # 3. The organizer posts a need in Ukrainian, choosing the place by typing.
+        organizer.goto("/needs/new")
+        organizer.fill("input[name=title]", NEED_TITLE)
+        organizer.fill("textarea[name=description]", "CAT Gen 7, щонайменше 10 штук.")
+        organizer.select_option("select[name=category]", index=1)
+        organizer.fill("input[name=quantity]", "10")
+        organizer.select_option("select[name=urgency]", "high")
+        organizer.locator("input[name=place_name]").press_sequentially("Харків", delay=20)
+        suggestion = organizer.locator("#place_name-suggestions li").first
+        suggestion.wait_for(state="visible")
+        suggestion.click()
+        expect(organizer.locator("input[name=place_id]")).to_have_value(re.compile(r"^\d+$"))
+        organizer.click("main form[method=post] button[type=submit]")
+        organizer.wait_for_url(re.compile(r"/needs/\d+$"))
+        _expect_ok_flash(organizer)
+        expect(organizer.locator("h1")).to_contain_text(NEED_TITLE)
+        need_path = re.search(r"/needs/\d+$", organizer.url).group(0)
+
+        # 4. The donor, in German, finds the need in the list and claims part of it.
+        _login(donor, people["donor"], None)
+        expect(donor.locator("html")).to_have_attribute("lang", "de")
+        donor.goto("/needs")
+        donor.locator(f"a[href$='{need_path}']", has_text=NEED_TITLE).click()
+        donor.wait_for_url(re.compile(re.escape(need_path) + "$"))
+        donor.click(f"a[href$='{need_path}/claim']")
+        donor.wait_for_url(re.compile(r"/claim$"))
+        donor.fill("input[name=quantity]", "4")
+        donor.click("main form[method=post] button[type=submit]")
+        donor.wait_for_url(re.compile(re.escape(need_path) + "(#matches)?$"))
+        _expect_ok_flash(donor)
+        match_link = donor.locator("#matches a[href*='/matches/']").first
+        match_path = match_link.get_attribute("href")
+        assert re.fullmatch(r"/matches/\d+", match_path), match_path
+        match_id = match_path.rsplit("/", 1)[1]
+
+        # 5. The coordinator approves the claim in the review queue.
+        coordinator.goto("/review")
+        coordinator.click(f"button[name=action][value='approve:{match_id}']")
+        coordinator.wait_for_load_state()
+        _expect_ok_flash(coordinator)
+        expect(coordinator.locator(f"button[value='approve:{match_id}']")).to_have_count(0)
+
+        # 6. The donor ships it from the match page.
+        donor.goto(match_path)
+        ship = donor.locator("form[action$='/ship']")
+        ship.locator("[name=note]").fill("Per Post, DHL, Ankunft in etwa 5 Tagen.")
+        ship.locator("button[type=submit]").click()
+        donor.wait_for_load_state()
+        expect(donor.locator("form[action$='/ship']")).to_have_count(0)
+
+        # 7. The organizer confirms receipt, with the quantity received.
+        organizer.goto(match_path)
+        receipt = organizer.locator("form[action$='/confirm-delivery']")
+        receipt.locator("[name=quantity_received]").fill("4")
+        receipt.locator("[name=note]").fill("Отримали, дякуємо!")
+        receipt.locator("button[type=submit]").click()
+        organizer.wait_for_load_state()
+        expect(organizer.locator("form[action$='/confirm-delivery']")).to_have_count(0)
+
+        # 8. The public transparency page (nobody logged in) counts the delivery.
+        public = _page(b, base_url, "en-US")
+        public.goto("/transparency")
+        expect(public.locator("form[action$='/logout']")).to_have_count(0)
+        expect(public.locator("dt:text-is('Deliveries') + dd").first).to_have_text("1")
