@@ -26,7 +26,7 @@ class AidmatchApi(Api):
     """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors."""
 
     def _register_error_handlers(self):
-        pass
+        """Register nothing: errors of every kind are rendered in one place."""
 
 
 api = AidmatchApi()

@@ -11,12 +11,13 @@ from aidmatch.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.csv_io import OPTIONAL, REQUIRED, import_needs
-from aidmatch.needs.operations import can_post_need
+from aidmatch.needs.operations import can_post_need, expire_needs
 from aidmatch.needs.queries import needs_query
-from aidmatch.offers.operations import can_post_offer
+from aidmatch.offers.operations import can_post_offer, expire_offers
 from aidmatch.offers.queries import offers_query
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.schemas import ListArgs, filters_from_args
+from aidmatch.serialize import need_to_dict, offer_to_dict
 
 bp = Blueprint("csv", __name__)
 
@@ -42,42 +43,38 @@ def _csv_response(text: str, filename: str) -> Response:
     )
 
 
+def _export(may_export_own: bool, query_for, expire, to_dict, columns, filename: str):
+    """Coordinators export everything the filters select; members only their own rows."""
+    if is_staff(current_user):
+        filters = _filters()
+    elif may_export_own:
+        filters = _filters(organization_id=current_user.organization_id)
+    else:
+        abort(403)
+    expire()
+    text = export(current_user, query_for(current_user, filters), to_dict, columns)
+    db.session.commit()
+    return _csv_response(text, filename)
+
+
 @bp.get("/needs/export.csv")
 @require_login
 def export_needs():
     """Coordinators export needs (any filter); organizers export their own group's."""
-    if is_staff(current_user):
-        filters = _filters()
-    elif can_post_need(current_user):
-        filters = _filters(organization_id=current_user.organization_id)
-    else:
-        abort(403)
-    from aidmatch.needs.operations import expire_needs
-    from aidmatch.serialize import need_to_dict
-
-    expire_needs()
-    text = export(current_user, needs_query(current_user, filters), need_to_dict, NEED_COLUMNS)
-    db.session.commit()
-    return _csv_response(text, "needs.csv")
+    return _export(
+        can_post_need(current_user), needs_query, expire_needs, need_to_dict, NEED_COLUMNS,
+        "needs.csv",
+    )  # fmt: skip
 
 
 @bp.get("/offers/export.csv")
 @require_login
 def export_offers():
     """Coordinators export offers (any filter); donors export their own collective's."""
-    if is_staff(current_user):
-        filters = _filters()
-    elif can_post_offer(current_user):
-        filters = _filters(organization_id=current_user.organization_id)
-    else:
-        abort(403)
-    from aidmatch.offers.operations import expire_offers
-    from aidmatch.serialize import offer_to_dict
-
-    expire_offers()
-    text = export(current_user, offers_query(current_user, filters), offer_to_dict, OFFER_COLUMNS)
-    db.session.commit()
-    return _csv_response(text, "offers.csv")
+    return _export(
+        can_post_offer(current_user), offers_query, expire_offers, offer_to_dict, OFFER_COLUMNS,
+        "offers.csv",
+    )  # fmt: skip
 
 
 @bp.route("/needs/import", methods=["GET", "POST"])

@@ -9,30 +9,10 @@ used to triangulate a group.
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
 from aidmatch.permissions import is_member, is_staff
-
-
-def _confirmed_partner(user, obj) -> bool:
-    """The user's organization is the other side of a confirmed (or later) match with obj."""
-    from aidmatch.extensions import db
-    from aidmatch.matches.models import Match, MatchStatus
-    from aidmatch.needs.models import Need
-
-    if not (user and user.is_authenticated and user.organization_id):
-        return False
-    revealed = (MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED)
-    if isinstance(obj, Need):
-        # A donor organization with a confirmed match on this need.
-        condition = (Match.need_id == obj.id) & (Match.organization_id == user.organization_id)
-    else:
-        # The frontline group whose need is matched (confirmed) with this offer.
-        condition = (Match.offer_id == obj.id) & Match.need.has(
-            Need.organization_id == user.organization_id
-        )
-    return bool(db.session.scalar(select(exists().where(condition, Match.status.in_(revealed)))))
 
 
 def exact_ids(user, objs) -> set[int]:
@@ -66,9 +46,7 @@ def exact_ids(user, objs) -> set[int]:
 
 def can_see_exact(user, obj) -> bool:
     """May this user see obj's (a need's or an offer's) exact point and private notes?"""
-    if is_staff(user) or is_member(user, obj.organization):
-        return True
-    return _confirmed_partner(user, obj)
+    return obj.id in exact_ids(user, [obj])
 
 
 def location_for(user, obj, exact: bool | None = None) -> dict:
