@@ -52,6 +52,7 @@ input rows, and each pair once.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,11 +122,9 @@ def _tree(points: np.ndarray) -> cKDTree:
     return cKDTree(points, leafsize=32, balanced_tree=False)
 
 
-def _query(
-    tree: cKDTree, points: np.ndarray, k: int, bound: float, workers: int
-) -> tuple[np.ndarray, ...]:
+def _query(tree: cKDTree, points: np.ndarray, k: int, bound: float) -> tuple[np.ndarray, ...]:
     """k-nearest query that always returns 2-D arrays (chord, index)."""
-    chord, idx = tree.query(points, k=k, distance_upper_bound=bound, workers=workers)
+    chord, idx = tree.query(points, k=k, distance_upper_bound=bound)
     if k == 1:
         chord, idx = chord[:, None], idx[:, None]
     return chord, idx
@@ -137,7 +136,6 @@ def _nearest_feasible(
     points: np.ndarray,
     k: int,
     scan_max: int,
-    workers: int,
 ) -> tuple[np.ndarray, ...]:
     """For each query point, its k nearest tree points p whose own reach_km[p] covers it.
 
@@ -152,7 +150,7 @@ def _nearest_feasible(
     pending = np.arange(len(points))
     rows, cols, kms, slots = [], [], [], []
     while len(pending):
-        chord, idx = _query(tree, points[pending], want, bound, workers)
+        chord, idx = _query(tree, points[pending], want, bound)
         found = idx < n_tree
         km = chord_to_km(np.where(found, chord, 0.0))
         feasible = found & (km <= reach_km[np.minimum(idx, n_tree - 1)])
@@ -170,12 +168,12 @@ def _nearest_feasible(
 
 
 def _nearest_within_own_radius(
-    tree: cKDTree, points: np.ndarray, radius_km: np.ndarray, k: int, workers: int
+    tree: cKDTree, points: np.ndarray, radius_km: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each query point, its k nearest tree points within the point's own (finite) radius."""
     k = min(k, tree.n)
     bound = float(km_to_chord(radius_km.max())) * (1 + _SLACK) + _SLACK
-    chord, idx = _query(tree, points, k, bound, workers)
+    chord, idx = _query(tree, points, k, bound)
     found = idx < tree.n
     km = chord_to_km(np.where(found, chord, 0.0))
     r, c = np.nonzero(found & (km <= radius_km[:, None]))
@@ -208,51 +206,60 @@ def find_candidates(
     # Need side: one tree per need group over the offers of all its compatible groups,
     # so that "the k nearest" spans the need's category and its ancestors at once.
     # chosen[i] holds need i's offers (k local, k_anywhere nearest "anywhere", k_spread
-    # hashed), so that the offer side can skip pairs already found.
+    # hashed), so that the offer side can skip pairs already found. The groups are
+    # independent (each writes only its own needs' rows of chosen), so up to ``workers``
+    # of them run at once: the tree queries and most numpy work release the GIL.
     chosen = np.full((len(needs), k + k_anywhere + k_spread), -1, dtype=np.int64)
     lookers: dict[tuple[Any, str], list[np.ndarray]] = defaultdict(list)
-    pieces: list[tuple[np.ndarray, ...]] = []
+    jobs = []
     for (category, unit), n_idx in need_groups.items():
         pools = []
         for ancestor in catalog.compatible_categories(category):
             if (ancestor, unit) in offer_groups:
                 pools.append(offer_groups[(ancestor, unit)])
                 lookers[(ancestor, unit)].append(n_idx)
-        if not pools:
-            continue
-        pool = np.concatenate(pools)
+        if pools:
+            jobs.append((n_idx, np.concatenate(pools)))
+
+    def need_side(job: tuple[np.ndarray, np.ndarray]) -> list[tuple[np.ndarray, ...]]:
+        n_idx, pool = job
+        found = []
         anywhere = np.isinf(offers.radius[pool])
         for part, kk, first_slot in ((pool[~anywhere], k, 0), (pool[anywhere], k_anywhere, k)):
             if kk == 0 or len(part) == 0:
                 continue
-            tree = _tree(offer_xyz[part])
             r, c, km, slot = _nearest_feasible(
-                tree, offers.radius[part], need_xyz[n_idx], kk, scan_max, workers
+                _tree(offer_xyz[part]), offers.radius[part], need_xyz[n_idx], kk, scan_max
             )
             chosen[n_idx[r], first_slot + slot] = part[c]
-            pieces.append((n_idx[r], part[c], km))
+            found.append((n_idx[r], part[c], km))
         spread = pool[anywhere]
         for t in range(k_spread if len(spread) else 0):
             offer = spread[_mix(needs.ids[n_idx], t) % len(spread)]
             new = ~(chosen[n_idx] == offer[:, None]).any(axis=1)
             need, offer = n_idx[new], offer[new]
             chosen[need, k + k_anywhere + t] = offer
-            pieces.append((need, offer, pair_distance_km(need_xyz[need], offer_xyz[offer])))
+            found.append((need, offer, pair_distance_km(need_xyz[need], offer_xyz[offer])))
+        return found
 
     # Offer side: each radius-limited offer's nearest needs among those that may take its
-    # category, less the pairs the need side already found.
-    for key, o_idx in offer_groups.items():
+    # category, less the pairs the need side already found (so it runs after all of it).
+    def offer_side(key: tuple[Any, str]) -> list[tuple[np.ndarray, ...]]:
+        o_idx = offer_groups[key]
         local = o_idx[np.isfinite(offers.radius[o_idx])]
         if k_offer == 0 or key not in lookers or len(local) == 0:
-            continue
+            return []
         n_idx = np.sort(np.concatenate(lookers[key]))
         r, c, km = _nearest_within_own_radius(
-            _tree(need_xyz[n_idx]), offer_xyz[local], offers.radius[local], k_offer, workers
+            _tree(need_xyz[n_idx]), offer_xyz[local], offers.radius[local], k_offer
         )
         need, offer = n_idx[c], local[r]
         new = ~(chosen[need] == offer[:, None]).any(axis=1)
-        pieces.append((need[new], offer[new], km[new]))
+        return [(need[new], offer[new], km[new])]
 
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as executor:
+        pieces = [p for found in executor.map(need_side, jobs) for p in found]
+        pieces += [p for found in executor.map(offer_side, list(offer_groups)) for p in found]
     need, offer, km = _concat(pieces)
     return Candidates(need=need, offer=offer, distance_km=km)
 
@@ -285,25 +292,16 @@ def _mix(ids: np.ndarray, salt: int) -> np.ndarray:
 
 
 def _groups(category: list[Any], unit: list[str]) -> dict[tuple[Any, str], np.ndarray]:
-    """Row indices (ascending) by (category, unit)."""
-    if not category:
-        return {}
-    cats, units = np.asarray(category), np.asarray(unit)
-    if cats.dtype.kind in "iu" and units.dtype.kind == "U":  # the usual case, vectorised
-        _, cat_code = np.unique(cats, return_inverse=True)
-        _, unit_code = np.unique(units, return_inverse=True)
-        code = cat_code * (int(unit_code.max()) + 1) + unit_code
-    else:
-        index: dict[tuple[Any, str], int] = {}
-        code = np.array(
-            [index.setdefault(key, len(index)) for key in zip(category, unit, strict=True)]
-        )
+    """Row indices (ascending) by (category, unit), the groups in key order."""
+    index: dict[tuple[Any, str], int] = {}
+    code = np.fromiter(
+        (index.setdefault(key, len(index)) for key in zip(category, unit, strict=True)),
+        dtype=np.int64,
+        count=len(category),
+    )
     order = np.argsort(code, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(code[order]) != 0])
-    stops = np.r_[starts[1:], len(order)]
-    return {
-        (category[order[a]], unit[order[a]]): order[a:b] for a, b in zip(starts, stops, strict=True)
-    }
+    bounds = np.searchsorted(code[order], np.arange(len(index) + 1))
+    return {key: order[bounds[index[key]] : bounds[index[key] + 1]] for key in sorted(index)}
 
 
 def _concat(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
