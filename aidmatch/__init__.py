@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aidmatch.config import ConfigError, load_config
+from aidmatch.static_assets import register_static_assets
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     register_extensions(app)
+    register_static_assets(app)
     register_template_globals(app)
     register_blueprints(app)
     register_errors(app)
