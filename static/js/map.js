@@ -1,18 +1,34 @@
 /* The map at /map: markers from data-src (public points only, as the server gives them),
    clustered, coloured by urgency; oblast outlines from data-outlines; base tiles only when
-   data-tiles is set. No inline script: everything is read from data-* attributes. */
+   data-tiles is set. No inline script: everything is read from data-* attributes.
+   Markers are focusable buttons named by their title and urgency (data-labels), so they
+   can be reached with Tab and opened with Enter (the popup's link then takes the focus,
+   Escape gives it back); clusters open (zoom or spread) the same way. Leaflet's own English
+   words (zoom buttons, popup close) are replaced by the page's (data-zoom-in, ...). */
 (function () {
   "use strict";
   var el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   var status = document.getElementById("map-status");
-  var COLOURS = { critical: "#c0392b", high: "#e67e22", normal: "#2b6cb0", low: "#777777" };
-  var OFFER = "#2f855a";
+  var KINDS = { critical: 1, high: 1, normal: 1, low: 1 };  /* colours: .map-pin-* in app.css */
+  var labels = {};
+  try { labels = JSON.parse(el.dataset.labels || "{}"); } catch (e) { labels = {}; }
 
   function say(text) { if (status) { status.textContent = text || ""; } }
 
   // maxZoom on the map itself: without tiles nothing else sets it, and clustering needs it.
-  var map = L.map(el, { preferCanvas: true, minZoom: 4, maxZoom: 18 }).setView([48.6, 31.2], 6);
+  var map = L.map(el, { preferCanvas: true, minZoom: 4, maxZoom: 18, zoomControl: false })
+    .setView([48.6, 31.2], 6);
+  L.control.zoom({
+    zoomInTitle: el.dataset.zoomIn || "Zoom in", zoomOutTitle: el.dataset.zoomOut || "Zoom out"
+  }).addTo(map);
+  el.addEventListener("keydown", function (e) {  // Leaflet's own Escape needs the map focused
+    if (e.key === "Escape") { map.closePopup(); }
+  });
+  map.on("popupopen", function (e) {
+    var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close && el.dataset.close) { close.setAttribute("aria-label", el.dataset.close); }
+  });
   if (el.dataset.tiles) {
     L.tileLayer(el.dataset.tiles, { maxZoom: 18 }).addTo(map);
   }
@@ -28,17 +44,61 @@
     })
     .catch(function () { /* outlines are a nicety */ });
 
+  function text(tag, className, content) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    node.textContent = content;
+    return node;
+  }
+
+  // A cluster: its count, and words for screen readers and as a tooltip.
+  function clusterIcon(cluster) {
+    var n = cluster.getChildCount();
+    var words = (el.dataset.cluster || "{n}").replace("{n}", String(n));
+    var size = n < 10 ? "small" : (n < 100 ? "medium" : "large");
+    var box = document.createElement("div");
+    box.title = words;
+    box.appendChild(text("span", "", String(n)));
+    box.firstChild.setAttribute("aria-hidden", "true");
+    box.appendChild(text("span", "sr-only", words));
+    return L.divIcon({ html: box, className: "marker-cluster marker-cluster-" + size,
+                       iconSize: L.point(40, 40) });
+  }
+
   var layer = L.markerClusterGroup
-    ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 })
+    ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40,
+                             iconCreateFunction: clusterIcon })
     : L.layerGroup();
   map.addLayer(layer);
+  if (L.markerClusterGroup) {
+    // A cluster opened with Enter leaves the focus where the keyboard can go on: on the first
+    // marker it spread out, or on the map (just before its markers) after zooming in.
+    var keyed = false;
+    layer.on("clusterkeypress", function (e) {
+      keyed = !!(e.originalEvent && e.originalEvent.keyCode === 13);
+    });
+    layer.on("spiderfied", function (e) {
+      var first = keyed && e.markers.length ? e.markers[0].getElement() : null;
+      keyed = false;
+      if (first) { first.focus(); }
+    });
+    layer.on("animationend", function () {
+      if (keyed && !el.contains(document.activeElement)) { keyed = false; el.focus(); }
+    });
+  }
 
-  function popup(item) {
+  function kindOf(item) {
+    if (item.kind === "offers") { return "offer"; }
+    return KINDS[item.urgency] ? item.urgency : "normal";
+  }
+
+  function popup(item, label) {
     var box = document.createElement("div");
-    var a = document.createElement("a");
+    var a = text("a", "", item.title);
     a.href = item.url;
-    a.textContent = item.title;
     box.appendChild(a);
+    if (label) { box.appendChild(text("p", "map-popup-kind", label)); }
+    if (item.place) { box.appendChild(text("p", "map-popup-place", item.place)); }
     return box;
   }
 
@@ -47,17 +107,43 @@
     .then(function (body) {
       var items = body.items || [];
       var bounds = [];
+      var markers = [];
       items.forEach(function (item) {
-        var colour = item.kind === "offers" ? OFFER : (COLOURS[item.urgency] || COLOURS.normal);
-        var marker = L.circleMarker([item.lat, item.lon], {
-          radius: 7, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.9
+        var kind = kindOf(item);
+        var label = labels[kind] || "";
+        var icon = L.divIcon({
+          className: "map-pin map-pin-" + kind,
+          html: text("span", "sr-only", label ? item.title + " (" + label + ")" : item.title),
+          iconSize: L.point(18, 18)
         });
-        marker.bindPopup(popup(item));
-        layer.addLayer(marker);
+        var marker = L.marker([item.lat, item.lon], {
+          icon: icon, title: item.title, keyboard: true, riseOnHover: true
+        });
+        var content = popup(item, label);
+        marker.bindPopup(content);
+        marker.on("popupopen", function () {
+          if (document.activeElement === marker.getElement()) { content.firstChild.focus(); }
+        });
+        marker.on("popupclose", function (e) {
+          var icon = marker.getElement();
+          var box = e.popup.getElement();
+          var active = document.activeElement;
+          if (icon && (active === document.body || (box && box.contains(active)))) {
+            icon.focus();
+          }
+        });
+        markers.push(marker);
         bounds.push([item.lat, item.lon]);
       });
       if (bounds.length) {
-        map.fitBounds(bounds, { maxZoom: 10, padding: [20, 20] });
+        // The view first, without animation, then the markers: they are clustered once, for
+        // the final zoom, and are not replaced under a click (or a test) right after.
+        map.fitBounds(bounds, { maxZoom: 10, padding: [20, 20], animate: false });
+        if (layer.addLayers) {
+          layer.addLayers(markers);
+        } else {
+          markers.forEach(function (marker) { layer.addLayer(marker); });
+        }
         say("");
       } else {
         say(el.dataset.empty);

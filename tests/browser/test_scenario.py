@@ -2,8 +2,10 @@
 
 An organizer registers a frontline group in Ukrainian; a coordinator verifies it; the
 organizer posts a need (title in Cyrillic, place chosen through the autocomplete); a donor
-using German finds it in the list and claims part of it; the coordinator approves; the donor
-ships; the organizer confirms receipt; the public transparency page shows the delivery.
+using German finds it on the map (in a cluster with another group's need at the same coarse
+point) and follows its marker's popup to it, finds it in the list too and claims part of it;
+the coordinator approves; the donor ships; the organizer confirms receipt; the public
+transparency page shows the delivery.
 
 Forms carry real CSRF tokens (WTF_CSRF_ENABLED=True). Skipped only when /usr/bin/chromium
 is missing; .ci/run installs it.
@@ -26,23 +28,31 @@ ORG_NAME = "Медики Куп'янська"
 NEED_TITLE = "Турнікети для евакуаційної групи"
 ORGANIZER_EMAIL = "organizer@example.org"
 ORGANIZER_PASSWORD = "кілька слів для пароля"
+PLACE_TYPED = "Харків"
+OTHER_TITLE = "Павербанки для укриття"
 
 
 @pytest.fixture
 def live(database_url):
-    """The app on this test's database behind a real server, with the coordinator and
-    a donor (German interface, verified donor collective) already there."""
+    """The app on this test's database behind a real server, with the coordinator, a
+    donor (German interface, verified donor collective) and another group's need in
+    Kharkiv (the place the organizer will choose) already there."""
     from aidmatch.extensions import db
     from aidmatch.orgs.models import OrgKind
     from aidmatch.permissions import Role
+    from aidmatch.places.search import search
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
+    from tests.posting_factories import make_need
 
     app = make_test_app(database_url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
     with app.app_context():
         coordinator = make_user(Role.COORDINATOR)
         donor_org = make_org("Hilfe aus Leipzig", kind=OrgKind.DONOR_COLLECTIVE)
         donor = make_user(Role.DONOR, org=donor_org, language="de")
+        neighbours = make_org("Волонтери Салтівки")
+        kharkiv = search(PLACE_TYPED)[0]  # the autocomplete's first suggestion
+        make_need(neighbours, place=kharkiv, title=OTHER_TITLE, category="power-banks")
         db.session.commit()
         people = {"coordinator": coordinator.email, "donor": donor.email}
         db.session.remove()
@@ -76,6 +86,22 @@ def _expect_ok_flash(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator("p.flash-ok")).to_be_visible()
+
+
+def _open_marker(page, title: str) -> None:
+    """On /map, open the popup of the marker titled `title`: markers at one point are
+    clustered, so open clusters (zoom in, or spread them out) until the marker shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector("#map .leaflet-marker-icon")
+    marker = page.locator("#map").get_by_title(title, exact=True)
+    for _ in range(8):
+        try:
+            marker.wait_for(state="visible", timeout=1_000)
+            break
+        except PlaywrightTimeout:
+            page.locator("#map .marker-cluster").first.click()
+    marker.click()
 
 
 def test_need_posted_claimed_approved_shipped_delivered(live):
@@ -119,7 +145,7 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
         organizer.select_option("select[name=category]", index=1)
         organizer.fill("input[name=quantity]", "10")
         organizer.select_option("select[name=urgency]", "high")
-        organizer.locator("input[name=place_name]").press_sequentially("Харків", delay=20)
+        organizer.locator("input[name=place_name]").press_sequentially(PLACE_TYPED, delay=20)
         suggestion = organizer.locator("#place_name-suggestions li").first
         suggestion.wait_for(state="visible")
         suggestion.click()
@@ -130,9 +156,19 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
         expect(organizer.locator("h1")).to_contain_text(NEED_TITLE)
         need_path = re.search(r"/needs/\d+$", organizer.url).group(0)
 
-        # 4. The donor, in German, finds the need in the list and claims part of it.
+        # 4. The donor, in German, finds the need on the map, then in the list, and claims
+        # part of it.
         _login(donor, people["donor"], None)
         expect(donor.locator("html")).to_have_attribute("lang", "de")
+        donor.goto("/map")
+        _open_marker(donor, NEED_TITLE)
+        popup_link = donor.locator(".leaflet-popup-content a", has_text=NEED_TITLE)
+        expect(popup_link).to_have_attribute("href", need_path)
+        place = donor.locator(".leaflet-popup-content .map-popup-place")
+        expect(place).to_have_text("Kharkiv, Oblast Kharkiv")  # the place, in German
+        popup_link.click()
+        donor.wait_for_url(re.compile(re.escape(need_path) + "$"))
+        expect(donor.locator("h1")).to_contain_text(NEED_TITLE)
         donor.goto("/needs")
         donor.locator(f"a[href$='{need_path}']", has_text=NEED_TITLE).click()
         donor.wait_for_url(re.compile(re.escape(need_path) + "$"))
