@@ -6,19 +6,25 @@ and reports its problems per field in the user's language.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from aidmatch.categories.models import Category
 from aidmatch.db import is_id
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.geo import coarse_point
+from aidmatch.operations_errors import DomainError
 from aidmatch.places.models import Place
 
 MAX_QUANTITY = 1_000_000
+IDEMPOTENCY_KEY_MAX = 128
 TITLE_MAX = 200
 TEXT_MAX = 5000
 NOTE_MAX = 2000
@@ -327,3 +333,76 @@ def end_posting(obj, actor, new_status, from_statuses: tuple, action: str, reaso
         after={"status": obj.status, "reason": reason, "matches_cancelled": cancelled},
     )
     return cancelled
+
+
+# --- posting once: the Idempotency-Key of needs, offers (and claims) --------------------------
+
+
+def clean_idempotency_key(value) -> str | None:
+    """An Idempotency-Key (the API's header, or a form's one-time token): None when not given,
+    else 1 to IDEMPOTENCY_KEY_MAX printable characters (422 otherwise). Claims use it too."""
+    if value is None:
+        return None
+    key = value.strip() if isinstance(value, str) else ""
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise DomainError(
+            _(
+                "An Idempotency-Key is 1 to %(max)d printable characters.",
+                max=IDEMPOTENCY_KEY_MAX,
+            ),
+            field="idempotency_key",
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A need or offer, and whether this call made it (False: its Idempotency-Key had made it
+    before, and it is returned as it is now)."""
+
+    obj: Any
+    created: bool
+
+
+class KeyReused(DomainError):
+    """409: an Idempotency-Key that already made a need or offer came with other content.
+    existing_id names what the key made (a form leads there instead of failing)."""
+
+    def __init__(self, message, existing_id: int):
+        super().__init__(message, field="idempotency_key", status=409)
+        self.existing_id = existing_id
+
+
+def find_posting(model, org, key: str | None):
+    """The need or offer (by model) an organization already made with this key, if any."""
+    if not key or org is None:
+        return None
+    return db.session.scalar(
+        select(model).where(model.organization_id == org.id, model.idempotency_key == key)
+    )
+
+
+def post_once(model, org, key: str | None, make: Callable[[], Any], same, refusal) -> Posted:
+    """Make a need or offer once per key: make() adds and flushes a row carrying key, unless
+    the organization already has a row with it; that row is then returned if same(row), else
+    refused (409, with `refusal` as the message).
+
+    Two requests with the same key at once: the unique index on (organization_id,
+    idempotency_key) lets one insert through; the other fails inside a savepoint (only that
+    attempt is undone) and finds the winner's row. On PostgreSQL the loser's insert waits for
+    the winner's commit; on SQLite BEGIN IMMEDIATE already queued it behind the winner.
+    """
+    existing = find_posting(model, org, key)
+    if existing is None:
+        if key is None:
+            return Posted(make(), created=True)
+        try:
+            with db.session.begin_nested():
+                return Posted(make(), created=True)
+        except IntegrityError:
+            existing = find_posting(model, org, key)
+            if existing is None:
+                raise
+    if not same(existing):
+        raise KeyReused(refusal, existing.id)
+    return Posted(existing, created=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
 from aidmatch.api import make_blueprint, page_schema, token_required
@@ -13,7 +13,7 @@ from aidmatch.needs.operations import (
     can_edit_need,
     can_post_need,
     cancel_need,
-    create_need,
+    post_need,
     update_need,
 )
 from aidmatch.needs.queries import get_visible_need, list_needs
@@ -81,13 +81,20 @@ def list_(args):
 @token_required
 @blp.arguments(NeedIn)
 @blp.response(201, NeedOut)
+@blp.alt_response(200, schema=NeedOut, description="the need a repeated Idempotency-Key posted")
 def create(payload):
-    """Post a need for your frontline group."""
+    """Post a need for your frontline group.
+
+    Send an `Idempotency-Key` header to make a retry safe: the same key returns the need the
+    first request posted (200) instead of posting a second one; the same key with other
+    content is refused (409).
+    """
     if not can_post_need(current_user):
         abort(403, "Only organizers of a frontline group post needs.")
-    need = create_need(current_user.organization, payload, current_user)
+    key = request.headers.get("Idempotency-Key")
+    posted = post_need(current_user.organization, payload, current_user, idempotency_key=key)
     db.session.commit()
-    return need_to_dict(need, current_user)
+    return need_to_dict(posted.obj, current_user), 201 if posted.created else 200
 
 
 @blp.route("/<int:need_id>", methods=["GET"])

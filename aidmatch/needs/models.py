@@ -51,6 +51,15 @@ class Need(TimestampMixin, db.Model):
         Index("ix_needs_lat_lon", "lat", "lon"),
         Index("ix_needs_status_needed_by", "status", "needed_by"),
         Index("ix_needs_public_lat_lon", "public_lat", "public_lon"),
+        # One row per (organization, Idempotency-Key): a form sent twice, or an API call
+        # retried, posts once. A unique index rather than a table constraint: SQLite adds an
+        # index to a filled table in place, a constraint only by rebuilding the table.
+        Index(
+            "uq_needs_organization_id_idempotency_key",
+            "organization_id",
+            "idempotency_key",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +85,8 @@ class Need(TimestampMixin, db.Model):
     public_lon: Mapped[float]
     delivery_note: Mapped[str] = mapped_column(Text, default="")
     sensitive: Mapped[bool] = mapped_column(default=False)
+    # The key of the form or API call that posted it (None: posted without one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[NeedStatus] = mapped_column(
         str_enum(NeedStatus, "status"), default=NeedStatus.OPEN
     )

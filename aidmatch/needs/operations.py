@@ -16,13 +16,16 @@ from aidmatch.permissions import is_member
 from aidmatch.posting import (
     NOTE_MAX,
     FieldErrors,
+    Posted,
     audit_changes,
     clean_common,
+    clean_idempotency_key,
     clean_kept_or_future_date,
     clean_text,
     end_posting,
     expire_stale,
     place_point,
+    post_once,
     refresh_search_text,
     set_quantity,
     snapshot,
@@ -92,28 +95,51 @@ def _clean(data: dict, today: date, partial: bool, need: Need | None = None) -> 
     return out
 
 
-def create_need(org, data: dict, actor, today: date | None = None) -> Need:
-    """Post a need for a frontline group; 422 with per-field messages on bad input."""
+def post_need(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Posted:
+    """Post a need for a frontline group; 422 with per-field messages on bad input.
+
+    With an Idempotency-Key (a form's one-time token, or the API's header), a repeat returns
+    the need the first request posted (created False), also when both arrive at once; the same
+    key with other content is refused (409, KeyReused naming the first need).
+    """
     if org is None or org.kind != OrgKind.FRONTLINE_GROUP:
         raise ApiError(403, _("Only frontline groups post needs."))
+    key = clean_idempotency_key(idempotency_key)
     today = today or utcnow().date()
     values = _clean(data, today, partial=False)
     place, lat, lon = values.pop("location")
     category = values.pop("category")
-    need = Need(
-        organization=org,
-        created_by_id=getattr(actor, "id", None),
-        category=category,
-        urgency_rank=URGENCY_RANK[values["urgency"]],
-        status=NeedStatus.OPEN,
-        **values,
-    )
-    place_point(need, place, lat, lon)
-    refresh_search_text(need)
-    db.session.add(need)
-    db.session.flush()
-    record(actor, "need.create", need, after=snapshot(need, AUDITED))
-    return need
+
+    def make() -> Need:
+        need = Need(
+            organization=org,
+            created_by_id=getattr(actor, "id", None),
+            category=category,
+            urgency_rank=URGENCY_RANK[values["urgency"]],
+            status=NeedStatus.OPEN,
+            idempotency_key=key,
+            **values,
+        )
+        place_point(need, place, lat, lon)
+        refresh_search_text(need)
+        db.session.add(need)
+        db.session.flush()
+        record(
+            actor, "need.create", need, after={**snapshot(need, AUDITED), "idempotency_key": key}
+        )
+        return need
+
+    def same(need: Need) -> bool:
+        sent = {**values, "category_id": category.id, "place_id": place.id, "lat": lat, "lon": lon}
+        return all(getattr(need, field) == value for field, value in sent.items())
+
+    refusal = _("This Idempotency-Key was already used for a different need.")
+    return post_once(Need, org, key, make, same, refusal)
+
+
+def create_need(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Need:
+    """Post a need (see post_need); return it."""
+    return post_need(org, data, actor, today, idempotency_key).obj
 
 
 def update_need(need: Need, data: dict, actor, today: date | None = None) -> Need:

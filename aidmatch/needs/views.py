@@ -7,7 +7,7 @@ the model's exact point or note. The helpers at the bottom are shared with offer
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +20,7 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
+from aidmatch.i18n import local_date, local_number
 from aidmatch.matches.models import Match
 from aidmatch.matching.views import need_page_candidates
 from aidmatch.needs.forms import (
@@ -30,26 +31,24 @@ from aidmatch.needs.forms import (
     NeedForm,
     NeedListForm,
     PlaceLookup,
-    PostingForm,
     ReasonForm,
     category_menu,
-    date_error_fields,
     label_of,
     language,
-    lookup_place,
     place_label,
     unit_label,
     urgency_label,
 )
-from aidmatch.needs.models import NeedStatus
+from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.needs.operations import (
     can_edit_need,
     can_post_need,
     cancel_need,
-    create_need,
+    post_need,
     update_need,
 )
 from aidmatch.needs.queries import get_visible_need, list_needs
+from aidmatch.needs.sending import give_token, posted_drafts, save, send_new
 from aidmatch.permissions import STAFF_ROLES, can_see_org_members, deny_unless, require_login
 from aidmatch.places.models import Place
 from aidmatch.serialize import need_to_dict, page_to_dicts
@@ -122,12 +121,31 @@ def new():
     lookup = PlaceLookup()
     if request.method == "POST":
         user = current_user._get_current_object()
-        lookup, need = save(form, lambda data: create_need(user.organization, data, user))
-        if need is not None:
-            flash(_("Your need is posted."), "ok")
-            return redirect(url_for("needs.detail", need_id=need.id))
-    menu = category_menu(language())
-    return render_template("needs/form.html", form=form, lookup=lookup, need=None, menu=menu)
+        response, lookup = send_new(
+            form,
+            lambda data, key: post_need(user.organization, data, user, idempotency_key=key),
+            "needs.detail",
+            "need_id",
+            {
+                "posted": _("Your need is posted."),
+                "again": _("This form was already sent: your need was posted once, here it is."),
+                "changed": _(
+                    "This form was already sent and posted this need; changes made after "
+                    "sending it were not saved. Edit the need to make them."
+                ),
+            },
+        )
+        if response is not None:
+            return response
+    give_token(form)
+    context = {
+        "form": form,
+        "lookup": lookup,
+        "need": None,
+        "menu": category_menu(language()),
+        "posted_drafts": posted_drafts(Need, "needs.detail", "need_id"),
+    }
+    return render_template("needs/form.html", **context)
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -191,44 +209,6 @@ def need_initial(data: dict, place: Place) -> dict:
 
 
 # Shared with offers/views.py ---------------------------------------------------------------
-
-
-def save(form: PostingForm, operation: Callable[[dict], object]):
-    """Resolve the place box, run the operation, and commit; on any problem (a date that is
-    not one, a place to choose, an operation's ApiError) roll back and put the messages on
-    the form. Returns (place lookup, saved object or None)."""
-    form_ok = form.validate()
-    date_error_fields(form, tuple(n for n in ("needed_by", "available_until") if n in form))
-    # A "which one?" radio and a script-filled hidden input share the name: take the one set.
-    chosen = [v for v in request.form.getlist(form.place_id.name) if v]
-    lookup = lookup_place(form.place_name.data, chosen[0] if chosen else None)
-    data = form.data_for_operation()
-    data["place_id"] = lookup.place.id if lookup.place else None
-    if lookup.error:  # the operation then reports the missing place, and every other field
-        data["lat"] = data["lon"] = None
-    fields, message, saved = {}, "", None
-    try:
-        saved = operation(data)
-    except ApiError as err:
-        if err.status != 422:
-            raise
-        fields, message = dict(err.fields), err.message
-    if lookup.place is not None:
-        form.place_id.data = str(lookup.place.id)
-        form.place_name.data = place_label(lookup.place)
-    else:
-        form.place_id.data = ""
-    if lookup.error:
-        fields["place_id"] = lookup.error
-    if saved is None or not form_ok or fields:
-        db.session.rollback()
-        form.add_errors(fields)
-        if "csrf_token" in form.errors:
-            message = _("The form had expired. Please send it again.")
-        form.form_errors.append(message or _("Please correct the marked fields."))
-        return lookup, None
-    db.session.commit()
-    return lookup, saved
 
 
 def exact_shown(data: dict) -> bool:
@@ -359,6 +339,13 @@ def history_of(obj, viewer, exact: bool, status_labels: dict) -> list[dict]:
             return label_of(status_labels, value)
         if key == "urgency":
             return urgency_label(value)
+        if key in ("quantity", "delivery_radius_km") and isinstance(value, int):
+            return local_number(value)
+        if key in ("needed_by", "available_until") and isinstance(value, str):
+            try:
+                return local_date(date.fromisoformat(value))
+            except ValueError:
+                return value
         return str(value)
 
     history = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
 from aidmatch.api import make_blueprint, page_schema, token_required
@@ -11,7 +11,7 @@ from aidmatch.extensions import db
 from aidmatch.offers.operations import (
     can_edit_offer,
     can_post_offer,
-    create_offer,
+    post_offer,
     update_offer,
     withdraw_offer,
 )
@@ -69,13 +69,20 @@ def list_(args):
 @token_required
 @blp.arguments(OfferIn)
 @blp.response(201, OfferOut)
+@blp.alt_response(200, schema=OfferOut, description="the offer a repeated Idempotency-Key posted")
 def create(payload):
-    """Post an offer for your donor or supply collective."""
+    """Post an offer for your donor or supply collective.
+
+    Send an `Idempotency-Key` header to make a retry safe: the same key returns the offer the
+    first request posted (200) instead of posting a second one; the same key with other
+    content is refused (409).
+    """
     if not can_post_offer(current_user):
         abort(403, "Only members of a donor or supply collective post offers.")
-    offer = create_offer(current_user.organization, payload, current_user)
+    key = request.headers.get("Idempotency-Key")
+    posted = post_offer(current_user.organization, payload, current_user, idempotency_key=key)
     db.session.commit()
-    return offer_to_dict(offer, current_user)
+    return offer_to_dict(posted.obj, current_user), 201 if posted.created else 200
 
 
 @blp.route("/<int:offer_id>", methods=["GET"])

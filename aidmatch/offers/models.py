@@ -41,6 +41,15 @@ class Offer(TimestampMixin, db.Model):
         Index("ix_offers_status_category", "status", "category_id", "created_at"),
         Index("ix_offers_lat_lon", "lat", "lon"),
         Index("ix_offers_status_available_until", "status", "available_until"),
+        # One row per (organization, Idempotency-Key): a form sent twice, or an API call
+        # retried, posts once. A unique index rather than a table constraint: SQLite adds an
+        # index to a filled table in place, a constraint only by rebuilding the table.
+        Index(
+            "uq_offers_organization_id_idempotency_key",
+            "organization_id",
+            "idempotency_key",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +69,8 @@ class Offer(TimestampMixin, db.Model):
     public_lon: Mapped[float]
     delivery_radius_km: Mapped[int | None]  # None: can deliver anywhere
     available_until: Mapped[date | None]
+    # The key of the form or API call that posted it (None: posted without one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[OfferStatus] = mapped_column(
         str_enum(OfferStatus, "status"), default=OfferStatus.OPEN
     )

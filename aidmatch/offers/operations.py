@@ -16,12 +16,15 @@ from aidmatch.permissions import is_member
 from aidmatch.posting import (
     MAX_RADIUS_KM,
     FieldErrors,
+    Posted,
     audit_changes,
     clean_common,
+    clean_idempotency_key,
     clean_kept_or_future_date,
     end_posting,
     expire_stale,
     place_point,
+    post_once,
     refresh_search_text,
     set_quantity,
     snapshot,
@@ -105,24 +108,47 @@ def _clean(data: dict, today: date, partial: bool, offer: Offer | None = None) -
     return out
 
 
-def create_offer(org, data: dict, actor, today: date | None = None) -> Offer:
-    """Post an offer for a donor or supply collective; 422 with per-field messages."""
+def post_offer(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Posted:
+    """Post an offer for a donor or supply collective; 422 with per-field messages.
+
+    With an Idempotency-Key, a repeat returns the offer the first request posted (created
+    False), also when both arrive at once; the same key with other content is refused (409).
+    """
     if org is None or org.kind not in DONOR_KINDS:
         raise ApiError(403, _("Only donor and supply collectives post offers."))
+    key = clean_idempotency_key(idempotency_key)
     values = _clean(data, today or utcnow().date(), partial=False)
     place, lat, lon = values.pop("location")
-    offer = Offer(
-        organization=org,
-        created_by_id=getattr(actor, "id", None),
-        status=OfferStatus.OPEN,
-        **values,
-    )
-    place_point(offer, place, lat, lon)
-    refresh_search_text(offer)
-    db.session.add(offer)
-    db.session.flush()
-    record(actor, "offer.create", offer, after=snapshot(offer, AUDITED))
-    return offer
+
+    def make() -> Offer:
+        offer = Offer(
+            organization=org,
+            created_by_id=getattr(actor, "id", None),
+            status=OfferStatus.OPEN,
+            idempotency_key=key,
+            **values,
+        )
+        place_point(offer, place, lat, lon)
+        refresh_search_text(offer)
+        db.session.add(offer)
+        db.session.flush()
+        record(
+            actor, "offer.create", offer, after={**snapshot(offer, AUDITED), "idempotency_key": key}
+        )
+        return offer
+
+    def same(offer: Offer) -> bool:
+        sent = {**values, "place_id": place.id, "lat": lat, "lon": lon}
+        sent["category_id"] = sent.pop("category").id
+        return all(getattr(offer, field) == value for field, value in sent.items())
+
+    refusal = _("This Idempotency-Key was already used for a different offer.")
+    return post_once(Offer, org, key, make, same, refusal)
+
+
+def create_offer(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Offer:
+    """Post an offer (see post_offer); return it."""
+    return post_offer(org, data, actor, today, idempotency_key).obj
 
 
 def update_offer(offer: Offer, data: dict, actor, today: date | None = None) -> Offer:

@@ -1,6 +1,7 @@
 """HTML pages for offers: browse, read, post, edit, withdraw (the twin of offers/api.py).
 
-Pages render from serialize.offer_to_dict; the shared page helpers live in needs/views.py.
+Pages render from serialize.offer_to_dict; the shared page helpers live in needs/views.py,
+and sending a form (posting once per one-time token) in needs/sending.py.
 """
 
 from __future__ import annotations
@@ -23,20 +24,20 @@ from aidmatch.needs.forms import (
     label_of,
     language,
 )
+from aidmatch.needs.sending import give_token, posted_drafts, save, send_new
 from aidmatch.needs.views import (
     exact_shown,
     history_of,
     location_initial,
     page_view,
-    save,
     template_helpers,
 )
 from aidmatch.offers.forms import OFFER_SORTS, OFFER_STATUS_LABELS, OfferForm
-from aidmatch.offers.models import OfferStatus
+from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.offers.operations import (
     can_edit_offer,
     can_post_offer,
-    create_offer,
+    post_offer,
     update_offer,
     withdraw_offer,
 )
@@ -106,12 +107,31 @@ def new():
     lookup = PlaceLookup()
     if request.method == "POST":
         user = current_user._get_current_object()
-        lookup, offer = save(form, lambda data: create_offer(user.organization, data, user))
-        if offer is not None:
-            flash(_("Your offer is posted."), "ok")
-            return redirect(url_for("offers.detail", offer_id=offer.id))
-    menu = category_menu(language())
-    return render_template("offers/form.html", form=form, lookup=lookup, offer=None, menu=menu)
+        response, lookup = send_new(
+            form,
+            lambda data, key: post_offer(user.organization, data, user, idempotency_key=key),
+            "offers.detail",
+            "offer_id",
+            {
+                "posted": _("Your offer is posted."),
+                "again": _("This form was already sent: your offer was posted once, here it is."),
+                "changed": _(
+                    "This form was already sent and posted this offer; changes made after "
+                    "sending it were not saved. Edit the offer to make them."
+                ),
+            },
+        )
+        if response is not None:
+            return response
+    give_token(form)
+    context = {
+        "form": form,
+        "lookup": lookup,
+        "offer": None,
+        "menu": category_menu(language()),
+        "posted_drafts": posted_drafts(Offer, "offers.detail", "offer_id"),
+    }
+    return render_template("offers/form.html", **context)
 
 
 @bp.route("/<int:offer_id>/edit", methods=["GET", "POST"])
