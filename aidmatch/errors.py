@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from aidmatch.extensions import db
@@ -102,7 +103,12 @@ def register_error_handlers(app) -> None:
                 fields = {}
             return error_response(status, message, fields)
         template = f"errors/{status}.html" if status in (403, 404) else "errors/error.html"
-        return render_template(template, status=status, message=err.description), status
+        # Werkzeug's own descriptions (and CSRF's) are English: the page then says it in the
+        # reader's language. A description of ours (the translated login limit) is shown.
+        csrf = isinstance(err, CSRFError)
+        own = err.description != type(err).description and not csrf
+        message = err.description if own else None
+        return render_template(template, status=status, message=message, csrf=csrf), status
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

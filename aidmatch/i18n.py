@@ -1,5 +1,7 @@
 """Language selection (the user's setting, else the browser's, else the default) and the
-Jinja filters that format dates and numbers for the chosen language."""
+Jinja filters that format dates and numbers, and name places, for the chosen language."""
+
+from datetime import date
 
 from babel import Locale
 from flask import current_app, has_request_context, request, session
@@ -27,13 +29,25 @@ def local_date(value) -> str:
     return "" if value is None else format_date(value, "medium")
 
 
-def local_datetime(value) -> str:
-    """A timestamp in the app's time zone (UTC unless configured), as the language writes it."""
+def local_datetime(value, zone: bool = False) -> str:
+    """A timestamp in the app's time zone (UTC unless configured), as the language writes it;
+    zone=True names the zone after it: 27.11.2026, 04:41 UTC."""
     if value is None:
         return ""
     locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
     pattern = locale.datetime_formats["medium"]  # "{1}, {0}": date, then time
-    return pattern.format(format_time(value, "short"), format_date(value, "medium"))
+    text = pattern.format(format_time(value, "short"), format_date(value, "medium"))
+    return f"{text} {format_time(value, 'z')}" if zone else text
+
+
+def local_month(value) -> str:
+    """A month ("2026-11", or a date in it) in words: листопад 2026, November 2026."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        year, _sep, month = value.partition("-")
+        value = date(int(year), int(month), 1)
+    return format_date(value, "LLLL y")
 
 
 def local_number(value, decimals: int | None = None) -> str:
@@ -47,5 +61,14 @@ def local_number(value, decimals: int | None = None) -> str:
 
 def register_filters(app) -> None:
     """Jinja filters for dates and numbers in the request's language:
-    {{ need.created_at | date }}, {{ match.shipped_at | datetime }}, {{ score | number(2) }}."""
-    app.jinja_env.filters.update(date=local_date, datetime=local_datetime, number=local_number)
+    {{ need.created_at | date }}, {{ match.shipped_at | datetime(zone=True) }},
+    {{ score | number(2) }}, {{ "2026-11" | month }}; and globals that name places in it:
+    {{ place_label(need.place) }}, {{ place_name(place) }}, {{ oblast_label(row.oblast) }}."""
+    from aidmatch.places.labels import oblast_label, place_label, place_name
+
+    app.jinja_env.filters.update(
+        date=local_date, datetime=local_datetime, number=local_number, month=local_month
+    )
+    app.jinja_env.globals.update(
+        place_label=place_label, place_name=place_name, oblast_label=oblast_label
+    )

@@ -15,7 +15,14 @@ def _common(obj, viewer, exact: bool, near: dict | None) -> dict:
         "unit": str(obj.category.unit),
         "quantity": obj.quantity,
         "status": str(obj.status),
-        "place": {"id": obj.place.id, "name": obj.place.name, "oblast": obj.place.oblast},
+        # name_uk and oblast_uk are for the pages (places.labels); the API's schemas leave them out.
+        "place": {
+            "id": obj.place.id,
+            "name": obj.place.name,
+            "oblast": obj.place.oblast,
+            "name_uk": obj.place.name_uk,
+            "oblast_uk": obj.place.oblast_uk,
+        },
         "location": location_for(viewer, obj, exact),
         "organization": {"id": org.id, "name": org.name, "verified": org.verified},
         "created_at": obj.created_at,

@@ -129,6 +129,21 @@ def test_over_claim_is_409_saying_how_much_is_open(cast):
     assert_invariant()
 
 
+def test_refusals_name_quantities_and_statuses_in_the_language(cast):
+    from aidmatch.needs.operations import cancel_need
+
+    big = make_need(cast.group, cast.organizer, quantity=12_600)
+    ops.claim_need(big, cast.donor, 100)
+    with force_locale("de"):
+        error = refused(409, ops.claim_need, big, cast.donor, 20_000)
+        assert error.message == "Nur noch 12.500 sind offen."
+        cancel_need(big, cast.organizer)
+        error = refused(409, ops.claim_need, big, cast.donor, 1)
+    assert error.message == (
+        "Dieser Bedarf hat den Status „storniert“: weitere Zusagen sind nicht möglich."
+    )
+
+
 def test_claim_beyond_the_offer_undoes_the_need_part(cast):
     small = make_offer(cast.donor_org, cast.donor, quantity=5)
     error = refused(409, ops.claim_need, cast.need, cast.donor, 6, offer=small)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from aidmatch.audit.forms import AuditExportForm
@@ -23,12 +24,25 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 MAX_EXPORT_ROWS = 100_000
 COLUMNS = ("time", "actor", "action", "object_type", "object_id", "before", "after")
+# The tables audit events name, as the filter shows them (the value stays the table's name).
+OBJECT_TYPE_LABELS = {
+    "needs": _l("Needs"),
+    "offers": _l("Offers"),
+    "matches": _l("Matches"),
+    "matching_runs": _l("Matching runs"),
+    "organizations": _l("Organizations"),
+    "invites": _l("Invite codes"),
+    "users": _l("Users"),
+    "api_tokens": _l("API tokens"),
+    "categories": _l("Categories"),
+}
 
 
 def _form() -> AuditExportForm:
     form = AuditExportForm()
     types = db.session.scalars(select(AuditEvent.object_type).distinct()).all()
-    form.object_type.choices = options([("", _("all")), *((t, t) for t in sorted(types))])
+    labelled = sorted((t, str(OBJECT_TYPE_LABELS.get(t, t))) for t in types)
+    form.object_type.choices = options([("", _("all")), *labelled])
     form.validate()
     date_error_fields(form, ("since", "until"))
     return form

@@ -29,6 +29,7 @@ from aidmatch.needs.queries import needs_query
 from aidmatch.offers.operations import expire_offers
 from aidmatch.offers.queries import offers_query
 from aidmatch.permissions import require_login
+from aidmatch.places.labels import place_label
 from aidmatch.privacy import exact_ids
 from aidmatch.schemas import ListArgs, filters_from_args
 from aidmatch.serialize import need_to_dict, offer_to_dict
@@ -88,6 +89,7 @@ def map_items(viewer, args: dict) -> list[dict]:
                 "id": data["id"],
                 "kind": kind,
                 "title": data["title"],
+                "place": place_label(data["place"]),  # in the viewer's language
                 "lat": location["lat"],
                 "lon": location["lon"],
                 "precision_km": location["precision_km"],
@@ -124,7 +126,8 @@ def index():
 @bp.get("/data.json")
 @require_login
 def data():
-    """{"items": [{"id", "kind", "title", "lat", "lon", "precision_km", "urgency", "url"}]}."""
+    """{"items": [{"id", "kind", "title", "place", "lat", "lon", "precision_km", "urgency",
+    "url"}]}; place names the settlement and oblast in the viewer's language."""
     raw = {k: v for k, v in request.args.items() if v != ""}
     try:
         args = MapArgs().load(raw)

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from aidmatch.i18n import local_number
 from aidmatch.needs.forms import options
 
 REASON_MAX = 2000
@@ -51,9 +52,9 @@ class ClaimForm(FlaskForm):
                     (
                         str(o.id),
                         _(
-                            "%(title)s (%(n)d %(unit)s left)",
+                            "%(title)s (%(n)s %(unit)s left)",
                             title=o.title,
-                            n=o.quantity - o.allocated,
+                            n=local_number(o.quantity - o.allocated),
                             unit=unit,
                         ),
                     )

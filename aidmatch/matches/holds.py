@@ -20,9 +20,12 @@ from sqlalchemy.orm.util import identity_key
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.i18n import local_number
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE, clean_quantity, pending_ttl
+from aidmatch.needs.forms import NEED_STATUS_LABELS, label_of
 from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.offers.forms import OFFER_STATUS_LABELS
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.operations_errors import DomainError
 
@@ -146,22 +149,32 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> DomainError:
             select(Need.status, Need.quantity - Need.pledged).where(Need.id == need_id)
         ).one()
         if status != NeedStatus.OPEN:
-            message = _("This need is %(status)s: it takes no more pledges.", status=status)
+            message = _(
+                "This need is %(status)s: it takes no more pledges.",
+                status=label_of(NEED_STATUS_LABELS, status),
+            )
         else:
             message = ngettext(
-                "Only %(num)d is still open.", "Only %(num)d are still open.", max(left, 0)
+                "Only %(left)s is still open.",
+                "Only %(left)s are still open.",
+                max(left, 0),
+                left=local_number(max(left, 0)),
             )
     else:
         status, left = db.session.execute(
             select(Offer.status, Offer.quantity - Offer.allocated).where(Offer.id == offer_id)
         ).one()
         if status != OfferStatus.OPEN:
-            message = _("This offer is %(status)s: nothing more can come from it.", status=status)
+            message = _(
+                "This offer is %(status)s: nothing more can come from it.",
+                status=label_of(OFFER_STATUS_LABELS, status),
+            )
         else:
             message = ngettext(
-                "Only %(num)d is left in this offer.",
-                "Only %(num)d are left in this offer.",
+                "Only %(left)s is left in this offer.",
+                "Only %(left)s are left in this offer.",
                 max(left, 0),
+                left=local_number(max(left, 0)),
             )
     return DomainError(message, field="quantity", status=409, code="conflict")
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from aidmatch.audit.operations import record
 from aidmatch.db import UTCDateTime, utcnow
 from aidmatch.extensions import db
+from aidmatch.i18n import local_number
 from aidmatch.matches.expiry import (
     cancel_active_matches,
     expire_matches,
@@ -59,6 +60,7 @@ from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer
 from aidmatch.operations_errors import DomainError
 from aidmatch.permissions import is_member
+from aidmatch.posting import clean_idempotency_key
 
 __all__ = [
     "CANCELLABLE",
@@ -98,7 +100,6 @@ __all__ = [
     "withdraw",
 ]
 
-IDEMPOTENCY_KEY_MAX = 128
 TRACKING_MAX = 200
 AUDITED = (
     "status",
@@ -152,21 +153,6 @@ def _replay(existing: Match, need: Need, offer: Offer | None, quantity: int) -> 
     return ClaimResult(existing, created=False)
 
 
-def _clean_key(idempotency_key) -> str | None:
-    if idempotency_key is None:
-        return None
-    key = idempotency_key.strip() if isinstance(idempotency_key, str) else ""
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
-        raise DomainError(
-            _(
-                "An Idempotency-Key is 1 to %(max)d printable characters.",
-                max=IDEMPOTENCY_KEY_MAX,
-            ),
-            field="idempotency_key",
-        )
-    return key
-
-
 def _check_claimable(need: Need, actor, offer: Offer | None) -> None:
     """Who may claim which need, from which offer: 403 for the wrong party, 422 for a misfit."""
     from aidmatch.categories.operations import ancestor_ids
@@ -200,7 +186,7 @@ def claim(
     """
     _check_claimable(need, actor, offer)
     quantity = clean_quantity(quantity)
-    key = _clean_key(idempotency_key)
+    key = clean_idempotency_key(idempotency_key)
     org = actor.organization
     existing = find_claim(org, key)
     if existing is not None:
@@ -468,7 +454,8 @@ def confirm_delivery(match: Match, actor, quantity_received, note: str = "") -> 
     received = clean_quantity(quantity_received, "quantity_received", minimum=0)
     if received > match.quantity:
         raise DomainError(
-            _("At most %(n)d were sent in this match.", n=match.quantity), "quantity_received"
+            _("At most %(n)s were sent in this match.", n=local_number(match.quantity)),
+            "quantity_received",
         )
     note = clean_text(note, "note", required=False)
     now = utcnow()

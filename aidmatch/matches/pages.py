@@ -18,6 +18,7 @@ from sqlalchemy import select
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.extensions import db
+from aidmatch.i18n import local_datetime, local_number
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.rules import (
     REVEALED,
@@ -27,7 +28,7 @@ from aidmatch.matches.rules import (
     can_review,
     is_overdue,
 )
-from aidmatch.needs.forms import label_of, unit_label
+from aidmatch.needs.forms import label_of, unit_label, urgency_label
 from aidmatch.permissions import STAFF_ROLES, is_member, is_staff
 from aidmatch.privacy import can_see_exact, distance_for
 
@@ -190,6 +191,8 @@ def explanation_view(match: Match, exact: bool) -> dict | None:
             value = _("yes") if value else _("no")
         elif value is None:
             value = "—" if key != "radius_km" else _("anywhere")
+        elif key == "urgency":
+            value = urgency_label(value)
         fact_rows.append((str(label), value))
     if not (part_rows or fact_rows or match.score is not None):
         return None
@@ -247,9 +250,11 @@ def _shown(key: str, value) -> str:
         return _("yes") if value else _("no")
     if key == "expires_at":
         try:
-            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+            return local_datetime(datetime.fromisoformat(value), zone=True)
         except (TypeError, ValueError):
             return str(value)
+    if key in ("quantity", "quantity_received") and isinstance(value, int):
+        return local_number(value)
     return str(value)
 
 

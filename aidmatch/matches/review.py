@@ -38,6 +38,7 @@ from aidmatch.needs.forms import (
 )
 from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
+from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -105,8 +106,7 @@ def _row(match: Match, viewer, now, names: dict[int, str]) -> dict:
             "urgency": str(need.urgency),
             "urgency_label": urgency_label(need.urgency),
             "category": names.get(need.category_id, need.category.slug),
-            "place": need.place.name,
-            "oblast": need.place.oblast,
+            "place": place_label(need.place),  # with its oblast, in the reader's language
             "open": need.quantity - need.pledged,
             "quantity": need.quantity,
             "sensitive": need.sensitive,

@@ -44,8 +44,8 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import Boolean, Float, and_, bindparam, exists, not_, or_, select, text, true
 from sqlalchemy.orm import joinedload
 
@@ -633,6 +633,8 @@ def _offer_statements(staff: bool) -> tuple:
         Organization.verified_at.is_not(None),
         Place.name,
         Place.oblast,
+        Place.name_uk,
+        Place.oblast_uk,
     )
     radius = Offer.delivery_radius_km
     reach = radius * radius * (SQL_SLACK * SQL_SLACK)
@@ -687,6 +689,8 @@ def _need_statements(staff: bool, bounded: bool) -> tuple:
         Organization.verified_at.is_not(None),
         Place.name,
         Place.oblast,
+        Place.name_uk,
+        Place.oblast_uk,
     )
     urgent = inner.order_by(
         Need.urgency_rank, Need.needed_by.is_(None), Need.needed_by, Need.id
@@ -757,7 +761,12 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
                 "offer_id": row[0],
                 "title": row[1],
                 "organization": {"id": row[9], "name": row[10], "verified": bool(row[11])},
-                "place": {"name": row[12], "oblast": row[13]},
+                "place": {
+                    "name": row[12],
+                    "oblast": row[13],
+                    "name_uk": row[14],
+                    "oblast_uk": row[15],
+                },
                 "remaining": row[3],
                 "unit": units.get(row[2], ""),
                 "delivery_radius_km": row[8],
@@ -842,7 +851,12 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
                 "need_id": row[0],
                 "title": row[1],
                 "organization": {"id": row[11], "name": row[12], "verified": bool(row[13])},
-                "place": {"name": row[14], "oblast": row[15]},
+                "place": {
+                    "name": row[14],
+                    "oblast": row[15],
+                    "name_uk": row[16],
+                    "oblast_uk": row[17],
+                },
                 "open": row[3],
                 "unit": units.get(row[2], ""),
                 "urgency": str(row[8]),
@@ -926,12 +940,13 @@ def explanation_text(facts: dict[str, Any] | None) -> str:
     words = []
     distance = facts.get("distance_km")
     if isinstance(distance, int | float) and math.isfinite(distance):
+        # Numbers as the reader's language writes them: 3,5 km; 1 250 km.
         if facts.get("distance_rounded"):
-            words.append(str(_l("about %(km)d km", km=round(distance))))
+            words.append(str(_l("about %(km)s km", km=format_decimal(round(distance)))))
         elif distance < 10:
-            words.append(str(_l("%(km).1f km", km=distance)))
+            words.append(str(_l("%(km)s km", km=format_decimal(distance, "0.0"))))
         else:
-            words.append(str(_l("%(km)d km", km=round(distance))))
+            words.append(str(_l("%(km)s km", km=format_decimal(round(distance)))))
     if facts.get("urgency") in URGENCY_WORDS:
         words.append(str(URGENCY_WORDS[facts["urgency"]]))
     waiting = facts.get("days_waiting")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,6 +22,7 @@ from aidmatch.needs.forms import (
     unit_label,
 )
 from aidmatch.permissions import require_staff
+from aidmatch.places.labels import oblast_label
 
 from .service import (
     candidates_for_need,
@@ -51,6 +52,32 @@ TIMING_LABELS = {
     "engine_total_s": _l("engine in all"),
     "store_s": _l("storing proposals"),
 }
+# Skipped rows are counted under "kind:reason" (matching.records, service.store_proposals).
+SKIP_KINDS = {
+    "need": _l("needs"),
+    "offer": _l("offers"),
+    "pair": _l("pairs"),
+    "proposal": _l("proposals"),
+}
+SKIP_REASONS = {
+    "unverified_group": _l("group not verified"),
+    "unverified_organization": _l("organization not verified"),
+    "already_matched": _l("already matched"),
+    "closed_meanwhile": _l("closed meanwhile"),
+    "refused": _l("refused"),
+    "reserved_meanwhile": _l("taken meanwhile"),
+    "reduced_meanwhile": _l("reduced meanwhile"),
+    "bad_id": _l("invalid id"),
+    "duplicate_id": _l("duplicate id"),
+    "unknown_category": _l("unknown category"),
+    "unit_mismatch": _l("unit differs from the category's"),
+    "no_coordinates": _l("no coordinates"),
+    "no_quantity": _l("nothing left"),
+    "bad_quantity": _l("quantity not a whole number"),
+    "bad_urgency": _l("unknown urgency"),
+    "bad_radius": _l("invalid delivery radius"),
+    "bad_timestamp": _l("invalid date"),
+}
 
 
 class RunForm(FlaskForm):
@@ -72,10 +99,33 @@ class RunForm(FlaskForm):
         self.allocator.choices = [(k, str(v)) for k, v in ALLOCATOR_LABELS.items()]
 
 
+def skip_label(key: str) -> str:
+    """A count's key of skipped rows in words: "need:no_coordinates" -> "needs – no
+    coordinates" (an unknown key as it is)."""
+    kind, _sep, reason = key.partition(":")
+    return f"{SKIP_KINDS.get(kind, kind)} – {SKIP_REASONS.get(reason, reason)}"
+
+
+def scope_text(run: MatchingRun) -> str:
+    """What a run covered, in words: its category and oblast, or everything."""
+    params = run.parameters or {}
+    words = []
+    if params.get("category"):
+        key = f"category_names_{language()}"  # one query per page, however many runs
+        if key not in g:
+            setattr(g, key, category_menu(language()).names)
+        words.append(getattr(g, key).get(params["category"], params["category"]))
+    if params.get("oblast"):
+        words.append(oblast_label(params["oblast"]))
+    return ", ".join(words) or _("everything")
+
+
 @bp.context_processor
 def _helpers() -> dict:
     return {
         "run_status_label": lambda s: str(RUN_STATUS_LABELS.get(s, s)),
+        "skip_label": skip_label,
+        "scope_text": scope_text,
         "timing_label": lambda k: str(TIMING_LABELS.get(k, k)),
         "timing_shown": lambda k: k in TIMING_LABELS,
         "explanation_text": explanation_text,

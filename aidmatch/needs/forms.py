@@ -32,6 +32,7 @@ from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.matches.models import MatchStatus
 from aidmatch.needs.models import NeedStatus, Urgency
+from aidmatch.places import labels
 from aidmatch.places.models import Place
 from aidmatch.places.text import fold
 
@@ -166,6 +167,9 @@ class PostingForm(FlaskForm):
     place_id = HiddenField()
     lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal"})
     lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal"})
+    # The one-time token of a new need's or offer's form (drawn with the form, kept when it
+    # is shown again with errors): sent twice, it posts once. Unused when editing.
+    idempotency_key = HiddenField()
 
     def common_data(self) -> dict:
         """The shared fields as an operation's data dict (place_id set by the view)."""
@@ -179,10 +183,11 @@ class PostingForm(FlaskForm):
         }
 
     def add_errors(self, fields: dict[str, str]) -> None:
-        """Put an operation's per-field messages next to the fields (place_id: the place)."""
+        """Put an operation's per-field messages next to the fields (place_id: the place;
+        a message about a hidden field goes above the form)."""
         for name, message in fields.items():
             field = self.place_name if name == "place_id" else self._fields.get(name)
-            if field is None:
+            if field is None or field.type == "HiddenField":
                 self.form_errors.append(message)
             else:
                 field.errors = [*field.errors, message]
@@ -225,8 +230,9 @@ def date_error_fields(form: FlaskForm, names: tuple[str, ...]) -> None:
 
 
 def place_label(place: Place) -> str:
-    """How a chosen place is written back into the place box: its name and oblast."""
-    return f"{place.name}, {place.oblast}" if place.oblast else place.name
+    """How a chosen place is written back into the place box (and named in a history): its
+    name and oblast in the reader's language."""
+    return labels.place_label(place)
 
 
 def place_names(place: Place) -> set[str]:
@@ -270,13 +276,38 @@ class PlaceLookup:
     error: str = ""
 
 
+def names_place(text: str, place: Place) -> bool:
+    """Does the place box's text still name this place: one of its names, and what follows a
+    comma (if anything) fits its oblast, raion or country?"""
+    from aidmatch.places.search import region_words
+
+    name, _comma, region = text.partition(",")
+    if fold(name) not in place_names(place):
+        return False
+    words = region_words(place.oblast, place.oblast_uk, place.raion, place.hromada, place.country)
+    return all(any(w.startswith(x) for w in words) for x in fold(region).split())
+
+
+def chosen_place(text: str, place_id) -> Place | None:
+    """The place a hidden id or a "which one?" button chose, if the box still names it.
+
+    With JS, the autocomplete clears the id whenever the box is typed in; without JS, an id
+    drawn into the page stays behind when another name is typed, and the text must win. A
+    choice among the places that fit a misspelt name is kept too (it is one of its hits).
+    """
+    place = place_by_id(place_id) if place_id not in (None, "") else None
+    if place is None or not text or names_place(text, place):
+        return place
+    return place if place in find_places(text) else None
+
+
 def lookup_place(text: str | None, place_id) -> PlaceLookup:
-    """Resolve the place box: a chosen id wins; else the typed name if it fits one place."""
-    if place_id not in (None, ""):
-        place = place_by_id(place_id)
-        if place is not None:
-            return PlaceLookup(place)
+    """Resolve the place box: a chosen id that the text still names; else the typed name if
+    it fits one place (several: candidates to choose from)."""
     text = (text or "").strip()
+    place = chosen_place(text, place_id)
+    if place is not None:
+        return PlaceLookup(place)
     if not text:
         return PlaceLookup()
     hits = find_places(text)
@@ -288,14 +319,15 @@ def lookup_place(text: str | None, place_id) -> PlaceLookup:
 
 
 def first_place(text: str | None, place_id) -> Place | None:
-    """The place a filter means: a chosen id, else the best hit of the typed name."""
+    """The place a filter means: a chosen id (that the text still names), else the best hit
+    of the typed name."""
     from aidmatch.places.search import search
 
-    if place_id not in (None, ""):
-        place = place_by_id(place_id)
-        if place is not None:
-            return place
-    hits = search((text or "").strip(), limit=1)
+    text = (text or "").strip()
+    place = chosen_place(text, place_id)
+    if place is not None:
+        return place
+    hits = search(text, limit=1)
     return hits[0] if hits else None
 
 
@@ -307,44 +339,14 @@ def _positive_int(value, default, maximum: int):
     return number if 1 <= number <= maximum else default
 
 
-# The oblasts (and the two cities with oblast status, and Crimea) as the gazetteer names
-# them: a fixed list, so a list page does not scan the places table for them. A test checks
-# it against the shipped data file.
-UA_OBLASTS = (
-    ("Autonomous Republic of Crimea", "Автономна Республіка Крим"),
-    ("Cherkasy Oblast", "Черкаська область"),
-    ("Chernihiv Oblast", "Чернігівська область"),
-    ("Chernivtsi Oblast", "Чернівецька область"),
-    ("Dnipropetrovsk Oblast", "Дніпропетровська область"),
-    ("Donetsk Oblast", "Донецька область"),
-    ("Ivano-Frankivsk Oblast", "Івано-Франківська область"),
-    ("Kharkiv Oblast", "Харківська область"),
-    ("Kherson Oblast", "Херсонська область"),
-    ("Khmelnytskyi Oblast", "Хмельницька область"),
-    ("Kirovohrad Oblast", "Кіровоградська область"),
-    ("Kyiv", "Київ"),
-    ("Kyiv Oblast", "Київська область"),
-    ("Luhansk Oblast", "Луганська область"),
-    ("Lviv Oblast", "Львівська область"),
-    ("Mykolaiv Oblast", "Миколаївська область"),
-    ("Odesa Oblast", "Одеська область"),
-    ("Poltava Oblast", "Полтавська область"),
-    ("Rivne Oblast", "Рівненська область"),
-    ("Sevastopol", "Севастополь"),
-    ("Sumy Oblast", "Сумська область"),
-    ("Ternopil Oblast", "Тернопільська область"),
-    ("Vinnytsia Oblast", "Вінницька область"),
-    ("Volyn Oblast", "Волинська область"),
-    ("Zakarpattia Oblast", "Закарпатська область"),
-    ("Zaporizhzhia Oblast", "Запорізька область"),
-    ("Zhytomyr Oblast", "Житомирська область"),
-)
+# The oblasts' English and Ukrainian names (kept here too for the modules that import them).
+UA_OBLASTS = labels.UA_OBLASTS
 
 
 def oblast_choices(lang: str) -> list[tuple[str, str]]:
-    """The oblasts of Ukraine as (value the places table holds, label in the language)."""
-    pairs = [(en, uk if lang == "uk" else en) for en, uk in UA_OBLASTS]
-    return sorted(pairs, key=lambda pair: pair[1])
+    """The oblasts of Ukraine as (value the places table holds, label in the request's
+    language, which lang names), sorted as that language sorts."""
+    return labels.oblast_choices()
 
 
 class ListForm(FlaskForm):

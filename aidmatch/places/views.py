@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from aidmatch.errors import error_response
+from aidmatch.places.labels import oblast_label, place_name
 from aidmatch.places.search import MAX_QUERY_LENGTH, search
 
 bp = Blueprint("places", __name__, url_prefix="/places")
@@ -14,12 +15,13 @@ MAX_LIMIT = 20
 
 
 def place_json(place) -> dict:
-    """The public fields of a place, as the API returns them."""
+    """The public fields of a place, the API's keys; name and oblast as the reader's language
+    names them (the suggestions show them), name_uk as it is."""
     return {
         "id": place.id,
-        "name": place.name,
+        "name": place_name(place),
         "name_uk": place.name_uk,
-        "oblast": place.oblast,
+        "oblast": oblast_label(place.oblast, place.oblast_uk) or None,
         "lat": place.lat,
         "lon": place.lon,
         "population": place.population,
@@ -41,6 +43,9 @@ def search_places():
     country = request.args.get("country") or None
     places = search(query, limit=limit, country=country) if query.strip() else []
     response = jsonify(items=[place_json(p) for p in places])
-    response.cache_control.public = True
+    # The names follow the reader's language (the session's choice, else the browser's), so
+    # only the browser may keep the answer, and not across a change of language.
+    response.cache_control.private = True
     response.cache_control.max_age = 3600
+    response.vary.update(("Accept-Language", "Cookie"))
     return response

@@ -15,13 +15,13 @@ from sqlalchemy import distinct, extract, func, select
 from aidmatch.categories.models import Category
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.needs.forms import UA_OBLASTS, unit_label
+from aidmatch.needs.forms import unit_label
 from aidmatch.needs.models import Need
 from aidmatch.orgs.models import Organization
+from aidmatch.places.labels import oblast_label
 from aidmatch.places.models import Place
 
 MAX_LEDGER_EXPORT = 50_000
-OBLAST_UK = dict(UA_OBLASTS)
 
 
 def _dialect() -> str:
@@ -89,10 +89,9 @@ def categories(lang: str) -> dict[int, CategoryInfo]:
 
 
 def oblast_name(oblast: str | None, lang: str) -> str:
-    """An oblast as the gazetteer names it, in Ukrainian for uk, else in English."""
-    if not oblast:
-        return "—"
-    return OBLAST_UK.get(oblast, oblast) if lang == "uk" else oblast
+    """An oblast (the gazetteer's English name) in the request's language, which lang names:
+    "Харківська область", "Kharkiv Oblast", "Oblast Kharkiv"."""
+    return oblast_label(oblast) if oblast else "—"
 
 
 def _unit_totals(pairs) -> dict[str, int]:

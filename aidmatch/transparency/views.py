@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from aidmatch.csv_export import _safe
 from aidmatch.extensions import db
+from aidmatch.i18n import local_month, local_number
 from aidmatch.needs.forms import language, unit_label
 from aidmatch.transparency.queries import ledger_all, ledger_page, summary
 
@@ -31,8 +32,8 @@ def _page_number() -> int:
 
 
 def quantities(by_unit: dict) -> str:
-    """{"pcs": 120, "kg": 40} as "120 pcs, 40 kg" in the user's language."""
-    return ", ".join(f"{q} {unit_label(u)}" for u, q in by_unit.items()) or "0"
+    """{"pcs": 1200, "kg": 40} as "1,200 pcs, 40 kg" in the user's language."""
+    return ", ".join(f"{local_number(q)} {unit_label(u)}" for u, q in by_unit.items()) or "0"
 
 
 @bp.context_processor
@@ -64,7 +65,9 @@ def chart_rows(data: dict) -> dict[str, list[dict]]:
             for name, n in sorted(roots.items(), key=lambda item: (-item[1], item[0]))
         ],
         "oblast": [{"label": r["name"], "value": r["deliveries"]} for r in data["by_oblast"]],
-        "month": [{"label": r["month"], "value": r["deliveries"]} for r in data["by_month"]],
+        "month": [
+            {"label": local_month(r["month"]), "value": r["deliveries"]} for r in data["by_month"]
+        ],
     }
 
 

@@ -1,0 +1,116 @@
+"""Places and oblasts as the reader's language names them.
+
+The gazetteer holds a Latin name and a Ukrainian one for each place and its oblast. A
+Ukrainian page shows the Ukrainian names (Харків, Харківська область); other languages the
+Latin ones, with the oblast written as the language does: "Kharkiv Oblast", "Oblast Kharkiv".
+Pages (as Jinja globals), the map's data and the place box's suggestions all name places
+through these functions; filters, the places table, the JSON API's place fields and the CSV
+exports keep the gazetteer's own (English) names.
+
+A place may be a Place or a mapping with the same keys (serialize.need_to_dict's "place").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+# The oblasts (and the two cities with oblast status, and Crimea) as the gazetteer names
+# them: a fixed list, so a list page does not scan the places table for them. A test checks
+# it against the shipped data file.
+UA_OBLASTS = (
+    ("Autonomous Republic of Crimea", "Автономна Республіка Крим"),
+    ("Cherkasy Oblast", "Черкаська область"),
+    ("Chernihiv Oblast", "Чернігівська область"),
+    ("Chernivtsi Oblast", "Чернівецька область"),
+    ("Dnipropetrovsk Oblast", "Дніпропетровська область"),
+    ("Donetsk Oblast", "Донецька область"),
+    ("Ivano-Frankivsk Oblast", "Івано-Франківська область"),
+    ("Kharkiv Oblast", "Харківська область"),
+    ("Kherson Oblast", "Херсонська область"),
+    ("Khmelnytskyi Oblast", "Хмельницька область"),
+    ("Kirovohrad Oblast", "Кіровоградська область"),
+    ("Kyiv", "Київ"),
+    ("Kyiv Oblast", "Київська область"),
+    ("Luhansk Oblast", "Луганська область"),
+    ("Lviv Oblast", "Львівська область"),
+    ("Mykolaiv Oblast", "Миколаївська область"),
+    ("Odesa Oblast", "Одеська область"),
+    ("Poltava Oblast", "Полтавська область"),
+    ("Rivne Oblast", "Рівненська область"),
+    ("Sevastopol", "Севастополь"),
+    ("Sumy Oblast", "Сумська область"),
+    ("Ternopil Oblast", "Тернопільська область"),
+    ("Vinnytsia Oblast", "Вінницька область"),
+    ("Volyn Oblast", "Волинська область"),
+    ("Zakarpattia Oblast", "Закарпатська область"),
+    ("Zaporizhzhia Oblast", "Запорізька область"),
+    ("Zhytomyr Oblast", "Житомирська область"),
+)
+OBLAST_UK = dict(UA_OBLASTS)
+OBLAST_SUFFIX = " Oblast"
+# Regions whose English name is not "<name> Oblast" and reads differently in other languages.
+REGION_NAMES = {"Autonomous Republic of Crimea": _l("Autonomous Republic of Crimea")}
+# Ukrainian alphabetical order (Python's code point order puts І and Є before А).
+_UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+_UK_ORDER = {letter: i for i, letter in enumerate(_UK_ALPHABET)}
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _get(place, key: str):
+    if isinstance(place, Mapping):
+        return place.get(key)
+    return getattr(place, key, None)
+
+
+def oblast_label(oblast: str | None, oblast_uk: str | None = None) -> str:
+    """An oblast in the reader's language, from the gazetteer's English name (and its
+    Ukrainian one, if known): "Харківська область", "Kharkiv Oblast", "Oblast Kharkiv"."""
+    if not oblast:
+        return oblast_uk or ""
+    if _language() == "uk":
+        return oblast_uk or OBLAST_UK.get(oblast) or oblast
+    if oblast.endswith(OBLAST_SUFFIX):
+        # TRANSLATORS: an oblast of Ukraine by its Latin name, e.g. "Kharkiv Oblast".
+        return _("%(name)s Oblast", name=oblast.removesuffix(OBLAST_SUFFIX))
+    return str(REGION_NAMES.get(oblast, oblast))
+
+
+def place_name(place) -> str:
+    """A place's own name in the reader's language: Ukrainian on Ukrainian pages."""
+    if place is None:
+        return ""
+    name = _get(place, "name") or ""
+    if _language() == "uk":
+        return _get(place, "name_uk") or name
+    return name
+
+
+def place_label(place) -> str:
+    """A place and its oblast in the reader's language: "Зоряне, Харківська область",
+    "Zoriane, Oblast Kharkiv"; a city with oblast status once: "Київ"."""
+    name = place_name(place)
+    if place is None or not _get(place, "oblast"):
+        return name
+    region = oblast_label(_get(place, "oblast"), _get(place, "oblast_uk"))
+    return name if region == name else f"{name}, {region}"
+
+
+def oblast_choices() -> list[tuple[str, str]]:
+    """The oblasts of Ukraine as (English name, the value filters take; label in the reader's
+    language), in the alphabetical order of that language."""
+    pairs = [(en, oblast_label(en, uk)) for en, uk in UA_OBLASTS]
+    if _language() == "uk":
+        return sorted(pairs, key=lambda pair: sort_key(pair[1]))
+    return sorted(pairs)  # by the Latin name itself, not by "Oblast ..." in German
+
+
+def sort_key(text: str) -> tuple[int, ...]:
+    """A key that sorts Ukrainian words alphabetically (Latin ones after them)."""
+    return tuple(_UK_ORDER.get(ch, 100 + ord(ch)) for ch in text.lower())
