@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 10_000
 
 
 def chromium_available() -> bool:
@@ -46,3 +47,22 @@ def browser() -> Iterator:
             yield b
         finally:
             b.close()
+
+
+def new_page(b, base_url: str, locale: str = "en-US", javascript: bool = True):
+    """A page in a fresh browser context (its own cookies and cache) on the live server."""
+    context = b.new_context(base_url=base_url, locale=locale, java_script_enabled=javascript)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def log_in(page, email: str, password: str | None = None) -> None:
+    """Log in through the login form (the factories' password unless another is given)."""
+    from tests.factories import PASSWORD
+
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("form[action$='/logout']")

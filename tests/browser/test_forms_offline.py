@@ -17,13 +17,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.browser.live import CHROMIUM, browser, chromium_available, serve
+from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
 
 pytestmark = pytest.mark.skipif(
     not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
 )
 
-TIMEOUT_MS = 10_000
 PLACE = "Zoriane Offlinove"  # made by the fixture, so the typed name fits exactly one place
 TWINS = "Dvoinia Offlinova"  # two places of this name, in two oblasts
 TITLE = "Турнікети для евакуаційної групи"
@@ -67,23 +66,6 @@ def live(database_url):
         invalidate_index()  # the index knew this test's places, under ids the next reuses
 
 
-def _page(b, base_url: str, javascript: bool = True):
-    context = b.new_context(base_url=base_url, locale="en-US", java_script_enabled=javascript)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
-def _login(page, email: str) -> None:
-    from tests.factories import PASSWORD
-
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("form[action$='/logout']")
-
-
 def _fill_need(page, place: str = PLACE) -> None:
     page.fill("input[name=title]", TITLE)
     page.fill("textarea[name=description]", "CAT Gen 7")
@@ -115,8 +97,8 @@ def test_without_javascript_a_need_is_posted_by_typing_the_place(live, chromium)
     from playwright.sync_api import expect
 
     base_url, app, email = live
-    page = _page(chromium, base_url, javascript=False)
-    _login(page, email)
+    page = new_page(chromium, base_url, javascript=False)
+    log_in(page, email)
     page.goto("/needs/new")
     _fill_need(page)
     page.click(SUBMIT)
@@ -143,8 +125,8 @@ def test_a_form_that_failed_to_send_keeps_what_was_typed(live, chromium):
     from playwright.sync_api import Error, expect
 
     base_url, app, email = live
-    page = _page(chromium, base_url)
-    _login(page, email)
+    page = new_page(chromium, base_url)
+    log_in(page, email)
     page.goto("/needs/new")
     token = page.locator("input[name=idempotency_key]").input_value()
     _fill_need(page)
@@ -219,8 +201,8 @@ def test_a_double_click_and_a_second_post_make_one_need(live, chromium, javascri
     from playwright.sync_api import expect
 
     base_url, app, email = live
-    page = _page(chromium, base_url, javascript=javascript)
-    _login(page, email)
+    page = new_page(chromium, base_url, javascript=javascript)
+    log_in(page, email)
     page.goto("/needs/new")
     _fill_need(page)
     form = {

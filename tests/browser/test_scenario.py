@@ -17,13 +17,12 @@ import re
 
 import pytest
 
-from tests.browser.live import CHROMIUM, browser, chromium_available, serve
+from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
 
 pytestmark = pytest.mark.skipif(
     not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
 )
 
-TIMEOUT_MS = 10_000
 ORG_NAME = "Медики Куп'янська"
 NEED_TITLE = "Турнікети для евакуаційної групи"
 ORGANIZER_EMAIL = "organizer@example.org"
@@ -65,23 +64,6 @@ def live(database_url):
             db.engine.dispose()
 
 
-def _page(b, base_url: str, locale: str):
-    context = b.new_context(base_url=base_url, locale=locale)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
-def _login(page, email: str, password: str) -> None:
-    from tests.factories import PASSWORD
-
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password or PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("form[action$='/logout']")
-
-
 def _expect_ok_flash(page) -> None:
     from playwright.sync_api import expect
 
@@ -109,9 +91,9 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
 
     base_url, people = live
     with browser() as b:
-        organizer = _page(b, base_url, "uk-UA")
-        coordinator = _page(b, base_url, "en-US")
-        donor = _page(b, base_url, "en-US")  # the donor's own setting (de) wins once logged in
+        organizer = new_page(b, base_url, "uk-UA")
+        coordinator = new_page(b, base_url, "en-US")
+        donor = new_page(b, base_url, "en-US")  # the donor's own setting (de) wins once logged in
 
         # 1. The organizer registers a new frontline group, in Ukrainian.
         organizer.goto("/register")
@@ -131,7 +113,7 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
         expect(organizer.locator("html")).to_have_attribute("lang", "uk")
 
         # 2. A coordinator verifies the new organization.
-        _login(coordinator, people["coordinator"], None)
+        log_in(coordinator, people["coordinator"])
         coordinator.goto("/orgs/review")
         card = coordinator.locator("article", has_text=ORG_NAME)
         card.locator("form[action$='/verify'] button[type=submit]").click()
@@ -158,7 +140,7 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
 
         # 4. The donor, in German, finds the need on the map, then in the list, and claims
         # part of it.
-        _login(donor, people["donor"], None)
+        log_in(donor, people["donor"])
         expect(donor.locator("html")).to_have_attribute("lang", "de")
         donor.goto("/map")
         _open_marker(donor, NEED_TITLE)
@@ -208,7 +190,7 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
         expect(organizer.locator("form[action$='/confirm-delivery']")).to_have_count(0)
 
         # 8. The public transparency page (nobody logged in) counts the delivery.
-        public = _page(b, base_url, "en-US")
+        public = new_page(b, base_url, "en-US")
         public.goto("/transparency")
         expect(public.locator("form[action$='/logout']")).to_have_count(0)
         expect(public.locator("dt:text-is('Deliveries') + dd").first).to_have_text("1")
