@@ -106,6 +106,10 @@ def register_error_handlers(app) -> None:
         # Werkzeug's own descriptions (and CSRF's) are English: the page then says it in the
         # reader's language. A description of ours (the translated login limit) is shown.
         csrf = isinstance(err, CSRFError)
+        if csrf:  # the page says "expired"; why it failed (no Referer, no cookie) goes here
+            log.info(
+                "CSRF check failed on %s %s: %s", request.method, request.path, err.description
+            )
         own = err.description != type(err).description and not csrf
         message = err.description if own else None
         return render_template(template, status=status, message=message, csrf=csrf), status

@@ -103,7 +103,12 @@ def register_static_assets(app: Flask) -> None:
     serve_static = app.view_functions["static"]
 
     def static(filename: str):
-        """Flask's static view; a request with the file's current fingerprint is immutable."""
+        """Flask's static view; a request with the file's current fingerprint is immutable.
+
+        Range requests get the whole file: Flask-Compress would compress a 206 body while its
+        Content-Range still counts the plain bytes (a broken answer), and our files are small.
+        """
+        request.environ.pop("HTTP_RANGE", None)
         response = serve_static(filename=filename)
         version = request.args.get(FINGERPRINT_ARG)
         if (

@@ -126,6 +126,16 @@ def test_static_files_are_compressed_and_tiny_responses_are_not(client):
     assert "Content-Encoding" not in health.headers
 
 
+def test_a_range_request_for_a_static_file_gets_it_whole_and_decodable(client):
+    """A compressed 206 would carry a Content-Range counting plain bytes: a broken answer."""
+    js = client.get(
+        "/static/js/drafts.js", headers={"Range": "bytes=100-4999", "Accept-Encoding": "br"}
+    )
+    assert js.status_code == 200
+    assert js.headers["Content-Encoding"] == "br" and "Content-Range" not in js.headers
+    assert brotli.decompress(js.data) == (STATIC / "js" / "drafts.js").read_bytes()
+
+
 def test_logged_in_pages_are_private_and_forms_keep_their_values(donor):
     client, need = donor
     for path in ("/needs", f"/needs/{need.id}", f"/needs/{need.id}/claim"):

@@ -125,7 +125,11 @@ def logout():
     if language:
         session["language"] = language
     flash(_("You have logged out."), "info")
-    return redirect(url_for("core.index"))
+    response = redirect(url_for("core.index"))
+    # A shared or seized phone keeps nothing of the session: no drafts of forms
+    # (static/js/drafts.js) in storage, no private pages in the cache.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/register", methods=["GET", "POST"])

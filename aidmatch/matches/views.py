@@ -17,6 +17,7 @@ from aidmatch.auth.links import safe_next
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import ancestor_ids
 from aidmatch.db import is_id, utcnow
+from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.matches import attention  # noqa: F401  (registers the home page's items)
@@ -193,6 +194,7 @@ def claim(need_id: int):
                 status = err.status
             else:
                 db.session.commit()
+                draft_sent(f"claim:{need_id}")
                 if result.created:
                     flash(_("Your claim is sent: a coordinator reviews it next."), "ok")
                 else:

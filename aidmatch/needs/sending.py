@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from aidmatch.db import utcnow
+from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.matches.forms import new_idempotency_key
@@ -113,13 +114,16 @@ def send_new(
     is to be shown again with its errors (and the same token).
     """
     key = form.idempotency_key.data or None
+    new_form = f"{id_arg.removesuffix('_id')}:new"  # "need:new": the form's data-draft id
     try:
         lookup, posted = save(form, lambda data: post(data, key))
     except KeyReused as err:
         db.session.rollback()
+        draft_sent(new_form)
         flash(words["changed"], "warn")
         return redirect(url_for(endpoint, **{id_arg: err.existing_id})), PlaceLookup()
     if posted is None:
         return None, lookup
+    draft_sent(new_form)
     flash(words["posted"] if posted.created else words["again"], "ok")
     return redirect(url_for(endpoint, **{id_arg: posted.obj.id})), lookup

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
+from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.i18n import local_date, local_number
@@ -166,6 +167,7 @@ def edit(need_id: int):
         user = current_user._get_current_object()
         lookup, saved = save(form, lambda values: update_need(need, values, user))
         if saved is not None:
+            draft_sent(f"need:{need_id}")
             flash(_("Your changes are saved."), "ok")
             return redirect(url_for("needs.detail", need_id=need_id))
     else:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
@@ -151,6 +152,7 @@ def edit(offer_id: int):
         user = current_user._get_current_object()
         lookup, saved = save(form, lambda values: update_offer(offer, values, user))
         if saved is not None:
+            draft_sent(f"offer:{offer_id}")
             flash(_("Your changes are saved."), "ok")
             return redirect(url_for("offers.detail", offer_id=offer_id))
     else:

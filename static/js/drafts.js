@@ -18,7 +18,10 @@
  *   - its token is not among those the server lists as posted by this user
  *     (data-draft-posted = {token: [url, title]}): such a draft was posted, perhaps with the
  *     answer lost on the way; it is dropped and the note links to what was posted.
- * Drafts older than MAX_AGE_DAYS (the server's DRAFT_DAYS) are dropped.
+ * Drafts older than MAX_AGE_DAYS (the server's DRAFT_DAYS) are dropped. A draft is deleted as
+ * soon as the server has taken its form: the page the form leads to names it in
+ * data-drafts-sent on <body> (aidmatch/drafts.py; base.html then loads this script), and
+ * logging out clears the site's storage (Clear-Site-Data), so a shared phone keeps no notes.
  *
  * Sending: the submit buttons are disabled for a few seconds, so that a double click sends
  * once, and enabled again when the page comes back from the back/forward cache.
@@ -245,6 +248,12 @@
   var storage = openStorage();
   if (storage) {
     dropOld(storage);
+    // The server took these forms (aidmatch/drafts.py): what was typed is not kept longer.
+    var sent = parse(document.body.getAttribute("data-drafts-sent"));
+    sent = Array.isArray(sent) ? sent : [];
+    for (var s = 0; s < sent.length; s++) {
+      storage.removeItem(PREFIX + sent[s]);
+    }
   }
   var forms = document.querySelectorAll("form[data-draft]");
   for (var i = 0; i < forms.length; i++) {

@@ -93,6 +93,11 @@ def _needs(app) -> list:
             db.session.remove()
 
 
+def _drafts(page) -> list[str]:
+    """The keys of the drafts static/js/drafts.js keeps on this device."""
+    return page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('aidmatch:draft:'))")
+
+
 def test_without_javascript_a_need_is_posted_by_typing_the_place(live, chromium):
     from playwright.sync_api import expect
 
@@ -166,15 +171,43 @@ def test_a_form_that_failed_to_send_keeps_what_was_typed(live, chromium):
     assert (need.title, need.name, need.idempotency_key) == (TITLE, PLACE, token)
     need_path = re.search(r"/needs/\d+$", page.url).group(0)
 
-    # Sent: the form opens empty (saying once where the last one went), then plainly empty.
+    # Sent: the page it led to deleted the draft (the note, the place), and the form is empty.
+    expect(page.locator("body")).to_have_attribute("data-drafts-sent", re.compile("need:new"))
+    assert _drafts(page) == []
     page.goto("/needs/new")
     expect(page.locator("input[name=title]")).to_have_value("")
     expect(page.locator("textarea[name=delivery_note]")).to_have_value("")
     expect(page.locator("[data-draft-note=restored]")).to_be_hidden()
-    expect(page.locator("[data-draft-note=posted] a")).to_have_attribute("href", need_path)
+    expect(page.locator("[data-draft-note=posted]")).to_be_hidden()
+
+    # The next one reaches the server but its answer is lost on the way back: opened again,
+    # the form is empty and says where what was typed went (once).
+    _fill_need(page)
+    page.locator("input[name=place_name]").press("Escape")
+
+    def lose_answers(route):
+        if route.request.method == "POST":
+            route.fetch()  # the server takes it ...
+            route.abort("internetdisconnected")  # ... and the browser never hears back
+        else:
+            route.continue_()
+
+    page.route("**/needs/new", lose_answers)
+    try:
+        page.click(SUBMIT)
+        page.wait_for_url(re.compile(r"^chrome-error://"))
+    except Error:
+        pass
+    page.unroute("**/needs/new")
+    first, second = _needs(app)
+    page.goto("/needs/new")
+    expect(page.locator("input[name=title]")).to_have_value("")
+    expect(page.locator("[data-draft-note=posted] a")).to_have_attribute(
+        "href", f"/needs/{second.id}"
+    )
+    assert _drafts(page) == []
     page.reload()
     expect(page.locator("[data-draft-note=posted]")).to_be_hidden()
-    expect(page.locator("input[name=title]")).to_have_value("")
 
     # An edit that failed to send is kept the same way, and dropped once saved.
     page.goto(need_path + "/edit")
@@ -191,6 +224,7 @@ def test_a_form_that_failed_to_send_keeps_what_was_typed(live, chromium):
     page.click(SUBMIT)
     page.wait_for_url(re.compile(re.escape(need_path) + "$"))
     assert _needs(app)[0].quantity == 15
+    assert _drafts(page) == []
     page.goto(need_path + "/edit")
     expect(page.locator("[data-draft-note=restored]")).to_be_hidden()
     expect(page.locator("input[name=quantity]")).to_have_value("15")
