@@ -99,9 +99,10 @@ def propose(
     category's be skipped. ``now`` is the moment the time parts are measured from.
     ``workers`` is the number of threads finding candidates (one category group each at a
     time) and of processes solving the flow's independent components side by side (this
-    one and ``workers - 1`` forked ones). 1, the default, stays in one process; on the 2-vCPU benchmark machine 2 cut
-    the allocation at N = 100 000 from 3.9 s to 2.4 s while nothing else ran, and gains
-    little when other processes keep the second CPU busy (see bench/matching.py).
+    one and ``workers - 1`` forked ones). 1, the default, stays in one process; on the
+    2-vCPU benchmark machine 2 cut the allocation at N = 100 000 from 3.9 s to 2.4 s while
+    nothing else ran, and gains little when other processes keep the second CPU busy (see
+    bench/matching.py).
     ``exclude`` lists (need id, offer id) pairs never to propose (the service passes the
     pairs that already have an active match); they are dropped from the candidates before
     scoring, so their quantity can go elsewhere, and counted as ``excluded_pairs``.

@@ -301,7 +301,11 @@ def _groups(category: list[Any], unit: list[str]) -> dict[tuple[Any, str], np.nd
     )
     order = np.argsort(code, kind="stable")
     bounds = np.searchsorted(code[order], np.arange(len(index) + 1))
-    return {key: order[bounds[index[key]] : bounds[index[key] + 1]] for key in sorted(index)}
+    try:
+        keys = sorted(index)  # the order of the pairs, whatever the order of first appearance
+    except TypeError:  # category ids of mixed types: rows are sorted by id, so this is fixed too
+        keys = list(index)
+    return {key: order[bounds[index[key]] : bounds[index[key] + 1]] for key in keys}
 
 
 def _concat(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
