@@ -6,6 +6,8 @@ and reports its problems per field in the user's language.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -382,27 +384,39 @@ def find_posting(model, org, key: str | None):
     )
 
 
-def post_once(model, org, key: str | None, make: Callable[[], Any], same, refusal) -> Posted:
-    """Make a need or offer once per key: make() adds and flushes a row carrying key, unless
-    the organization already has a row with it; that row is then returned if same(row), else
-    refused (409, with `refusal` as the message).
+def request_digest(sent: dict) -> str:
+    """A fingerprint of what a request asked to post (its cleaned values), kept with the row:
+    a repeat of the key is compared with what the first request sent, not with the row as
+    later edits left it."""
+    text = json.dumps(sent, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def post_once(
+    model, org, key: str | None, make: Callable[[str | None], Any], sent: dict, refusal
+) -> Posted:
+    """Make a need or offer once per key: make(digest) adds and flushes a row carrying key and
+    the digest of `sent` (what this request asks to post), unless the organization already
+    has a row with that key; that row is then returned if it was made from the same content
+    (even if edited since), else refused (409, with `refusal` as the message).
 
     Two requests with the same key at once: the unique index on (organization_id,
     idempotency_key) lets one insert through; the other fails inside a savepoint (only that
     attempt is undone) and finds the winner's row. On PostgreSQL the loser's insert waits for
     the winner's commit; on SQLite BEGIN IMMEDIATE already queued it behind the winner.
     """
+    digest = request_digest(sent) if key is not None else None
     existing = find_posting(model, org, key)
     if existing is None:
         if key is None:
-            return Posted(make(), created=True)
+            return Posted(make(None), created=True)
         try:
             with db.session.begin_nested():
-                return Posted(make(), created=True)
+                return Posted(make(digest), created=True)
         except IntegrityError:
             existing = find_posting(model, org, key)
             if existing is None:
                 raise
-    if not same(existing):
+    if existing.idempotency_digest != digest:
         raise KeyReused(refusal, existing.id)
     return Posted(existing, created=False)

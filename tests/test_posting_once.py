@@ -13,9 +13,9 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.models import Need
-from aidmatch.needs.operations import post_need
+from aidmatch.needs.operations import post_need, update_need
 from aidmatch.offers.models import Offer
-from aidmatch.offers.operations import post_offer
+from aidmatch.offers.operations import post_offer, update_offer
 from aidmatch.permissions import Role
 from aidmatch.posting import KeyReused
 from tests.factories import make_user
@@ -95,6 +95,28 @@ def test_the_same_key_with_other_content_is_refused_naming_the_first(app):
         assert refused.value.status == 409 and refused.value.existing_id == first.obj.id
         assert "already used for a different need" in refused.value.message
     assert count(Need) == 1
+
+
+def test_a_repeat_is_compared_with_what_the_first_sent_not_with_later_edits(app):
+    """A retry that arrives after the need (or offer) was edited is still the same request."""
+    user, donor = make_user(Role.ORGANIZER), make_user(Role.DONOR)
+    place = make_place()
+    need = post_need(user.organization, need_data(place), user, idempotency_key="k").obj
+    update_need(need, {"quantity": 40, "title": "Edited since"}, user)
+    again = post_need(user.organization, need_data(place), user, idempotency_key="k")
+    assert not again.created and again.obj.id == need.id and again.obj.quantity == 40
+    with pytest.raises(KeyReused):  # what the row holds now is not what the key sent
+        post_need(
+            user.organization,
+            need_data(place, quantity=40, title="Edited since"),
+            user,
+            idempotency_key="k",
+        )
+    offer = post_offer(donor.organization, offer_data(place), donor, idempotency_key="o").obj
+    update_offer(offer, {"quantity": 7}, donor)
+    again = post_offer(donor.organization, offer_data(place), donor, idempotency_key="o")
+    assert not again.created and again.obj.id == offer.id
+    assert count(Need) == 1 and count(Offer) == 1
 
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * 129, "tab\there", 42])

@@ -87,6 +87,8 @@ class Need(TimestampMixin, db.Model):
     sensitive: Mapped[bool] = mapped_column(default=False)
     # The key of the form or API call that posted it (None: posted without one).
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of what that call asked to post: a repeat is compared with it (posting.post_once).
+    idempotency_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[NeedStatus] = mapped_column(
         str_enum(NeedStatus, "status"), default=NeedStatus.OPEN
     )

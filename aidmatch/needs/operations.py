@@ -110,7 +110,9 @@ def post_need(org, data: dict, actor, today: date | None = None, idempotency_key
     place, lat, lon = values.pop("location")
     category = values.pop("category")
 
-    def make() -> Need:
+    sent = {**values, "category_id": category.id, "place_id": place.id, "lat": lat, "lon": lon}
+
+    def make(digest: str | None) -> Need:
         need = Need(
             organization=org,
             created_by_id=getattr(actor, "id", None),
@@ -118,6 +120,7 @@ def post_need(org, data: dict, actor, today: date | None = None, idempotency_key
             urgency_rank=URGENCY_RANK[values["urgency"]],
             status=NeedStatus.OPEN,
             idempotency_key=key,
+            idempotency_digest=digest,
             **values,
         )
         place_point(need, place, lat, lon)
@@ -129,12 +132,8 @@ def post_need(org, data: dict, actor, today: date | None = None, idempotency_key
         )
         return need
 
-    def same(need: Need) -> bool:
-        sent = {**values, "category_id": category.id, "place_id": place.id, "lat": lat, "lon": lon}
-        return all(getattr(need, field) == value for field, value in sent.items())
-
     refusal = _("This Idempotency-Key was already used for a different need.")
-    return post_once(Need, org, key, make, same, refusal)
+    return post_once(Need, org, key, make, sent, refusal)
 
 
 def create_need(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Need:

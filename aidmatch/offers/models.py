@@ -71,6 +71,8 @@ class Offer(TimestampMixin, db.Model):
     available_until: Mapped[date | None]
     # The key of the form or API call that posted it (None: posted without one).
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of what that call asked to post: a repeat is compared with it (posting.post_once).
+    idempotency_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[OfferStatus] = mapped_column(
         str_enum(OfferStatus, "status"), default=OfferStatus.OPEN
     )

@@ -120,12 +120,16 @@ def post_offer(org, data: dict, actor, today: date | None = None, idempotency_ke
     values = _clean(data, today or utcnow().date(), partial=False)
     place, lat, lon = values.pop("location")
 
-    def make() -> Offer:
+    sent = {**values, "place_id": place.id, "lat": lat, "lon": lon}
+    sent["category_id"] = sent.pop("category").id
+
+    def make(digest: str | None) -> Offer:
         offer = Offer(
             organization=org,
             created_by_id=getattr(actor, "id", None),
             status=OfferStatus.OPEN,
             idempotency_key=key,
+            idempotency_digest=digest,
             **values,
         )
         place_point(offer, place, lat, lon)
@@ -137,13 +141,8 @@ def post_offer(org, data: dict, actor, today: date | None = None, idempotency_ke
         )
         return offer
 
-    def same(offer: Offer) -> bool:
-        sent = {**values, "place_id": place.id, "lat": lat, "lon": lon}
-        sent["category_id"] = sent.pop("category").id
-        return all(getattr(offer, field) == value for field, value in sent.items())
-
     refusal = _("This Idempotency-Key was already used for a different offer.")
-    return post_once(Offer, org, key, make, same, refusal)
+    return post_once(Offer, org, key, make, sent, refusal)
 
 
 def create_offer(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Offer:
