@@ -242,7 +242,7 @@ def _mask(test: Any, *columns: list[Any]) -> np.ndarray:
     try:
         return np.fromiter(map(test, *columns), dtype=bool, count=n)
     except (TypeError, ValueError, AttributeError):
-        pass
+        pass  # an odd value somewhere: test the rows one by one below
 
     def safe(*values: Any) -> bool:
         try:
