@@ -3,8 +3,10 @@
 Every `url_for('static', filename=...)` gets `?v=<first 12 hex digits of the file's
 SHA-256>`. A static request carrying the file's current fingerprint is cached for a year as
 immutable (a changed file gets a new URL); without it, or with a stale one, the browser
-revalidates each time (`no-cache` and an ETag, so an unchanged file costs a 304). HTML pages
-are per user: `private, no-cache` (never `no-store`, so a browser keeps typed form values on
+revalidates each time (`no-cache` and an ETag, so an unchanged file costs a 304). Every other
+response (pages, the API's JSON, map markers, CSV exports) may be per user and, unless its
+view says otherwise, is `private, no-cache`: a shared proxy never stores it, and a browser
+asks again before reusing it (never `no-store`, so a browser keeps typed form values on
 Back). Responses are compressed (zstd, brotli, gzip or deflate, as the client accepts) by
 Flask-Compress.
 """
@@ -127,8 +129,8 @@ def register_static_assets(app: Flask) -> None:
         app.session_interface = StaticlessSessionInterface()
 
     @app.after_request
-    def _html_is_private(response):
-        if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+    def _dynamic_is_private(response):
+        if request.endpoint != "static" and "Cache-Control" not in response.headers:
             response.cache_control.private = True
             response.cache_control.no_cache = True
         return response

@@ -146,6 +146,25 @@ def test_logged_in_pages_are_private_and_forms_keep_their_values(donor):
         assert not cache.public and not cache.no_store, path
 
 
+def test_data_and_exports_are_private_too(donor, app, api_client):
+    """Map markers, CSV exports and the API's JSON depend on who asks: no shared cache keeps
+    them (a proxy serving one group's export to another would leak it)."""
+    client, need = donor
+    for path in ("/map/data.json", "/offers/export.csv"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.cache_control.private and response.cache_control.no_cache, path
+    coordinator = make_user(Role.COORDINATOR)
+    db.session.commit()
+    response = api_client(coordinator).get(f"/needs/{need.id}")
+    assert response.status_code == 200
+    assert response.cache_control.private and response.cache_control.no_cache
+    # a view that sets its own policy keeps it (place search: private, an hour)
+    places = client.get("/places/search?q=Kup")
+    assert places.status_code == 200
+    assert places.cache_control.private and places.cache_control.max_age == 3600
+
+
 def _gzip_size(data: bytes) -> int:
     return len(gzip.compress(data, 6))
 
