@@ -390,6 +390,42 @@ def test_change_password_page(client, login_as):
     assert new.status_code == 302
 
 
+def test_a_new_password_ends_every_other_session_and_token(app, client, login_as, api_client):
+    """Someone else may know the old password: their browser session and API token stop
+    working; the browser that changed it stays logged in."""
+    user = make_user(email="anna@example.org")
+    other = app.test_client()
+    assert other.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    token = api_client(user)
+    login_as(user)
+    assert other.get("/account").status_code == 200
+    assert token.get("/needs").status_code == 200
+
+    ok = client.post(
+        "/account/password",
+        data={"old_password": PASSWORD, "new_password": GOOD, "new_password_confirm": GOOD},
+        follow_redirects=True,
+    )
+    assert "logged out everywhere else" in text(ok)
+    assert client.get("/account").status_code == 200
+    stale = other.get("/account")
+    assert stale.status_code == 302 and "/login" in stale.headers["Location"]
+    assert token.get("/needs").status_code == 401
+    # logging in again with the new password works on the other browser
+    again = other.post("/login", data={"email": user.email, "password": GOOD})
+    assert again.status_code == 302 and other.get("/account").status_code == 200
+
+
+def test_a_session_naming_only_the_user_id_is_not_accepted(app, client):
+    """Cookies from before sessions carried the password stamp name the bare id."""
+    user = make_user()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    response = client.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
 # CSRF ---------------------------------------------------------------------------------------
 
 

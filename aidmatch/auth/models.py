@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -49,6 +50,17 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    @property
+    def session_stamp(self) -> str:
+        """16 hex digits of the password hash's SHA-256: it changes with the password."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login: what a session cookie names
+        """The id and the session stamp, so a new password ends every session made before it
+        (auth/session.py compares the stamp). A login that upgrades an outdated hash ends
+        the others too, once, when the hashing parameters change."""
+        return f"{self.id}:{self.session_stamp}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from aidmatch.audit.operations import record
 from aidmatch.auth.models import Language, User
 from aidmatch.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from aidmatch.auth.tokens import revoke_all
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.operations_errors import DomainError
@@ -187,7 +188,11 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def change_password(user: User, old: str, new: str) -> User:
-    """Replace the password after checking the current one; the new one must be strong."""
+    """Replace the password after checking the current one; the new one must be strong.
+
+    Every session made before (User.get_id) and every API token of the user stop working:
+    a password is changed because someone else may know it.
+    """
     if not verify_password(user.password_hash, old or ""):
         raise DomainError(_l("This is not your current password."), field="old_password")
     if new == old:
@@ -196,6 +201,7 @@ def change_password(user: User, old: str, new: str) -> User:
         )
     _check_password(new, user.email, field="new_password")
     user.password_hash = hash_password(new)
+    revoke_all(user)
     db.session.flush()
     record(user, "user.change_password", user)
     return user

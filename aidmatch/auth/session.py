@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import request
 
 from aidmatch.extensions import db
@@ -22,9 +24,13 @@ def setup_login_manager(login_manager) -> None:
         # session cookie, sent along by any page on any site, must not act there (no CSRF).
         if request.path.startswith("/api/"):
             return None
+        key, _, stamp = str(user_id).partition(":")
         try:
-            user = db.session.get(User, int(user_id))
+            user = db.session.get(User, int(key))
         except (TypeError, ValueError):
             return None
-        # A user disabled after logging in is logged out on the next request.
-        return user if user is not None and user.active else None
+        # A user disabled after logging in is logged out on the next request, and so is a
+        # session made before the password last changed (User.get_id).
+        if user is None or not user.active:
+            return None
+        return user if hmac.compare_digest(stamp, user.session_stamp) else None

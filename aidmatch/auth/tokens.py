@@ -44,6 +44,17 @@ def user_from_request() -> User | None:
     return row.user
 
 
+def revoke_all(user: User) -> int:
+    """Revoke every unrevoked token of the user (a new password); how many there were."""
+    rows = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for row in rows:
+        row.revoked_at = utcnow()
+    db.session.flush()
+    return len(rows)
+
+
 def revoke_current() -> None:
     """Revoke the token of the current request."""
     row = g.get("api_token")

@@ -221,20 +221,19 @@ def account():
 @bp.post("/account/password")
 @require_login
 def password():
-    """Change the password (the current one is asked for)."""
+    """Change the password (the current one is asked for); other sessions end, this one
+    goes on under a fresh session."""
     form = PasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
-            change_password(
-                current_user._get_current_object(),
-                form.old_password.data,
-                form.new_password.data,
-            )
+            change_password(user, form.old_password.data, form.new_password.data)
         except DomainError as err:
             db.session.rollback()
             err.attach_to(form)
         else:
             db.session.commit()
-            flash(_("Your password is changed."), "ok")
+            _start_session(user)
+            flash(_("Your password is changed. You are logged out everywhere else."), "ok")
             return redirect(url_for("auth.account"))
     return _render_account(password_form=form)
