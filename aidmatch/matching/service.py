@@ -653,8 +653,14 @@ def _offer_statements(staff: bool) -> tuple:
 
 @cache
 def _need_statements(staff: bool, bounded: bool) -> tuple:
-    """The two selects of plausible needs for an offer: (most urgent, nearest)."""
-    d2 = _sql_squared_km(Need.lat, Need.lon)
+    """The two selects of plausible needs for an offer: (most urgent, nearest).
+
+    Needs are placed at their exact point for staff and at their coarse one for everyone
+    else: the donor sets the offer's radius, and a need that shows up from exactly 67 km
+    would give its exact distance away (DESIGN.md, location privacy).
+    """
+    lat, lon = (Need.lat, Need.lon) if staff else (Need.public_lat, Need.public_lon)
+    d2 = _sql_squared_km(lat, lon)
     inner = (
         select(Need.id)
         .join(Organization, Organization.id == Need.organization_id)
@@ -668,8 +674,8 @@ def _need_statements(staff: bool, bounded: bool) -> tuple:
     )
     if bounded:  # a box an index on (lat, lon) can serve, then the distance itself
         inner = inner.where(
-            Need.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
-            Need.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+            lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
             d2 <= bindparam("reach2"),
         )
     columns = (
@@ -715,14 +721,19 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     category or an ancestor, visible to the viewer, not already matched with the need; of
     those with a radius, the ones reaching the need, nearest relative to their radius first
     (the order of their closeness); of the "anywhere" ones, the nearest. Python ranks them
-    by the engine's score. The statements are built once, with parameters.
+    by the engine's score. The statements are built once, with parameters. The need is at
+    its exact point for those who may see it, at its coarse one for everyone else.
     """
     if need.status != NeedStatus.OPEN or need.quantity - need.pledged <= 0:
         return []
     ancestry, units = category_catalog()
     staff = is_staff(viewer)
+    # Which offers reach the need is decided at the point the viewer may know: a donor
+    # moving its own offer's radius must not find where the need's exact point is.
+    subject_exact = _may_see_exact(viewer, need)
+    subject_point = _point(need, subject_exact)
     params = {
-        **_point_params(need.lat, need.lon),
+        **_point_params(*subject_point),
         **({} if staff else _viewer_params(viewer)),
         "need_id": need.id,
         "need_org": need.organization_id,
@@ -737,7 +748,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     ]
     weights = engine_weights()
     ranked = rank_offers_for_need(
-        _need_record(need, units),
+        _need_record(need, units, subject_point),
         records,
         ancestry,
         now or utcnow(),
@@ -745,8 +756,6 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
         weights=weights,
         units=units,
     )
-    subject_exact = _may_see_exact(viewer, need)
-    subject_point = _point(need, subject_exact)
     viewer_org = getattr(viewer, "organization_id", None)
     items = []
     for proposal in ranked:
@@ -784,8 +793,9 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
 
     SQL loads open needs with something open, of the offer's category or below it, visible
     to the viewer (sensitive ones only to verified organizations), not already matched with
-    the offer, within the offer's radius (a box, then the distance): the most urgent ones
-    and the nearest ones, up to ``NEED_POOL`` each; Python ranks them by the engine's score.
+    the offer, within the offer's radius (a box, then the distance; from each need's exact
+    point for staff, its coarse one for everyone else): the most urgent ones and the
+    nearest ones, up to ``NEED_POOL`` each; Python ranks them by the engine's score.
     """
     if offer.status != OfferStatus.OPEN or offer.quantity - offer.allocated <= 0:
         return []
@@ -815,9 +825,19 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
     for stmt in _need_statements(staff, bounded):
         for row in db.session.execute(stmt, params):
             rows[row[0]] = row
+    at = (4, 5) if staff else (6, 7)  # the need's exact or coarse point, as in the SQL
     records = [
         NeedRecord(
-            r[0], r[2], units.get(r[2], ""), r[3], r[4], r[5], str(r[8]), r[9], r[10], bool(r[13])
+            r[0],
+            r[2],
+            units.get(r[2], ""),
+            r[3],
+            r[at[0]],
+            r[at[1]],
+            str(r[8]),
+            r[9],
+            r[10],
+            bool(r[13]),
         )
         for r in rows.values()
     ]
@@ -875,15 +895,14 @@ def _descendants(ancestry: dict[int, tuple[int, ...]], category_id: int) -> set[
     return {c for c, above in ancestry.items() if c == category_id or category_id in above}
 
 
-def _need_record(need: Need, units: dict[int, str]) -> NeedRecord:
-    """A need (ORM) as the engine's record."""
+def _need_record(need: Need, units: dict[int, str], point: tuple[float, float]) -> NeedRecord:
+    """A need (ORM) as the engine's record, placed at the given (exact or coarse) point."""
     return NeedRecord(
         need.id,
         need.category_id,
         units.get(need.category_id, ""),
         need.quantity - need.pledged,
-        need.lat,
-        need.lon,
+        *point,
         str(need.urgency),
         need.needed_by,
         need.created_at,
