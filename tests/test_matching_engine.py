@@ -185,14 +185,16 @@ def test_bad_rows_are_skipped_with_reasons_and_counted():
         "need:bad_urgency": 1,
         "need:duplicate_id": 2,
         "need:no_coordinates": 3,
-        "need:no_quantity": 2,
+        "need:no_quantity": 1,
+        "need:over_reserved": 1,
         "need:unit_mismatch": 1,
         "need:unknown_category": 1,
         "offer:bad_radius": 1,
         "offer:no_coordinates": 1,
         "offer:no_quantity": 1,
     }
-    assert {s.id for s in report.skipped if s.reason == "no_quantity"} == {5, 6, 4}
+    assert {s.id for s in report.skipped if s.reason == "no_quantity"} == {5, 4}
+    assert [s.id for s in report.skipped if s.reason == "over_reserved"] == [6]
     json.dumps(report.as_dict())  # JSON-ready for the MatchingRun
 
 

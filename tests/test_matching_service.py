@@ -139,6 +139,44 @@ def test_pairs_with_an_active_match_are_not_proposed_again(app):
     assert invariant_violations() == []
 
 
+def test_a_pair_someone_said_no_to_is_never_proposed_again(app):
+    """Declined by the donor, rejected by a coordinator, withdrawn after confirming: the next
+    run does not propose that need with that offer again, nor does the offer's page."""
+    from aidmatch.matching.service import candidates_for_offer
+
+    world = small_world()
+    coordinator, donor_user = world["coordinator"], world["donor_user"]
+    run_matching(coordinator)
+    donor_org = world["offers"][0].organization_id
+    mine = sorted(
+        (m for m in engine_matches() if m.organization_id == donor_org), key=lambda m: m.id
+    )
+    assert len(mine) >= 3, [(m.need_id, m.offer_id) for m in mine]
+    match_operations.decline(mine[0], donor_user, "we keep these for Izium")
+    match_operations.reject(mine[1], coordinator, "the road is closed")
+    match_operations.accept(mine[2], donor_user)
+    match_operations.approve(mine[2], coordinator)
+    match_operations.withdraw(mine[2], donor_user, "the van broke down")
+    db.session.commit()
+    assert [m.status for m in mine[:3]] == [
+        MatchStatus.DECLINED,
+        MatchStatus.REJECTED,
+        MatchStatus.WITHDRAWN,
+    ]
+    said_no = {(m.need_id, m.offer_id) for m in mine[:3]}
+
+    second = run_matching(coordinator)
+    assert second.status == RunStatus.FINISHED
+    again = {(m.need_id, m.offer_id) for m in engine_matches() if m.run_id == second.id}
+    assert not again & said_no
+    assert second.skipped.get("pair:already_matched", 0) >= len(said_no)
+    for need_id, offer_id in said_no:
+        offer = db.session.get(Offer, offer_id)
+        shown = [i["need_id"] for i in candidates_for_offer(offer, coordinator, limit=20)]
+        assert need_id not in shown
+    assert invariant_violations() == []
+
+
 def test_a_claim_arriving_during_the_run_is_never_over_allocated(app, monkeypatch):
     """Between loading and storing, a donor claims everything a proposed need still had."""
     world = small_world()
@@ -197,6 +235,38 @@ def test_a_bad_row_is_skipped_and_counted_and_the_run_goes_on(app, monkeypatch):
     assert [bad_id, "need", "unit_mismatch"] in [
         [row[1], row[0], row[2]] for row in run.parameters["skipped_rows"]
     ]
+
+
+def test_the_coordinator_sees_which_rows_were_skipped_and_why(
+    app, monkeypatch, login_as, api_client
+):
+    """Not only counts: the run's page links each skipped need or offer with its reason,
+    and the API lists them, so a coordinator can go and correct them."""
+    world = small_world()
+    real_load = service.load_need_records
+    bad_id = world["needs"][0].id
+
+    def load_with_a_unit_mismatch(scope, skipped):
+        return [
+            r if r.id != bad_id else r.__class__(**{**_fields(r), "unit": "kg"})
+            for r in real_load(scope, skipped)
+        ]
+
+    monkeypatch.setattr(service, "load_need_records", load_with_a_unit_mismatch)
+    coordinator = world["coordinator"]
+    run = run_matching(coordinator)
+    coordinator.language = "en"
+    db.session.commit()
+    page = login_as(coordinator).get(f"/matching/runs/{run.id}").get_data(as_text=True)
+    assert "Rows to look at" in page
+    assert f'<a href="/needs/{bad_id}">Need #{bad_id}</a>: unit differs from the' in page
+    body = api_client(coordinator).get(f"/matching/runs/{run.id}").get_json()
+    assert body["skipped_rows"] == [{"kind": "need", "id": bad_id, "reason": "unit_mismatch"}]
+    clean = run_matching(coordinator, "food")
+    assert clean.skipped_rows == []
+    assert "Rows to look at" not in login_as(coordinator).get(
+        f"/matching/runs/{clean.id}"
+    ).get_data(as_text=True)
 
 
 def _fields(record) -> dict:
@@ -408,5 +478,5 @@ def test_an_over_reserved_need_from_old_data_is_skipped_and_counted(app):
     db.session.commit()
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FINISHED
-    assert run.skipped["need:no_quantity"] == 1
+    assert run.skipped["need:over_reserved"] == 1
     assert not [m for m in engine_matches() if m.need_id == bad.id]

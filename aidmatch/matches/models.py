@@ -33,6 +33,11 @@ class MatchStatus(StrEnum):
 ACTIVE_MATCH_STATUSES = frozenset(
     {MatchStatus.PENDING, MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED}
 )
+# A party said no to the pair (donor declined or withdrew, a coordinator rejected): the
+# engine never proposes that need with that offer again.
+REFUSED_MATCH_STATUSES = frozenset(
+    {MatchStatus.DECLINED, MatchStatus.REJECTED, MatchStatus.WITHDRAWN}
+)
 
 
 class MatchSource(StrEnum):
@@ -66,6 +71,12 @@ class MatchingRun(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def skipped_rows(self) -> list[dict]:
+        """The first rows the engine skipped (kept in ``parameters``): kind, id, reason."""
+        rows = (self.parameters or {}).get("skipped_rows") or []
+        return [{"kind": kind, "id": row_id, "reason": reason} for kind, row_id, reason in rows]
 
     def __repr__(self) -> str:
         return f"<MatchingRun {self.id} {self.status} proposals={self.proposals}>"

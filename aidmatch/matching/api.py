@@ -46,6 +46,10 @@ class RunOut(ma.Schema):
     skipped = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Integer(), metadata={"description": "by reason"}
     )
+    skipped_rows = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "the first 50 rows skipped as invalid: kind, id, reason"},
+    )
     timings = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
     seconds = ma.fields.Float(allow_none=True)
     error = ma.fields.String(allow_none=True)
@@ -114,6 +118,7 @@ def _run_dict(run: MatchingRun) -> dict:
         },  # fmt: skip
         "status": str(run.status),
         "skipped": dict(run.skipped or {}),
+        "skipped_rows": run.skipped_rows,
     }
 
 

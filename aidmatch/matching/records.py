@@ -18,7 +18,9 @@ reason                    when
 ``unknown_category``      the category is not in the ancestry mapping
 ``unit_mismatch``         the row's unit differs from its category's unit (when known)
 ``no_coordinates``        lat/lon missing, not finite or out of range
-``no_quantity``           quantity open/remaining ≤ 0 (e.g. over-reserved by old data)
+``over_reserved``         quantity open/remaining < 0: active matches hold more than the
+                          row has (old data); a coordinator should look at it
+``no_quantity``           quantity open/remaining is 0
 ``bad_quantity``          quantity not a whole number
 ``bad_urgency``           urgency not one of critical, high, normal, low
 ``bad_radius``            delivery radius not a positive finite number (None = anywhere)
@@ -295,7 +297,7 @@ class _Checks:
         """Log and collect the failed rows; indices of the good ones in ascending id order."""
         for i in np.flatnonzero(self.code):
             reason = self.names[self.code[i]]
-            log.info("matching: skipped %s %r: %s", kind, rows[i].id, reason)
+            log.warning("matching: skipped %s %r: %s", kind, rows[i].id, reason)
             skipped.append(SkippedRow(kind, rows[i].id, reason))
         good = np.flatnonzero(self.code == 0)
         return good[np.argsort(ids[good], kind="stable")]
@@ -334,6 +336,7 @@ def _common_checks(
         point_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         checks.fail(~point_ok, "no_coordinates")
         checks.fail(~(np.isfinite(quantity) & (quantity == np.floor(quantity))), "bad_quantity")
+        checks.fail(quantity < 0, "over_reserved")
         checks.fail(~(quantity > 0), "no_quantity")
     return checks, ids, lat, lon
 

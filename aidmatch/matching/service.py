@@ -11,12 +11,13 @@ proposals through ``matches.operations.reserve``, the one way a match takes quan
    than ``RUN_STALE_AFTER`` are marked failed (a crashed run cannot block forever), a run
    whose scope overlaps a running one is refused (409), and the ``running`` row is
    committed, so a second start sees it;
-2. *load* needs, offers, the category tree and the pairs that already have an active
-   match, then commit (SQLite holds its write lock for a whole transaction);
+2. *load* needs, offers, the category tree and the pairs not to propose (``NOT_AGAIN``:
+   they have an active match, or a party declined, rejected or withdrew one), then
+   commit (SQLite holds its write lock for a whole transaction);
 3. *engine*: ``propose`` with no transaction open;
 4. *store* each proposal, best first, in batches of ``STORE_BATCH`` committed one by one,
    through ``reserve(..., allow_partial=True)``: a claim that arrived meanwhile reduces or
-   skips it, never over-allocates; a pair that got an active match meanwhile is skipped;
+   skips it, never over-allocates; a pair that got such a match meanwhile is skipped;
 5. *finish*: counts, timings, status and the audit event ``matching.run``.
 
 **Who is matched.** A run pairs only needs and offers of *verified* organizations: a
@@ -59,6 +60,7 @@ from aidmatch.listing import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
 from aidmatch.matches import operations as match_operations
 from aidmatch.matches.models import (
     ACTIVE_MATCH_STATUSES,
+    REFUSED_MATCH_STATUSES,
     Match,
     MatchingRun,
     MatchSource,
@@ -95,7 +97,9 @@ RUN_LOCK_KEY = 0x6169646D61746368 & 0x7FFFFFFFFFFFFFFF
 CANDIDATE_POOL = 60
 NEED_POOL = 400
 SQL_SLACK = 1.25
-ACTIVE = tuple(ACTIVE_MATCH_STATUSES)
+# A pair with a match in one of these is not proposed (again), by a run or as an instant
+# candidate: the match holds goods already, or a party said no to it.
+NOT_AGAIN = tuple(sorted(ACTIVE_MATCH_STATUSES | REFUSED_MATCH_STATUSES))
 
 
 def engine_weights() -> ScoreWeights:
@@ -289,7 +293,7 @@ def _execute(
     needs = load_need_records(scope, skipped)
     offers = load_offer_records(scope, skipped)
     ancestry, units = category_catalog()
-    exclude = active_pairs(scope)
+    exclude = pairs_not_to_propose(scope)
     db.session.commit()
     timings["load_s"] = time.perf_counter() - lap
 
@@ -450,13 +454,15 @@ def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
     return records
 
 
-def active_pairs(scope: RunScope) -> set[tuple[int, int]]:
-    """(need id, offer id) of the active matches of open needs in the scope."""
+def pairs_not_to_propose(scope: RunScope) -> set[tuple[int, int]]:
+    """(need id, offer id) of open needs in the scope whose match is active or was refused."""
     stmt = (
         select(Match.need_id, Match.offer_id)
         .join(Need, Need.id == Match.need_id)
         .where(
-            Match.status.in_(ACTIVE), Match.offer_id.is_not(None), Need.status == NeedStatus.OPEN
+            Match.status.in_(NOT_AGAIN),
+            Match.offer_id.is_not(None),
+            Need.status == NeedStatus.OPEN,
         )
     )
     if scope.need_categories is not None:
@@ -495,7 +501,7 @@ def _store_batch(run_id: int, batch: list[Proposal], actor, skipped: Counter) ->
             select(Match.need_id, Match.offer_id).where(
                 Match.need_id.in_(need_ids),
                 Match.offer_id.in_(offer_ids),
-                Match.status.in_(ACTIVE),
+                Match.status.in_(NOT_AGAIN),
             )
         ).all()
     )
@@ -590,7 +596,7 @@ def _top_then_details(model, inner, key, columns: tuple) -> object:
         (Match.need_id == bindparam("need_id"))
         if model is Offer
         else (Match.offer_id == bindparam("offer_id")),
-        Match.status.in_(ACTIVE),
+        Match.status.in_(NOT_AGAIN),
     )
     return (
         select(*columns)
@@ -1063,7 +1069,7 @@ def run_proposals(run_id: int) -> list[Match]:
 
 __all__ = [
     "RunScope",
-    "active_pairs",
+    "pairs_not_to_propose",
     "candidates_for_need",
     "candidates_for_offer",
     "category_catalog",

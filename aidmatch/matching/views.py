@@ -62,7 +62,7 @@ SKIP_KINDS = {
 SKIP_REASONS = {
     "unverified_group": _l("group not verified"),
     "unverified_organization": _l("organization not verified"),
-    "already_matched": _l("already matched"),
+    "already_matched": _l("already matched, or refused before"),
     "closed_meanwhile": _l("closed meanwhile"),
     "refused": _l("refused"),
     "reserved_meanwhile": _l("taken meanwhile"),
@@ -72,6 +72,7 @@ SKIP_REASONS = {
     "unknown_category": _l("unknown category"),
     "unit_mismatch": _l("unit differs from the category's"),
     "no_coordinates": _l("no coordinates"),
+    "over_reserved": _l("more reserved than it has"),
     "no_quantity": _l("nothing left"),
     "bad_quantity": _l("quantity not a whole number"),
     "bad_urgency": _l("unknown urgency"),
@@ -125,6 +126,7 @@ def _helpers() -> dict:
     return {
         "run_status_label": lambda s: str(RUN_STATUS_LABELS.get(s, s)),
         "skip_label": skip_label,
+        "skip_reason_label": lambda r: str(SKIP_REASONS.get(r, r)),
         "scope_text": scope_text,
         "timing_label": lambda k: str(TIMING_LABELS.get(k, k)),
         "timing_shown": lambda k: k in TIMING_LABELS,
