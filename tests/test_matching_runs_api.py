@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from aidmatch.db import utcnow
@@ -87,8 +88,37 @@ def test_bad_parameters_answer_422(app, api_client):
     api = api_client(coordinator)
     response = api.post("/matching/runs", json={"category": "unicorns"})
     assert response.status_code == 422 and "category" in response.get_json()["error"]["fields"]
-    assert api.post("/matching/runs", json={"oblast": "Atlantis"}).status_code == 422
+    assert "tourniquets" in response.get_json()["error"]["fields"]["category"]  # what works
+    atlantis = api.post("/matching/runs", json={"oblast": "Atlantis"})
+    assert atlantis.status_code == 422
+    assert "Kharkiv Oblast" in atlantis.get_json()["error"]["fields"]["oblast"]
     assert api.post("/matching/runs", json={"allocator": "magic"}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Kharkiv Oblast",
+        "kharkiv oblast",
+        "Kharkiv",
+        " KHARKIV ",
+        "Харківська область",
+        "харківська",
+    ],
+)
+def test_an_oblast_is_taken_as_people_write_it(app, api_client, typed):
+    coordinator, _donor = cast()
+    response = api_client(coordinator).post("/matching/runs", json={"oblast": typed})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["scope"] == "oblast=Kharkiv Oblast"
+
+
+def test_kyiv_is_the_city_and_kyivska_the_oblast(app):
+    from aidmatch.places.labels import find_oblast
+
+    assert find_oblast("Kyiv") == "Kyiv" and find_oblast("Київ") == "Kyiv"
+    assert find_oblast("kyiv oblast") == "Kyiv Oblast" and find_oblast("Київська") == "Kyiv Oblast"
+    assert find_oblast("Atlantis") is None and find_oblast("  ") is None
 
 
 def test_the_runs_page_starts_a_run_and_shows_its_proposals(app, login_as):

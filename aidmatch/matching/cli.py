@@ -14,8 +14,16 @@ def match_cli():
 
 
 @match_cli.command("run")
-@click.option("--category", default=None, help="category slug; the run covers what is below it")
-@click.option("--oblast", default=None, help="the needs of this oblast (offers from anywhere)")
+@click.option(
+    "--category",
+    default=None,
+    help="category slug, e.g. tourniquets; the run covers it and what is below it",
+)
+@click.option(
+    "--oblast",
+    default=None,
+    help='the needs of this oblast (offers from anywhere), e.g. "Kharkiv Oblast" or Kharkiv',
+)
 @click.option(
     "--allocator",
     type=click.Choice(["flow", "greedy"]),

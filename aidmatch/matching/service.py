@@ -72,6 +72,7 @@ from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
+from aidmatch.places.labels import UA_OBLASTS, find_oblast
 from aidmatch.places.models import Place
 
 from . import (
@@ -175,21 +176,38 @@ class RunScope:
 
 
 def resolve_scope(category_slug: str | None = None, oblast: str | None = None) -> RunScope:
-    """The scope of a run from a category slug and an oblast name (422 if unknown)."""
-    category_slug = (category_slug or "").strip() or None
-    oblast = (oblast or "").strip() or None
+    """The scope of a run from a category slug and an oblast name (422 if unknown).
+
+    The oblast may be typed as people write it, in English or Ukrainian, with or without
+    "Oblast" (``places.labels.find_oblast``), or be another region of the gazetteer by its
+    exact name. An unknown value gets an error that lists the values that work.
+    """
+    category_slug = (category_slug or "").strip().lower() or None
+    typed = (oblast or "").strip() or None
     need_categories = offer_categories = None
     if category_slug:
         category = get_by_slug(category_slug)
         if category is None:
-            raise DomainError(_l("There is no such category."), field="category")
+            slugs = db.session.scalars(select(Category.slug).order_by(Category.slug)).all()
+            raise DomainError(
+                _l("There is no such category. Use one of: %(names)s.", names=", ".join(slugs)),
+                field="category",
+            )
         need_categories = frozenset(descendant_ids(category))
         offer_categories = need_categories | frozenset(ancestor_ids(category))
+    oblast = find_oblast(typed) or typed
     if (
         oblast
         and db.session.scalar(select(Place.id).where(Place.oblast == oblast).limit(1)) is None
     ):
-        raise DomainError(_l("There is no such oblast."), field="oblast")
+        raise DomainError(
+            _l(
+                "There is no such oblast. Use its name, e.g. %(example)s; one of: %(names)s.",
+                example="Kharkiv Oblast, Kharkiv, Харківська",
+                names=", ".join(en for en, _uk in UA_OBLASTS),
+            ),
+            field="oblast",
+        )
     return RunScope(category_slug, oblast, need_categories, offer_categories)
 
 

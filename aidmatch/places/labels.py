@@ -82,6 +82,22 @@ def oblast_label(oblast: str | None, oblast_uk: str | None = None) -> str:
     return str(REGION_NAMES.get(oblast, oblast))
 
 
+def find_oblast(text: str | None) -> str | None:
+    """The gazetteer's (English) name of the oblast a person typed, or None: "Kharkiv Oblast",
+    "kharkiv", "Харківська область" and "харківська" all give "Kharkiv Oblast"."""
+    wanted = " ".join((text or "").split()).casefold()
+    if not wanted:
+        return None
+    for en, uk in UA_OBLASTS:  # whole names first: "Kyiv" is the city, not the oblast
+        if wanted in (en.casefold(), uk.casefold()):
+            return en
+    for en, uk in UA_OBLASTS:
+        short = (en.removesuffix(OBLAST_SUFFIX), uk.removesuffix(" область"))
+        if wanted in (s.casefold() for s in short):
+            return en
+    return None
+
+
 def place_name(place) -> str:
     """A place's own name in the reader's language: Ukrainian on Ukrainian pages."""
     if place is None:
