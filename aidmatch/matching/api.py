@@ -181,7 +181,10 @@ def _envelope(items: list[dict], limit: int) -> dict:
 @blp.arguments(CandidateArgs, location="query")
 @blp.response(200, OfferCandidates)
 def need_candidates(args, need_id):
-    """The best open offers you may see that could cover this need, with why."""
+    """The best open offers you may see that could cover this need, with why.
+
+    Only the best ``limit`` are ranked: there is one page, and ``total`` counts the items
+    on it, not every offer that could reach the need."""
     need = get_visible_need(current_user, need_id)
     items = candidates_for_need(need, current_user, args["limit"])
     db.session.commit()
@@ -193,7 +196,10 @@ def need_candidates(args, need_id):
 @blp.arguments(CandidateArgs, location="query")
 @blp.response(200, NeedCandidates)
 def offer_candidates(args, offer_id):
-    """The best open needs you may see that this offer could cover, with why."""
+    """The best open needs you may see that this offer could cover, with why.
+
+    Only the best ``limit`` are ranked: there is one page, and ``total`` counts the items
+    on it, not every need the offer could reach."""
     offer = get_visible_offer(current_user, offer_id)
     items = candidates_for_offer(offer, current_user, args["limit"])
     db.session.commit()
