@@ -353,6 +353,64 @@ def test_a_stale_running_run_is_marked_failed_and_does_not_block(app):
     assert stale.status == RunStatus.FAILED and "stale" in stale.error
 
 
+def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeypatch):
+    """While the run stores its proposals (one per batch here), a donor's claim commits in
+    another connection and takes all that the next proposal's need still has open: the run
+    stores that proposal reduced or not at all, reading the need afresh, never over it."""
+    world = small_world()
+    monkeypatch.setattr(service, "STORE_BATCH", 1)
+    real_store = service._store_batch
+    claimed: dict = {}
+
+    def claim_elsewhere(need_id: int, offer_id: int) -> None:
+        with app.app_context():
+            try:
+                need = db.session.get(Need, need_id)
+                offer = db.session.get(Offer, offer_id)
+                left = min(need.quantity - need.pledged, offer.quantity - offer.allocated)
+                match_operations.reserve(
+                    need,
+                    offer,
+                    offer.organization,
+                    left,
+                    source=MatchSource.CLAIM,
+                    donor_accepted=True,
+                )
+                db.session.commit()
+                claimed.update(need=need_id, quantity=left)
+            finally:
+                db.session.remove()
+
+    batches: list[int] = []
+
+    def store_with_a_claim_in_between(run_id, batch, actor, skipped):
+        if len(batches) == 1:  # the first batch is stored: claim before the second
+            thread = threading.Thread(
+                target=claim_elsewhere, args=(batch[0].need_id, batch[0].offer_id)
+            )
+            thread.start()
+            thread.join(30)
+            assert "need" in claimed, "the claim in the other connection did not commit"
+        batches.append(len(batch))
+        return real_store(run_id, batch, actor, skipped)
+
+    monkeypatch.setattr(service, "_store_batch", store_with_a_claim_in_between)
+    run = run_matching(world["coordinator"])
+    assert run.status == RunStatus.FINISHED, run.error
+    assert claimed.get("quantity", 0) > 0 and run.proposals >= 1
+    engine = [m for m in engine_matches() if m.need_id == claimed["need"]]
+    need = db.session.get(Need, claimed["need"])
+    assert need.pledged <= need.quantity
+    assert sum(m.quantity for m in engine) + claimed["quantity"] <= need.quantity
+    assert (
+        run.skipped.get("proposal:reserved_meanwhile", 0)
+        + run.skipped.get("proposal:reduced_meanwhile", 0)
+        + run.skipped.get("pair:already_matched", 0)
+        >= 1
+    )
+    assert invariant_violations() == []
+
+
 def test_concurrent_starts_for_the_same_scope_let_exactly_one_run(app, monkeypatch):
     small_world()
     gate = threading.Event()
