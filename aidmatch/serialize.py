@@ -72,22 +72,17 @@ def page_to_dicts(page: dict, viewer, to_dict, near: dict | None = None) -> dict
     return {**page, "items": items}
 
 
-def _rounded_explanation(explanation: dict) -> dict:
+def _rounded_explanation(explanation: dict, distance: float | None) -> dict:
     """The engine's explanation for a viewer who may not see both exact points: the distance
-    rounded like any coarse distance, and without the closeness part (and so the score),
-    from which with the offer's public radius the exact distance could be worked back."""
-    from aidmatch.geo import round_distance_km
-
+    as that viewer may know it (from the coarse point, rounded), and without the closeness
+    part (and so the score), from which with the offer's public radius the exact distance
+    could be worked back."""
     if not isinstance(explanation, dict):
         return explanation
     shown = {k: v for k, v in explanation.items() if k != "score"}
     facts = explanation.get("facts")
-    if isinstance(facts, dict) and isinstance(facts.get("distance_km"), int | float):
-        shown["facts"] = {
-            **facts,
-            "distance_km": round_distance_km(facts["distance_km"]),
-            "distance_rounded": True,
-        }
+    if isinstance(facts, dict) and "distance_km" in facts:
+        shown["facts"] = {**facts, "distance_km": distance, "distance_rounded": True}
     parts = explanation.get("parts")
     if isinstance(parts, dict):
         shown["parts"] = {k: v for k, v in parts.items() if k != "closeness"}
@@ -99,7 +94,6 @@ def match_to_dict(
 ) -> dict:
     """A match for this viewer: the other side's contact and exact points only for the two
     parties of a confirmed (or later) match and for staff; distances coarse for the others."""
-    from aidmatch.geo import round_distance_km
     from aidmatch.matches.operations import is_confirmed_party, is_overdue
     from aidmatch.permissions import is_member, is_staff
 
@@ -112,10 +106,12 @@ def match_to_dict(
     hidden: set[str] = set()
     if not (exact_need and (offer is None or exact_offer)):
         hidden.add("score")
-        # An exact distance from or to a point the viewer may not see would help triangulate it.
-        if distance is not None:
-            distance = round_distance_km(distance)
-        explanation = _rounded_explanation(explanation)
+        # Even rounded, a distance from the exact point would help triangulate it: measure
+        # from the need's coarse point, as the match's page does (pages.distance_shown).
+        distance = (
+            distance_for(need, offer.lat, offer.lon, exact=False) if offer is not None else None
+        )
+        explanation = _rounded_explanation(explanation, distance)
     data = {
         "id": match.id,
         "need_id": match.need_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from aidmatch.extensions import db
+from aidmatch.geo import haversine_km, round_distance_km
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from tests.factories import make_org, make_user
@@ -182,9 +183,14 @@ def test_a_pending_match_shows_no_exact_distance_or_closeness(world, api_client)
     )  # fmt: skip
     db.session.commit()
     body = api_client(world["donor"]).get(f"/matches/{match.id}").get_json()
-    assert body["distance_km"] == 435.0 and body["score"] is None
+    # from the need's coarse point, rounded: even a rounded exact distance would help
+    # triangulate the group from several offers
+    need, offer = world["need"], world["offer"]
+    coarse = round_distance_km(haversine_km(offer.lat, offer.lon, need.public_lat, need.public_lon))
+    assert round_distance_km(haversine_km(offer.lat, offer.lon, need.lat, need.lon)) != coarse
+    assert body["distance_km"] == coarse and body["score"] is None
     assert "closeness" not in body["explanation"]["parts"]
-    assert body["explanation"]["facts"]["distance_km"] == 435.0
+    assert body["explanation"]["facts"]["distance_km"] == coarse
     assert "433.27" not in str(body) and "0.3123" not in str(body)
     staff = api_client(world["coordinator"]).get(f"/matches/{match.id}").get_json()
     assert staff["score"] == 0.6123 and staff["explanation"]["parts"]["closeness"] == 0.3123
