@@ -90,7 +90,8 @@ def test_a_run_stores_valid_proposals_that_reserve_their_quantities(app):
         assert match.organization_id == offer.organization_id
         assert need.organization.verified and offer.organization.verified
         assert offer.category_id in (need.category_id, need.category.parent_id)
-        distance = haversine_km(need.lat, need.lon, offer.lat, offer.lon)
+        # from the need's coarse point, as its donor may know it
+        distance = haversine_km(need.public_lat, need.public_lon, offer.lat, offer.lon)
         assert offer.delivery_radius_km is None or distance <= offer.delivery_radius_km
         assert match.distance_km == pytest.approx(distance, abs=0.01)
         assert match.explanation["facts"]["urgency"] == need.urgency
@@ -112,6 +113,32 @@ def test_a_run_stores_valid_proposals_that_reserve_their_quantities(app):
     )
     assert event is not None and event.after["proposals"] == run.proposals
     assert event.actor_id == world["coordinator"].id
+
+
+@pytest.mark.parametrize("side", ["exact_nearer", "coarse_nearer"])
+def test_a_run_reaches_a_need_at_its_coarse_point(app, side):
+    """The donor sees proposals before any coordinator: whether its offer is proposed for a
+    need must not tell it where the need's exact point is, so runs measure from the coarse
+    point, as the candidate lists do."""
+    front = make_org("Front R")
+    donor = make_org("Donor R", kind=OrgKind.DONOR_COLLECTIVE)
+    coordinator = make_user(Role.COORDINATOR)
+    kharkiv = make_place("Kharkiv run test", lat=49.99, lon=36.23, oblast="Kharkiv Oblast")
+    need = make_need(front, None, kharkiv, quantity=10, lat=50.0012, lon=36.2487)
+    db.session.flush()
+    exact, coarse = (need.lat, need.lon), (need.public_lat, need.public_lon)
+    near_end, far_end = (exact, coarse) if side == "exact_nearer" else (coarse, exact)
+    at = tuple(n + 2 * (n - f) for n, f in zip(near_end, far_end, strict=True))
+    d_exact, d_coarse = haversine_km(*at, *exact), haversine_km(*at, *coarse)
+    radius = round((d_exact + d_coarse) / 2)
+    assert min(d_exact, d_coarse) + 0.2 < radius < max(d_exact, d_coarse) - 0.2
+    place = make_place("Offer run test", lat=at[0], lon=at[1], oblast="Kharkiv Oblast")
+    offer = make_offer(donor, None, place, quantity=10, delivery_radius_km=radius)
+    db.session.commit()
+
+    run_matching(coordinator)
+    proposed = [(m.need_id, m.offer_id) for m in engine_matches()]
+    assert ((need.id, offer.id) in proposed) == (side == "coarse_nearer")
 
 
 def test_a_second_run_straight_after_proposes_nothing_new(app):

@@ -26,6 +26,14 @@ sensitive needs; proposals would reveal them. Such rows are counted as skipped
 (``need:unverified_group``, ``offer:unverified_organization``) until a coordinator
 verifies the organization.
 
+**Where.** A run places each need at its coarse point, the one donors may know
+(DESIGN.md, location privacy): a donor sees the proposals made to its offers before any
+coordinator does, and if they depended on the exact point, a donor moving an offer's
+radius between runs (or posting offers with several radii) would learn how far the group
+is, to the kilometre. So a proposal's reach, distance and score are what its donor could
+work out itself, and agree with the candidate lists donors see. Coordinators, who see the
+exact points, check the route when they review.
+
 **Scope.** ``--category C`` takes the needs of C and below, and the offers of C, below
 and above it (an offer of a parent category covers a child's need); ``--oblast O`` takes
 the needs placed in O and the offers from anywhere (donors deliver across oblasts). Two
@@ -408,6 +416,7 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
 
     Fully pledged needs are left out; over-reserved ones (old data) are loaded, so that the
     engine skips and counts them; needs of unverified groups are counted and left out.
+    Each need is at its coarse point (see "Where" in the module docstring).
     """
     stmt = (
         select(
@@ -415,8 +424,8 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
             Need.category_id,
             Category.unit,
             Need.quantity - Need.pledged,
-            Need.lat,
-            Need.lon,
+            Need.public_lat,
+            Need.public_lon,
             Need.urgency,
             Need.needed_by,
             Need.created_at,
