@@ -169,7 +169,7 @@ def test_pairs_with_an_active_match_are_not_proposed_again(app):
 def test_a_pair_someone_said_no_to_is_never_proposed_again(app):
     """Declined by the donor, rejected by a coordinator, withdrawn after confirming: the next
     run does not propose that need with that offer again, nor does the offer's page."""
-    from aidmatch.matching.service import candidates_for_offer
+    from aidmatch.matching.service import candidates_for_need, candidates_for_offer
 
     world = small_world()
     coordinator, donor_user = world["coordinator"], world["donor_user"]
@@ -198,9 +198,25 @@ def test_a_pair_someone_said_no_to_is_never_proposed_again(app):
     assert not again & said_no
     assert second.skipped.get("pair:already_matched", 0) >= len(said_no)
     for need_id, offer_id in said_no:
-        offer = db.session.get(Offer, offer_id)
-        shown = [i["need_id"] for i in candidates_for_offer(offer, coordinator, limit=20)]
-        assert need_id not in shown
+        need, offer = db.session.get(Need, need_id), db.session.get(Offer, offer_id)
+        for viewer in (coordinator, donor_user):
+            shown = [i["need_id"] for i in candidates_for_offer(offer, viewer, limit=20)]
+            assert need_id not in shown
+            shown = [i["offer_id"] for i in candidates_for_need(need, viewer, limit=20)]
+            assert offer_id not in shown
+    # the donor may still change its mind and claim the need from that offer by hand
+    open_pairs = [
+        (need, offer)
+        for need, offer in (
+            (db.session.get(Need, n), db.session.get(Offer, o)) for n, o in sorted(said_no)
+        )
+        if min(need.quantity - need.pledged, offer.quantity - offer.allocated) > 0
+    ]
+    assert open_pairs, "no refused pair has quantity left on both sides"
+    need, offer = open_pairs[0]
+    claimed = match_operations.claim_need(need, donor_user, 1, offer=offer)
+    db.session.commit()
+    assert claimed.status == MatchStatus.PENDING and claimed.source == MatchSource.CLAIM
     assert invariant_violations() == []
 
 
