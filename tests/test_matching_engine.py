@@ -391,6 +391,35 @@ def test_parallel_components_give_the_same_result(monkeypatch):
     assert parallel.proposals == single.proposals
 
 
+def test_garbage_collection_is_left_as_it_was(monkeypatch):
+    """Proposals are built with the cyclic collector paused; it runs again afterwards, also
+    when building them fails, and stays off if the caller had turned it off."""
+    import gc
+
+    import aidmatch.matching as engine
+
+    needs, offers = random_instance(8, 30, 30)
+    assert gc.isenabled()
+    run(needs, offers)
+    assert gc.isenabled()
+
+    def broken(*args, **kwargs):
+        assert not gc.isenabled()
+        raise RuntimeError("while building proposals")
+
+    monkeypatch.setattr(engine, "_proposals", broken)
+    with pytest.raises(RuntimeError):
+        run(needs, offers)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError):
+            run(needs, offers)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_rank_offers_for_need_is_ranked_limited_and_explained():
     needs, offers = random_instance(6, 1, 200)
     n = need(1, category=2, quantity=25)

@@ -15,9 +15,11 @@ the same explanations and no allocation. Same input, same output, whatever the r
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -179,17 +181,18 @@ def propose(
     clock.lap("allocation_s")
 
     chosen = np.flatnonzero(flow > 0)
-    proposals = _proposals(
-        need_rows,
-        offer_rows,
-        facts,
-        pairs.need[chosen],
-        pairs.offer[chosen],
-        pairs.distance_km[chosen],
-        score[chosen],
-        {name: values[chosen] for name, values in parts.items()},
-        flow[chosen],
-    )
+    with _gc_paused():
+        proposals = _proposals(
+            need_rows,
+            offer_rows,
+            facts,
+            pairs.need[chosen],
+            pairs.offer[chosen],
+            pairs.distance_km[chosen],
+            score[chosen],
+            {name: values[chosen] for name, values in parts.items()},
+            flow[chosen],
+        )
     report.proposals = len(proposals)
     report.allocated_quantity = int(flow.sum())
     report.total_score = float((flow[chosen] * score[chosen]).sum())
@@ -263,6 +266,21 @@ class _Clock:
 
     def total(self) -> float:
         return time.perf_counter() - self.start
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while building many small acyclic objects (proposals,
+    their dicts): each collection would walk every object alive, the input rows included,
+    for nothing. On the benchmark (N = 100 000, 84 000 proposals) this step took 0.28 s
+    instead of 0.47-0.62 s. Collection resumes as it was, even on an error."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _inverse(permutation: np.ndarray) -> np.ndarray:
