@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from aidmatch.categories.models import Category
 from aidmatch.extensions import db
+from aidmatch.geo import haversine_km
 from aidmatch.needs.operations import create_need
 from aidmatch.offers.operations import create_offer
 from aidmatch.places.models import Place
@@ -67,3 +68,18 @@ def make_offer(org, actor=None, place=None, **fields):
     }
     data.update(fields)
     return create_offer(org, data, actor)
+
+
+def make_offer_between(need, org, actor=None, *, reaching: str, **fields):
+    """An offer whose whole-km radius reaches only one of the need's two points ("exact" or
+    "coarse"): it sits on the line through both, beyond the one it reaches, with a radius
+    between the two distances. For tests that a viewer learns nothing of the exact point."""
+    exact, coarse = (need.lat, need.lon), (need.public_lat, need.public_lon)
+    near_end, far_end = (exact, coarse) if reaching == "exact" else (coarse, exact)
+    at = tuple(n + 2 * (n - f) for n, f in zip(near_end, far_end, strict=True))
+    d_exact, d_coarse = haversine_km(*at, *exact), haversine_km(*at, *coarse)
+    radius = round((d_exact + d_coarse) / 2)
+    assert min(d_exact, d_coarse) + 0.2 < radius < max(d_exact, d_coarse) - 0.2, "too close"
+    assert (d_coarse <= radius) == (reaching == "coarse")
+    place = make_place(lat=at[0], lon=at[1], oblast="Kharkiv Oblast")
+    return make_offer(org, actor, place, delivery_radius_km=radius, **fields)

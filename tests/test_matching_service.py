@@ -24,7 +24,7 @@ from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from tests.factories import make_org, make_user
 from tests.match_helpers import invariant_violations
-from tests.posting_factories import make_need, make_offer, make_place
+from tests.posting_factories import make_need, make_offer, make_offer_between, make_place
 
 
 def small_world():
@@ -66,6 +66,12 @@ def small_world():
         "unverified_need": needs[4],
         "shady_offer": offers[4],
     }
+
+
+def taken_meanwhile(run: MatchingRun) -> int:
+    """Proposals a run dropped or reduced because a claim took their quantity meanwhile."""
+    reasons = ("pair:already_matched", "proposal:reserved_meanwhile", "proposal:reduced_meanwhile")
+    return sum(run.skipped.get(reason, 0) for reason in reasons)
 
 
 def engine_matches() -> list[Match]:
@@ -115,7 +121,7 @@ def test_a_run_stores_valid_proposals_that_reserve_their_quantities(app):
     assert event.actor_id == world["coordinator"].id
 
 
-@pytest.mark.parametrize("side", ["exact_nearer", "coarse_nearer"])
+@pytest.mark.parametrize("side", ["exact", "coarse"])
 def test_a_run_reaches_a_need_at_its_coarse_point(app, side):
     """The donor sees proposals before any coordinator: whether its offer is proposed for a
     need must not tell it where the need's exact point is, so runs measure from the coarse
@@ -126,19 +132,12 @@ def test_a_run_reaches_a_need_at_its_coarse_point(app, side):
     kharkiv = make_place("Kharkiv run test", lat=49.99, lon=36.23, oblast="Kharkiv Oblast")
     need = make_need(front, None, kharkiv, quantity=10, lat=50.0012, lon=36.2487)
     db.session.flush()
-    exact, coarse = (need.lat, need.lon), (need.public_lat, need.public_lon)
-    near_end, far_end = (exact, coarse) if side == "exact_nearer" else (coarse, exact)
-    at = tuple(n + 2 * (n - f) for n, f in zip(near_end, far_end, strict=True))
-    d_exact, d_coarse = haversine_km(*at, *exact), haversine_km(*at, *coarse)
-    radius = round((d_exact + d_coarse) / 2)
-    assert min(d_exact, d_coarse) + 0.2 < radius < max(d_exact, d_coarse) - 0.2
-    place = make_place("Offer run test", lat=at[0], lon=at[1], oblast="Kharkiv Oblast")
-    offer = make_offer(donor, None, place, quantity=10, delivery_radius_km=radius)
+    offer = make_offer_between(need, donor, reaching=side, quantity=10)
     db.session.commit()
 
     run_matching(coordinator)
     proposed = [(m.need_id, m.offer_id) for m in engine_matches()]
-    assert ((need.id, offer.id) in proposed) == (side == "coarse_nearer")
+    assert ((need.id, offer.id) in proposed) == (side == "coarse")
 
 
 def test_a_second_run_straight_after_proposes_nothing_new(app):
@@ -243,12 +242,7 @@ def test_a_claim_arriving_during_the_run_is_never_over_allocated(app, monkeypatc
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FINISHED, run.error
     assert claimed
-    assert (
-        run.skipped.get("pair:already_matched", 0)
-        + run.skipped.get("proposal:reserved_meanwhile", 0)
-        + run.skipped.get("proposal:reduced_meanwhile", 0)
-        >= 1
-    )
+    assert taken_meanwhile(run) >= 1
     assert invariant_violations() == []
     for model, column in ((Need, Need.pledged), (Offer, Offer.allocated)):
         over = db.session.scalar(
@@ -445,12 +439,7 @@ def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeyp
     need = db.session.get(Need, claimed["need"])
     assert need.pledged <= need.quantity
     assert sum(m.quantity for m in engine) + claimed["quantity"] <= need.quantity
-    assert (
-        run.skipped.get("proposal:reserved_meanwhile", 0)
-        + run.skipped.get("proposal:reduced_meanwhile", 0)
-        + run.skipped.get("pair:already_matched", 0)
-        >= 1
-    )
+    assert taken_meanwhile(run) >= 1
     assert invariant_violations() == []
 
 
