@@ -22,9 +22,9 @@ Python thread spinning beside one got almost no time, and two solves in two thre
 as long as one after the other), so threads cannot solve components side by side;
 ``workers`` > 1 forks processes instead. The children inherit the arrays, build their own
 sub-problems and write their flows into shared memory, so nothing is pickled, and this
-process solves its own share meanwhile; shares are balanced by arc count, biggest first. Alternatives measured
-on the largest component of the benchmark (0.5 M arcs): HiGHS' dual simplex on the same
-LP took 21 s against OR-Tools' 2.6 s. A component's flows depend only on its arcs, given
+process solves its own share meanwhile; shares are balanced by arc count, biggest first.
+Alternatives measured on the largest component of the benchmark (0.5 M arcs): HiGHS' dual
+simplex on the same LP took 21 s against OR-Tools' 2.6 s. A component's flows depend only on its arcs, given
 in a canonical order, so the result is deterministic.
 
 **Greedy (baseline).** Pairs by score, best first (ties: nearer, then lower ids), each
