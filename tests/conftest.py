@@ -178,6 +178,31 @@ def login_as(client):
     return _login
 
 
+@pytest.fixture
+def switch(client, login_as):
+    """Log out whoever is logged in, then log in as user."""
+
+    def _switch(user):
+        client.post("/logout")
+        return login_as(user)
+
+    return _switch
+
+
+# A small pool per app of the concurrency tests: other sessions may share the PostgreSQL server.
+ENGINE_OPTIONS = {"pool_size": 5, "max_overflow": 25, "pool_timeout": 60}
+
+
+@pytest.fixture
+def conc_app(database_url):
+    """An app on this test's database whose requests each get their own context."""
+    app = make_test_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=ENGINE_OPTIONS)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 class ApiClient:
     """The test client with a bearer token for one user: api.get("/needs") etc."""
 

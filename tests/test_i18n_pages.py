@@ -149,17 +149,6 @@ class World:
         db.session.commit()
 
 
-@pytest.fixture
-def switch(client, login_as):
-    """Log out whoever is logged in, then log in as user."""
-
-    def _switch(user):
-        client.post("/logout")
-        return login_as(user)
-
-    return _switch
-
-
 def page(client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)

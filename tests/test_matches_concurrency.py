@@ -33,7 +33,6 @@ from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from tests.conftest import make_test_app
 from tests.factories import make_org, make_user
 from tests.match_helpers import assert_invariant, invariant_violations, over_allocation
 from tests.posting_factories import make_need, make_offer
@@ -41,18 +40,6 @@ from tests.posting_factories import make_need, make_offer
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_TIMEOUT = 90  # seconds for a whole batch of threads; each test takes a few
 OK = {200, 201, 409}
-# A small pool per test: other sessions may share the PostgreSQL server.
-ENGINE_OPTIONS = {"pool_size": 5, "max_overflow": 25, "pool_timeout": 60}
-
-
-@pytest.fixture
-def conc_app(database_url):
-    """An app on this test's database whose requests each get their own context."""
-    app = make_test_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=ENGINE_OPTIONS)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def run_together(jobs, timeout: float = THREAD_TIMEOUT) -> list:

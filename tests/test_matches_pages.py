@@ -58,17 +58,6 @@ def world(app):
     return World()
 
 
-@pytest.fixture
-def switch(client, login_as):
-    """Log out whoever is logged in, then log in as user."""
-
-    def _switch(user):
-        client.post("/logout")
-        return login_as(user)
-
-    return _switch
-
-
 def text(response) -> str:
     return response.get_data(as_text=True)
 

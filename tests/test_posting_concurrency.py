@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-import pytest
 from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
@@ -17,25 +16,13 @@ from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from tests.conftest import make_test_app
 from tests.factories import PASSWORD, make_org, make_user
 from tests.posting_factories import make_place
 from tests.test_matches_concurrency import (
-    ENGINE_OPTIONS,
     Caller,
     assert_no_server_errors,
     run_together,
 )
-
-
-@pytest.fixture
-def conc_app(database_url):
-    """An app on this test's database whose requests each get their own context."""
-    app = make_test_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=ENGINE_OPTIONS)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def creations(action: str) -> int:
