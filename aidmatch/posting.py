@@ -200,6 +200,21 @@ def refresh_search_text(obj) -> None:
     obj.search_text = f"{obj.title or ''}\n{obj.description or ''}".casefold()
 
 
+def insert_posting(
+    obj, place: Place, lat: float, lon: float, actor, action: str, fields: tuple[str, ...]
+) -> None:
+    """Place a new need or offer, index its text, insert it and audit its creation (with the
+    Idempotency-Key it was posted under)."""
+    from aidmatch.audit.operations import record
+
+    place_point(obj, place, lat, lon)
+    refresh_search_text(obj)
+    db.session.add(obj)
+    db.session.flush()
+    after = {**snapshot(obj, fields), "idempotency_key": obj.idempotency_key}
+    record(actor, action, obj, after=after)
+
+
 def snapshot(obj, fields: tuple[str, ...]) -> dict:
     """The values of some fields, for the audit trail's before/after."""
     return {field: getattr(obj, field) for field in fields}

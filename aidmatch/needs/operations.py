@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_babel import gettext as _
 
-from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
@@ -24,6 +23,7 @@ from aidmatch.posting import (
     clean_text,
     end_posting,
     expire_stale,
+    insert_posting,
     place_point,
     post_once,
     refresh_search_text,
@@ -123,13 +123,7 @@ def post_need(org, data: dict, actor, today: date | None = None, idempotency_key
             idempotency_digest=digest,
             **values,
         )
-        place_point(need, place, lat, lon)
-        refresh_search_text(need)
-        db.session.add(need)
-        db.session.flush()
-        record(
-            actor, "need.create", need, after={**snapshot(need, AUDITED), "idempotency_key": key}
-        )
+        insert_posting(need, place, lat, lon, actor, "need.create", AUDITED)
         return need
 
     refusal = _("This Idempotency-Key was already used for a different need.")

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_babel import gettext as _
 
-from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
@@ -23,6 +22,7 @@ from aidmatch.posting import (
     clean_kept_or_future_date,
     end_posting,
     expire_stale,
+    insert_posting,
     place_point,
     post_once,
     refresh_search_text,
@@ -132,13 +132,7 @@ def post_offer(org, data: dict, actor, today: date | None = None, idempotency_ke
             idempotency_digest=digest,
             **values,
         )
-        place_point(offer, place, lat, lon)
-        refresh_search_text(offer)
-        db.session.add(offer)
-        db.session.flush()
-        record(
-            actor, "offer.create", offer, after={**snapshot(offer, AUDITED), "idempotency_key": key}
-        )
+        insert_posting(offer, place, lat, lon, actor, "offer.create", AUDITED)
         return offer
 
     refusal = _("This Idempotency-Key was already used for a different offer.")
