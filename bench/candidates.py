@@ -18,7 +18,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,12 +30,7 @@ from aidmatch.needs.models import Need  # noqa: E402
 from aidmatch.offers.models import Offer  # noqa: E402
 from aidmatch.permissions import Role  # noqa: E402
 from bench.needs_list import fill  # noqa: E402
-from tests.conftest import (  # noqa: E402
-    create_pg_database,
-    drop_pg_database,
-    make_test_app,
-    upgrade_and_load,
-)
+from tests.conftest import make_test_app, scratch_database, upgrade_and_load  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 
 
@@ -66,13 +60,8 @@ def main() -> None:
 
     from aidmatch.matching.service import candidates_for_need, candidates_for_offer
 
-    tmp = tempfile.TemporaryDirectory()
-    if args.database_url.startswith("postgres"):
-        url = create_pg_database(args.database_url, prefix="aidmatch_bench")
-    else:
-        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     results = {}
-    try:
+    with scratch_database(args.database_url) as url:
         t0 = time.perf_counter()
         upgrade_and_load(url)
         app = make_test_app(url)
@@ -105,10 +94,6 @@ def main() -> None:
             found = statistics.mean(counts)
             db.session.remove()
             db.engine.dispose()
-    finally:
-        if url.startswith("postgresql"):
-            drop_pg_database(url)
-        tmp.cleanup()
 
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(

@@ -17,7 +17,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,12 +33,7 @@ from aidmatch.offers.models import Offer  # noqa: E402
 from aidmatch.orgs.models import OrgKind  # noqa: E402
 from aidmatch.permissions import Role  # noqa: E402
 from aidmatch.places.models import Place  # noqa: E402
-from tests.conftest import (  # noqa: E402
-    create_pg_database,
-    drop_pg_database,
-    make_test_app,
-    upgrade_and_load,
-)
+from tests.conftest import make_test_app, scratch_database, upgrade_and_load  # noqa: E402
 from tests.factories import make_org, make_user  # noqa: E402
 
 
@@ -126,12 +120,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
-    tmp = tempfile.TemporaryDirectory()
-    if args.database_url.startswith("postgres"):
-        url = create_pg_database(args.database_url, prefix="aidmatch_bench")
-    else:
-        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    try:
+    with scratch_database(args.database_url) as url:
         t0 = time.perf_counter()
         upgrade_and_load(url)
         app = make_test_app(url)
@@ -144,7 +133,7 @@ def main() -> None:
             db.session.commit()
             client = app.test_client()
             with client.session_transaction() as session:
-                session["_user_id"] = str(setup["viewer"].id)
+                session["_user_id"] = setup["viewer"].get_id()
                 session["_fresh"] = True
             query = f"category={setup['category']}&oblast={setup['oblast']}&sort=default"
             api_headers = {"Authorization": f"Bearer {token}"}
@@ -162,10 +151,6 @@ def main() -> None:
             results = {"page": timed(page, args.repeat), "api": timed(api, args.repeat)}
             db.session.remove()
             db.engine.dispose()
-    finally:
-        if url.startswith("postgresql"):
-            drop_pg_database(url)
-        tmp.cleanup()
 
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(

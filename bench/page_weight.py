@@ -22,14 +22,13 @@ import argparse
 import json
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.browser.live import CHROMIUM, browser, chromium_available, serve  # noqa: E402
-from tests.conftest import create_pg_database, drop_pg_database  # noqa: E402
+from tests.conftest import scratch_database  # noqa: E402
 
 KB = 1000
 BUDGETS = {"first": 100 * KB, "repeat": 20 * KB}
@@ -170,12 +169,7 @@ def main() -> None:
     from aidmatch.demo import DEMO_PASSWORD
     from aidmatch.extensions import db
 
-    tmp = tempfile.TemporaryDirectory()
-    if args.database_url.startswith("postgres"):
-        url = create_pg_database(args.database_url, prefix="aidmatch_bench")
-    else:
-        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    try:
+    with scratch_database(args.database_url) as url:
         app = build_demo_app(url, args.lang)
         email = donor_login()
         with serve(app) as base_url:
@@ -183,10 +177,6 @@ def main() -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    finally:
-        if url.startswith("postgresql"):
-            drop_pg_database(url)
-        tmp.cleanup()
 
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(f"database: {backend} with the demo data; viewer: {email} (donor, verified "

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,6 +53,22 @@ def drop_pg_database(url: str) -> None:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
     admin.dispose()
+
+
+@contextmanager
+def scratch_database(server_url: str = "", prefix: str = "aidmatch_bench") -> Iterator[str]:
+    """The URL of an empty, throwaway database: a new one on the PostgreSQL server of
+    ``server_url`` if given, else a SQLite file in a temporary folder; dropped or deleted
+    afterwards (for the benchmarks)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if not server_url.startswith("postgres"):
+            yield f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            return
+        url = create_pg_database(server_url, prefix=prefix)
+        try:
+            yield url
+        finally:
+            drop_pg_database(url)
 
 
 class IsolatedClient(FlaskClient):
