@@ -11,11 +11,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aidmatch.config import ConfigError, load_config
 from aidmatch.static_assets import register_static_assets
+from aidmatch.transaction import TransactionalFlask
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, error handlers, CLI."""
-    app = Flask(
+    app = TransactionalFlask(
         __name__,
         instance_path=str(Path(__file__).resolve().parent.parent / "instance"),
         template_folder="../templates",
