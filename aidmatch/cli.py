@@ -24,8 +24,8 @@ def register_commands(app) -> None:
     from aidmatch.auth.cli import users_cli
     from aidmatch.demo import seed_demo_command
     from aidmatch.matches.cli import matches_cli
-    from aidmatch.matching.cli import match_cli
     from aidmatch.places.cli import places_cli
+    from aidmatch.runs.cli import match_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(places_cli)

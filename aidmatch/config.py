@@ -61,7 +61,7 @@ def _float_setting(env: dict, name: str, default: float) -> float:
     return value
 
 
-# The matching engine's score weights (aidmatch/matching/scoring.py, same defaults).
+# The matching engine's score weights (aidmatch/engine/scoring.py, same defaults).
 MATCH_SETTINGS = {
     "MATCH_WEIGHT_URGENCY": 0.35,
     "MATCH_WEIGHT_DEADLINE": 0.20,

@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
-    from aidmatch.matching.service import candidates_for_need, candidates_for_offer
+    from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
 
     results = {}
     with scratch_database(args.database_url) as url:

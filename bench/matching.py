@@ -53,8 +53,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from aidmatch.matching import NeedRecord, OfferRecord, propose  # noqa: E402
-from aidmatch.matching.candidates import haversine_km  # noqa: E402
+from aidmatch.engine import NeedRecord, OfferRecord, propose  # noqa: E402
+from aidmatch.engine.candidates import haversine_km  # noqa: E402
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

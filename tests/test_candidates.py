@@ -8,17 +8,14 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import event
 
+from aidmatch.candidates.explain import explanation_text
+from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
 from aidmatch.extensions import db
 from aidmatch.geo import haversine_km
 from aidmatch.matches.models import MatchSource
-from aidmatch.matching.service import (
-    candidates_for_need,
-    candidates_for_offer,
-    explanation_text,
-    run_matching,
-)
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.runs.job import run_matching
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_offer_between, make_place
 

@@ -11,9 +11,9 @@ import pytest
 
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
-from aidmatch.matching.service import run_matching
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.runs.job import run_matching
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_place
 

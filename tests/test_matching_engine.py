@@ -8,6 +8,8 @@ import io
 import json
 import math
 import random
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from geopy.distance import geodesic
 
 from aidmatch import geo
-from aidmatch.matching import (
+from aidmatch.engine import (
     NeedRecord,
     OfferRecord,
     ScoreWeights,
@@ -26,9 +28,10 @@ from aidmatch.matching import (
     rank_needs_for_offer,
     rank_offers_for_need,
 )
-from aidmatch.matching import allocate as allocate_module
-from aidmatch.matching.candidates import pair_distance_km, unit_vectors
-from aidmatch.matching.scoring import PARTS
+from aidmatch.engine import allocate as allocate_module
+from aidmatch.engine import candidates as candidates_module
+from aidmatch.engine.candidates import pair_distance_km, unit_vectors
+from aidmatch.engine.scoring import PARTS
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 # 1 medical > 2 tourniquets, 3 bandages; 4 food (kg); 5 generators (pcs, no parent)
@@ -396,7 +399,7 @@ def test_garbage_collection_is_left_as_it_was(monkeypatch):
     when building them fails, and stays off if the caller had turned it off."""
     import gc
 
-    import aidmatch.matching as engine
+    import aidmatch.engine as engine
 
     needs, offers = random_instance(8, 30, 30)
     assert gc.isenabled()
@@ -468,23 +471,65 @@ def test_short_distances_agree_too():
 # --------------------------------------------------------------------------- purity, bench
 
 
+FORBIDDEN = ("flask", "flask_sqlalchemy", "werkzeug", "sqlalchemy", "geopy")
+
+
 def test_engine_imports_no_web_or_database_code():
-    root = Path(__file__).resolve().parent.parent / "aidmatch" / "matching"
-    for name in ("__init__.py", "records.py", "candidates.py", "scoring.py", "allocate.py"):
+    """No module of the engine names Flask, SQLAlchemy, geopy, or aidmatch outside the engine."""
+    root = Path(__file__).resolve().parent.parent / "aidmatch" / "engine"
+    names = sorted(path.name for path in root.glob("*.py"))
+    assert {"__init__.py", "records.py", "candidates.py", "scoring.py", "allocate.py"} <= set(names)
+    for name in names:
         tree = ast.parse((root / name).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
+                modules = [node.module or ""] if node.level == 0 else []
             else:
                 continue
             for module in modules:
-                assert not module.startswith(("flask", "sqlalchemy", "aidmatch.extensions")), (
-                    name,
-                    module,
-                )
-                assert not module.startswith("geopy"), (name, module)
+                top = module.split(".")[0]
+                assert top not in FORBIDDEN, (name, module)
+                assert top != "aidmatch" or module.startswith("aidmatch.engine"), (name, module)
+
+
+def test_importing_the_engine_loads_no_web_database_or_geopy():
+    """In a fresh interpreter, importing aidmatch.engine (and running it) pulls in none of
+    Flask, Werkzeug, SQLAlchemy, Flask-SQLAlchemy or geopy, directly or indirectly."""
+    script = (
+        "import sys, json\n"
+        "import aidmatch.engine as engine\n"
+        "from datetime import datetime, UTC\n"
+        "need = engine.NeedRecord(1, 1, 'pcs', 5, 50.0, 36.0, 'high', None,"
+        " datetime(2025, 1, 1, tzinfo=UTC), True)\n"
+        "offer = engine.OfferRecord(1, 1, 'pcs', 5, 50.1, 36.1, 50.0, 7)\n"
+        "result = engine.propose([need], [offer], {1: ()}, datetime(2025, 2, 1, tzinfo=UTC))\n"
+        "assert len(result.proposals) == 1, result\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "aidmatch.engine" in loaded
+    heavy = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN)
+    assert heavy == []
+
+
+def test_importing_the_package_loads_no_flask():
+    """``import aidmatch`` alone (as the engine's users do) imports no Flask."""
+    root = Path(__file__).resolve().parent.parent
+    script = "import sys, aidmatch; print(sorted(m for m in sys.modules if m.startswith('flask')))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_engine_and_geo_use_the_same_earth_radius():
+    assert candidates_module.EARTH_RADIUS_KM == geo.EARTH_RADIUS_KM
 
 
 def test_benchmark_runs_and_ends_with_json():

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-from aidmatch.matching import NeedRecord, OfferRecord, ScoreWeights, haversine_km, propose
-from aidmatch.matching.allocate import allocate_flow, allocate_greedy, costs_from_scores
-from aidmatch.matching.candidates import find_candidates
-from aidmatch.matching.records import Catalog, need_table, offer_table
-from aidmatch.matching.scoring import need_facts, score_pairs
+from aidmatch.engine import NeedRecord, OfferRecord, ScoreWeights, haversine_km, propose
+from aidmatch.engine.allocate import allocate_flow, allocate_greedy, costs_from_scores
+from aidmatch.engine.candidates import find_candidates
+from aidmatch.engine.records import Catalog, need_table, offer_table
+from aidmatch.engine.scoring import need_facts, score_pairs
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 # 1 medical > 2 tourniquets > 6 cat-tourniquets; 3 bandages < 1; 4 food (kg); 5 power

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.matches.models import Match, MatchingRun, RunStatus
-from aidmatch.matching.service import resolve_scope
+from aidmatch.matches.models import Match
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.runs.models import MatchingRun, RunStatus
+from aidmatch.runs.scope import resolve_scope
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer
 

@@ -14,14 +14,16 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.geo import haversine_km
 from aidmatch.matches import operations as match_operations
-from aidmatch.matches.models import Match, MatchingRun, MatchSource, MatchStatus, RunStatus
-from aidmatch.matching import service
-from aidmatch.matching.service import RunScope, resolve_scope, run_matching
+from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.runs import job, storing
+from aidmatch.runs.job import run_matching
+from aidmatch.runs.models import MatchingRun, RunStatus
+from aidmatch.runs.scope import RunScope, resolve_scope
 from tests.factories import make_org, make_user
 from tests.match_helpers import invariant_violations
 from tests.posting_factories import make_need, make_offer, make_offer_between, make_place
@@ -168,7 +170,7 @@ def test_pairs_with_an_active_match_are_not_proposed_again(app):
 def test_a_pair_someone_said_no_to_is_never_proposed_again(app):
     """Declined by the donor, rejected by a coordinator, withdrawn after confirming: the next
     run does not propose that need with that offer again, nor does the offer's page."""
-    from aidmatch.matching.service import candidates_for_need, candidates_for_offer
+    from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
 
     world = small_world()
     coordinator, donor_user = world["coordinator"], world["donor_user"]
@@ -222,7 +224,7 @@ def test_a_pair_someone_said_no_to_is_never_proposed_again(app):
 def test_a_claim_arriving_during_the_run_is_never_over_allocated(app, monkeypatch):
     """Between loading and storing, a donor claims everything a proposed need still had."""
     world = small_world()
-    real_propose = service.propose
+    real_propose = job.propose
     claimed = {}
 
     def propose_then_claim(*args, **kwargs):
@@ -238,7 +240,7 @@ def test_a_claim_arriving_during_the_run_is_never_over_allocated(app, monkeypatc
         claimed.update(need=need.id, offer=offer.id, quantity=left)
         return result
 
-    monkeypatch.setattr(service, "propose", propose_then_claim)
+    monkeypatch.setattr(job, "propose", propose_then_claim)
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FINISHED, run.error
     assert claimed
@@ -253,7 +255,7 @@ def test_a_claim_arriving_during_the_run_is_never_over_allocated(app, monkeypatc
 
 def test_a_bad_row_is_skipped_and_counted_and_the_run_goes_on(app, monkeypatch):
     world = small_world()
-    real_load = service.load_need_records
+    real_load = job.load_need_records
     bad_id = world["needs"][0].id
 
     def load_with_a_unit_mismatch(scope, skipped):
@@ -262,7 +264,7 @@ def test_a_bad_row_is_skipped_and_counted_and_the_run_goes_on(app, monkeypatch):
             r if r.id != bad_id else r.__class__(**{**_fields(r), "unit": "kg"}) for r in records
         ]
 
-    monkeypatch.setattr(service, "load_need_records", load_with_a_unit_mismatch)
+    monkeypatch.setattr(job, "load_need_records", load_with_a_unit_mismatch)
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FINISHED
     assert run.skipped["need:unit_mismatch"] == 1
@@ -280,7 +282,7 @@ def test_the_coordinator_sees_which_rows_were_skipped_and_why(
     """Not only counts: the run's page links each skipped need or offer with its reason,
     and the API lists them, so a coordinator can go and correct them."""
     world = small_world()
-    real_load = service.load_need_records
+    real_load = job.load_need_records
     bad_id = world["needs"][0].id
 
     def load_with_a_unit_mismatch(scope, skipped):
@@ -289,7 +291,7 @@ def test_the_coordinator_sees_which_rows_were_skipped_and_why(
             for r in real_load(scope, skipped)
         ]
 
-    monkeypatch.setattr(service, "load_need_records", load_with_a_unit_mismatch)
+    monkeypatch.setattr(job, "load_need_records", load_with_a_unit_mismatch)
     coordinator = world["coordinator"]
     run = run_matching(coordinator)
     coordinator.language = "en"
@@ -316,7 +318,7 @@ def test_a_failing_run_is_marked_failed_with_its_error(app, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr(service, "propose", broken)
+    monkeypatch.setattr(job, "propose", broken)
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FAILED
     assert "solver exploded" in run.error
@@ -395,8 +397,8 @@ def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeyp
     another connection and takes all that the next proposal's need still has open: the run
     stores that proposal reduced or not at all, reading the need afresh, never over it."""
     world = small_world()
-    monkeypatch.setattr(service, "STORE_BATCH", 1)
-    real_store = service._store_batch
+    monkeypatch.setattr(storing, "STORE_BATCH", 1)
+    real_store = storing._store_batch
     claimed: dict = {}
 
     def claim_elsewhere(need_id: int, offer_id: int) -> None:
@@ -431,7 +433,7 @@ def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeyp
         batches.append(len(batch))
         return real_store(run_id, batch, actor, skipped)
 
-    monkeypatch.setattr(service, "_store_batch", store_with_a_claim_in_between)
+    monkeypatch.setattr(storing, "_store_batch", store_with_a_claim_in_between)
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FINISHED, run.error
     assert claimed.get("quantity", 0) > 0 and run.proposals >= 1
@@ -446,13 +448,13 @@ def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeyp
 def test_concurrent_starts_for_the_same_scope_let_exactly_one_run(app, monkeypatch):
     small_world()
     gate = threading.Event()
-    real_propose = service.propose
+    real_propose = job.propose
 
     def held_propose(*args, **kwargs):
         gate.wait(20)
         return real_propose(*args, **kwargs)
 
-    monkeypatch.setattr(service, "propose", held_propose)
+    monkeypatch.setattr(job, "propose", held_propose)
     barrier = threading.Barrier(3)
     outcomes: list[str] = []
 
@@ -537,7 +539,7 @@ def test_the_demo_data_gives_sensible_proposals(app, monkeypatch):
 def test_the_engine_drops_excluded_pairs_before_allocating():
     from datetime import UTC, datetime
 
-    from aidmatch.matching import NeedRecord, OfferRecord, propose
+    from aidmatch.engine import NeedRecord, OfferRecord, propose
 
     now = datetime(2025, 3, 1, tzinfo=UTC)
     needs = [NeedRecord(1, 2, "pcs", 10, 50.0, 36.2, "high", None, now, True)]

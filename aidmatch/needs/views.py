@@ -18,12 +18,12 @@ from sqlalchemy.orm import joinedload
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
+from aidmatch.candidates.views import need_page_candidates
 from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.i18n import local_date, local_number
 from aidmatch.matches.models import Match
-from aidmatch.matching.views import need_page_candidates
 from aidmatch.needs.forms import (
     MATCH_STATUS_LABELS,
     NEED_SORTS,

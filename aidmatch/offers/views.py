@@ -12,11 +12,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from aidmatch.candidates.views import offer_page_candidates
 from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
-from aidmatch.matching.views import offer_page_candidates
 from aidmatch.needs.forms import (
     ListForm,
     PlaceLookup,

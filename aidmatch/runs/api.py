@@ -1,4 +1,4 @@
-"""/api/v1 matching: start and read runs (staff), and the instant candidates of a need or offer."""
+"""/api/v1 matching runs: start and read them (staff)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,11 @@ from sqlalchemy import select
 from aidmatch.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 from aidmatch.db import is_id
 from aidmatch.extensions import db
-from aidmatch.matches.models import MatchingRun
-from aidmatch.needs.queries import get_visible_need
-from aidmatch.offers.queries import get_visible_offer
 from aidmatch.permissions import is_staff
-from aidmatch.schemas import OrgRef
+from aidmatch.runs.job import run_matching
+from aidmatch.runs.models import MatchingRun
 
-from .service import candidates_for_need, candidates_for_offer, run_matching
-
-blp = make_blueprint("api_matching", __name__, description="Matching runs and instant candidates")
-
-MAX_CANDIDATES = 20
+blp = make_blueprint("api_matching", __name__, description="Matching runs")
 
 
 class RunIn(ma.Schema):
@@ -57,45 +51,7 @@ class RunOut(ma.Schema):
     finished_at = ma.fields.DateTime(allow_none=True)
 
 
-class Explanation(ma.Schema):
-    score = ma.fields.Float()
-    parts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
-    facts = ma.fields.Dict(keys=ma.fields.String())
-    text = ma.fields.String(metadata={"description": 'e.g. "34 km, critical, waiting 9 days"'})
-
-
-class CandidateOut(ma.Schema):
-    title = ma.fields.String()
-    organization = ma.fields.Nested(OrgRef)
-    unit = ma.fields.String()
-    quantity = ma.fields.Integer(metadata={"description": "what this pair could move"})
-    distance_km = ma.fields.Float(
-        metadata={"description": "rounded to 5 km unless you may see both exact points"}
-    )
-    score = ma.fields.Float()
-    explanation = ma.fields.Nested(Explanation)
-
-
-class OfferCandidateOut(CandidateOut):
-    offer_id = ma.fields.Integer()
-    remaining = ma.fields.Integer()
-    delivery_radius_km = ma.fields.Integer(allow_none=True)
-
-
-class NeedCandidateOut(CandidateOut):
-    need_id = ma.fields.Integer()
-    open = ma.fields.Integer()
-    urgency = ma.fields.String()
-    needed_by = ma.fields.Date(allow_none=True)
-
-
-class CandidateArgs(ma.Schema):
-    limit = ma.fields.Integer(load_default=5, validate=ma.validate.Range(min=1, max=MAX_CANDIDATES))
-
-
 RunPage = page_schema(RunOut, "MatchingRunPage")
-OfferCandidates = page_schema(OfferCandidateOut, "OfferCandidatePage")
-NeedCandidates = page_schema(NeedCandidateOut, "NeedCandidatePage")
 
 
 def _run_dict(run: MatchingRun) -> dict:
@@ -170,37 +126,3 @@ def read(run_id):
     result = _run_dict(run)
     db.session.commit()
     return result
-
-
-def _envelope(items: list[dict], limit: int) -> dict:
-    return {"items": items, "page": 1, "per_page": limit, "total": len(items)}
-
-
-@blp.route("/needs/<int:need_id>/candidates", methods=["GET"])
-@token_required
-@blp.arguments(CandidateArgs, location="query")
-@blp.response(200, OfferCandidates)
-def need_candidates(args, need_id):
-    """The best open offers you may see that could cover this need, with why.
-
-    Only the best ``limit`` are ranked: there is one page, and ``total`` counts the items
-    on it, not every offer that could reach the need."""
-    need = get_visible_need(current_user, need_id)
-    items = candidates_for_need(need, current_user, args["limit"])
-    db.session.commit()
-    return _envelope(items, args["limit"])
-
-
-@blp.route("/offers/<int:offer_id>/candidates", methods=["GET"])
-@token_required
-@blp.arguments(CandidateArgs, location="query")
-@blp.response(200, NeedCandidates)
-def offer_candidates(args, offer_id):
-    """The best open needs you may see that this offer could cover, with why.
-
-    Only the best ``limit`` are ranked: there is one page, and ``total`` counts the items
-    on it, not every need the offer could reach."""
-    offer = get_visible_offer(current_user, offer_id)
-    items = candidates_for_offer(offer, current_user, args["limit"])
-    db.session.commit()
-    return _envelope(items, args["limit"])

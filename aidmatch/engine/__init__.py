@@ -105,7 +105,7 @@ def propose(
     2-vCPU benchmark machine 2 cut the allocation at N = 100 000 from 3.9 s to 2.4 s while
     nothing else ran, and gains little when other processes keep the second CPU busy (see
     bench/matching.py).
-    ``exclude`` lists (need id, offer id) pairs never to propose (the service passes the
+    ``exclude`` lists (need id, offer id) pairs never to propose (a run passes the
     pairs that already have an active match); they are dropped from the candidates before
     scoring, so their quantity can go elsewhere, and counted as ``excluded_pairs``.
     """

@@ -1,4 +1,4 @@
-"""flask match run: a matching run from the command line, through the same service."""
+"""flask match run: a matching run from the command line, through the same job (runs.job)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,8 @@ def match_cli():
 def run_command(category, oblast, allocator, as_json):
     """Run matching now and print the run's report."""
     from aidmatch.errors import ApiError
-    from aidmatch.matches.models import RunStatus
-
-    from .service import run_matching, run_summary
+    from aidmatch.runs.job import run_matching, run_summary
+    from aidmatch.runs.models import RunStatus
 
     try:
         run = run_matching(None, category, oblast, allocator)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
+from aidmatch.candidates.explain import explanation_text
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
-from aidmatch.matches.models import MatchingRun, RunStatus
 from aidmatch.needs.forms import (
     MATCH_STATUS_LABELS,
     category_menu,
@@ -23,16 +23,9 @@ from aidmatch.needs.forms import (
 )
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_label
-
-from .service import (
-    candidates_for_need,
-    candidates_for_offer,
-    explanation_text,
-    proposals_awaiting_donor,
-    recent_runs,
-    run_matching,
-    run_proposals,
-)
+from aidmatch.runs.job import run_matching
+from aidmatch.runs.models import MatchingRun, RunStatus
+from aidmatch.runs.queries import recent_runs, run_proposals
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
 
@@ -52,7 +45,7 @@ TIMING_LABELS = {
     "engine_total_s": _l("engine in all"),
     "store_s": _l("storing proposals"),
 }
-# Skipped rows are counted under "kind:reason" (matching.records, service.store_proposals).
+# Skipped rows are counted under "kind:reason" (engine.records, runs.loading, runs.storing).
 SKIP_KINDS = {
     "need": _l("needs"),
     "offer": _l("offers"),
@@ -177,19 +170,3 @@ def run(run_id: int):
     proposals = run_proposals(run_id)
     db.session.commit()
     return render_template("matching/run.html", run=matching_run, proposals=proposals)
-
-
-def need_page_candidates(need, viewer) -> dict:
-    """What templates/_candidates.html needs on a need's page: the offers that could cover it."""
-    return {"candidates": candidates_for_need(need, viewer), "candidates_kind": "offers"}
-
-
-def offer_page_candidates(offer, viewer, own: bool) -> dict:
-    """What templates/_candidates.html needs on an offer's page: the needs it could cover and,
-    for the donor's own offer, the engine's proposals waiting for its answer."""
-    return {
-        "candidates": candidates_for_offer(offer, viewer),
-        "candidates_kind": "needs",
-        "proposals_waiting": proposals_awaiting_donor(offer, viewer) if own else [],
-        "answer_buttons": "matches.act" in current_app.view_functions,
-    }

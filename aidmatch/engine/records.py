@@ -1,6 +1,6 @@
 """Plain records in and out of the matching engine, and their validation into columns.
 
-The service (or the benchmark, or a test) builds ``NeedRecord`` and ``OfferRecord`` rows
+A matching run (or the benchmark, or a test) builds ``NeedRecord`` and ``OfferRecord`` rows
 with what is still *open* (quantity minus what active matches hold) and gets ``Proposal``
 rows back. Nothing here knows about Flask or a database.
 

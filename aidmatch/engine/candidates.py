@@ -11,8 +11,10 @@ A need and an offer are **candidates** when
 scipy ``cKDTree`` per group answers nearest-neighbour queries in chord length, which is a
 monotone function of the great-circle distance (``d = 2 R asin(chord / 2)``, the
 haversine formula in another form). Distances use the mean Earth radius, as
-:func:`aidmatch.geo.haversine_km` does; on the ellipsoid (geopy's ``geodesic``) they
-differ by well under 0.5 % at European latitudes (a test checks this on random pairs).
+:func:`aidmatch.geo.haversine_km` does (the engine keeps its own copy of the radius so that
+it never imports geopy; a test checks that both agree); on the ellipsoid (geopy's
+``geodesic``) they differ by well under 0.5 % at European latitudes (a test checks this on
+random pairs).
 All pairs are never generated; the number of candidates is bounded:
 
 1. **Need side, radius-limited offers** – each need keeps its ``k`` *nearest feasible*
@@ -59,10 +61,9 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from aidmatch.geo import EARTH_RADIUS_KM
-
 from .records import Catalog, NeedTable, OfferTable
 
+EARTH_RADIUS_KM = 6371.0088  # mean radius, as aidmatch.geo.EARTH_RADIUS_KM
 DEFAULT_K = 10
 DEFAULT_K_ANYWHERE = 2
 DEFAULT_K_SPREAD = 1

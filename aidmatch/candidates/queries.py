@@ -1,0 +1,187 @@
+"""The SQL behind instant candidates: plausible offers for a need, plausible needs for an
+offer, built once per kind of viewer, with parameters."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+from sqlalchemy import Boolean, Float, and_, bindparam, exists, not_, or_, select, true
+
+from aidmatch.candidates.inputs import NOT_AGAIN
+from aidmatch.listing import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
+from aidmatch.matches.models import Match
+from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.offers.models import Offer, OfferStatus
+from aidmatch.orgs.models import Organization
+from aidmatch.places.models import Place
+
+# Instant candidates: rows loaded per kind before ranking in Python, and the slack on the
+# SQL distance (equirectangular, a few % off at long range) so nothing feasible is lost.
+CANDIDATE_POOL = 60
+NEED_POOL = 400
+SQL_SLACK = 1.25
+
+
+def _sql_squared_km(lat_col, lon_col):
+    """Squared equirectangular km from the bound point (:lat0, :lon0), :kx km per degree of
+    longitude there (as aidmatch.listing.squared_km, with parameters so the statement is
+    built once and its compiled form cached)."""
+    dx = (lon_col - bindparam("lon0", type_=Float)) * bindparam("kx", type_=Float)
+    dy = (lat_col - bindparam("lat0", type_=Float)) * KM_PER_DEG_LAT
+    return dx * dx + dy * dy
+
+
+def point_params(lat: float, lon: float) -> dict:
+    """The statements' parameters of the point distances are measured from."""
+    return {"lat0": lat, "lon0": lon, "kx": KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))}
+
+
+def _visibility(model, staff: bool, sensitive: bool):
+    """visible_to() with the viewer's organization as parameters (see aidmatch.listing)."""
+    if staff:
+        return true()
+    own = model.organization_id == bindparam("viewer_org")
+    public = Organization.verified_at.is_not(None)
+    if sensitive:
+        public = and_(
+            public, or_(bindparam("viewer_verified", type_=Boolean), model.sensitive.is_(False))
+        )
+    return or_(own, public)
+
+
+def viewer_params(viewer) -> dict:
+    """The statements' parameters of the viewer's organization (for the visibility check)."""
+    org = getattr(viewer, "organization", None)
+    return {
+        "viewer_org": getattr(viewer, "organization_id", None) or 0,
+        "viewer_verified": bool(org is not None and org.verified_at is not None),
+    }
+
+
+def _top_then_details(model, inner, key, columns: tuple) -> object:
+    """Rank ids in a subquery that touches only the model's table (and organizations, for
+    visibility), then fetch the columns of those few: the place and the match check are
+    joined for at most the pool, not for every row scanned."""
+    top = inner.add_columns(key.label("rank_key")).subquery("top")
+    matched = exists().where(
+        (Match.offer_id == model.id) if model is Offer else (Match.need_id == model.id),
+        (Match.need_id == bindparam("need_id"))
+        if model is Offer
+        else (Match.offer_id == bindparam("offer_id")),
+        Match.status.in_(NOT_AGAIN),
+    )
+    return (
+        select(*columns)
+        .select_from(top)
+        .join(model, model.id == top.c.id)
+        .join(Organization, Organization.id == model.organization_id)
+        .join(Place, Place.id == model.place_id)
+        .where(not_(matched))
+        .order_by(top.c.rank_key, model.id)
+    )
+
+
+@cache
+def offer_statements(staff: bool) -> tuple:
+    """The two selects of plausible offers for a need: (within their radius, "anywhere")."""
+    d2 = _sql_squared_km(Offer.lat, Offer.lon)
+    inner = (
+        select(Offer.id)
+        .join(Organization, Organization.id == Offer.organization_id)
+        .where(
+            Offer.status == OfferStatus.OPEN,
+            Offer.allocated < Offer.quantity,
+            Offer.category_id.in_(bindparam("categories", expanding=True)),
+            Offer.organization_id != bindparam("need_org"),
+            _visibility(Offer, staff, sensitive=False),
+        )
+    )
+    columns = (
+        Offer.id,
+        Offer.title,
+        Offer.category_id,
+        Offer.quantity - Offer.allocated,
+        Offer.lat,
+        Offer.lon,
+        Offer.public_lat,
+        Offer.public_lon,
+        Offer.delivery_radius_km,
+        Offer.organization_id,
+        Organization.name,
+        Organization.verified_at.is_not(None),
+        Place.name,
+        Place.oblast,
+        Place.name_uk,
+        Place.oblast_uk,
+    )
+    radius = Offer.delivery_radius_km
+    reach = radius * radius * (SQL_SLACK * SQL_SLACK)
+    closeness_key = d2 / (radius * radius)
+    local = (
+        inner.where(radius.is_not(None), d2 <= reach)
+        .order_by(closeness_key, Offer.id)
+        .limit(bindparam("pool"))
+    )
+    anywhere = inner.where(radius.is_(None)).order_by(d2, Offer.id).limit(bindparam("pool"))
+    return (
+        _top_then_details(Offer, local, closeness_key, columns),
+        _top_then_details(Offer, anywhere, d2, columns),
+    )
+
+
+@cache
+def need_statements(staff: bool, bounded: bool) -> tuple:
+    """The two selects of plausible needs for an offer: (most urgent, nearest).
+
+    Needs are placed at their exact point for staff and at their coarse one for everyone
+    else: the donor sets the offer's radius, and a need that shows up from exactly 67 km
+    would give its exact distance away (DESIGN.md, location privacy).
+    """
+    lat, lon = (Need.lat, Need.lon) if staff else (Need.public_lat, Need.public_lon)
+    d2 = _sql_squared_km(lat, lon)
+    inner = (
+        select(Need.id)
+        .join(Organization, Organization.id == Need.organization_id)
+        .where(
+            Need.status == NeedStatus.OPEN,
+            Need.pledged < Need.quantity,
+            Need.category_id.in_(bindparam("categories", expanding=True)),
+            Need.organization_id != bindparam("offer_org"),
+            _visibility(Need, staff, sensitive=True),
+        )
+    )
+    if bounded:  # a box an index on (lat, lon) can serve, then the distance itself
+        inner = inner.where(
+            lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+            d2 <= bindparam("reach2"),
+        )
+    columns = (
+        Need.id,
+        Need.title,
+        Need.category_id,
+        Need.quantity - Need.pledged,
+        Need.lat,
+        Need.lon,
+        Need.public_lat,
+        Need.public_lon,
+        Need.urgency,
+        Need.needed_by,
+        Need.created_at,
+        Need.organization_id,
+        Organization.name,
+        Organization.verified_at.is_not(None),
+        Place.name,
+        Place.oblast,
+        Place.name_uk,
+        Place.oblast_uk,
+    )
+    urgent = inner.order_by(
+        Need.urgency_rank, Need.needed_by.is_(None), Need.needed_by, Need.id
+    ).limit(bindparam("pool"))
+    nearest = inner.order_by(d2, Need.id).limit(bindparam("pool"))
+    return (
+        _top_then_details(Need, urgent, Need.urgency_rank, columns),
+        _top_then_details(Need, nearest, d2, columns),
+    )

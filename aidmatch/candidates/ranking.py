@@ -1,0 +1,268 @@
+"""Instant candidates: the offers that could cover a need and the needs an offer could
+cover, ranked by the engine's score, as the viewer may see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aidmatch.candidates.explain import explanation_text
+from aidmatch.candidates.inputs import category_catalog, engine_weights
+from aidmatch.candidates.queries import (
+    CANDIDATE_POOL,
+    NEED_POOL,
+    SQL_SLACK,
+    need_statements,
+    offer_statements,
+    point_params,
+    viewer_params,
+)
+from aidmatch.db import utcnow
+from aidmatch.engine import (
+    NeedRecord,
+    OfferRecord,
+    Proposal,
+    ScoreWeights,
+    rank_needs_for_offer,
+    rank_offers_for_need,
+)
+from aidmatch.extensions import db
+from aidmatch.geo import haversine_km, round_distance_km
+from aidmatch.listing import KM_PER_DEG_LAT
+from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.offers.models import Offer, OfferStatus
+from aidmatch.permissions import is_staff
+
+
+def _may_see_exact(viewer, obj) -> bool:
+    """Staff and the owning organization see the exact point (a confirmed partner does too
+    elsewhere; candidates stay on the coarse point for them, which is stricter)."""
+    return is_staff(viewer) or obj.organization_id == getattr(viewer, "organization_id", None)
+
+
+def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | None = None):
+    """The best offers the viewer may see that could cover this need, with explanations.
+
+    SQL loads only plausible rows: open offers with something remaining, of the need's
+    category or an ancestor, visible to the viewer, not already matched with the need; of
+    those with a radius, the ones reaching the need, nearest relative to their radius first
+    (the order of their closeness); of the "anywhere" ones, the nearest. Python ranks them
+    by the engine's score. The statements are built once, with parameters. The need is at
+    its exact point for those who may see it, at its coarse one for everyone else.
+    """
+    if need.status != NeedStatus.OPEN or need.quantity - need.pledged <= 0:
+        return []
+    ancestry, units = category_catalog()
+    staff = is_staff(viewer)
+    # Which offers reach the need is decided at the point the viewer may know: a donor
+    # moving its own offer's radius must not find where the need's exact point is.
+    subject_exact = _may_see_exact(viewer, need)
+    subject_point = _point(need, subject_exact)
+    params = {
+        **point_params(*subject_point),
+        **({} if staff else viewer_params(viewer)),
+        "need_id": need.id,
+        "need_org": need.organization_id,
+        "categories": [need.category_id, *ancestry.get(need.category_id, ())],
+        "pool": max(CANDIDATE_POOL, limit * 4),
+    }
+    local, anywhere = offer_statements(staff)
+    rows = [*db.session.execute(local, params), *db.session.execute(anywhere, params)]
+    by_id = {row[0]: row for row in rows}
+    records = [
+        OfferRecord(r[0], r[2], units.get(r[2], ""), r[3], r[4], r[5], r[8], r[9]) for r in rows
+    ]
+    weights = engine_weights()
+    ranked = rank_offers_for_need(
+        _need_record(need, units, subject_point),
+        records,
+        ancestry,
+        now or utcnow(),
+        limit,
+        weights=weights,
+        units=units,
+    )
+    viewer_org = getattr(viewer, "organization_id", None)
+    items = []
+    for proposal in ranked:
+        row = by_id[proposal.offer_id]
+        exact = staff or row[9] == viewer_org
+        candidate_point = (row[4], row[5]) if exact else (row[6], row[7])
+        explanation = _shown_explanation(
+            proposal, subject_exact and exact, subject_point, candidate_point, weights
+        )
+        items.append(
+            {
+                "offer_id": row[0],
+                "title": row[1],
+                "organization": {"id": row[9], "name": row[10], "verified": bool(row[11])},
+                "place": {
+                    "name": row[12],
+                    "oblast": row[13],
+                    "name_uk": row[14],
+                    "oblast_uk": row[15],
+                },
+                "remaining": row[3],
+                "unit": units.get(row[2], ""),
+                "delivery_radius_km": row[8],
+                "quantity": proposal.quantity,
+                "distance_km": explanation["facts"]["distance_km"],
+                "score": explanation["score"],
+                "explanation": explanation,
+            }
+        )
+    return items
+
+
+def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime | None = None):
+    """The best needs the viewer may see that this offer could cover, with explanations.
+
+    SQL loads open needs with something open, of the offer's category or below it, visible
+    to the viewer (sensitive ones only to verified organizations), not already matched with
+    the offer, within the offer's radius (a box, then the distance; from each need's exact
+    point for staff, its coarse one for everyone else): the most urgent ones and the
+    nearest ones, up to ``NEED_POOL`` each; Python ranks them by the engine's score.
+    """
+    if offer.status != OfferStatus.OPEN or offer.quantity - offer.allocated <= 0:
+        return []
+    ancestry, units = category_catalog()
+    staff = is_staff(viewer)
+    params = {
+        **point_params(offer.lat, offer.lon),
+        **({} if staff else viewer_params(viewer)),
+        "offer_id": offer.id,
+        "offer_org": offer.organization_id,
+        "categories": sorted(_descendants(ancestry, offer.category_id)),
+        "pool": max(NEED_POOL, limit * 4),
+    }
+    bounded = offer.delivery_radius_km is not None
+    if bounded:
+        reach = float(offer.delivery_radius_km) * SQL_SLACK
+        dlat = reach / KM_PER_DEG_LAT
+        dlon = reach / max(params["kx"], 1.0)
+        params.update(
+            lat_lo=offer.lat - dlat,
+            lat_hi=offer.lat + dlat,
+            lon_lo=offer.lon - dlon,
+            lon_hi=offer.lon + dlon,
+            reach2=reach * reach,
+        )
+    rows = {}
+    for stmt in need_statements(staff, bounded):
+        for row in db.session.execute(stmt, params):
+            rows[row[0]] = row
+    at = (4, 5) if staff else (6, 7)  # the need's exact or coarse point, as in the SQL
+    records = [
+        NeedRecord(
+            r[0],
+            r[2],
+            units.get(r[2], ""),
+            r[3],
+            r[at[0]],
+            r[at[1]],
+            str(r[8]),
+            r[9],
+            r[10],
+            bool(r[13]),
+        )
+        for r in rows.values()
+    ]
+    subject = OfferRecord(
+        offer.id,
+        offer.category_id,
+        units.get(offer.category_id, ""),
+        offer.quantity - offer.allocated,
+        offer.lat,
+        offer.lon,
+        offer.delivery_radius_km,
+        offer.organization_id,
+    )
+    weights = engine_weights()
+    ranked = rank_needs_for_offer(
+        subject, records, ancestry, now or utcnow(), limit, weights=weights, units=units
+    )
+    subject_exact = _may_see_exact(viewer, offer)
+    subject_point = _point(offer, subject_exact)
+    viewer_org = getattr(viewer, "organization_id", None)
+    items = []
+    for proposal in ranked:
+        row = rows[proposal.need_id]
+        exact = staff or row[11] == viewer_org
+        candidate_point = (row[4], row[5]) if exact else (row[6], row[7])
+        explanation = _shown_explanation(
+            proposal, subject_exact and exact, subject_point, candidate_point, weights
+        )
+        items.append(
+            {
+                "need_id": row[0],
+                "title": row[1],
+                "organization": {"id": row[11], "name": row[12], "verified": bool(row[13])},
+                "place": {
+                    "name": row[14],
+                    "oblast": row[15],
+                    "name_uk": row[16],
+                    "oblast_uk": row[17],
+                },
+                "open": row[3],
+                "unit": units.get(row[2], ""),
+                "urgency": str(row[8]),
+                "needed_by": row[9],
+                "quantity": proposal.quantity,
+                "distance_km": explanation["facts"]["distance_km"],
+                "score": explanation["score"],
+                "explanation": explanation,
+            }
+        )
+    return items
+
+
+def _descendants(ancestry: dict[int, tuple[int, ...]], category_id: int) -> set[int]:
+    """A category and every category below it, from the ancestry map."""
+    return {c for c, above in ancestry.items() if c == category_id or category_id in above}
+
+
+def _need_record(need: Need, units: dict[int, str], point: tuple[float, float]) -> NeedRecord:
+    """A need (ORM) as the engine's record, placed at the given (exact or coarse) point."""
+    return NeedRecord(
+        need.id,
+        need.category_id,
+        units.get(need.category_id, ""),
+        need.quantity - need.pledged,
+        *point,
+        str(need.urgency),
+        need.needed_by,
+        need.created_at,
+        need.organization.verified_at is not None,
+    )
+
+
+def _point(obj, exact: bool) -> tuple[float, float]:
+    """The point of a need or offer as a viewer may know it: exact or the coarse one."""
+    return (obj.lat, obj.lon) if exact else (obj.public_lat, obj.public_lon)
+
+
+def _shown_explanation(
+    proposal: Proposal,
+    exact: bool,
+    subject: tuple[float, float],
+    candidate: tuple[float, float],
+    weights: ScoreWeights,
+) -> dict:
+    """The explanation as this viewer may see it, with a ``text`` in words.
+
+    Someone who may not see both exact points gets the distance between the points they
+    know (the coarse one of the other side), rounded to 5 km, and a closeness part (and
+    score) recomputed from it: the exact part and the public radius would give away the
+    exact distance.
+    """
+    explanation = proposal.explanation()
+    if not exact:
+        facts, parts = explanation["facts"], explanation["parts"]
+        shown = round_distance_km(haversine_km(*subject, *candidate))
+        facts["distance_km"] = shown
+        facts["distance_rounded"] = True
+        reference = facts.get("radius_km") or weights.anywhere_reference_km
+        closeness = min(1.0, max(0.0, 1.0 - shown / reference))
+        parts["closeness"] = round(weights.closeness * closeness, 4)
+        explanation["score"] = round(sum(parts.values()), 4)
+    explanation["text"] = explanation_text(explanation["facts"])
+    return explanation

@@ -1,0 +1,164 @@
+"""The application factory: config, extensions, blueprints, error handlers, CLI.
+
+``aidmatch.create_app`` calls it; importing ``aidmatch`` alone imports no Flask.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.exc import ArgumentError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from aidmatch.config import ConfigError, load_config
+from aidmatch.static_assets import register_static_assets
+from aidmatch.transaction import TransactionalFlask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, CLI."""
+    app = TransactionalFlask(
+        "aidmatch",  # the package, as before the factory moved here (logger, root path)
+        instance_path=str(Path(__file__).resolve().parent.parent / "instance"),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    # A test's mapping can hold environment-style settings (DATABASE_URL, AIDMATCH_ENV) and
+    # Flask config keys alike; both take precedence over the process environment.
+    overrides = dict(config or {})
+    app.config.update(load_config(Path(app.instance_path), env={**os.environ, **overrides}))
+    app.config.update(overrides)
+
+    if app.config["PROXY_COUNT"] > 0:
+        # Behind N reverse proxies: trust their X-Forwarded-For/-Proto (client address for
+        # rate limits, https for URLs), and no more hops than that.
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    register_extensions(app)
+    register_static_assets(app)
+    register_template_globals(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions of extensions.py to this app."""
+    from aidmatch import models  # noqa: F401  (every model registered before use)
+    from aidmatch.api import init_api
+    from aidmatch.db import configure_sqlite
+    from aidmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from aidmatch.i18n import select_locale
+
+    try:
+        db.init_app(app)
+        with app.app_context():
+            engine = db.engine
+    except (ImportError, ArgumentError) as exc:
+        raise ConfigError(f"DATABASE_URL cannot be used: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    init_api(app)
+    login_manager.init_app(app)
+    from aidmatch.auth.session import setup_login_manager
+    from aidmatch.auth.tokens import setup_token_loader
+
+    setup_login_manager(login_manager)
+    setup_token_loader(login_manager)
+
+
+def register_template_globals(app: Flask) -> None:
+    """Helpers every template may call: permission checks, the current language, and
+    filters that format dates and numbers for it."""
+    from flask_babel import get_locale
+
+    from aidmatch import permissions
+    from aidmatch.i18n import register_filters
+
+    app.jinja_env.globals.update(
+        is_staff=permissions.is_staff,
+        is_admin=permissions.is_admin,
+        current_locale=lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+    )
+    register_filters(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every domain's routes."""
+    from aidmatch.audit.views import bp as audit_bp
+    from aidmatch.auth.views import bp as auth_bp
+    from aidmatch.core_views import bp as core_bp
+    from aidmatch.csv_views import bp as csv_bp
+    from aidmatch.maps.views import bp as maps_bp
+    from aidmatch.matches.review import bp as review_bp
+    from aidmatch.matches.views import bp as matches_bp
+    from aidmatch.needs.views import bp as needs_bp
+    from aidmatch.offers.views import bp as offers_bp
+    from aidmatch.orgs.views import bp as orgs_bp
+    from aidmatch.places.views import bp as places_bp
+    from aidmatch.runs.views import bp as runs_bp
+    from aidmatch.transparency.views import bp as transparency_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(csv_bp)
+    app.register_blueprint(places_bp)
+    app.register_blueprint(needs_bp)
+    app.register_blueprint(offers_bp)
+    app.register_blueprint(maps_bp)
+    app.register_blueprint(transparency_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(matches_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(runs_bp)
+
+    from aidmatch.api import api, register_docs_page
+    from aidmatch.auth.api import blp as auth_api
+    from aidmatch.candidates.api import blp as candidates_api
+    from aidmatch.categories.api import blp as categories_api
+    from aidmatch.extensions import csrf
+    from aidmatch.matches.api import blp as matches_api
+    from aidmatch.needs.api import blp as needs_api
+    from aidmatch.offers.api import blp as offers_api
+    from aidmatch.places.api import blp as places_api
+    from aidmatch.runs.api import blp as runs_api
+    from aidmatch.transparency.api import blp as transparency_api
+
+    # JSON API: bearer tokens only (session cookies are ignored there), so no CSRF.
+    for blueprint in (
+        auth_api,
+        categories_api,
+        places_api,
+        needs_api,
+        offers_api,
+        matches_api,
+        transparency_api,
+        runs_api,
+        candidates_api,
+    ):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
+    register_docs_page(app)
+
+
+def register_errors(app: Flask) -> None:
+    """JSON errors under /api, HTML pages elsewhere."""
+    from aidmatch.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    """flask users / seed-demo / places / ... commands."""
+    from aidmatch.cli import register_commands
+
+    register_commands(app)

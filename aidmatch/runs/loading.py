@@ -1,0 +1,120 @@
+"""A run's input: open needs and offers of a scope as plain records, and the pairs not to
+propose.
+
+**Who is matched.** A run pairs only needs and offers of *verified* organizations: a
+need of an unverified group is shown to no donor, and an unverified donor may not see
+sensitive needs; proposals would reveal them. Such rows are counted as skipped
+(``need:unverified_group``, ``offer:unverified_organization``) until a coordinator
+verifies the organization.
+
+**Where.** A run places each need at its coarse point, the one donors may know
+(DESIGN.md, location privacy): a donor sees the proposals made to its offers before any
+coordinator does, and if they depended on the exact point, a donor moving an offer's
+radius between runs (or posting offers with several radii) would learn how far the group
+is, to the kilometre. So a proposal's reach, distance and score are what its donor could
+work out itself, and agree with the candidate lists donors see. Coordinators, who see the
+exact points, check the route when they review.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from aidmatch.candidates.inputs import NOT_AGAIN
+from aidmatch.categories.models import Category
+from aidmatch.engine import NeedRecord, OfferRecord
+from aidmatch.extensions import db
+from aidmatch.matches.models import Match
+from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.offers.models import Offer, OfferStatus
+from aidmatch.orgs.models import Organization
+from aidmatch.places.models import Place
+from aidmatch.runs.scope import RunScope
+
+
+def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
+    """Open needs in the scope with something left to cover, as plain records.
+
+    Fully pledged needs are left out; over-reserved ones (old data) are loaded, so that the
+    engine skips and counts them; needs of unverified groups are counted and left out.
+    Each need is at its coarse point (see "Where" in the module docstring).
+    """
+    stmt = (
+        select(
+            Need.id,
+            Need.category_id,
+            Category.unit,
+            Need.quantity - Need.pledged,
+            Need.public_lat,
+            Need.public_lon,
+            Need.urgency,
+            Need.needed_by,
+            Need.created_at,
+            Organization.verified_at.is_not(None),
+        )
+        .join(Category, Category.id == Need.category_id)
+        .join(Organization, Organization.id == Need.organization_id)
+        .where(Need.status == NeedStatus.OPEN, Need.pledged != Need.quantity)
+    )
+    if scope.need_categories is not None:
+        stmt = stmt.where(Need.category_id.in_(sorted(scope.need_categories)))
+    if scope.oblast:
+        stmt = stmt.join(Place, Place.id == Need.place_id).where(Place.oblast == scope.oblast)
+    records = []
+    for nid, cid, unit, left, lat, lon, urgency, needed_by, created, verified in db.session.execute(
+        stmt
+    ):
+        if not verified:
+            skipped["need:unverified_group"] += 1
+            continue
+        records.append(
+            NeedRecord(nid, cid, str(unit), left, lat, lon, str(urgency), needed_by, created, True)
+        )
+    return records
+
+
+def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
+    """Open offers with something remaining, compatible with the scope, as plain records."""
+    stmt = (
+        select(
+            Offer.id,
+            Offer.category_id,
+            Category.unit,
+            Offer.quantity - Offer.allocated,
+            Offer.lat,
+            Offer.lon,
+            Offer.delivery_radius_km,
+            Offer.organization_id,
+            Organization.verified_at.is_not(None),
+        )
+        .join(Category, Category.id == Offer.category_id)
+        .join(Organization, Organization.id == Offer.organization_id)
+        .where(Offer.status == OfferStatus.OPEN, Offer.allocated != Offer.quantity)
+    )
+    if scope.offer_categories is not None:
+        stmt = stmt.where(Offer.category_id.in_(sorted(scope.offer_categories)))
+    records = []
+    for oid, cid, unit, left, lat, lon, radius, org_id, verified in db.session.execute(stmt):
+        if not verified:
+            skipped["offer:unverified_organization"] += 1
+            continue
+        records.append(OfferRecord(oid, cid, str(unit), left, lat, lon, radius, org_id))
+    return records
+
+
+def pairs_not_to_propose(scope: RunScope) -> set[tuple[int, int]]:
+    """(need id, offer id) of open needs in the scope whose match is active or was refused."""
+    stmt = (
+        select(Match.need_id, Match.offer_id)
+        .join(Need, Need.id == Match.need_id)
+        .where(
+            Match.status.in_(NOT_AGAIN),
+            Match.offer_id.is_not(None),
+            Need.status == NeedStatus.OPEN,
+        )
+    )
+    if scope.need_categories is not None:
+        stmt = stmt.where(Need.category_id.in_(sorted(scope.need_categories)))
+    return {(n, o) for n, o in db.session.execute(stmt)}
