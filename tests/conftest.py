@@ -71,6 +71,18 @@ def scratch_database(server_url: str = "", prefix: str = "aidmatch_bench") -> It
             drop_pg_database(url)
 
 
+# What Flask-Login, Flask-Babel, the API's token loader, CSRF and the privacy policy remember
+# in `g` for one request.
+SHARED_G_KEYS = (
+    "_login_user",
+    "api_token",
+    "_flask_babel",
+    "login_failed",
+    "csrf_token",
+    "privacy_viewer",
+)
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose every request starts with no cached user.
 
@@ -81,7 +93,7 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         if has_app_context():
-            for key in ("_login_user", "api_token", "_flask_babel", "login_failed", "csrf_token"):
+            for key in SHARED_G_KEYS:
                 g.pop(key, None)
         return super().open(*args, **kwargs)
 

@@ -1,0 +1,251 @@
+"""The one privacy policy (DESIGN: "Location privacy"): what one viewer may see of a need, an
+offer, a match or an organization. Every serializer, page, list, candidate list, CSV export,
+map feed and matching run asks a :class:`Viewer`; nothing else decides.
+
+- Rows at all: staff see every need, offer and match; a member sees its organization's rows;
+  others see rows of verified organizations, and sensitive needs only when their own
+  organization is verified; anonymous visitors see none (only the transparency page). A match
+  is seen by staff and by its two sides.
+- Exact point, delivery note and contacts: staff, the owning organization, and the other side
+  of a match that is confirmed (or later: shipped, delivered). Everyone else gets the
+  settlement, the oblast and the coarse point (a ~10 km grid cell centre).
+- Distances for a viewer without the exact point are measured from the coarse point and
+  rounded to 5 km; "within N km" filters and "reaches" use the coarse point for them too.
+- A match's score and the closeness part of its explanation are shown only to a viewer who may
+  see both exact points: with the offer's public radius they give the exact distance away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, case, false, or_, select, true
+
+from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
+from aidmatch.permissions import is_staff
+
+# From confirmed on, the two sides of a match see each other's contact and exact location.
+REVEALING = ("confirmed", "shipped", "delivered")
+
+
+class Viewer:
+    """One user's view of the data (None or an anonymous user: the public's)."""
+
+    def __init__(self, user):
+        authenticated = bool(user is not None and getattr(user, "is_authenticated", False))
+        self.user = user if authenticated else None
+        self.staff = is_staff(self.user)
+        self.org_id = self.user.organization_id if self.user is not None else None
+        org = self.user.organization if self.user is not None else None
+        self.org_verified = bool(org is not None and org.verified_at is not None)
+        self._exact: dict[tuple[str, int], bool] = {}
+
+    def __repr__(self) -> str:
+        who = "staff" if self.staff else f"org {self.org_id}" if self.org_id else "public"
+        return f"<Viewer {who}>"
+
+    # --- which rows at all ----------------------------------------------------------------
+
+    def rows_clause(self, model, *, sensitive_column=None):
+        """The SQL condition under which this viewer may see a row of model (Need or Offer);
+        the statement must join model.organization."""
+        from aidmatch.orgs.models import Organization
+
+        if self.user is None:
+            return false()
+        if self.staff:
+            return true()
+        public = Organization.verified_at.is_not(None)
+        if sensitive_column is not None and not self.org_verified:
+            public = and_(public, sensitive_column.is_(False))
+        return or_(model.organization_id == self.org_id, public)
+
+    def matches_clause(self):
+        """The SQL condition of the matches this viewer may see: staff all, others either side."""
+        from aidmatch.matches.models import Match
+        from aidmatch.needs.models import Need
+
+        if self.staff:
+            return true()
+        if self.org_id is None:
+            return false()
+        return or_(
+            Match.organization_id == self.org_id,
+            Match.need.has(Need.organization_id == self.org_id),
+        )
+
+    def is_side(self, match) -> bool:
+        """The viewer belongs to the donor organization or to the group of this match."""
+        return self.org_id is not None and self.org_id in (
+            match.organization_id,
+            match.need.organization_id,
+        )
+
+    def sees_match(self, match) -> bool:
+        """Staff and the two sides see a match; for anyone else it does not exist."""
+        return self.staff or self.is_side(match)
+
+    def is_revealed_side(self, match) -> bool:
+        """A side of a confirmed (or later) match: it sees the other side's contact and point."""
+        return str(match.status) in REVEALING and self.is_side(match)
+
+    # --- exact points ---------------------------------------------------------------------
+
+    def exact_ids(self, objs: Iterable) -> set[int]:
+        """The ids among objs (all needs or all offers) whose exact point this viewer may see,
+        in at most one query (lists must not ask once per row); remembered for the request."""
+        objs = [o for o in objs if o is not None]
+        if not objs:
+            return set()
+        kind = type(objs[0]).__name__
+        unknown = [o for o in objs if (kind, o.id) not in self._exact]
+        if unknown:
+            allowed = self._decide_exact(kind, unknown)
+            self._exact.update({(kind, o.id): o.id in allowed for o in unknown})
+        return {o.id for o in objs if self._exact[(kind, o.id)]}
+
+    def _decide_exact(self, kind: str, objs: list) -> set[int]:
+        if self.staff:
+            return {o.id for o in objs}
+        own = {o.id for o in objs if self.org_id is not None and o.organization_id == self.org_id}
+        others = [o.id for o in objs if o.id not in own]
+        if not others or self.org_id is None:
+            return own
+        from aidmatch.extensions import db
+        from aidmatch.matches.models import Match
+        from aidmatch.needs.models import Need
+
+        if kind == "Need":
+            stmt = select(Match.need_id).where(
+                Match.need_id.in_(others), Match.organization_id == self.org_id
+            )
+        else:
+            stmt = select(Match.offer_id).where(
+                Match.offer_id.in_(others),
+                Match.need.has(Need.organization_id == self.org_id),
+            )
+        return own | set(db.session.scalars(stmt.where(Match.status.in_(REVEALING))))
+
+    def sees_exact(self, obj) -> bool:
+        """May this viewer see obj's (a need's or an offer's) exact point and private note?"""
+        return obj is not None and obj.id in self.exact_ids([obj])
+
+    def point(self, obj, exact: bool | None = None) -> dict:
+        """{"lat", "lon", "precision_km"}: the exact point (precision 0) or the coarse one."""
+        if exact is None:
+            exact = self.sees_exact(obj)
+        if exact:
+            return {"lat": obj.lat, "lon": obj.lon, "precision_km": 0}
+        return {"lat": obj.public_lat, "lon": obj.public_lon, "precision_km": GRID_KM}
+
+    def known_point(self, obj, exact: bool | None = None) -> tuple[float, float]:
+        """Where obj is as far as this viewer may know: the point that decides reach and
+        distances for it."""
+        if exact is None:
+            exact = self.sees_exact(obj)
+        return (obj.lat, obj.lon) if exact else (obj.public_lat, obj.public_lon)
+
+    def distance_km(self, obj, lat: float, lon: float, exact: bool | None = None) -> float:
+        """Distance from (lat, lon) to obj as this viewer may know it: exact to 0.1 km, or from
+        the coarse point rounded to 5 km."""
+        if exact is None:
+            exact = self.sees_exact(obj)
+        if exact:
+            return round(haversine_km(lat, lon, obj.lat, obj.lon), 1)
+        return round_distance_km(haversine_km(lat, lon, obj.public_lat, obj.public_lon))
+
+    def filter_point(self, model) -> tuple:
+        """SQL expressions of the point that "within N km" filters and "closest" sorting use:
+        the exact point for staff and for the viewer's own rows, the coarse one otherwise (a
+        row seen exactly only through a confirmed match is filtered on its coarse point: one
+        join per row would cost every list, and the coarse answer is the stricter one)."""
+        if self.staff:
+            return model.lat, model.lon
+        if self.org_id is None:
+            return model.public_lat, model.public_lon
+        own = model.organization_id == self.org_id
+        return (
+            case((own, model.lat), else_=model.public_lat),
+            case((own, model.lon), else_=model.public_lon),
+        )
+
+    # --- private fields -------------------------------------------------------------------
+
+    def delivery_note(self, need, exact: bool | None = None) -> str | None:
+        """The need's private delivery note, or None for a viewer who may not see it."""
+        if exact is None:
+            exact = self.sees_exact(need)
+        return need.delivery_note if exact else None
+
+    def sees_contact(self, match, org) -> bool:
+        """An organization's contact on a match: to staff, and to the other side once the match
+        is confirmed (one's own contact needs no showing)."""
+        if self.staff:
+            return True
+        if self.org_id is not None and self.org_id == org.id:
+            return False
+        return self.is_revealed_side(match)
+
+    def match_contacts(self, match) -> dict:
+        """The contacts an API reader of this match may see: both for staff, the other side's
+        for a side of a confirmed match, none otherwise."""
+        donor, group = match.organization, match.need.organization
+        if self.staff:
+            return {"contacts": {"donor": donor.contact, "group": group.contact}}
+        if self.is_revealed_side(match):
+            other = group if self.org_id == donor.id else donor
+            return {"contact": other.contact}
+        return {}
+
+    def sees_both_points(self, match, exact_need: bool | None = None, exact_offer=None) -> bool:
+        """May this viewer see the exact points of both the need and the offer of the match
+        (the condition for an exact distance, the score and its closeness part)?"""
+        if exact_need is None:
+            exact_need = self.sees_exact(match.need)
+        if match.offer is None:
+            return exact_need
+        if exact_offer is None:
+            exact_offer = self.sees_exact(match.offer)
+        return bool(exact_need and exact_offer)
+
+    def match_distance(self, match, both: bool | None = None) -> float | None:
+        """The distance between a match's offer and need as this viewer may know it: the
+        stored exact one, or the need's coarse point to the offer's point as known, rounded."""
+        if both is None:
+            both = self.sees_both_points(match)
+        if both:
+            return match.distance_km
+        if match.offer is None:
+            return None
+        lat, lon = self.known_point(match.offer)
+        return self.distance_km(match.need, lat, lon, exact=False)
+
+    def explanation(self, explanation: dict | None, both: bool, distance: float | None) -> dict:
+        """An engine explanation ({"score", "parts", "facts"}) as this viewer may see it:
+        whole for who sees both exact points; for anyone else without the score and the
+        closeness part, and with the distance as they may know it (rounded)."""
+        if not isinstance(explanation, dict) or both:
+            return explanation or {}
+        shown = {k: v for k, v in explanation.items() if k != "score"}
+        facts = explanation.get("facts")
+        if isinstance(facts, dict):
+            shown["facts"] = {**facts, "distance_km": distance, "distance_rounded": True}
+        parts = explanation.get("parts")
+        if isinstance(parts, dict):
+            shown["parts"] = {k: v for k, v in parts.items() if k != "closeness"}
+        return shown
+
+
+def viewer_for(user) -> Viewer:
+    """The policy for this user, one per request (its answers are remembered for the request);
+    outside a request a new one."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return Viewer(user)
+    cached = g.get("privacy_viewer")
+    user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    if cached is None or cached[0] != user_id:
+        cached = (user_id, Viewer(user))
+        g.privacy_viewer = cached
+    return cached[1]
