@@ -1,0 +1,290 @@
+"""The location-privacy table of DESIGN.md as data: who (role) in which relation to an object
+(need, offer, match, organization) sees which field on which surface (API, pages, CSV, map
+feed, transparency page). Pure Python: no app, no database; tests/test_privacy_table.py builds
+the world this describes and checks every row through HTTP responses.
+
+DESIGN.md, "Location privacy" (the expectations below, nothing else):
+- the exact point, the delivery note and contacts: coordinators, admins, the owning
+  organization and the other party of a confirmed (or shipped, delivered) match;
+- everyone else: settlement, oblast, the coarse point, distances from it rounded to 5 km; an
+  explanation or score they get carries no exact distance;
+- a sensitive need is listed only to verified organizations and coordinators; an unverified
+  group's needs only to coordinators (and its own members);
+- anonymous visitors see only the transparency page; other donors' matches on a need show
+  only as totals (not the donors' names).
+Where DESIGN is silent, a row states what the app does today (CSV exports hold one's own rows
+only; an unverified collective's offers are listed to staff and itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUSES = ("pending", "confirmed", "shipped", "delivered")
+REVEALED = frozenset({"confirmed", "shipped", "delivered"})
+STAFF = frozenset({"coordinator", "admin"})
+
+# Organizations: key -> (kind, verified).
+ORGS = {
+    "G": ("frontline_group", True),  # owns every need but NU
+    "G2": ("frontline_group", True),  # an unrelated group
+    "UG": ("frontline_group", False),  # an unverified group, owns NU
+    **{f"D_{s}": ("donor_collective", True) for s in STATUSES},
+    "D_x": ("donor_collective", True),  # unrelated donor, owns the "anywhere" offer O_free
+    "DU": ("donor_collective", False),  # an unverified collective, owns O_u
+}
+# Needs: key -> (owner, sensitive). N_<status> is matched with O_<status>.
+NEEDS = {
+    **{f"N_{s}": ("G", False) for s in STATUSES},
+    "NS": ("G", True),
+    "NU": ("UG", False),
+}
+OFFERS = {**{f"O_{s}": f"D_{s}" for s in STATUSES}, "O_free": "D_x", "O_u": "DU"}
+MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
+# The need whose instant candidates (offers) are checked, and the offer whose candidates
+# (needs) are: the "anywhere" offer of an unrelated donor reaches every need.
+CANDIDATES_OF_NEED = "N_confirmed"
+CANDIDATES_OF_OFFER = "O_free"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """One person looking: a role and the organization it belongs to (None for staff)."""
+
+    key: str
+    role: str
+    org: str | None
+
+
+VIEWERS = (
+    Viewer("anonymous", "anonymous", None),
+    Viewer("organizer-owner", "organizer", "G"),
+    Viewer("organizer-unrelated", "organizer", "G2"),
+    Viewer("organizer-unverified_org", "organizer", "UG"),
+    *(Viewer(f"donor-other_side_{s}", "donor", f"D_{s}") for s in STATUSES),
+    Viewer("donor-unrelated", "donor", "D_x"),
+    Viewer("donor-unverified_org", "donor", "DU"),
+    Viewer("coordinator", "coordinator", None),
+    Viewer("admin", "admin", None),
+)
+
+MATCH_FIELDS = frozenset(
+    {"listed", "need_exact_point", "offer_exact_point", "delivery_note", "group_contact",
+     "donor_contact", "other_side_name", "exact_distance", "score_explanation"}
+)  # fmt: skip
+# Surfaces per kind of object, with the fields each can show at all. A field a surface does
+# not carry still gets its "hidden" rows (a leak check) but no "shown" rows.
+SURFACES = {
+    "need": {
+        "api_list": {"listed", "exact_point", "delivery_note", "exact_distance"},
+        "api_detail": {"listed", "exact_point", "delivery_note"},
+        "html_list": {"listed"},
+        "html_detail": {"listed", "exact_point", "delivery_note", "other_side_name"},
+        "map_page": set(),
+        "map_data": {"listed", "exact_point"},
+        "csv_export": {"listed", "exact_point", "delivery_note"},
+        "api_offer_candidates": {"listed", "exact_distance"},
+        "html_offer_candidates": set(),  # the page ranks the top 5 only: leak checks
+        "transparency": set(),
+        "ledger": set(),
+    },
+    "offer": {
+        "api_list": {"listed", "exact_point", "exact_distance"},
+        "api_detail": {"listed", "exact_point"},
+        "html_list": {"listed"},
+        "html_detail": {"listed", "exact_point", "other_side_name"},
+        "map_data": {"listed", "exact_point"},
+        "csv_export": {"listed", "exact_point"},
+        "api_need_candidates": {"listed", "exact_distance"},
+    },
+    "match": {
+        "api_list": MATCH_FIELDS,
+        "api_detail": MATCH_FIELDS,
+        "html_detail": MATCH_FIELDS - {"offer_exact_point"},  # the page places the need only
+    },
+    "org": {"html_detail": {"contact"}, "transparency": set(), "ledger": set()},
+}
+FIELDS = {
+    "need": ("listed", "exact_point", "delivery_note", "contact", "other_side_name",
+             "exact_distance"),
+    "offer": ("listed", "exact_point", "contact", "other_side_name", "exact_distance"),
+    "match": ("listed", "need_exact_point", "offer_exact_point", "delivery_note",
+              "group_contact", "donor_contact", "other_side_name", "exact_distance",
+              "score_explanation"),
+    "org": ("contact", "name"),
+}  # fmt: skip
+
+
+def owner_of(kind: str, key: str) -> str:
+    """The organization an object belongs to (a match: its donor organization)."""
+    if kind == "need":
+        return NEEDS[key][0]
+    if kind == "offer":
+        return OFFERS[key]
+    if kind == "match":
+        return OFFERS[MATCHES[key][1]]
+    return key
+
+
+def partner_status(org: str | None, kind: str, key: str) -> str | None:
+    """The status of the match that puts org on the other side of this object, if any."""
+    for need, offer, status in MATCHES.values():
+        sides = (NEEDS[need][0], OFFERS[offer])
+        if kind == "need" and key == need and org == sides[1]:
+            return status
+        if kind == "offer" and key == offer and org == sides[0]:
+            return status
+        if kind == "org" and org != key and {org, key} == set(sides):
+            return status
+        if kind == "match" and MATCHES[key][0] == need and org in sides:
+            return status
+    return None
+
+
+def relation(viewer: Viewer, kind: str, key: str) -> str:
+    """owner, other_side_<status>, unverified_org, unrelated; "any" for staff and anonymous."""
+    if viewer.org is None:
+        return "any"
+    if kind != "match" and owner_of(kind, key) == viewer.org:
+        return "owner"
+    status = partner_status(viewer.org, kind, key)
+    if status is not None:
+        return f"other_side_{status}"
+    if not ORGS[viewer.org][1]:
+        return "unverified_org"
+    return "unrelated"
+
+
+def object_label(kind: str, key: str) -> str:
+    """The object's kind as a row names it."""
+    if kind == "need":
+        if NEEDS[key][1]:
+            return "sensitive_need"
+        return "unverified_group_need" if not ORGS[NEEDS[key][0]][1] else "need"
+    if kind == "offer" and not ORGS[OFFERS[key]][1]:
+        return "unverified_org_offer"
+    if kind == "org" and not ORGS[key][1]:
+        return "unverified_org"
+    return kind
+
+
+def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
+    """DESIGN: exact point, delivery note, contacts: staff, owner, confirmed-or-later partner."""
+    if viewer.role in STAFF:
+        return True
+    rel = relation(viewer, kind, key)
+    return rel == "owner" or rel.removeprefix("other_side_") in REVEALED
+
+
+def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
+    """Whether the object appears on that surface for that viewer at all."""
+    if viewer.role == "anonymous" or surface in ("transparency", "ledger", "map_page"):
+        return False
+    staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
+    if surface == "csv_export":  # exports hold one's own rows (all rows for staff)
+        return staff or rel == "owner"
+    if kind == "match":
+        return staff or rel.startswith("other_side_")
+    if surface == "api_need_candidates" and key not in ("O_free", "O_u"):
+        return False  # only the offers that are still open candidates (not yet matched)
+    if staff or rel == "owner":
+        return True
+    label = object_label(kind, key)
+    if label in ("unverified_group_need", "unverified_org_offer"):
+        return False
+    if label == "sensitive_need":
+        return viewer.org is not None and ORGS[viewer.org][1]
+    return True
+
+
+def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> bool | None:
+    """DESIGN's answer: True shown, False hidden, None when the row does not apply (a
+    viewer's own contact or name, which a page may or may not repeat)."""
+    seen = listed(viewer, kind, key, surface)
+    if field == "listed":
+        return seen
+    if kind == "org":
+        if surface in ("transparency", "ledger"):
+            return False  # no group names (none opted in), no contacts
+        if field == "name":
+            return None
+        return viewer.role in STAFF or private_ok(viewer, "org", key)
+    if kind == "match":
+        need, offer, status = MATCHES[key]
+        group, donor = NEEDS[need][0], OFFERS[offer]
+        if field in ("need_exact_point", "delivery_note"):
+            return seen and private_ok(viewer, "need", need)
+        if field == "offer_exact_point":
+            return seen and private_ok(viewer, "offer", offer)
+        if field in ("group_contact", "donor_contact"):
+            this, other = (group, donor) if field == "group_contact" else (donor, group)
+            if viewer.org == this:
+                return None
+            return seen and (viewer.role in STAFF or (viewer.org == other and status in REVEALED))
+        if field == "other_side_name":
+            return None if viewer.org in (group, donor) and seen else seen
+        both = private_ok(viewer, "need", need) and private_ok(viewer, "offer", offer)
+        return seen and both  # exact_distance, score_explanation
+    if field == "other_side_name":
+        # The other party of the object's match: the donor on a need, the group on an offer.
+        matched = [m for m in MATCHES.values() if key in (m[0], m[1])]
+        if not matched:
+            return None
+        need, offer, _status = matched[0]
+        other = OFFERS[offer] if kind == "need" else NEEDS[need][0]
+        if viewer.org == other:
+            return None
+        return seen and (viewer.role in STAFF or relation(viewer, kind, key) == "owner")
+    if field == "exact_distance" and surface in ("api_need_candidates", "api_offer_candidates"):
+        pair = (
+            ("need", CANDIDATES_OF_NEED, "offer", key)
+            if kind == "offer"
+            else ("offer", CANDIDATES_OF_OFFER, "need", key)
+        )
+        return seen and private_ok(viewer, *pair[:2]) and private_ok(viewer, *pair[2:])
+    if field == "contact":
+        return False if not private_ok(viewer, kind, key) else None
+    return seen and private_ok(viewer, kind, key)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: a sentence-like id and the cases (viewer, object) behind it."""
+
+    id: str
+    expected: bool
+    cases: tuple[tuple[str, str, str, str, str], ...]  # (viewer, kind, key, surface, field)
+
+
+def objects():
+    """Every (kind, key) of the world."""
+    yield from (("need", k) for k in NEEDS)
+    yield from (("offer", k) for k in OFFERS)
+    yield from (("match", k) for k in MATCHES)
+    yield from (("org", k) for k in ORGS)
+
+
+def build_rows() -> dict[str, Row]:
+    """The whole table, by row id: role-relation-object-surface-field-shown|hidden."""
+    cases: dict[str, list] = {}
+    shown: dict[str, bool] = {}
+    for viewer in VIEWERS:
+        for kind, key in objects():
+            rel = relation(viewer, kind, key)
+            for surface, carried in SURFACES[kind].items():
+                for field in FIELDS[kind]:
+                    want = expected(viewer, kind, key, surface, field)
+                    if want is None or (want and field not in carried):
+                        continue
+                    if field == "exact_distance" and field not in carried:
+                        continue  # a distance from what: only lists near a place have one
+                    row_id = "-".join(
+                        (viewer.role, rel, object_label(kind, key), surface, field,
+                         "shown" if want else "hidden")
+                    )  # fmt: skip
+                    cases.setdefault(row_id, []).append((viewer.key, kind, key, surface, field))
+                    shown[row_id] = want
+    return {i: Row(i, shown[i], tuple(c)) for i, c in cases.items()}
+
+
+ROWS = build_rows()

@@ -1,0 +1,212 @@
+"""The world of the privacy table (tests/privacy_table.py) in the database, and one viewer's
+requests: groups, collectives, needs and offers from the factories, with planted exact points,
+delivery notes, contacts and names; the matches made through the API."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from aidmatch.extensions import db
+from aidmatch.orgs.models import OrgKind
+from aidmatch.permissions import Role
+from tests.factories import PASSWORD, make_org, make_user
+from tests.posting_factories import make_need, make_offer, make_place
+from tests.privacy_table import MATCHES, NEEDS, OFFERS, ORGS, STATUSES, VIEWERS, Viewer
+
+# Exact points with digits found nowhere else; each offer ~30 km from its need, radius 60 km,
+# the four pairs hundreds of km apart (a matching run pairs exactly N_s with O_s).
+NEED_POINTS = {
+    "N_pending": (49.937261, 36.284517),
+    "N_confirmed": (47.831742, 35.163928),
+    "N_shipped": (50.912634, 34.817153),
+    "N_delivered": (46.973815, 31.994362),
+    "NS": (48.738129, 37.584316),
+    "NU": (51.497318, 31.289473),
+}
+OFFER_POINTS = {
+    "O_pending": (50.142813, 36.031462),
+    "O_confirmed": (48.031327, 34.871249),
+    "O_shipped": (51.113472, 34.521386),
+    "O_delivered": (47.176241, 31.701423),
+    "O_free": (49.842137, 24.031728),
+    "O_u": (48.464312, 35.046281),
+}
+NEAR = (50.45, 30.52)  # the place lists measure distances from (?near=)
+
+
+def name_of(org: str) -> str:
+    """An organization's planted name (no name is a part of another)."""
+    return f"Org {org} Zeta"
+
+
+def contact_of(org: str) -> str:
+    """An organization's planted contact."""
+    return f"CONTACT-{org}-call-us"
+
+
+def note_of(need: str) -> str:
+    """A need's planted delivery note."""
+    return f"NOTE-{need}-behind-the-gate"
+
+
+def title_of(key: str) -> str:
+    """A need's or an offer's title (how lists and exports are searched for it)."""
+    return f"Title {key} Kilo"
+
+
+def point_tokens(lat: float, lon: float) -> tuple[str, ...]:
+    """The exact point as any surface might print it (6, 5 or 4 decimals)."""
+    return tuple(
+        token for v in (lat, lon) for token in (f"{v:.6f}".split(".")[1], f"{v:.5f}", f"{v:.4f}")
+    )
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance on the mean Earth radius (what lists measure exact distances by)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def number_in(token: str, text: str) -> bool:
+    """Whether the number token stands in text on its own (not inside a longer number)."""
+    return re.search(rf"(?<![\d.]){re.escape(token)}(?!\d)", text) is not None
+
+
+@dataclass
+class World:
+    """The built world: users by viewer key, database ids by object key, the ?near= place,
+    and each match's exact figures (distance, score, closeness part) as staff get them."""
+
+    users: dict[str, object]
+    ids: dict[str, int]
+    near_id: int
+    match_facts: dict[str, dict] = field(default_factory=dict)
+
+
+def build_world(app, api_client) -> World:
+    """Groups, collectives, needs and offers; four matches made through the API and taken to
+    pending, confirmed, shipped and delivered; then two "anywhere" offers."""
+    orgs = {
+        key: make_org(name_of(key), kind=OrgKind(kind), verified=ok, contact=contact_of(key))
+        for key, (kind, ok) in ORGS.items()
+    }
+    users = {
+        v.key: None if v.role == "anonymous" else make_user(Role(v.role), org=orgs.get(v.org))
+        for v in VIEWERS
+    }
+    member = {v.org: users[v.key] for v in VIEWERS if v.org}
+
+    def place(key, lat, lon):
+        return make_place(f"Place {key}", lat=round(lat, 2), lon=round(lon, 2))
+
+    ids = {key: org.id for key, org in orgs.items()}
+    for key, (org, sensitive) in NEEDS.items():
+        lat, lon = NEED_POINTS[key]
+        need = make_need(
+            orgs[org], member[org], place=place(key, lat, lon), lat=lat, lon=lon,
+            title=title_of(key), delivery_note=note_of(key), sensitive=sensitive, quantity=40,
+        )  # fmt: skip
+        ids[key] = need.id
+
+    def offer(key, radius, quantity):
+        org = OFFERS[key]
+        lat, lon = OFFER_POINTS[key]
+        ids[key] = make_offer(
+            orgs[org], member[org], place=place(key, lat, lon), lat=lat, lon=lon,
+            title=title_of(key), quantity=quantity, delivery_radius_km=radius,
+        ).id  # fmt: skip
+
+    for s in STATUSES:
+        offer(f"O_{s}", 60, 10)
+    near = make_place("Near Kyivske", lat=NEAR[0], lon=NEAR[1], oblast="Kyiv")
+    db.session.commit()
+    staff = api_client(users["coordinator"])
+    run = staff.post("/matching/runs", json={"category": "tourniquets"})
+    assert run.status_code == 201 and run.get_json()["proposals"] == 4, run.get_json()
+    made = {m["offer_id"]: m for m in staff.get("/matches?per_page=100").get_json()["items"]}
+    group = api_client(member["G"])
+    for key, (need, offer_key, status) in MATCHES.items():
+        match = made[ids[offer_key]]
+        assert match["need_id"] == ids[need], (key, match)
+        ids[key] = mid = match["id"]
+        donor = api_client(member[OFFERS[offer_key]])
+        steps = [(donor, "accept", None)]
+        if status != "pending":
+            steps.append((staff, "approve", None))
+        if status in ("shipped", "delivered"):
+            steps.append((donor, "ship", {"note": "Sent by van", "tracking": ""}))
+        if status == "delivered":
+            steps.append((group, "confirm-delivery", {"quantity_received": match["quantity"]}))
+        for who, action, body in steps:
+            done = who.post(f"/matches/{mid}/{action}", json=body or {})
+            assert done.status_code == 200, (key, action, done.get_json())
+        assert done.get_json()["status"] == status
+    offer("O_free", None, 100)
+    offer("O_u", None, 100)
+    db.session.commit()
+    world = World(users, ids, near.id)
+    for key in MATCHES:  # the stored (exact) figures, as staff get them
+        body = staff.get(f"/matches/{ids[key]}").get_json()
+        closeness = (body.get("explanation") or {}).get("parts", {}).get("closeness")
+        world.match_facts[key] = {
+            "distance": f"{body['distance_km']:.1f}",
+            "score": repr(body["score"]),
+            "closeness": repr(closeness),
+        }
+        assert body["distance_km"] % 5 and body["score"] and closeness, body
+    return world
+
+
+class AnonymousApi:
+    """The API without a token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, path):
+        return self.client.get(f"/api/v1{path}")
+
+
+class Session:
+    """One viewer's requests: its pages (logged in) and its API calls (bearer token), each
+    URL loaded once. Anonymous visitors get 401 from the API and the login page for every
+    page but the transparency page (DESIGN: that page is all they see)."""
+
+    def __init__(self, app, api_client, world: World, viewer: Viewer):
+        self.viewer, self.world = viewer, world
+        user = world.users[viewer.key]
+        self.pages = app.test_client()
+        if user is not None:
+            login = self.pages.post("/login", data={"email": user.email, "password": PASSWORD})
+            assert login.status_code == 302
+            self.api_client = api_client(user)
+        else:
+            self.api_client = AnonymousApi(app.test_client())
+        self.cache: dict[tuple[str, str], object] = {}
+
+    def _load(self, kind: str, path: str):
+        if (kind, path) not in self.cache:
+            response = self.api_client.get(path) if kind == "api" else self.pages.get(path)
+            if self.viewer.role == "anonymous":
+                allowed = {401} if kind == "api" else {302}
+                if path.startswith("/transparency"):
+                    allowed = {200}
+            else:
+                allowed = {200, 403, 404}
+            assert response.status_code in allowed, (self.viewer.key, path, response.status_code)
+            self.cache[(kind, path)] = response
+        return self.cache[(kind, path)]
+
+    def api(self, path):
+        """GET /api/v1<path> as this viewer."""
+        return self._load("api", path)
+
+    def page(self, path):
+        """GET a page (or the map feed, an export) as this viewer."""
+        return self._load("page", path)
