@@ -208,7 +208,9 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
             return False  # no group names (none opted in), no contacts
         if field == "name":
             return None
-        return viewer.role in STAFF or private_ok(viewer, "org", key)
+        # The organization page: its contact to members and staff; the other side of a
+        # confirmed match finds it on the match's page (the stricter of the two copies).
+        return viewer.role in STAFF or relation(viewer, "org", key) == "owner"
     if kind == "match":
         need, offer, status = MATCHES[key]
         group, donor = NEEDS[need][0], OFFERS[offer]

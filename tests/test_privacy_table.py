@@ -53,10 +53,6 @@ _PAGE_DISTANCE = (
     "the match page decides on the need's exact point alone: the group gets the exact distance "
     "and score (closeness) before it may see the offer's exact point (the API hides them)"
 )
-_ORG_CONTACT = (
-    "the organization page shows its contact to members and staff only; DESIGN reveals contact "
-    "details to the other party of a confirmed (shipped, delivered) match, as the match does"
-)
 DISAGREEMENTS: dict[str, str] = {
     "organizer-other_side_pending-match-html_detail-exact_distance-hidden": _PAGE_DISTANCE,
     "organizer-other_side_pending-match-html_detail-score_explanation-hidden": _PAGE_DISTANCE,
@@ -68,11 +64,6 @@ DISAGREEMENTS: dict[str, str] = {
             "donor-unrelated",
             "donor-unverified_org",
         )
-    },
-    **{
-        f"{role}-other_side_{status}-org-html_detail-contact-shown": _ORG_CONTACT
-        for role in ("organizer", "donor")
-        for status in ("confirmed", "shipped", "delivered")
     },
 }
 
