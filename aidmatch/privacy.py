@@ -19,7 +19,7 @@ def exact_ids(user, objs) -> set[int]:
     """The ids among objs (all needs or all offers) whose exact point the user may see, in at
     most one query (lists must not ask once per row)."""
     from aidmatch.extensions import db
-    from aidmatch.matches.models import Match, MatchStatus
+    from aidmatch.matches.models import REVEALED, Match
     from aidmatch.needs.models import Need
 
     objs = list(objs)
@@ -31,7 +31,7 @@ def exact_ids(user, objs) -> set[int]:
     others = [o.id for o in objs if o.id not in own]
     if not others or not (user and user.is_authenticated and user.organization_id):
         return own
-    revealed = (MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED)
+    revealed = REVEALED
     if isinstance(objs[0], Need):
         stmt = select(Match.need_id).where(
             Match.need_id.in_(others), Match.organization_id == user.organization_id

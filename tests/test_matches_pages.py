@@ -363,7 +363,7 @@ def test_receipt_errors_stay_on_the_form(world, client, switch):
     assert db.session.get(Need, world.need.id).delivered == 8
 
 
-def test_a_stale_pending_match_expires_when_read(world, client, switch):
+def test_a_stale_pending_match_reads_as_expired(world, client, switch):
     match = ops.claim_need(world.need, world.donor, 8)
     db.session.commit()
     db.session.execute(
@@ -374,7 +374,13 @@ def test_a_stale_pending_match_expires_when_read(world, client, switch):
     db.session.commit()
     switch(world.donor)
     page = text(client.get(f"/matches/{match.id}"))
-    assert "expired" in page
+    assert "expired" in page and f"/matches/{match.id}/decline" not in page
+    assert only_match().status == MatchStatus.PENDING  # reads as expired; nothing stored
+    response = client.post(f"/matches/{match.id}/decline", data={"reason": ""})
+    assert response.status_code == 409 and "This match has expired." in text(response)
+    assert db.session.get(Need, world.need.id).pledged == 8
+    ops.expire_matches()
+    db.session.commit()
     assert only_match().status == MatchStatus.EXPIRED
     assert db.session.get(Need, world.need.id).pledged == 0
 
