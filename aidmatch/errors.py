@@ -127,7 +127,7 @@ def register_error_handlers(app) -> None:
         status = refusal_status(err)
         if _wants_json():
             return error_response(status, err.message, err.fields, refusal_code(err))
-        template = "errors/404.html" if status == 404 else "errors/error.html"
+        template = f"errors/{status}.html" if status in (403, 404) else "errors/error.html"
         return render_template(template, status=status, message=err.message), status
 
     @app.errorhandler(HTTPException)

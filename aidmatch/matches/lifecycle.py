@@ -110,7 +110,7 @@ TABLE: tuple[Action, ...] = (
         _l("Only a coordinator of neither side may reject."),
         _l("Only a pending match can be rejected; this one is %(status)s."),
         unset="coordinator_approved_at",
-        unset_message=_l("A coordinator already approved this match."),
+        unset_message=ALREADY_AGREED,
     ),
     Action(
         "withdraw",
@@ -156,8 +156,10 @@ TABLE: tuple[Action, ...] = (
         frozenset({PENDING, CONFIRMED}),
         MatchStatus.CANCELLED,
         "optional",
-        _l("Only the need's group, the donor or a coordinator may cancel."),
-        _l("Only a pending or confirmed match can be cancelled; this one is %(status)s."),
+        # Never shown to a person (cancelling the need or offer ends its matches): not marked
+        # for the translators.
+        "Only the need's group, the donor or a coordinator may cancel.",
+        "Only a pending or confirmed match can be cancelled; this one is %(status)s.",
         button=False,
     ),
     Action(
@@ -176,8 +178,8 @@ TABLE: tuple[Action, ...] = (
         frozenset({PENDING}),
         EXPIRED,
         "none",
-        _l("Only the expiry job expires matches."),
-        _l("Only a pending match expires; this one is %(status)s."),
+        "Only the expiry job expires matches.",  # never shown to a person, as for cancel
+        "Only a pending match expires; this one is %(status)s.",
         deadline="passed",
         button=False,
     ),

@@ -15,7 +15,6 @@ from aidmatch.matches.pages import allowed_actions, status_label, time_left
 from aidmatch.matches.rules import party_condition
 from aidmatch.needs.forms import unit_label
 from aidmatch.needs.models import Need
-from aidmatch.permissions import is_member
 
 # Lapsed: the matches an organization let go without delivering.
 LAPSED = (MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)
@@ -74,7 +73,8 @@ def my_matches(viewer, now: datetime) -> tuple[dict[str, list[dict]], list[dict]
     }
     for match in active:
         line = row(match, viewer, now)
-        if is_member(viewer, match.organization):
+        on = lifecycle.sides_of(viewer, match)
+        if "donor" in on:
             if lifecycle.state_refusal(lifecycle.action("accept"), match, now) is None:
                 sections["answer"].append(line)
             elif match.status == MatchStatus.PENDING:
@@ -83,7 +83,7 @@ def my_matches(viewer, now: datetime) -> tuple[dict[str, list[dict]], list[dict]
                 sections["ship"].append(line)
             else:
                 sections["on_the_way"].append(line)
-        if is_member(viewer, match.need.organization):
+        if "group" in on:
             key = "receive" if match.status == MatchStatus.SHIPPED else "incoming"
             sections[key].append(line)
     return sections, [row(m, viewer, now) for m in recent]

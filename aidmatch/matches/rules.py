@@ -106,7 +106,7 @@ def get_visible_match(user, match_id, options=()) -> Match:
     if is_id(match_id):
         match = db.session.scalar(select(Match).where(Match.id == match_id).options(*options))
     if match is None or not can_view_match(user, match):
-        raise NotFound(_("There is no such match."))
+        raise NotFound(_("Not found"))
     return match
 
 

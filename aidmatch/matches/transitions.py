@@ -73,7 +73,7 @@ def _transition(
     db.session.refresh(match)
     if changed != 1:
         raise lifecycle.state_refusal(row, match, now) or Conflict(
-            _("This match changed meanwhile; please look again."), code="conflict"
+            _("This changed meanwhile. Reload the page and try again."), code="conflict"
         )
     if releases:
         release_hold(match)
