@@ -21,6 +21,7 @@ from sqlalchemy import and_, false, not_, true
 
 from aidmatch.matches.models import TERMINAL, Match, MatchStatus
 from aidmatch.matches.rules import (
+    CANCELLABLE,
     can_act_as_donor,
     can_confirm_delivery,
     can_review,
@@ -153,7 +154,7 @@ TABLE: tuple[Action, ...] = (
     Action(
         "cancel",
         "party_or_staff",
-        frozenset({PENDING, CONFIRMED}),
+        frozenset(CANCELLABLE),
         MatchStatus.CANCELLED,
         "optional",
         # Never shown to a person (cancelling the need or offer ends its matches): not marked

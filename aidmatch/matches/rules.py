@@ -21,7 +21,7 @@ from aidmatch.posting import MAX_QUANTITY, NOTE_MAX
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
-# way still arrive).
+# way still arrive): the "cancel" row of the lifecycle table starts from these.
 CANCELLABLE = (MatchStatus.PENDING, MatchStatus.CONFIRMED)
 STATUS_LABELS = {
     MatchStatus.PENDING: _l("pending"),
