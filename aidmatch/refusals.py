@@ -45,9 +45,3 @@ class Conflict(Refusal):
 
 class Invalid(Refusal):
     """What was typed is not acceptable (optionally naming the field)."""
-
-
-def refuse_unless(allowed: bool, message, kind: type[Refusal] = NotAllowed) -> None:
-    """Raise kind(message) unless allowed."""
-    if not allowed:
-        raise kind(message)

@@ -60,6 +60,7 @@ class Action:
     unset: str | None = None  # a column that must still be empty (a consent, the extension)
     unset_message: str | None = None  # what is said when it is not (409)
     deadline: str = "any"  # "passed": only once expires_at is past (release, expire)
+    early_message: str | None = None  # what is said before then (409), with %(when)s
     button: bool = True  # pressed by a person on a match (cancel and expire are not)
 
     @property
@@ -172,6 +173,7 @@ TABLE: tuple[Action, ...] = (
         _l("Only a coordinator may release a match."),
         _l("Only a confirmed match can be released; this one is %(status)s."),
         deadline="passed",
+        early_message=_l("This match is not overdue yet: it can be released after %(when)s."),
     ),
     Action(
         "expire",
@@ -182,6 +184,7 @@ TABLE: tuple[Action, ...] = (
         "Only the expiry job expires matches.",  # never shown to a person, as for cancel
         "Only a pending match expires; this one is %(status)s.",
         deadline="passed",
+        early_message="This match is not past its time yet (%(when)s).",
         button=False,
     ),
 )
@@ -225,10 +228,7 @@ def state_refusal(row: Action, match: Match, now: datetime) -> Conflict | None:
         return Conflict(row.unset_message, code="conflict")
     if row.deadline == "passed" and not (match.expires_at and match.expires_at <= now):
         when = match.expires_at.strftime("%Y-%m-%d %H:%M UTC") if match.expires_at else "—"
-        return Conflict(
-            _("This match is not overdue yet: it can be released after %(when)s.", when=when),
-            code="conflict",
-        )
+        return Conflict(str(row.early_message) % {"when": when}, code="conflict")
     return None
 
 
