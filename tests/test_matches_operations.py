@@ -590,3 +590,18 @@ def test_match_time_settings_must_be_positive_whole_numbers(tmp_path, value):
     assert load_config(tmp_path, env={})["MATCH_PENDING_TTL_HOURS"] == 72
     with pytest.raises(ConfigError, match="MATCH_CONFIRMED_TTL_DAYS"):
         load_config(tmp_path, env={"MATCH_CONFIRMED_TTL_DAYS": value})
+
+
+def test_a_claim_stores_the_expiry_of_lapsed_holds_first(cast):
+    """A lapsed pending match only reads as expired, but a claim (a write) must not be refused
+    for quantity that it no longer holds: the claim stores the expiry, then takes its share."""
+    lapsed = ops.claim_need(cast.need, cast.donor, cast.need.quantity, offer=cast.offer)
+    lapsed.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    match = ops.claim_need(cast.need, cast.donor, 4)
+    assert match.status == MatchStatus.PENDING
+    db.session.refresh(lapsed)
+    assert lapsed.status == MatchStatus.EXPIRED
+    assert audit_actions(lapsed)[-1] == "match.expire"
+    assert counters(cast)[0] == 4
+    assert_invariant()

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.matches.expiry import expire_matches
 from aidmatch.matches.holds import expire_counters, reserve
 from aidmatch.matches.models import Match, MatchSource
 from aidmatch.matches.rules import can_claim, clean_quantity, deny
@@ -78,6 +80,22 @@ def _check_claimable(need: Need, actor, offer: Offer | None) -> None:
             raise Invalid(_("This offer is counted in another unit."), "offer_id")
 
 
+def release_lapsed(need: Need, offer: Offer | None) -> int:
+    """Store the expiry of the lapsed pending matches that still hold this need or offer, so
+    that a claim (a write) is not refused for quantity nobody holds any more; return how many.
+    Reads only show them as expired; this and `flask matches expire` store it."""
+    now = utcnow()
+    holding = Match.need_id == need.id
+    if offer is not None:
+        holding = or_(holding, Match.offer_id == offer.id)
+    ids = list(db.session.scalars(select(Match.id).where(holding, Match.is_lapsed(now))))
+    if not ids:
+        return 0
+    expired = expire_matches(now, ids=ids)["expired"]
+    expire_counters(need.id, offer.id if offer is not None else None)
+    return expired
+
+
 def claim(
     need: Need, actor, quantity, offer: Offer | None = None, idempotency_key=None
 ) -> ClaimResult:
@@ -94,6 +112,7 @@ def claim(
     if existing is not None:
         return _replay(existing, need, offer, quantity)
 
+    release_lapsed(need, offer)
     distance = None
     if offer is not None:
         from aidmatch.geo import haversine_km

@@ -144,11 +144,6 @@ def is_overdue(match: Match, now: datetime | None = None) -> bool:
     )
 
 
-def is_lapsed(match: Match, now: datetime) -> bool:
-    """A pending match past its time: it reads as expired (Match.is_lapsed)."""
-    return match.is_lapsed(now)
-
-
 def status_label(status) -> str:
     """A status in the reader's language."""
     return str(STATUS_LABELS.get(MatchStatus(status), status))
