@@ -13,7 +13,7 @@ from sqlalchemy import event, update
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
-from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from tests.match_helpers import assert_invariant, make_cast
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -97,3 +97,22 @@ def test_only_the_expiry_command_stores_it(lapsed, app):
     assert db.session.get(Match, match_id).status == MatchStatus.EXPIRED
     assert db.session.get(type(cast.need), cast.need.id).pledged == 3
     assert_invariant()
+
+
+def test_active_is_designs_active(lapsed, api_client):
+    """Active (DESIGN.md): pending once the donor accepted, confirmed, shipped, delivered; not
+    an engine proposal nobody accepted yet, nor a claim past its time."""
+    cast, match_id, fresh_id = lapsed
+    proposal = ops.reserve(
+        cast.need, cast.offer, cast.donor_org, 2, source=MatchSource.ENGINE, distance_km=3.0
+    )
+    confirmed = ops.approve(ops.claim_need(cast.need, cast.donor, 1), cast.coordinator)
+    db.session.commit()
+    api = api_client(cast.donor)
+    items = api.get("/matches?status=active").get_json()["items"]
+    assert {m["id"] for m in items} == {fresh_id, confirmed.id}
+    pending = api.get("/matches?status=pending").get_json()["items"]
+    assert {m["id"] for m in pending} == {fresh_id, proposal.id}
+    now = utcnow()
+    assert [m.is_active(now) for m in (proposal, confirmed)] == [False, True]
+    assert db.session.get(Match, match_id).is_active(now) is False
