@@ -143,3 +143,14 @@ def test_the_table_in_words(scene):
     assert states["lapsed"].status_at(now) == MatchStatus.EXPIRED
     refused = lifecycle.refusal("accept", people["stranger"], states["proposal"], now)
     assert refusal_status(refused) == 403
+
+
+def test_every_button_of_the_table_has_a_form_a_page_route_and_an_api_route(app):
+    from aidmatch.matches.views import ACTION_FORMS, DONE_MESSAGES
+
+    buttons = set(lifecycle.BY_SLUG)
+    assert buttons == set(ACTION_FORMS) == set(DONE_MESSAGES) == set(VERBS)
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    for slug in buttons:
+        assert f"/api/v1/matches/<int:match_id>/{slug}" in rules, slug
+    assert "/matches/<int:match_id>/<action>" in rules
