@@ -93,6 +93,14 @@ def test_claim_of_a_bad_quantity_is_422_and_writes_nothing(cast, api_client, qua
     assert matches() == 0 and need_counts(donor, cast.need.id) == (0, 0, 40)
 
 
+def test_a_claim_checks_who_before_the_body(cast, api_client):
+    """Not a donor: 403, whatever the body; a need it may not see: 404, whatever the body."""
+    for body in ({"quantity": "many"}, {"quantity": 3}):
+        error_of(api_client(cast.organizer).post(f"/needs/{cast.need.id}/claims", json=body), 403)
+        error_of(api_client(cast.donor).post("/needs/999999/claims", json=body), 404)
+    assert matches() == 0
+
+
 def test_claim_from_someone_elses_or_an_unknown_offer(cast, api_client):
     other = make_user(Role.DONOR)
     foreign = make_offer(other.organization, other)
