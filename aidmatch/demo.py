@@ -40,13 +40,13 @@ from aidmatch.demo_data import (
     UA_OPERATORS,
     OrgSpec,
 )
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.models import URGENCY_RANK, Need, NeedStatus, Urgency
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.orgs.models import Organization, OrgKind, org_name_key
 from aidmatch.permissions import Role, role_for_org_kind
 from aidmatch.places.models import Place
+from aidmatch.refusals import Refusal
 
 SEED = 20220224
 DEMO_DOMAIN = "demo.aidmatch.org"
@@ -450,7 +450,7 @@ def seed_demo_command():
     try:
         result = seed_demo()
         db.session.commit()
-    except ApiError as error:  # an operation refused something: say what, in one line
+    except Refusal as error:  # an operation refused something: say what, in one line
         db.session.rollback()
         raise DemoError(f"Demo data not created: {error.message}") from error
     except Exception:

@@ -1,4 +1,8 @@
-"""One place for errors: JSON under /api, HTML pages elsewhere; a 500 rolls back first."""
+"""One place for errors: JSON under /api, HTML pages elsewhere; a 500 rolls back first.
+
+Domain refusals (refusals.py) become status codes here and nowhere else: NotFound 404,
+NotAllowed 403, Conflict 409, Invalid 422; put_on_form() shows one next to a form's field.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from aidmatch.extensions import db
+from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +32,45 @@ ERROR_CODES = {
 }
 
 
-class ApiError(Exception):
-    """An error with an HTTP status, a machine code, a message and per-field messages."""
+REFUSAL_STATUS: tuple[tuple[type[Refusal], int], ...] = (
+    (NotFound, 404),
+    (NotAllowed, 403),
+    (Conflict, 409),
+    (Invalid, 422),
+)
+
+
+def refusal_status(err: Refusal) -> int:
+    """The HTTP status of a refusal: its class decides (an edge's ApiError carries its own)."""
+    status = getattr(err, "status", None)
+    if status:
+        return status
+    return next((code for kind, code in REFUSAL_STATUS if isinstance(err, kind)), 422)
+
+
+def refusal_code(err: Refusal) -> str:
+    """The machine code of a refusal in the JSON envelope."""
+    return err.code or ERROR_CODES.get(refusal_status(err), "error")
+
+
+def put_on_form(form, err: Refusal, field_map: dict[str, str] | None = None) -> None:
+    """Show a refusal next to the form field(s) it names, else at the top of the form."""
+    placed = False
+    for name, message in (err.fields or {}).items():
+        field = form._fields.get((field_map or {}).get(name, name))
+        if field is not None and name != "csrf_token":
+            field.errors = [*field.errors, message]
+            placed = True
+    if not placed:
+        form.form_errors.append(err.message)
+
+
+class ApiError(Refusal):
+    """An edge's error with an explicit HTTP status, a machine code, a message and per-field
+    messages (verbs raise the refusals of refusals.py instead)."""
+
+    message = None  # plain attributes here, not Refusal's rendered properties
+    fields = None
 
     def __init__(self, status: int, message: str, fields: dict | None = None, code: str = ""):
         super().__init__(message)
@@ -77,16 +119,16 @@ def _first_message(problems) -> str:
 
 
 def register_error_handlers(app) -> None:
-    """Install the handlers for ApiError, HTTP errors and unexpected exceptions."""
+    """Install the handlers for refusals (ApiError among them), HTTP errors and the unexpected."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(err: ApiError):
+    @app.errorhandler(Refusal)
+    def _refusal(err: Refusal):
         db.session.rollback()
+        status = refusal_status(err)
         if _wants_json():
-            return error_response(err.status, err.message, err.fields, err.code)
-        return render_template("errors/error.html", status=err.status, message=err.message), (
-            err.status
-        )
+            return error_response(status, err.message, err.fields, refusal_code(err))
+        template = f"errors/{status}.html" if status in (403, 404) else "errors/error.html"
+        return render_template(template, status=status, message=err.message), status
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

@@ -118,7 +118,7 @@ def match_to_dict(
         "offer_id": match.offer_id,
         "organization": {"id": org.id, "name": org.name, "verified": org.verified},
         "quantity": match.quantity,
-        "status": str(match.status),
+        "status": str(match.effective_status),
         "source": str(match.source),
         "donor_accepted": match.donor_accepted_at is not None,
         "coordinator_approved": match.coordinator_approved_at is not None,

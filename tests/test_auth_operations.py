@@ -17,10 +17,11 @@ from aidmatch.auth.operations import (
     update_account,
 )
 from aidmatch.auth.passwords import verify_password
+from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import Invite, Organization, OrgKind
 from aidmatch.permissions import Role
+from aidmatch.refusals import Refusal
 from tests.factories import PASSWORD, count, make_invite, make_org, make_user
 
 GOOD = "seven brave field medics"
@@ -42,10 +43,10 @@ def test_create_user_normalises_email_and_hashes_password(app):
 def test_taken_email_is_refused_whatever_its_case(app):
     make_user(email="taken@example.org")
     org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("TAKEN@example.org ", GOOD, "Other", Role.DONOR, org)
     assert exc.value.field == "email"
-    assert exc.value.status == 409
+    assert refusal_status(exc.value) == 409
     assert count(User) == 1
 
 
@@ -63,7 +64,7 @@ def test_taken_email_is_refused_whatever_its_case(app):
     ],
 )
 def test_weak_passwords_are_refused(app, password):
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("newuser@example.org", password, "New", Role.COORDINATOR)
     assert exc.value.field == "password"
     assert exc.value.message
@@ -72,7 +73,7 @@ def test_weak_passwords_are_refused(app, password):
 
 def test_password_min_length_comes_from_config(app):
     app.config["PASSWORD_MIN_LENGTH"] = 30
-    with pytest.raises(DomainError, match="30"):
+    with pytest.raises(Refusal, match="30"):
         create_user("long@example.org", GOOD, "Long", Role.COORDINATOR)
 
 
@@ -86,7 +87,7 @@ def test_password_min_length_comes_from_config(app):
 )
 def test_role_must_fit_the_organization_kind(app, role, kind):
     org = make_org(kind=kind)
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("misfit@example.org", GOOD, "Misfit", role, org)
     assert exc.value.field == "role"
     assert count(User) == 0
@@ -94,7 +95,7 @@ def test_role_must_fit_the_organization_kind(app, role, kind):
 
 @pytest.mark.parametrize("role", [Role.ORGANIZER, Role.DONOR])
 def test_members_need_an_organization(app, role):
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("lonely@example.org", GOOD, "Lonely", role)
     assert exc.value.field == "organization"
 
@@ -107,23 +108,23 @@ def test_staff_may_have_no_organization_or_any(app, role):
 
 
 def test_invalid_email_language_and_name_are_refused(app):
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("not-an-email", GOOD, "X", Role.COORDINATOR)
     assert exc.value.field == "email"
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("a@example.org", GOOD, "X", Role.COORDINATOR, language="fr")
     assert exc.value.field == "language"
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("a@example.org", GOOD, "   ", Role.COORDINATOR)
     assert exc.value.field == "display_name"
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("a@example.org", GOOD, "X", "superuser")
     assert exc.value.field == "role"
 
 
 def test_domain_error_shape_for_the_api(app):
     make_user(email="dup@example.org")
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_user("dup@example.org", GOOD, "X", Role.COORDINATOR)
     err = exc.value
     assert err.code == "email_taken"
@@ -153,7 +154,7 @@ def test_refused_registration_leaves_the_invite_unused(app):
     org = make_org()
     invite = make_invite(org)
     db.session.commit()
-    with pytest.raises(DomainError):
+    with pytest.raises(Refusal):
         register_with_invite(invite.code, "joiner@example.org", "weak", "Joiner")
     db.session.rollback()
     assert db.session.get(Invite, invite.id).used_at is None
@@ -187,13 +188,13 @@ def test_authenticate_rehashes_an_outdated_hash(app):
 
 def test_change_password(app):
     user = make_user()
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         change_password(user, "not my password", GOOD)
     assert exc.value.field == "old_password"
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         change_password(user, PASSWORD, "short")
     assert exc.value.field == "new_password"
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         change_password(user, PASSWORD, PASSWORD)
     assert exc.value.field == "new_password"
     change_password(user, PASSWORD, GOOD)
@@ -208,7 +209,7 @@ def test_update_account(app):
     update_account(user, "  New   Name ", "de")
     assert user.display_name == "New Name"
     assert user.language == "de"
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         update_account(user, "Name", "xx")
     assert exc.value.field == "language"
 
@@ -217,7 +218,7 @@ def test_organizations_count_unchanged_by_refused_registration(app):
     make_org(name="Taken Name")
     db.session.commit()
     before = count(Organization)
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         register_with_new_org("x@example.org", GOOD, "X", "taken  NAME", OrgKind.FRONTLINE_GROUP)
     assert exc.value.field == "name"
     db.session.rollback()

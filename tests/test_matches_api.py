@@ -93,6 +93,14 @@ def test_claim_of_a_bad_quantity_is_422_and_writes_nothing(cast, api_client, qua
     assert matches() == 0 and need_counts(donor, cast.need.id) == (0, 0, 40)
 
 
+def test_a_claim_checks_who_before_the_body(cast, api_client):
+    """Not a donor: 403, whatever the body; a need it may not see: 404, whatever the body."""
+    for body in ({"quantity": "many"}, {"quantity": 3}):
+        error_of(api_client(cast.organizer).post(f"/needs/{cast.need.id}/claims", json=body), 403)
+        error_of(api_client(cast.donor).post("/needs/999999/claims", json=body), 404)
+    assert matches() == 0
+
+
 def test_claim_from_someone_elses_or_an_unknown_offer(cast, api_client):
     other = make_user(Role.DONOR)
     foreign = make_offer(other.organization, other)
@@ -143,12 +151,18 @@ def test_actions_by_the_wrong_party_are_403_and_wrong_state_409(cast, api_client
     mid = match.id
     stranger = api_client(make_user(Role.DONOR))
     bodies = {"decline": {}, "withdraw": {"reason": "x"}, "ship": {"note": "x"}}
+    # A stranger may not see the match: 404 for every action, as from the page and from GET,
+    # and before its body is read (a malformed body changes nothing).
     for action in ("accept", "decline", "withdraw", "ship", "extend"):
-        error_of(stranger.post(f"/matches/{mid}/{action}", json=bodies.get(action)), 403)
-    error_of(stranger.post(f"/matches/{mid}/approve"), 403)
-    error_of(stranger.post(f"/matches/{mid}/confirm-delivery", json={"quantity_received": 1}), 403)
+        error_of(stranger.post(f"/matches/{mid}/{action}", json=bodies.get(action)), 404)
+    error_of(stranger.post(f"/matches/{mid}/approve"), 404)
+    error_of(stranger.post(f"/matches/{mid}/confirm-delivery", json={"quantity_received": 1}), 404)
+    error_of(stranger.post(f"/matches/{mid}/withdraw", json={"reason": 5, "bogus": 1}), 404)
+    error_of(stranger.get(f"/matches/{mid}"), 404)
+    # A party on the wrong side sees it, may not do this: 403, also before its body is read.
     error_of(api_client(cast.donor).post(f"/matches/{mid}/approve"), 403)
     error_of(api_client(cast.organizer).post(f"/matches/{mid}/accept"), 403)
+    error_of(api_client(cast.organizer).post(f"/matches/{mid}/withdraw", json={"reason": 5}), 403)
 
     donor = api_client(cast.donor)
     error = error_of(donor.post(f"/matches/{mid}/ship", json={"note": "sent"}), 409)
@@ -197,16 +211,21 @@ def test_decline_reject_withdraw_release_and_extend(cast, api_client):
     assert_invariant()
 
 
-def test_a_stale_pending_match_expires_when_read(cast, api_client):
+def test_a_stale_pending_match_reads_as_expired_without_a_write(cast, api_client):
     match = ops.claim_need(cast.need, cast.donor, 9)
     match.expires_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
     donor = api_client(cast.donor)
     assert donor.get(f"/matches/{match.id}").get_json()["status"] == "expired"
+    assert [m["id"] for m in donor.get("/matches?status=expired").get_json()["items"]] == [match.id]
+    assert donor.get("/matches?status=pending").get_json()["items"] == []
     db.session.expire_all()
-    assert db.session.get(Match, match.id).status == MatchStatus.EXPIRED
+    assert db.session.get(Match, match.id).status == MatchStatus.PENDING  # nothing was stored
     error = error_of(api_client(cast.coordinator).post(f"/matches/{match.id}/approve"), 409)
-    assert error["message"] == "This match is already expired."
+    assert error["message"] == "This match has expired."
+    assert need_counts(donor, cast.need.id)[0] == 9  # holds until `flask matches expire`
+    assert ops.expire_matches()["expired"] == 1
+    db.session.commit()
     assert need_counts(donor, cast.need.id)[0] == 0
     assert_invariant()
 

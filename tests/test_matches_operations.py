@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.db import utcnow
-from aidmatch.errors import ApiError
+from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
@@ -19,6 +19,7 @@ from aidmatch.needs.operations import cancel_need
 from aidmatch.offers.operations import withdraw_offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.refusals import Refusal
 from tests.factories import make_org, make_user
 from tests.match_helpers import assert_invariant, invariant_violations, make_cast
 from tests.posting_factories import make_need, make_offer
@@ -36,11 +37,11 @@ def cast(app):
     return make_cast()
 
 
-def refused(status: int, call, *args, **kwargs) -> ApiError:
-    """Call an operation that must refuse with this HTTP status; return the error."""
-    with pytest.raises(ApiError) as info:
+def refused(status: int, call, *args, **kwargs) -> Refusal:
+    """Call an operation that must refuse with a refusal of this HTTP status; return it."""
+    with pytest.raises(Refusal) as info:
         call(*args, **kwargs)
-    assert info.value.status == status, info.value.message
+    assert refusal_status(info.value) == status, info.value.message
     return info.value
 
 
@@ -464,12 +465,18 @@ def test_expire_matches_expires_pending_and_flags_overdue_once(cast):
     assert_invariant()
 
 
-def test_expire_on_read(cast):
+def test_a_lapsed_pending_match_reads_as_expired_and_refuses_every_action(cast):
     match = proposal(cast, 5)
-    assert ops.expire_stale_match(match) is False
+    assert match.effective_status == MatchStatus.PENDING
     match.expires_at = utcnow() - timedelta(seconds=1)
     db.session.flush()
-    assert ops.expire_stale_match(match) is True
+    assert match.effective_status == MatchStatus.EXPIRED
+    assert match.status == MatchStatus.PENDING  # stored by `flask matches expire` only
+    for call, actor in ((ops.accept, cast.donor), (ops.approve, cast.coordinator)):
+        assert refused(409, call, match, actor).message == "This match has expired."
+    assert refused(409, ops.decline, match, cast.donor, "").message == "This match has expired."
+    assert match.status == MatchStatus.PENDING and counters(cast)[0] == 5
+    assert ops.expire_matches()["expired"] == 1
     assert match.status == MatchStatus.EXPIRED and counters(cast)[0] == 0
     assert_invariant()
 
@@ -583,3 +590,18 @@ def test_match_time_settings_must_be_positive_whole_numbers(tmp_path, value):
     assert load_config(tmp_path, env={})["MATCH_PENDING_TTL_HOURS"] == 72
     with pytest.raises(ConfigError, match="MATCH_CONFIRMED_TTL_DAYS"):
         load_config(tmp_path, env={"MATCH_CONFIRMED_TTL_DAYS": value})
+
+
+def test_a_claim_stores_the_expiry_of_lapsed_holds_first(cast):
+    """A lapsed pending match only reads as expired, but a claim (a write) must not be refused
+    for quantity that it no longer holds: the claim stores the expiry, then takes its share."""
+    lapsed = ops.claim_need(cast.need, cast.donor, cast.need.quantity, offer=cast.offer)
+    lapsed.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    match = ops.claim_need(cast.need, cast.donor, 4)
+    assert match.status == MatchStatus.PENDING
+    db.session.refresh(lapsed)
+    assert lapsed.status == MatchStatus.EXPIRED
+    assert audit_actions(lapsed)[-1] == "match.expire"
+    assert counters(cast)[0] == 4
+    assert_invariant()

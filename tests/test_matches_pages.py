@@ -363,7 +363,7 @@ def test_receipt_errors_stay_on_the_form(world, client, switch):
     assert db.session.get(Need, world.need.id).delivered == 8
 
 
-def test_a_stale_pending_match_expires_when_read(world, client, switch):
+def test_a_stale_pending_match_reads_as_expired(world, client, switch):
     match = ops.claim_need(world.need, world.donor, 8)
     db.session.commit()
     db.session.execute(
@@ -374,7 +374,13 @@ def test_a_stale_pending_match_expires_when_read(world, client, switch):
     db.session.commit()
     switch(world.donor)
     page = text(client.get(f"/matches/{match.id}"))
-    assert "expired" in page
+    assert "expired" in page and f"/matches/{match.id}/decline" not in page
+    assert only_match().status == MatchStatus.PENDING  # reads as expired; nothing stored
+    response = client.post(f"/matches/{match.id}/decline", data={"reason": ""})
+    assert response.status_code == 409 and "This match has expired." in text(response)
+    assert db.session.get(Need, world.need.id).pledged == 8
+    ops.expire_matches()
+    db.session.commit()
     assert only_match().status == MatchStatus.EXPIRED
     assert db.session.get(Need, world.need.id).pledged == 0
 
@@ -447,3 +453,36 @@ def test_a_claim_sent_twice_at_once_creates_one_match(app, world):
     assert matches_count() == 1
     db.session.expire_all()
     assert db.session.get(Need, world.need.id).pledged == 12
+
+
+def test_pages_and_api_refuse_the_same_way(world, client, switch, api_client):
+    """404 for a viewer who may not see the match, 403 for a side that may not take the
+    action, 409 for the wrong state: the same answer from the page and from the API, and the
+    side is checked before the body is read."""
+    match = ops.claim_need(world.need, world.donor, 5)
+    stranger = make_user(Role.DONOR, language="en")
+    db.session.commit()
+    cases = [
+        (stranger, "accept", {}, 404),
+        (stranger, "withdraw", {"reason": 7}, 404),
+        (world.organizer, "accept", {}, 403),
+        (world.organizer, "ship", {"note": ["not text"]}, 403),
+        (world.donor, "approve", {}, 403),
+        (world.donor, "ship", {"note": "sent"}, 409),
+        (world.organizer, "confirm-delivery", {"quantity_received": 1}, 409),
+    ]
+    for user, action, body, status in cases:
+        api = api_client(user)
+        assert api.post(f"/matches/{match.id}/{action}", json=body).status_code == status, (
+            "api",
+            action,
+        )
+        switch(user)
+        form = {k: str(v) for k, v in body.items()}
+        response = client.post(f"/matches/{match.id}/{action}", data=form)
+        assert response.status_code == status, ("page", action, response.status_code)
+    for user, status in ((stranger, 404), (world.organizer, 200), (world.coordinator, 200)):
+        switch(user)
+        assert client.get(f"/matches/{match.id}").status_code == status
+        assert api_client(user).get(f"/matches/{match.id}").status_code == status
+    assert only_match().status == "pending"

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
+from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import Invite, Organization, OrgKind
 from aidmatch.orgs.operations import (
     create_invite,
@@ -22,6 +22,7 @@ from aidmatch.orgs.operations import (
     verify_organization,
 )
 from aidmatch.permissions import Role
+from aidmatch.refusals import Refusal
 from tests.factories import count, make_invite, make_org, make_user
 
 
@@ -51,10 +52,10 @@ def test_create_organization_verified_by_an_actor(app):
 
 def test_duplicate_organization_name_is_refused_case_insensitively(app):
     make_org(name="Kraków Helps")
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_organization("KRAKÓW  helps", OrgKind.DONOR_COLLECTIVE)
     assert exc.value.field == "name"
-    assert exc.value.status == 409
+    assert refusal_status(exc.value) == 409
     assert count(Organization) == 1
 
 
@@ -67,7 +68,7 @@ def test_duplicate_organization_name_is_refused_case_insensitively(app):
     ],
 )
 def test_create_organization_bad_input(app, name, kind, field):
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_organization(name, kind)
     assert exc.value.field == field
 
@@ -90,9 +91,9 @@ def test_verifying_twice_is_refused(app):
     org = make_org(verified=False)
     verify_organization(org, admin)
     first = org.verified_at
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         verify_organization(org, admin)
-    assert exc.value.status == 409
+    assert refusal_status(exc.value) == 409
     assert "already verified" in exc.value.message
     assert org.verified_at == first
     assert count(AuditEvent) == 1
@@ -101,9 +102,9 @@ def test_verifying_twice_is_refused(app):
 @pytest.mark.parametrize("role", [Role.ORGANIZER, Role.DONOR])
 def test_only_staff_verify(app, role):
     org = make_org(verified=False)
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         verify_organization(org, make_user(role=role))
-    assert exc.value.status == 403
+    assert refusal_status(exc.value) == 403
     assert not org.verified
 
 
@@ -123,9 +124,9 @@ def test_invite_codes_are_random_readable_and_expire_by_config(app):
 def test_only_members_and_staff_make_invites(app):
     org = make_org()
     outsider = make_user(role=Role.DONOR)
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         create_invite(org, outsider)
-    assert exc.value.status == 403
+    assert refusal_status(exc.value) == 403
     assert create_invite(org, make_user(role=Role.COORDINATOR)).organization_id == org.id
 
 
@@ -136,7 +137,7 @@ def test_redeem_invite_once(app):
     redeemed = redeem_invite(" " + invite.code.lower().replace("-", " "), user=joiner)
     assert redeemed is invite
     assert invite.used_at is not None and invite.used_by_id == joiner.id
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         redeem_invite(invite.code)
     assert exc.value.field == "invite_code"
     assert "already been used" in exc.value.message
@@ -145,12 +146,12 @@ def test_redeem_invite_once(app):
 def test_redeem_unknown_and_expired_and_empty(app):
     org = make_org()
     expired = make_invite(org, expires_in=timedelta(minutes=-1))
-    with pytest.raises(DomainError, match="expired"):
+    with pytest.raises(Refusal, match="expired"):
         redeem_invite(expired.code)
     assert expired.used_at is None
-    with pytest.raises(DomainError, match="not known"):
+    with pytest.raises(Refusal, match="not known"):
         redeem_invite("AAAA-BBBB-CCCC-DDDD")
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(Refusal) as exc:
         redeem_invite("  ")
     assert exc.value.field == "invite_code"
 
@@ -318,7 +319,7 @@ def _in_threads(app, n: int, work) -> list[str]:
                 work()
                 db.session.commit()
                 outcomes.append("ok")
-            except DomainError as err:
+            except Refusal as err:
                 db.session.rollback()
                 outcomes.append(err.code)
             finally:

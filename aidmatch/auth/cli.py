@@ -10,10 +10,10 @@ from flask_babel import force_locale
 
 from aidmatch.auth.operations import create_user, find_user
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import OrgKind
 from aidmatch.orgs.operations import create_organization, find_organization
 from aidmatch.permissions import STAFF_ROLES, Role, role_for_org_kind
+from aidmatch.refusals import Refusal
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 
@@ -106,7 +106,7 @@ def create_user_command(email, role_name, org_name, kind_name, display_name, pas
                 role,
                 organization=org,
             )
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
             field = f"{err.field}: " if err.field else ""
             raise click.ClickException(f"{field}{err.message}") from None

@@ -17,10 +17,10 @@ from aidmatch.auth.passwords import hash_password, needs_rehash, password_proble
 from aidmatch.auth.tokens import revoke_all
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import OrgKind
 from aidmatch.orgs.operations import create_organization, mark_invite_used, redeem_invite
 from aidmatch.permissions import STAFF_ROLES, Role, role_fits_org, role_for_org_kind
+from aidmatch.refusals import Conflict, Invalid
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 120
@@ -36,11 +36,10 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def _taken_email() -> DomainError:
-    return DomainError(
+def _taken_email() -> Conflict:
+    return Conflict(
         _l("An account with this email address exists already. Log in instead?"),
         field="email",
-        status=409,
         code="email_taken",
     )
 
@@ -51,20 +50,20 @@ def _checked_user_input(
     """Validate what a new account is made of; return email, display name and language."""
     email = normalise_email(email)
     if not email:
-        raise DomainError(_l("Enter your email address."), field="email")
+        raise Invalid(_l("Enter your email address."), field="email")
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        raise DomainError(_l("This is not a valid email address."), field="email") from None
+        raise Invalid(_l("This is not a valid email address."), field="email") from None
     if len(email) > MAX_EMAIL_LENGTH:
-        raise DomainError(_l("This email address is too long."), field="email")
+        raise Invalid(_l("This email address is too long."), field="email")
     if find_user(email) is not None:
         raise _taken_email()
     display_name = " ".join((display_name or "").split())
     if not display_name:
-        raise DomainError(_l("Enter the name others will see."), field="display_name")
+        raise Invalid(_l("Enter the name others will see."), field="display_name")
     if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
-        raise DomainError(
+        raise Invalid(
             _l("Use at most %(num)d characters.", num=MAX_DISPLAY_NAME_LENGTH),
             field="display_name",
         )
@@ -72,7 +71,7 @@ def _checked_user_input(
     try:
         language = Language(language)
     except ValueError:
-        raise DomainError(_l("Choose Ukrainian, English or German."), field="language") from None
+        raise Invalid(_l("Choose Ukrainian, English or German."), field="language") from None
     return email, display_name, language
 
 
@@ -81,7 +80,7 @@ def _check_password(password: str, email: str, field: str) -> None:
         password or "", current_app.config["PASSWORD_MIN_LENGTH"], email=email
     )
     if problem:
-        raise DomainError(problem, field=field, code="weak_password")
+        raise Invalid(problem, field=field, code="weak_password")
 
 
 def create_user(
@@ -98,15 +97,13 @@ def create_user(
     try:
         role = Role(role)
     except ValueError:
-        raise DomainError(
+        raise Invalid(
             _l("Choose a role: organizer, donor, coordinator or admin."), field="role"
         ) from None
     if organization is None and role not in STAFF_ROLES:
-        raise DomainError(
-            _l("Organizers and donors belong to an organization."), field="organization"
-        )
+        raise Invalid(_l("Organizers and donors belong to an organization."), field="organization")
     if not role_fits_org(role, organization):
-        raise DomainError(
+        raise Invalid(
             _l("Organizers belong to frontline groups, donors to donor or supply collectives."),
             field="role",
         )
@@ -194,9 +191,9 @@ def change_password(user: User, old: str, new: str) -> User:
     a password is changed because someone else may know it.
     """
     if not verify_password(user.password_hash, old or ""):
-        raise DomainError(_l("This is not your current password."), field="old_password")
+        raise Invalid(_l("This is not your current password."), field="old_password")
     if new == old:
-        raise DomainError(
+        raise Invalid(
             _l("The new password must differ from the current one."), field="new_password"
         )
     _check_password(new, user.email, field="new_password")
@@ -211,16 +208,16 @@ def update_account(user: User, display_name: str, language) -> User:
     """Change the display name and the preferred language."""
     display_name = " ".join((display_name or "").split())
     if not display_name:
-        raise DomainError(_l("Enter the name others will see."), field="display_name")
+        raise Invalid(_l("Enter the name others will see."), field="display_name")
     if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
-        raise DomainError(
+        raise Invalid(
             _l("Use at most %(num)d characters.", num=MAX_DISPLAY_NAME_LENGTH),
             field="display_name",
         )
     try:
         language = Language(language)
     except ValueError:
-        raise DomainError(_l("Choose Ukrainian, English or German."), field="language") from None
+        raise Invalid(_l("Choose Ukrainian, English or German."), field="language") from None
     before = {"display_name": user.display_name, "language": user.language}
     user.display_name = display_name
     user.language = language

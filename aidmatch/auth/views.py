@@ -28,9 +28,10 @@ from aidmatch.auth.operations import (
     register_with_new_org,
     update_account,
 )
+from aidmatch.errors import put_on_form
 from aidmatch.extensions import db, limiter
-from aidmatch.operations_errors import DomainError
 from aidmatch.permissions import require_login
+from aidmatch.refusals import Refusal
 
 bp = Blueprint("auth", __name__)
 
@@ -163,9 +164,9 @@ def register():
                     contact=form.org_contact.data,
                     language=form.language.data,
                 )
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
-            err.attach_to(form, REGISTER_FIELDS)
+            put_on_form(form, err, REGISTER_FIELDS)
         else:
             db.session.commit()
             session["language"] = str(user.language)
@@ -207,9 +208,9 @@ def account():
             update_account(
                 current_user._get_current_object(), form.display_name.data, form.language.data
             )
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
-            err.attach_to(form)
+            put_on_form(form, err)
         else:
             db.session.commit()
             session["language"] = str(current_user.language)
@@ -228,9 +229,9 @@ def password():
         user = current_user._get_current_object()
         try:
             change_password(user, form.old_password.data, form.new_password.data)
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
-            err.attach_to(form)
+            put_on_form(form, err)
         else:
             db.session.commit()
             _start_session(user)

@@ -2,25 +2,31 @@
 
 Each write runs as one transaction that is retried (a few times) when PostgreSQL aborts it to
 break a deadlock or a serialization conflict: the work is redone from fresh rows, so a retry
-never applies anything twice.
+never applies anything twice. Reads write nothing: a lapsed pending match reads as expired.
+
+An action is refused in this order, like the pages: 404 for a match the caller may not see,
+403 for the wrong side (both before the body is read), 422 for a bad body, 409 for the state.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
 import marshmallow as ma
-from flask import abort, request
+from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import or_
 from sqlalchemy.exc import DBAPIError
 
 from aidmatch.api import PageArgs, make_blueprint, page_schema, paginate, token_required
-from aidmatch.db import is_id
-from aidmatch.errors import ApiError
+from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
+from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.matches.rules import can_claim, deny, get_visible_match, party_condition
 from aidmatch.matches.schemas import (
     ClaimIn,
     DeliveryIn,
@@ -31,6 +37,7 @@ from aidmatch.matches.schemas import (
 )
 from aidmatch.needs.queries import get_visible_need
 from aidmatch.offers.models import Offer
+from aidmatch.refusals import Invalid
 from aidmatch.serialize import match_to_dict, matches_to_dicts
 
 log = logging.getLogger(__name__)
@@ -70,23 +77,27 @@ def run_transaction(work):
     raise AssertionError("unreachable")
 
 
-def _load_match(match_id: int, *, visible: bool) -> Match:
-    """The match (404 if none, or if visible and the user may not see it), brought up to date:
-    a match past its time expires on read, in its own transaction."""
-    match = db.session.get(Match, match_id) if is_id(match_id) else None
-    if match is None or (visible and not ops.can_view_match(current_user, match)):
-        abort(404)
-    if ops.expire_stale_match(match):
-        db.session.commit()
-        match = db.session.get(Match, match_id)
-    return match
+def may_act(name: str):
+    """Check, before the body is parsed, that the caller may see the match (else 404) and
+    stands on the side the lifecycle table names for this action (else 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            match = get_visible_match(current_user, kwargs.get("match_id"))
+            lifecycle.check_side(name, current_user, match)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def _act(match_id: int, action):
     """Apply action(match) to a match and answer with the match as the user now sees it."""
 
     def work():
-        match = _load_match(match_id, visible=False)
+        match = get_visible_match(current_user, match_id)
         action(match)
         db.session.flush()
         return match_to_dict(match, current_user)
@@ -104,8 +115,24 @@ class MatchListArgs(PageArgs):
     )
 
 
+def may_claim(view):
+    """Check, before the body is parsed, that the need is visible (else 404) and the caller is
+    a donor (else 403)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        get_visible_need(current_user, kwargs.get("need_id"))
+        deny(
+            can_claim(current_user), _("Only members of a donor or supply collective claim needs.")
+        )
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @blp.route("/needs/<int:need_id>/claims", methods=["POST"])
 @token_required
+@may_claim
 @blp.arguments(ClaimIn)
 @blp.response(201, MatchOut)
 @blp.alt_response(200, schema=MatchOut, description="the match a repeated Idempotency-Key made")
@@ -125,8 +152,7 @@ def claim(payload, need_id):
         if offer_id is not None:
             offer = db.session.get(Offer, offer_id) if is_id(offer_id) else None
             if offer is None:
-                message = _("Choose one of your offers.")
-                raise ApiError(422, message, {"offer_id": message})
+                raise Invalid(_("Choose one of your offers."), field="offer_id")
         result = ops.claim(need, current_user, payload["quantity"], offer, key)
         status["code"] = 201 if result.created else 200
         db.session.flush()
@@ -142,19 +168,13 @@ def claim(payload, need_id):
 @blp.response(200, MatchPage)
 def list_(args):
     """Matches you may see (your organization's, on either side; coordinators see all)."""
-    from sqlalchemy import or_
-
-    from aidmatch.matches.models import ACTIVE_MATCH_STATUSES
-    from aidmatch.needs.models import Need
-
-    ops.expire_matches()
-    db.session.commit()
+    now = utcnow()
     stmt = ops.visible_matches(current_user)
     status = args.get("status")
     if status == "active":
-        stmt = stmt.where(Match.status.in_(ACTIVE_MATCH_STATUSES))
+        stmt = stmt.where(Match.is_active(now))
     elif status:
-        stmt = stmt.where(Match.status == status)
+        stmt = stmt.where(Match.status_at(now) == status)
     if args.get("need") is not None:
         stmt = stmt.where(Match.need_id == args["need"])
     if args.get("offer") is not None:
@@ -162,12 +182,7 @@ def list_(args):
     if args.get("mine"):
         org_id = current_user.organization_id
         if org_id is not None:
-            stmt = stmt.where(
-                or_(
-                    Match.organization_id == org_id,
-                    Match.need.has(Need.organization_id == org_id),
-                )
-            )
+            stmt = stmt.where(party_condition(org_id))
         else:
             uid = current_user.id
             stmt = stmt.where(
@@ -175,9 +190,7 @@ def list_(args):
             )
     stmt = stmt.order_by(Match.created_at.desc(), Match.id.desc())
     page = paginate(stmt, args["page"], args["per_page"])
-    result = matches_to_dicts(page, current_user)
-    db.session.commit()
-    return result
+    return matches_to_dicts(page, current_user)
 
 
 @blp.route("/matches/<int:match_id>", methods=["GET"])
@@ -185,14 +198,12 @@ def list_(args):
 @blp.response(200, MatchOut)
 def read(match_id):
     """One match (404 if you may not see it)."""
-    match = _load_match(match_id, visible=True)
-    body = match_to_dict(match, current_user)
-    db.session.commit()
-    return body
+    return match_to_dict(get_visible_match(current_user, match_id), current_user)
 
 
 @blp.route("/matches/<int:match_id>/accept", methods=["POST"])
 @token_required
+@may_act("accept")
 @blp.response(200, MatchOut)
 def accept(match_id):
     """The donor agrees (confirmed at once if a coordinator already approved)."""
@@ -201,6 +212,7 @@ def accept(match_id):
 
 @blp.route("/matches/<int:match_id>/decline", methods=["POST"])
 @token_required
+@may_act("decline")
 @blp.arguments(OptionalReasonIn)
 @blp.response(200, MatchOut)
 def decline(payload, match_id):
@@ -210,6 +222,7 @@ def decline(payload, match_id):
 
 @blp.route("/matches/<int:match_id>/approve", methods=["POST"])
 @token_required
+@may_act("approve")
 @blp.response(200, MatchOut)
 def approve(match_id):
     """A coordinator approves (confirmed at once if the donor already accepted)."""
@@ -218,6 +231,7 @@ def approve(match_id):
 
 @blp.route("/matches/<int:match_id>/reject", methods=["POST"])
 @token_required
+@may_act("reject")
 @blp.arguments(RequiredReasonIn)
 @blp.response(200, MatchOut)
 def reject(payload, match_id):
@@ -227,6 +241,7 @@ def reject(payload, match_id):
 
 @blp.route("/matches/<int:match_id>/withdraw", methods=["POST"])
 @token_required
+@may_act("withdraw")
 @blp.arguments(RequiredReasonIn)
 @blp.response(200, MatchOut)
 def withdraw(payload, match_id):
@@ -236,6 +251,7 @@ def withdraw(payload, match_id):
 
 @blp.route("/matches/<int:match_id>/ship", methods=["POST"])
 @token_required
+@may_act("ship")
 @blp.arguments(ShipIn)
 @blp.response(200, MatchOut)
 def ship(payload, match_id):
@@ -248,6 +264,7 @@ def ship(payload, match_id):
 
 @blp.route("/matches/<int:match_id>/confirm-delivery", methods=["POST"])
 @token_required
+@may_act("confirm_delivery")
 @blp.arguments(DeliveryIn)
 @blp.response(200, MatchOut)
 def confirm_delivery(payload, match_id):
@@ -262,6 +279,7 @@ def confirm_delivery(payload, match_id):
 
 @blp.route("/matches/<int:match_id>/release", methods=["POST"])
 @token_required
+@may_act("release")
 @blp.arguments(OptionalReasonIn)
 @blp.response(200, MatchOut)
 def release(payload, match_id):
@@ -271,6 +289,7 @@ def release(payload, match_id):
 
 @blp.route("/matches/<int:match_id>/extend", methods=["POST"])
 @token_required
+@may_act("extend")
 @blp.response(200, MatchOut)
 def extend(match_id):
     """The donor asks for more time, once per match."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.home import AttentionItem, attention_provider
-from aidmatch.matches.lists import overdue_condition
-from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.needs.models import Need
+from aidmatch.matches import lifecycle
+from aidmatch.matches.models import Match
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_staff
 
@@ -20,18 +19,10 @@ def _count(*conditions) -> int:
     return db.session.scalar(select(func.count(Match.id)).where(*conditions)) or 0
 
 
-def not_lapsed(now):
-    """SQL: a pending match still within its time."""
-    return or_(Match.expires_at.is_(None), Match.expires_at > now)
-
-
 def review_queue_condition(now):
-    """SQL: a pending match that still needs a coordinator's word."""
-    return (
-        (Match.status == MatchStatus.PENDING)
-        & Match.coordinator_approved_at.is_(None)
-        & not_lapsed(now)
-    )
+    """SQL: a pending match, still in time, that waits for a coordinator's word (what the
+    lifecycle table lets a coordinator approve)."""
+    return lifecycle.condition("approve", now)
 
 
 @attention_provider
@@ -40,12 +31,7 @@ def _donor_matches(user):
     if org is None or org.kind not in DONOR_KINDS:
         return
     now = utcnow()
-    answer = _count(
-        Match.organization_id == org.id,
-        Match.status == MatchStatus.PENDING,
-        Match.donor_accepted_at.is_(None),
-        not_lapsed(now),
-    )
+    answer = _count(lifecycle.open_to("accept", user, now))
     if answer:
         yield AttentionItem(
             ngettext(
@@ -56,9 +42,11 @@ def _donor_matches(user):
             url_for("matches.index", _anchor="answer"),
             "warn",
         )
-    to_ship = _count(Match.organization_id == org.id, Match.status == MatchStatus.CONFIRMED)
+    to_ship = _count(lifecycle.open_to("ship", user, now))
     if to_ship:
-        overdue = _count(Match.organization_id == org.id, overdue_condition(now))
+        overdue = _count(
+            lifecycle.side_condition("donor", user), lifecycle.condition("release", now)
+        )
         yield AttentionItem(
             ngettext(
                 "%(num)d confirmed match waits to be shipped",
@@ -75,9 +63,7 @@ def _group_receipts(user):
     org = user.organization
     if org is None or org.kind in DONOR_KINDS:
         return
-    shipped = _count(
-        Match.status == MatchStatus.SHIPPED, Match.need.has(Need.organization_id == org.id)
-    )
+    shipped = _count(lifecycle.open_to("confirm_delivery", user, utcnow()))
     if shipped:
         yield AttentionItem(
             ngettext(
@@ -106,7 +92,7 @@ def _coordinator_review(user):
             url_for("review.index"),
             "warn",
         )
-    overdue = _count(overdue_condition(now))
+    overdue = _count(lifecycle.condition("release", now))
     if overdue:
         yield AttentionItem(
             ngettext(

@@ -1,5 +1,8 @@
 """Ending matches in bulk: cancellation with their need or offer, expiry of pending matches
-past their time, and the overdue flag on confirmed ones not shipped in time."""
+past their time, and the overdue flag on confirmed ones not shipped in time.
+
+Storing the expiry is the job of `flask matches expire` (and later the scheduler) only: until
+then a lapsed pending match reads as expired (Match.status_at), and no read writes."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.matches import lifecycle
 from aidmatch.matches.holds import lock_for_update, release_totals
 from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.matches.rules import CANCELLABLE, is_lapsed, is_overdue
+from aidmatch.matches.rules import CANCELLABLE
 from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 
@@ -97,11 +101,11 @@ def expire_matches(now: datetime | None = None, ids: list[int] | None = None) ->
     if ids is not None and not ids:
         return {"expired": 0, "overdue": 0, "flagged": 0}
 
-    def due(status: MatchStatus):
-        stmt = select(Match).where(Match.status == status, Match.expires_at <= now)
+    def due(name: str):
+        stmt = select(Match).where(lifecycle.condition(name, now))
         return stmt.where(Match.id.in_(ids)) if ids is not None else stmt
 
-    lapsed = list(db.session.scalars(due(MatchStatus.PENDING).order_by(Match.id)))
+    lapsed = list(db.session.scalars(due("expire").order_by(Match.id)))
     expired = end_matches(
         lapsed,
         MatchStatus.EXPIRED,
@@ -109,20 +113,9 @@ def expire_matches(now: datetime | None = None, ids: list[int] | None = None) ->
         "match.expire",
         "not agreed in time",
         now,
-        where=(Match.status == MatchStatus.PENDING, Match.expires_at <= now),
+        where=(lifecycle.condition("expire", now),),
     )
-    overdue = due(MatchStatus.CONFIRMED)
+    overdue = due("release")
     flagged = _flag_overdue(overdue, now)
     count = db.session.scalar(select(func.count()).select_from(overdue.subquery()))
     return {"expired": len(expired), "overdue": count, "flagged": flagged}
-
-
-def expire_stale_match(match: Match, now: datetime | None = None) -> bool:
-    """Expire-on-read: bring one match up to date before it is shown or acted on; return
-    True when it changed (expired, or newly flagged overdue)."""
-    now = now or utcnow()
-    if not (is_lapsed(match, now) or is_overdue(match, now)):
-        return False
-    counts = expire_matches(now, ids=[match.id])
-    db.session.refresh(match)
-    return bool(counts["expired"] or counts["flagged"])

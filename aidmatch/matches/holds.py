@@ -28,6 +28,7 @@ from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.forms import OFFER_STATUS_LABELS
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.operations_errors import DomainError
+from aidmatch.refusals import Conflict
 
 # How often allow_partial re-reads what remains when a concurrent claim took it meanwhile.
 PARTIAL_ATTEMPTS = 5
@@ -142,7 +143,7 @@ def _take(need_id: int, offer_id: int | None, quantity: int) -> str | None:
     return None
 
 
-def _refusal(need_id: int, offer_id: int | None, failed: str) -> DomainError:
+def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
     """The 409 for a quantity that no longer fits, saying how much is still open."""
     if failed == "need":
         status, left = db.session.execute(
@@ -176,6 +177,8 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> DomainError:
                 max(left, 0),
                 left=local_number(max(left, 0)),
             )
+    # Still built with the old constructor (it is a Conflict too): the matching run catches
+    # DomainError around reserve() until that module moves to the refusals.
     return DomainError(message, field="quantity", status=409, code="conflict")
 
 

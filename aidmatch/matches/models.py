@@ -6,10 +6,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    case,
+    literal,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from aidmatch.db import TimestampMixin, UTCDateTime, str_enum
+from aidmatch.db import TimestampMixin, UTCDateTime, str_enum, utcnow
 from aidmatch.extensions import db
 
 if TYPE_CHECKING:
@@ -30,9 +43,27 @@ class MatchStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Active (DESIGN.md): pending once the donor has accepted, confirmed, shipped, delivered; the one
+# definition (Match.is_active says it with the donor's acceptance). What a match *holds* is
+# another question, answered by the stored counters (holds.py): every pending match holds.
 ACTIVE_MATCH_STATUSES = frozenset(
     {MatchStatus.PENDING, MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED}
 )
+# Statuses after which nothing happens to a match any more; all but delivered release its hold.
+TERMINAL = frozenset(
+    {
+        MatchStatus.DELIVERED,
+        MatchStatus.DECLINED,
+        MatchStatus.REJECTED,
+        MatchStatus.EXPIRED,
+        MatchStatus.WITHDRAWN,
+        MatchStatus.CANCELLED,
+    }
+)
+# Still under way: what the user's list shows among the things to do or wait for.
+IN_PROGRESS = (MatchStatus.PENDING, MatchStatus.CONFIRMED, MatchStatus.SHIPPED)
+# From confirmed on, both sides see each other's contact and exact location.
+REVEALED = (MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED)
 # A party said no to the pair (donor declined or withdrew, a coordinator rejected): the
 # engine never proposes that need with that offer again.
 REFUSED_MATCH_STATUSES = frozenset(
@@ -95,9 +126,59 @@ class Match(TimestampMixin, db.Model):
     offer: Mapped[Offer | None] = relationship()
     organization: Mapped[Organization] = relationship()
 
+    @hybrid_method
+    def is_lapsed(self, now: datetime) -> bool:
+        """A pending match past its time: it reads as expired (flask matches expire stores it)."""
+        return (
+            self.status == MatchStatus.PENDING
+            and self.expires_at is not None
+            and self.expires_at <= now
+        )
+
+    @is_lapsed.expression
+    @classmethod
+    def is_lapsed(cls, now: datetime):
+        return and_(
+            cls.status == MatchStatus.PENDING,
+            cls.expires_at.is_not(None),
+            cls.expires_at <= literal(now, UTCDateTime()),
+        )
+
+    @hybrid_method
+    def status_at(self, now: datetime) -> MatchStatus:
+        """The status as read at `now`: a lapsed pending match is expired, without a write."""
+        return MatchStatus.EXPIRED if self.is_lapsed(now) else MatchStatus(self.status)
+
+    @status_at.expression
+    @classmethod
+    def status_at(cls, now: datetime):
+        return case((cls.is_lapsed(now), MatchStatus.EXPIRED.value), else_=cls.status)
+
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_MATCH_STATUSES
+    def effective_status(self) -> MatchStatus:
+        """The status as read now (status_at(utcnow()))."""
+        return self.status_at(utcnow())
+
+    @hybrid_method
+    def is_active(self, now: datetime) -> bool:
+        """Active at `now` (DESIGN.md): pending once the donor accepted, confirmed, shipped,
+        delivered."""
+        status = self.status_at(now)
+        if status == MatchStatus.PENDING:
+            return self.donor_accepted_at is not None
+        return status in ACTIVE_MATCH_STATUSES
+
+    @is_active.expression
+    @classmethod
+    def is_active(cls, now: datetime):
+        return or_(
+            cls.status.in_(ACTIVE_MATCH_STATUSES - {MatchStatus.PENDING}),
+            and_(
+                cls.status == MatchStatus.PENDING,
+                cls.donor_accepted_at.is_not(None),
+                ~cls.is_lapsed(now),
+            ),
+        )
 
     def __repr__(self) -> str:
         return f"<Match {self.id} need={self.need_id} offer={self.offer_id} {self.status}>"

@@ -19,15 +19,9 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.extensions import db
 from aidmatch.i18n import local_datetime, local_number
-from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.matches.rules import (
-    REVEALED,
-    STATUS_LABELS,
-    can_act_as_donor,
-    can_confirm_delivery,
-    can_review,
-    is_overdue,
-)
+from aidmatch.matches import lifecycle
+from aidmatch.matches.models import REVEALED, Match, MatchStatus
+from aidmatch.matches.rules import STATUS_LABELS, is_overdue, is_party
 from aidmatch.needs.forms import label_of, unit_label, urgency_label
 from aidmatch.permissions import STAFF_ROLES, is_member, is_staff
 from aidmatch.privacy import can_see_exact, distance_for
@@ -86,62 +80,19 @@ def status_label(status) -> str:
 
 
 def sides(viewer, match: Match) -> set[str]:
-    """Which parts the viewer plays in this match: donor, receiver, staff (reviewer)."""
-    found = set()
-    if can_act_as_donor(viewer, match):
-        found.add("donor")
-    if can_confirm_delivery(viewer, match):
-        found.add("receiver")
-    if can_review(viewer, match):
-        found.add("staff")
-    return found
-
-
-# Who may press which button: the side named here (checked before any work), and the state
-# (the operation answers 409 for a state that changed meanwhile).
-ACTION_SIDE = {
-    "accept": "donor",
-    "decline": "donor",
-    "withdraw": "donor",
-    "ship": "donor",
-    "extend": "donor",
-    "confirm-delivery": "receiver",
-    "approve": "staff",
-    "reject": "staff",
-    "release": "staff",
-}
+    """Which parts the viewer plays in this match: donor, group, reviewer (lifecycle.SIDES)."""
+    return lifecycle.sides_of(viewer, match)
 
 
 def allowed_actions(viewer, match: Match, now: datetime) -> list[str]:
-    """The buttons this viewer may press on this match now."""
-    mine = sides(viewer, match)
-    status = match.status
-    actions: list[str] = []
-    lapsed = match.expires_at is not None and match.expires_at <= now
-    if "donor" in mine:
-        if status == MatchStatus.PENDING and not lapsed:
-            if match.donor_accepted_at is None:
-                actions.append("accept")
-            actions.append("decline")
-        if status == MatchStatus.CONFIRMED:
-            actions += ["ship", "withdraw"]
-        if status in (MatchStatus.PENDING, MatchStatus.CONFIRMED) and not (
-            match.extension_used or lapsed
-        ):
-            actions.append("extend")
-    if "receiver" in mine and status == MatchStatus.SHIPPED:
-        actions.append("confirm-delivery")
-    if "staff" in mine:
-        if status == MatchStatus.PENDING and match.coordinator_approved_at is None and not lapsed:
-            actions += ["approve", "reject"]
-        if is_overdue(match, now):
-            actions.append("release")
-    return actions
+    """The buttons this viewer may press on this match now (the lifecycle table decides)."""
+    return lifecycle.available(viewer, match, now)
 
 
 def time_left(match: Match, now: datetime) -> dict | None:
     """How long until a pending match expires or a confirmed one is overdue, in words."""
-    if match.status not in (MatchStatus.PENDING, MatchStatus.CONFIRMED) or not match.expires_at:
+    status = match.status_at(now)
+    if status not in (MatchStatus.PENDING, MatchStatus.CONFIRMED) or not match.expires_at:
         return None
     delta = match.expires_at - now
     words = format_timedelta(abs(delta), granularity="minute", threshold=1.5)
@@ -274,9 +225,7 @@ def contact_revealed(viewer, match: Match, org) -> bool:
         return True
     if is_member(viewer, org):
         return False  # one's own contact needs no showing
-    return match.status in REVEALED and (
-        is_member(viewer, match.organization) or is_member(viewer, match.need.organization)
-    )
+    return match.status in REVEALED and is_party(viewer, match)
 
 
 def match_view(match: Match, viewer, now: datetime) -> dict:
@@ -302,8 +251,8 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
     }
     return {
         "id": match.id,
-        "status": str(match.status),
-        "status_label": status_label(match.status),
+        "status": str(match.status_at(now)),
+        "status_label": status_label(match.status_at(now)),
         "source": str(match.source),
         "source_label": str(SOURCE_LABELS.get(str(match.source), match.source)),
         "quantity": match.quantity,

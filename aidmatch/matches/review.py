@@ -3,7 +3,8 @@ deliveries with a discrepancy, and confirmed matches not shipped in time (to rel
 
 The page runs a fixed number of statements whatever the number of rows: matches are loaded with
 their need, place, category and both organizations joined, and the organizations' histories
-come from one GROUP BY (pages.org_histories).
+come from one GROUP BY (lists.org_histories). Reading the queue writes nothing: a lapsed
+pending match reads as expired and leaves the queue by its time.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from sqlalchemy.orm import contains_eager, joinedload
 from aidmatch.api import paginate
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id, utcnow
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
+from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
 from aidmatch.matches.attention import review_queue_condition
 from aidmatch.matches.forms import ActionForm, BulkReviewForm, ReasonForm, ReviewFilterForm
-from aidmatch.matches.lists import expire_lapsed, org_histories, overdue_condition
+from aidmatch.matches.lists import org_histories, overdue_condition
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, explanation_view, status_label, time_left
 from aidmatch.needs.forms import (
@@ -40,6 +41,7 @@ from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
+from aidmatch.refusals import Refusal
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -131,8 +133,6 @@ def index():
     """The queue, filtered by oblast and category, with discrepancies and overdue matches."""
     viewer = current_user._get_current_object()
     now = utcnow()
-    if expire_lapsed(now):
-        db.session.commit()
     lang = language()
     menu = category_menu(lang)
     filters = ReviewFilterForm(formdata=request.args)
@@ -158,7 +158,7 @@ def index():
     )
     shown = [*page["items"], *discrepancies, *stale]
     histories = org_histories(
-        org_id for m in shown for org_id in (m.organization_id, m.need.organization_id)
+        (org_id for m in shown for org_id in (m.organization_id, m.need.organization_id)), now
     )
     names = menu.names_by_id
     context = {
@@ -174,7 +174,6 @@ def index():
         "page_url": lambda n: url_for("review.index", **{**request.args.to_dict(), "page": n}),
         "here": request.full_path.rstrip("?"),
     }
-    db.session.commit()
     return render_template("review/index.html", **context)
 
 
@@ -211,7 +210,7 @@ def decide():
         return redirect(back)
     reason = (request.form.get(f"reason-{ids[0]}") if len(ids) == 1 else "") or form.reason.data
     reason = (reason or "").strip()
-    if verb == "reject" and not reason:
+    if lifecycle.action(verb).reason == "required" and not reason:
         flash(_("Please give a reason for rejecting: both sides read it."), "error")
         return redirect(back)
     user = current_user._get_current_object()
@@ -229,7 +228,7 @@ def decide():
                     ops.approve(match, user)
                 else:
                     ops.reject(match, user, reason)
-        except ApiError as err:
+        except Refusal as err:
             failed.append(_("Match %(id)d: %(message)s", id=match.id, message=err.message))
         else:
             done += 1

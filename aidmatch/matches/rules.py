@@ -1,5 +1,6 @@
-"""The rules of matches in one place: who may do what, how long things wait, the statuses
-that end a match or reveal contacts, and the checks on what people type."""
+"""The rules of matches in one place: who is on which side, how long things wait, the statuses
+that end a match or reveal contacts, and the checks on what people type. Which action each
+side may take from which state is the lifecycle table (lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -11,29 +12,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 
 from aidmatch.db import utcnow
-from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.extensions import db
+from aidmatch.matches.models import REVEALED, Match, MatchStatus
 from aidmatch.needs.models import Need
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_member, is_staff
 from aidmatch.posting import MAX_QUANTITY, NOTE_MAX
+from aidmatch.refusals import Invalid, NotAllowed, NotFound
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
-# way still arrive).
+# way still arrive): the "cancel" row of the lifecycle table starts from these.
 CANCELLABLE = (MatchStatus.PENDING, MatchStatus.CONFIRMED)
-# Statuses after which nothing happens to a match any more; all but delivered release its hold.
-TERMINAL = frozenset(
-    {
-        MatchStatus.DELIVERED,
-        MatchStatus.DECLINED,
-        MatchStatus.REJECTED,
-        MatchStatus.EXPIRED,
-        MatchStatus.WITHDRAWN,
-        MatchStatus.CANCELLED,
-    }
-)
-# From confirmed on, both sides see each other's contact and exact location.
-REVEALED = (MatchStatus.CONFIRMED, MatchStatus.SHIPPED, MatchStatus.DELIVERED)
 STATUS_LABELS = {
     MatchStatus.PENDING: _l("pending"),
     MatchStatus.CONFIRMED: _l("confirmed"),
@@ -76,20 +65,26 @@ def can_review(user, match: Match | None = None) -> bool:
     return True
 
 
+def is_party(user, match: Match) -> bool:
+    """The user belongs to either side of this match (the donor organization or the group)."""
+    return is_member(user, match.organization) or is_member(user, match.need.organization)
+
+
+def party_condition(org_id: int | None):
+    """SQL: matches that this organization is on either side of (none for no organization)."""
+    if org_id is None:
+        return false()
+    return or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
+
+
 def can_view_match(user, match: Match) -> bool:
     """Staff and the two parties (the donor organization and the need's group) see a match."""
-    return (
-        is_staff(user)
-        or is_member(user, match.organization)
-        or is_member(user, match.need.organization)
-    )
+    return is_staff(user) or is_party(user, match)
 
 
 def is_confirmed_party(user, match: Match) -> bool:
     """The user belongs to one side of a confirmed (or later) match: it sees the other side."""
-    return match.status in REVEALED and (
-        is_member(user, match.organization) or is_member(user, match.need.organization)
-    )
+    return match.status in REVEALED and is_party(user, match)
 
 
 def visible_matches(user):
@@ -99,16 +94,26 @@ def visible_matches(user):
         return stmt
     if not (user and user.is_authenticated and user.organization_id):
         return stmt.where(false())
-    org_id = user.organization_id
-    return stmt.where(
-        or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
-    )
+    return stmt.where(party_condition(user.organization_id))
 
 
-def deny(allowed: bool, message: str) -> None:
-    """Refuse with 403 and this message unless allowed."""
+def get_visible_match(user, match_id, options=()) -> Match:
+    """The match if this user may see it (staff, either side); NotFound otherwise, so that a
+    stranger learns nothing, not even that it exists."""
+    from aidmatch.db import is_id
+
+    match = None
+    if is_id(match_id):
+        match = db.session.scalar(select(Match).where(Match.id == match_id).options(*options))
+    if match is None or not can_view_match(user, match):
+        raise NotFound(_("Not found"))
+    return match
+
+
+def deny(allowed: bool, message) -> None:
+    """Refuse (NotAllowed, a 403 at the edge) with this message unless allowed."""
     if not allowed:
-        raise DomainError(message, status=403, code="forbidden")
+        raise NotAllowed(message, code="forbidden")
 
 
 # --- settings and small helpers -----------------------------------------------------------
@@ -139,46 +144,37 @@ def is_overdue(match: Match, now: datetime | None = None) -> bool:
     )
 
 
-def is_lapsed(match: Match, now: datetime) -> bool:
-    """A pending match past its time (expired on the next write or read)."""
-    return (
-        match.status == MatchStatus.PENDING
-        and match.expires_at is not None
-        and match.expires_at <= now
-    )
-
-
 def status_label(status) -> str:
     """A status in the reader's language."""
     return str(STATUS_LABELS.get(MatchStatus(status), status))
 
 
 def clean_text(value, field: str, required: bool, max_len: int = NOTE_MAX) -> str:
-    """A stripped text of at most max_len characters; 422 naming the field otherwise."""
+    """A stripped text of at most max_len characters; Invalid naming the field otherwise."""
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise DomainError(_("Must be text."), field=field)
+        raise Invalid(_("Must be text."), field=field)
     value = value.strip()
     if required and not value:
         if field == "reason":
-            raise DomainError(_("Please give a reason."), field=field)
-        raise DomainError(_("This field is required."), field=field)
+            raise Invalid(_("Please give a reason."), field=field)
+        raise Invalid(_("This field is required."), field=field)
     if len(value) > max_len:
-        raise DomainError(_("At most %(max)d characters, please.", max=max_len), field=field)
+        raise Invalid(_("At most %(max)d characters, please.", max=max_len), field=field)
     return value
 
 
 def clean_quantity(value, field: str = "quantity", minimum: int = 1) -> int:
-    """A whole number from minimum to MAX_QUANTITY; 422 otherwise."""
+    """A whole number from minimum to MAX_QUANTITY; Invalid otherwise."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError(_("Quantities are whole numbers."), field=field)
+        raise Invalid(_("Quantities are whole numbers."), field=field)
     if value < minimum:
         if minimum == 1:
-            raise DomainError(_("The quantity must be more than zero."), field=field)
-        raise DomainError(_("The quantity may not be negative."), field=field)
+            raise Invalid(_("The quantity must be more than zero."), field=field)
+        raise Invalid(_("The quantity may not be negative."), field=field)
     if value > MAX_QUANTITY:
-        raise DomainError(_("The quantity may be at most %(max)d.", max=MAX_QUANTITY), field=field)
+        raise Invalid(_("The quantity may be at most %(max)d.", max=MAX_QUANTITY), field=field)
     return value

@@ -1,7 +1,8 @@
 """HTML pages of matches: claim a need, a match's page with its buttons, the user's matches.
 
-Thin: parse the form, check the side once (donor, receiving group, coordinator), call the
-verb in matches/operations.py, commit once; the verb's 403/409/422 message goes onto the form.
+Thin: check who may see the match (404) and the side the lifecycle table names (403), then
+parse the form, call the verb in matches/operations.py, commit once; the verb's refusal goes
+onto the form (errors.put_on_form), with its status. GET pages write nothing.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from aidmatch.auth.links import safe_next
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import ancestor_ids
-from aidmatch.db import is_id, utcnow
+from aidmatch.db import utcnow
 from aidmatch.drafts import draft_sent
-from aidmatch.errors import ApiError
+from aidmatch.errors import put_on_form, refusal_status
 from aidmatch.extensions import db
-from aidmatch.matches import attention  # noqa: F401  (registers the home page's items)
+from aidmatch.matches import (
+    attention,  # noqa: F401  (registers the home page's items)
+    lifecycle,
+)
 from aidmatch.matches import operations as ops
 from aidmatch.matches.forms import (
     ActionForm,
@@ -34,20 +38,14 @@ from aidmatch.matches.forms import (
 )
 from aidmatch.matches.lists import my_matches
 from aidmatch.matches.models import Match
-from aidmatch.matches.pages import (
-    ACTION_SIDE,
-    allowed_actions,
-    history,
-    match_view,
-    sides,
-    status_label,
-)
-from aidmatch.matches.rules import can_claim, can_view_match
+from aidmatch.matches.pages import allowed_actions, history, match_view, sides, status_label
+from aidmatch.matches.rules import can_claim, get_visible_match, party_condition
 from aidmatch.needs.forms import language, unit_label, urgency_label
 from aidmatch.needs.models import Need
 from aidmatch.needs.queries import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import deny_unless, is_staff, require_login
+from aidmatch.refusals import Invalid, Refusal
 from aidmatch.serialize import need_to_dict
 
 bp = Blueprint("matches", __name__)
@@ -104,16 +102,14 @@ def need_matches_for_viewer(need_id: int) -> list[dict]:
         .order_by(Match.id)
     )
     if not is_staff(current_user):
-        org_id = current_user.organization_id or -1
-        stmt = stmt.where(
-            or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
-        )
+        stmt = stmt.where(party_condition(current_user.organization_id))
+    now = utcnow()
     return [
         {
             "id": m.id,
             "organization": m.organization.name,
             "quantity": m.quantity,
-            "status": status_label(m.status),
+            "status": status_label(m.status_at(now)),
         }
         for m in db.session.scalars(stmt)
     ]
@@ -140,18 +136,6 @@ def claimable_offers(user, need: Need) -> list[Offer]:
             .order_by(Offer.created_at, Offer.id)
         )
     )
-
-
-def put_error(form, err: ApiError, field_map: dict[str, str] | None = None) -> None:
-    """An operation's message next to the field it names, else at the top of the form."""
-    placed = False
-    for name, message in (err.fields or {}).items():
-        field = form._fields.get((field_map or {}).get(name, name))
-        if field is not None and name != "csrf_token":
-            field.errors = [*field.errors, message]
-            placed = True
-    if not placed:
-        form.form_errors.append(err.message)
 
 
 @bp.route("/needs/<int:need_id>/claim", methods=["GET", "POST"])
@@ -188,10 +172,10 @@ def claim(need_id: int):
                     offer=offer,
                     idempotency_key=form.idempotency_key.data or None,
                 )
-            except ApiError as err:
+            except Refusal as err:
                 db.session.rollback()
-                put_error(form, err, {"offer_id": "offer", "idempotency_key": "quantity"})
-                status = err.status
+                put_on_form(form, err, {"offer_id": "offer", "idempotency_key": "quantity"})
+                status = refusal_status(err)
             else:
                 db.session.commit()
                 draft_sent(f"claim:{need_id}")
@@ -203,7 +187,6 @@ def claim(need_id: int):
         else:
             status = 422
     data = need_to_dict(need, user)
-    db.session.commit()  # get_visible_need may have expired the need
     return render_template(
         "matches/claim.html",
         form=form,
@@ -219,23 +202,18 @@ def claim(need_id: int):
 
 
 def get_match(match_id: int) -> Match:
-    """The match if this viewer is one of its parties or staff; 404 otherwise (unseen)."""
-    if not is_id(match_id):
-        abort(404)
-    match = db.session.scalar(
-        select(Match)
-        .where(Match.id == match_id)
-        .options(
+    """The match if this viewer is one of its parties or staff; NotFound otherwise (unseen)."""
+    return get_visible_match(
+        current_user,
+        match_id,
+        options=(
             joinedload(Match.need).joinedload(Need.organization),
             joinedload(Match.need).joinedload(Need.category),
             joinedload(Match.need).joinedload(Need.place),
             joinedload(Match.organization),
             joinedload(Match.offer),
-        )
+        ),
     )
-    if match is None or not can_view_match(current_user, match):
-        abort(404)
-    return match
 
 
 def action_forms(actions: list[str], match: Match, bound: dict | None = None) -> dict:
@@ -266,7 +244,6 @@ def render_match(match: Match, bound: dict | None = None, status: int = 200):
         "history": history(match, viewer),
         "my_sides": sides(viewer, match),
     }
-    db.session.commit()
     return render_template("matches/detail.html", **context), status
 
 
@@ -274,14 +251,11 @@ def render_match(match: Match, bound: dict | None = None, status: int = 200):
 @require_login
 def detail(match_id: int):
     """A match: parties, quantities, consents, time left, what the viewer may do, history."""
-    match = get_match(match_id)
-    if ops.expire_stale_match(match):
-        db.session.commit()
-    return render_match(match)
+    return render_match(get_match(match_id))
 
 
 def run_action(action: str, match: Match, user, form) -> None:
-    """Call the verb behind a button with what the form holds; raise ApiError if refused."""
+    """Call the verb behind a button with what the form holds; a refusal propagates."""
     if action == "accept":
         ops.accept(match, user)
     elif action == "approve":
@@ -301,7 +275,7 @@ def run_action(action: str, match: Match, user, form) -> None:
     elif action == "confirm-delivery":
         quantity = parse_quantity(form.quantity_received)
         if quantity is None:
-            raise ApiError(422, form.quantity_received.errors[-1])
+            raise Invalid(form.quantity_received.errors[-1])
         form.quantity_received.errors = []
         ops.confirm_delivery(match, user, quantity, form.note.data or "")
 
@@ -314,10 +288,8 @@ def act(match_id: int, action: str):
         abort(404)
     match = get_match(match_id)
     user = current_user._get_current_object()
-    deny_unless(ACTION_SIDE[action] in sides(user, match))
+    lifecycle.check_side(action, user, match)
     back = safe_next(request.form.get("next"))
-    if ops.expire_stale_match(match):
-        db.session.commit()
     form = ACTION_FORMS[action]()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
@@ -326,11 +298,11 @@ def act(match_id: int, action: str):
         return render_match(match, {action: form}, 400)
     try:
         run_action(action, match, user, form)
-    except ApiError as err:
+    except Refusal as err:
         # Shown on the match page, next to what was typed (also when sent from a list).
         db.session.rollback()
-        put_error(form, err)
-        return render_match(match, {action: form}, err.status)
+        put_on_form(form, err)
+        return render_match(match, {action: form}, refusal_status(err))
     db.session.commit()
     flash(str(DONE_MESSAGES[action]), "ok")
     return redirect(back or url_for("matches.detail", match_id=match.id))
@@ -355,5 +327,4 @@ def index():
         "forms": {"ship": ShipForm(formdata=None), "action": ActionForm(formdata=None)},
         "new_receipt_form": ReceiptForm,
     }
-    db.session.commit()
     return render_template("matches/index.html", **context)

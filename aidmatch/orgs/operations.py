@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import Invite, Organization, OrgKind, org_name_key
 from aidmatch.permissions import can_invite, can_verify_orgs
+from aidmatch.refusals import Conflict, Invalid, NotAllowed
 
 MAX_NAME_LENGTH = 200
 MAX_CONTACT_LENGTH = 2000
@@ -55,20 +55,18 @@ def create_organization(
     name = " ".join((name or "").split())
     contact = (contact or "").strip()
     if not name:
-        raise DomainError(_l("Enter the organization's name."), field="name")
+        raise Invalid(_l("Enter the organization's name."), field="name")
     if len(name) > MAX_NAME_LENGTH:
-        raise DomainError(_l("Use at most %(num)d characters.", num=MAX_NAME_LENGTH), field="name")
+        raise Invalid(_l("Use at most %(num)d characters.", num=MAX_NAME_LENGTH), field="name")
     if len(contact) > MAX_CONTACT_LENGTH:
-        raise DomainError(
+        raise Invalid(
             _l("Use at most %(num)d characters.", num=MAX_CONTACT_LENGTH), field="contact"
         )
     try:
         kind = OrgKind(kind)
     except ValueError:
-        raise DomainError(_l("Choose the kind of organization."), field="kind") from None
-    duplicate = DomainError(
-        _l("An organization with this name is already registered."), field="name", status=409
-    )
+        raise Invalid(_l("Choose the kind of organization."), field="kind") from None
+    duplicate = Conflict(_l("An organization with this name is already registered."), field="name")
     if find_organization(name) is not None:
         raise duplicate
 
@@ -94,9 +92,7 @@ def create_organization(
 def verify_organization(org: Organization, actor) -> Organization:
     """Mark an organization verified by a coordinator or admin; verifying twice is refused."""
     if not can_verify_orgs(actor):
-        raise DomainError(
-            _l("Only coordinators and admins verify organizations."), status=403, code="forbidden"
-        )
+        raise NotAllowed(_l("Only coordinators and admins verify organizations."), code="forbidden")
     before = _org_snapshot(org)
     # One conditional statement: of two coordinators clicking at once, exactly one verifies.
     result = db.session.execute(
@@ -106,9 +102,7 @@ def verify_organization(org: Organization, actor) -> Organization:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise DomainError(
-            _l("This organization is already verified."), status=409, code="already_verified"
-        )
+        raise Conflict(_l("This organization is already verified."), code="already_verified")
     db.session.refresh(org)
     record(actor, "org.verify", org, before=before, after=_org_snapshot(org))
     return org
@@ -129,9 +123,8 @@ def normalise_invite_code(code: str) -> str:
 def create_invite(org: Organization, actor) -> Invite:
     """A single-use invite code for `org`, valid for INVITE_TTL_DAYS days."""
     if not can_invite(actor, org):
-        raise DomainError(
+        raise NotAllowed(
             _l("Only members of this organization may invite people to it."),
-            status=403,
             code="forbidden",
         )
     now = utcnow()
@@ -163,27 +156,25 @@ def redeem_invite(code: str, user=None) -> Invite:
     field = "invite_code"
     normalised = normalise_invite_code(code)
     if not normalised:
-        raise DomainError(_l("Enter the invite code."), field=field)
+        raise Invalid(_l("Enter the invite code."), field=field)
     invite = db.session.scalar(select(Invite).where(Invite.code == normalised))
     if invite is None:
-        raise DomainError(
+        raise Invalid(
             _l("This invite code is not known. Check it, or ask your group for a new one."),
             field=field,
             code="invite_unknown",
         )
     if invite.used_at is not None:
-        raise DomainError(
+        raise Conflict(
             _l("This invite code has already been used. Ask your group for a new one."),
             field=field,
-            status=409,
             code="invite_used",
         )
     now = utcnow()
     if invite.expires_at <= now:
-        raise DomainError(
+        raise Conflict(
             _l("This invite code has expired. Ask your group for a new one."),
             field=field,
-            status=409,
             code="invite_expired",
         )
     # Single use even when two people redeem the same code at once: one conditional UPDATE.
@@ -194,10 +185,9 @@ def redeem_invite(code: str, user=None) -> Invite:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise DomainError(
+        raise Conflict(
             _l("This invite code has already been used. Ask your group for a new one."),
             field=field,
-            status=409,
             code="invite_used",
         )
     db.session.refresh(invite)

@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from aidmatch.auth.models import User
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.forms import ActionForm, org_kind_label
 from aidmatch.orgs.models import Invite, Organization
 from aidmatch.orgs.operations import create_invite, verify_organization
@@ -24,6 +23,7 @@ from aidmatch.permissions import (
     require_login,
     require_staff,
 )
+from aidmatch.refusals import Refusal
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
 
@@ -54,7 +54,7 @@ def verify(org_id: int):
     if ActionForm().validate_on_submit():
         try:
             verify_organization(org, current_user._get_current_object())
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
             flash(err.message, "error")
         else:
@@ -104,7 +104,7 @@ def new_invite(org_id: int):
     if ActionForm().validate_on_submit():
         try:
             invite = create_invite(org, current_user._get_current_object())
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
             flash(err.message, "error")
         else:

@@ -5,10 +5,9 @@ The functions below are the policy's answers for a user, for callers that ask on
 
 from __future__ import annotations
 
-from aidmatch.privacy.policy import REVEALING, Viewer, viewer_for
+from aidmatch.privacy.policy import Viewer, viewer_for
 
 __all__ = [
-    "REVEALING",
     "Viewer",
     "can_see_exact",
     "distance_for",

@@ -22,10 +22,8 @@ from collections.abc import Iterable
 from sqlalchemy import and_, case, false, or_, select, true
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
+from aidmatch.matches.models import REVEALED
 from aidmatch.permissions import is_staff
-
-# From confirmed on, the two sides of a match see each other's contact and exact location.
-REVEALING = ("confirmed", "shipped", "delivered")
 
 
 class Viewer:
@@ -87,7 +85,7 @@ class Viewer:
 
     def is_revealed_side(self, match) -> bool:
         """A side of a confirmed (or later) match: it sees the other side's contact and point."""
-        return str(match.status) in REVEALING and self.is_side(match)
+        return match.status in REVEALED and self.is_side(match)
 
     # --- exact points ---------------------------------------------------------------------
 
@@ -124,7 +122,7 @@ class Viewer:
                 Match.offer_id.in_(others),
                 Match.need.has(Need.organization_id == self.org_id),
             )
-        return own | set(db.session.scalars(stmt.where(Match.status.in_(REVEALING))))
+        return own | set(db.session.scalars(stmt.where(Match.status.in_(REVEALED))))
 
     def sees_exact(self, obj) -> bool:
         """May this viewer see obj's (a need's or an offer's) exact point and private note?"""

@@ -1,0 +1,300 @@
+"""The match lifecycle as one table (DESIGN.md, "The match lifecycle").
+
+Each action on a match is one row: who may take it (a side: a predicate over user and match),
+from which statuses (as read now: a lapsed pending match reads as expired), the extra
+condition (a consent not given yet, the one extension unused, a deadline passed), where it
+goes, whether a reason is asked for, and what a refused person is told. The verbs
+(transitions.py), the buttons of every page, the API and the CLI all read this table, so they
+cannot disagree: `refusal()` says why not (NotAllowed: wrong side; Conflict: wrong state),
+`available()` lists the buttons, `condition()` is the same rule as SQL for counts and queues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, false, not_, true
+
+from aidmatch.matches.models import TERMINAL, Match, MatchStatus
+from aidmatch.matches.rules import (
+    CANCELLABLE,
+    can_act_as_donor,
+    can_confirm_delivery,
+    can_review,
+    is_party,
+    party_condition,
+    status_label,
+)
+from aidmatch.needs.models import Need
+from aidmatch.permissions import is_staff
+from aidmatch.refusals import Conflict, NotAllowed, Refusal
+
+PENDING, CONFIRMED = MatchStatus.PENDING, MatchStatus.CONFIRMED
+SHIPPED, EXPIRED = MatchStatus.SHIPPED, MatchStatus.EXPIRED
+
+# Who stands on which side of a match: the one predicate each row names.
+SIDES: dict[str, Callable] = {
+    "donor": can_act_as_donor,  # members of the donor organization
+    "group": can_confirm_delivery,  # members of the group whose need it is
+    "reviewer": can_review,  # coordinators and admins of neither side
+    "party_or_staff": lambda user, match: is_staff(user) or is_party(user, match),
+    "system": lambda user, match: False,  # only the expiry job (flask matches expire)
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One row of the lifecycle table."""
+
+    name: str  # the verb, and the audit action "match.<name>"
+    side: str  # a key of SIDES
+    sources: frozenset[MatchStatus]  # statuses (as read now) it may start from
+    to: MatchStatus | None  # where it goes (None: the status stays; accept/approve: see below)
+    reason: str  # "required", "optional" or "none"
+    wrong_side: str  # what someone of another side is told (403)
+    wrong_state: str  # what is said for another status (409), with %(status)s
+    unset: str | None = None  # a column that must still be empty (a consent, the extension)
+    unset_message: str | None = None  # what is said when it is not (409)
+    deadline: str = "any"  # "passed": only once expires_at is past (release, expire)
+    early_message: str | None = None  # what is said before then (409), with %(when)s
+    button: bool = True  # pressed by a person on a match (cancel and expire are not)
+
+    @property
+    def slug(self) -> str:
+        """The action in URLs and on buttons (confirm-delivery)."""
+        return self.name.replace("_", "-")
+
+
+ALREADY_AGREED = _l("This was already agreed to.")
+TABLE: tuple[Action, ...] = (
+    # accept / approve: pending stays pending until the other consent is there, then confirmed.
+    Action(
+        "accept",
+        "donor",
+        frozenset({PENDING}),
+        CONFIRMED,
+        "none",
+        _l("Only the donor organization may accept."),
+        _l("Only a pending match can be accepted; this one is %(status)s."),
+        unset="donor_accepted_at",
+        unset_message=ALREADY_AGREED,
+    ),
+    Action(
+        "decline",
+        "donor",
+        frozenset({PENDING}),
+        MatchStatus.DECLINED,
+        "optional",
+        _l("Only the donor organization may decline."),
+        _l("Only a pending match can be declined; this one is %(status)s."),
+    ),
+    Action(
+        "approve",
+        "reviewer",
+        frozenset({PENDING}),
+        CONFIRMED,
+        "none",
+        _l("Only a coordinator of neither side may approve."),
+        _l("Only a pending match can be approved; this one is %(status)s."),
+        unset="coordinator_approved_at",
+        unset_message=ALREADY_AGREED,
+    ),
+    Action(
+        "reject",
+        "reviewer",
+        frozenset({PENDING}),
+        MatchStatus.REJECTED,
+        "required",
+        _l("Only a coordinator of neither side may reject."),
+        _l("Only a pending match can be rejected; this one is %(status)s."),
+        unset="coordinator_approved_at",
+        unset_message=ALREADY_AGREED,
+    ),
+    Action(
+        "withdraw",
+        "donor",
+        frozenset({CONFIRMED}),
+        MatchStatus.WITHDRAWN,
+        "required",
+        _l("Only the donor organization may withdraw."),
+        _l("Only a confirmed match can be withdrawn; this one is %(status)s."),
+    ),
+    Action(
+        "extend",
+        "donor",
+        frozenset({PENDING, CONFIRMED}),
+        None,
+        "none",
+        _l("Only the donor organization may ask for more time."),
+        _l("Only a pending or confirmed match can get more time; this one is %(status)s."),
+        unset="extension_used",
+        unset_message=_l("More time was already given once for this match."),
+    ),
+    Action(
+        "ship",
+        "donor",
+        frozenset({CONFIRMED}),
+        SHIPPED,
+        "none",
+        _l("Only the donor organization may ship."),
+        _l("Only a confirmed match can be marked shipped; this one is %(status)s."),
+    ),
+    Action(
+        "confirm_delivery",
+        "group",
+        frozenset({SHIPPED}),
+        MatchStatus.DELIVERED,
+        "none",
+        _l("Only the group that posted the need may confirm its delivery."),
+        _l("Only a shipped match can be confirmed as received; it is %(status)s."),
+    ),
+    Action(
+        "cancel",
+        "party_or_staff",
+        frozenset(CANCELLABLE),
+        MatchStatus.CANCELLED,
+        "optional",
+        # Never shown to a person (cancelling the need or offer ends its matches): not marked
+        # for the translators.
+        "Only the need's group, the donor or a coordinator may cancel.",
+        "Only a pending or confirmed match can be cancelled; this one is %(status)s.",
+        button=False,
+    ),
+    Action(
+        "release",
+        "reviewer",
+        frozenset({CONFIRMED}),
+        EXPIRED,
+        "optional",
+        _l("Only a coordinator may release a match."),
+        _l("Only a confirmed match can be released; this one is %(status)s."),
+        deadline="passed",
+        early_message=_l("This match is not overdue yet: it can be released after %(when)s."),
+    ),
+    Action(
+        "expire",
+        "system",
+        frozenset({PENDING}),
+        EXPIRED,
+        "none",
+        "Only the expiry job expires matches.",  # never shown to a person, as for cancel
+        "Only a pending match expires; this one is %(status)s.",
+        deadline="passed",
+        early_message="This match is not past its time yet (%(when)s).",
+        button=False,
+    ),
+)
+ACTIONS: dict[str, Action] = {action.name: action for action in TABLE}
+BY_SLUG: dict[str, Action] = {action.slug: action for action in TABLE if action.button}
+
+
+def action(name: str) -> Action:
+    """The row of an action, by verb (confirm_delivery) or slug (confirm-delivery)."""
+    return ACTIONS.get(name) or BY_SLUG[name]
+
+
+def may_take(user, row: Action, match: Match) -> bool:
+    """The user stands on the side this action belongs to."""
+    return SIDES[row.side](user, match)
+
+
+def check_side(name: str, user, match: Match) -> Action:
+    """Raise NotAllowed unless the user stands on this action's side; return the row (pages
+    and API call it before they read a body)."""
+    row = action(name)
+    if not may_take(user, row, match):
+        raise NotAllowed(row.wrong_side, code="forbidden")
+    return row
+
+
+def state_refusal(row: Action, match: Match, now: datetime) -> Conflict | None:
+    """Why the match's state does not allow this action now (None: it does)."""
+    # Actions on a deadline read the stored status; the others the status as read now.
+    status = match.status if row.deadline == "passed" else match.status_at(now)
+    if status not in row.sources:
+        if match.is_lapsed(now):
+            return Conflict(_("This match has expired."), code="conflict")
+        if status in TERMINAL or status == row.to:
+            return Conflict(
+                _("This match is already %(status)s.", status=status_label(status)),
+                code="conflict",
+            )
+        return Conflict(str(row.wrong_state) % {"status": status_label(status)}, code="conflict")
+    if row.unset and getattr(match, row.unset):
+        return Conflict(row.unset_message, code="conflict")
+    if row.deadline == "passed" and not (match.expires_at and match.expires_at <= now):
+        when = match.expires_at.strftime("%Y-%m-%d %H:%M UTC") if match.expires_at else "—"
+        return Conflict(str(row.early_message) % {"when": when}, code="conflict")
+    return None
+
+
+def refusal(name: str, user, match: Match, now: datetime) -> Refusal | None:
+    """Why this user may not take this action on this match now: NotAllowed for the wrong
+    side, Conflict for the wrong state; None when the table allows it."""
+    row = action(name)
+    if not may_take(user, row, match):
+        return NotAllowed(row.wrong_side, code="forbidden")
+    return state_refusal(row, match, now)
+
+
+def check(name: str, user, match: Match, now: datetime) -> Action:
+    """Raise the refusal unless the table allows it; return the row."""
+    refused = refusal(name, user, match, now)
+    if refused is not None:
+        raise refused
+    return action(name)
+
+
+def available(user, match: Match, now: datetime) -> list[str]:
+    """The buttons (slugs) this user may press on this match now, in the table's order."""
+    return [
+        row.slug
+        for row in TABLE
+        if row.button and may_take(user, row, match) and state_refusal(row, match, now) is None
+    ]
+
+
+def sides_of(user, match: Match) -> set[str]:
+    """The sides this user stands on in this match (donor, group, reviewer)."""
+    return {side for side in ("donor", "group", "reviewer") if SIDES[side](user, match)}
+
+
+def condition(name: str, now: datetime):
+    """SQL: matches whose state allows this action now (the row's status, extra condition and
+    deadline), for counts and queues."""
+    row = action(name)
+    parts = [Match.status.in_([s.value for s in row.sources])]
+    if PENDING in row.sources and row.deadline != "passed":
+        parts.append(~Match.is_lapsed(now))
+    if row.unset == "extension_used":
+        parts.append(Match.extension_used.is_(False))
+    elif row.unset:
+        parts.append(getattr(Match, row.unset).is_(None))
+    if row.deadline == "passed":
+        parts.append(and_(Match.expires_at.is_not(None), Match.expires_at <= now))
+    return and_(*parts)
+
+
+def side_condition(side: str, user):
+    """SQL: matches on which this user stands on this side (the SIDES predicate as SQL)."""
+    org_id = user.organization_id if user and user.is_authenticated else None
+    if side == "donor":
+        return Match.organization_id == org_id if org_id else false()
+    if side == "group":
+        return Match.need.has(Need.organization_id == org_id) if org_id else false()
+    if side == "reviewer":
+        if not is_staff(user):
+            return false()
+        return not_(party_condition(org_id)) if org_id else true()
+    if side == "party_or_staff":
+        return true() if is_staff(user) else party_condition(org_id)
+    return false()
+
+
+def open_to(name: str, user, now: datetime):
+    """SQL: the matches on which this user may take this action now."""
+    return and_(side_condition(action(name).side, user), condition(name, now))

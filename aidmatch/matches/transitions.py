@@ -1,0 +1,253 @@
+"""The verbs that move a match through its lifecycle: accept, approve, decline, reject,
+withdraw, extend, ship, confirm delivery, release. Who may, from which state and with what
+message is the lifecycle table (lifecycle.py); these verbs only do the moving.
+
+Every status change is one conditional UPDATE on the match (`WHERE id = :id AND status = :old`
+plus the row's extra condition, row count checked: a request that lost a race gets a
+Conflict), in the same transaction as the release of what it held (holds.py) and its audit
+event. Flush and audit, never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, literal, update
+
+from aidmatch.audit.operations import record
+from aidmatch.db import UTCDateTime, utcnow
+from aidmatch.extensions import db
+from aidmatch.i18n import local_number
+from aidmatch.matches import lifecycle
+from aidmatch.matches.holds import lock_for_update, release_hold
+from aidmatch.matches.models import TERMINAL, Match, MatchStatus
+from aidmatch.matches.rules import clean_quantity, clean_text, confirmed_ttl, extension
+from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.refusals import Conflict, Invalid
+
+TRACKING_MAX = 200
+AUDITED = (
+    "status",
+    "quantity",
+    "donor_accepted_at",
+    "coordinator_approved_at",
+    "confirmed_at",
+    "expires_at",
+)
+
+
+def _snapshot(match: Match, fields: tuple[str, ...] = AUDITED) -> dict:
+    return {field: getattr(match, field) for field in fields}
+
+
+def _transition(
+    match: Match,
+    actor,
+    name: str,
+    now: datetime,
+    *,
+    to=None,
+    values: dict | None = None,
+    where=(),
+    audit: dict | None = None,
+) -> None:
+    """Move the match as the table's row `name` says, with one conditional UPDATE (the row's
+    statuses and extra condition: a Conflict if another request moved it first); release its
+    hold when the move ends it; audit the change."""
+    row = lifecycle.action(name)
+    to = row.to if to is None else to
+    before = _snapshot(match)
+    releases = isinstance(to, MatchStatus) and to in TERMINAL and to != MatchStatus.DELIVERED
+    if releases:
+        lock_for_update(need_ids=[match.need_id])  # needs before matches: see holds.py
+    values = dict(values or {})
+    if releases:
+        values.setdefault("closed_at", now)
+    changed = db.session.execute(
+        update(Match)
+        .where(Match.id == match.id, lifecycle.condition(name, now), *where)
+        .values(status=Match.status if to is None else to, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(match)
+    if changed != 1:
+        raise lifecycle.state_refusal(row, match, now) or Conflict(
+            _("This changed meanwhile. Reload the page and try again."), code="conflict"
+        )
+    if releases:
+        release_hold(match)
+    after = _snapshot(match)
+    after.update(audit or {})
+    record(actor, f"match.{name}", match, before=before, after=after)
+
+
+def _consent(match: Match, actor, name: str, own_by, other_at, now: datetime) -> Match:
+    """Record one side's consent; with the other already given, the match becomes confirmed.
+
+    One statement decides it from the row as it is when written, so an acceptance and an
+    approval arriving at once confirm the match whichever lands second.
+    """
+    own_at = lifecycle.action(name).unset
+    when = literal(now, UTCDateTime())
+    both = other_at.is_not(None)
+    _transition(
+        match,
+        actor,
+        name,
+        now,
+        to=case((both, MatchStatus.CONFIRMED.value), else_=MatchStatus.PENDING.value),
+        values={
+            own_at: now,
+            own_by.key: actor.id,
+            "confirmed_at": case((both, when), else_=None),
+            "expires_at": case(
+                (both, literal(now + confirmed_ttl(), UTCDateTime())), else_=Match.expires_at
+            ),
+        },
+    )
+    return match
+
+
+def accept(match: Match, actor) -> Match:
+    """The donor agrees to a pending match (confirmed at once if a coordinator approved)."""
+    now = utcnow()
+    lifecycle.check("accept", actor, match, now)
+    return _consent(
+        match, actor, "accept", Match.donor_accepted_by_id, Match.coordinator_approved_at, now
+    )
+
+
+def approve(match: Match, actor) -> Match:
+    """A coordinator approves a pending match (confirmed at once if the donor accepted)."""
+    now = utcnow()
+    lifecycle.check("approve", actor, match, now)
+    return _consent(
+        match, actor, "approve", Match.coordinator_approved_by_id, Match.donor_accepted_at, now
+    )
+
+
+def _end(match: Match, actor, name: str, reason) -> Match:
+    """Decline, reject or withdraw: the table's checks, the reason it asks for, the move."""
+    now = utcnow()
+    row = lifecycle.check(name, actor, match, now)
+    reason = clean_text(reason, "reason", required=row.reason == "required")
+    _transition(match, actor, name, now, values={"reason": reason}, audit={"reason": reason})
+    return match
+
+
+def decline(match: Match, actor, reason: str = "") -> Match:
+    """The donor says no to a pending match; its quantity is released."""
+    return _end(match, actor, "decline", reason)
+
+
+def reject(match: Match, actor, reason: str) -> Match:
+    """A coordinator turns a pending match down, with a reason both sides read."""
+    return _end(match, actor, "reject", reason)
+
+
+def withdraw(match: Match, actor, reason: str) -> Match:
+    """The donor withdraws from a confirmed match (reason required); its quantity is released."""
+    return _end(match, actor, "withdraw", reason)
+
+
+def ship(match: Match, actor, note: str, tracking: str = "") -> Match:
+    """The donor marks a confirmed match shipped, with a note and optional tracking text."""
+    now = utcnow()
+    lifecycle.check("ship", actor, match, now)
+    note = clean_text(note, "note", required=True)
+    tracking = clean_text(tracking, "tracking", required=False, max_len=TRACKING_MAX)
+    _transition(
+        match,
+        actor,
+        "ship",
+        now,
+        values={"shipped_at": now, "shipped_note": note, "tracking": tracking, "expires_at": None},
+        audit={"note": note, "tracking": tracking},
+    )
+    return match
+
+
+def confirm_delivery(match: Match, actor, quantity_received, note: str = "") -> Match:
+    """The group confirms what arrived: a shortfall is flagged and released from the need;
+    the need is fulfilled once its delivered quantity reaches its quantity."""
+    now = utcnow()
+    lifecycle.check("confirm_delivery", actor, match, now)
+    received = clean_quantity(quantity_received, "quantity_received", minimum=0)
+    if received > match.quantity:
+        raise Invalid(
+            _("At most %(n)s were sent in this match.", n=local_number(match.quantity)),
+            "quantity_received",
+        )
+    note = clean_text(note, "note", required=False)
+    lock_for_update(need_ids=[match.need_id])
+    shortfall = match.quantity - received
+    _transition(
+        match,
+        actor,
+        "confirm_delivery",
+        now,
+        values={
+            "quantity_received": received,
+            "delivery_note": note,
+            "delivered_at": now,
+            "closed_at": now,
+            "discrepancy": shortfall > 0,
+        },
+        audit={"quantity_received": received, "discrepancy": shortfall > 0, "note": note},
+    )
+    need = match.need
+    db.session.refresh(need)
+    before = {"status": need.status, "pledged": need.pledged, "delivered": need.delivered}
+    # The shortfall goes back to the need (not to the offer: it left the donor's stock).
+    db.session.execute(
+        update(Need)
+        .where(Need.id == match.need_id)
+        .values(
+            pledged=Need.pledged - shortfall,
+            delivered=Need.delivered + received,
+            status=case(
+                (
+                    and_(
+                        Need.status == NeedStatus.OPEN,
+                        Need.delivered + received >= Need.quantity,
+                    ),
+                    NeedStatus.FULFILLED.value,
+                ),
+                else_=Need.status,
+            ),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(need)
+    if need.status == NeedStatus.FULFILLED and before["status"] != NeedStatus.FULFILLED:
+        record(actor, "need.fulfil", need, before=before, after={"status": need.status})
+    return match
+
+
+def release(match: Match, actor, reason: str = "") -> Match:
+    """A coordinator releases a confirmed match not shipped in time: it expires, freeing its hold."""
+    now = utcnow()
+    lifecycle.check("release", actor, match, now)
+    reason = clean_text(reason, "reason", required=False) or "not shipped in time"
+    _transition(match, actor, "release", now, values={"reason": reason}, audit={"reason": reason})
+    return match
+
+
+def request_extension(match: Match, actor) -> Match:
+    """The donor asks for more time, once per match (pending or confirmed)."""
+    now = utcnow()
+    lifecycle.check("extend", actor, match, now)
+    old = match.expires_at
+    new = max(old or now, now) + extension()
+    _transition(
+        match,
+        actor,
+        "extend",
+        now,
+        values={"expires_at": new, "extension_used": True},
+        where=(Match.expires_at.is_(None) if old is None else Match.expires_at == old,),
+        audit={"extension_used": True},
+    )
+    return match
