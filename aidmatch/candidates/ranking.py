@@ -3,6 +3,7 @@ cover, ranked by the engine's score, as the viewer may see them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from aidmatch.candidates.explain import explanation_text
@@ -67,10 +68,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     }
     local, anywhere = offer_statements(staff)
     rows = [*db.session.execute(local, params), *db.session.execute(anywhere, params)]
-    by_id = {row[0]: row for row in rows}
-    records = [
-        OfferRecord(r[0], r[2], units.get(r[2], ""), r[3], r[4], r[5], r[8], r[9]) for r in rows
-    ]
+    records = [_offer_record(r, r.remaining, units) for r in rows]
     weights = engine_weights()
     ranked = rank_offers_for_need(
         _need_record(need, units, subject_point),
@@ -81,36 +79,18 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
         weights=weights,
         units=units,
     )
-    viewer_org = getattr(viewer, "organization_id", None)
-    items = []
-    for proposal in ranked:
-        row = by_id[proposal.offer_id]
-        exact = staff or row[9] == viewer_org
-        candidate_point = (row[4], row[5]) if exact else (row[6], row[7])
-        explanation = _shown_explanation(
-            proposal, subject_exact and exact, subject_point, candidate_point, weights
+    shown = _Shown(viewer, subject_exact, subject_point, weights)
+    return [
+        shown.item(
+            proposal,
+            row,
+            offer_id=row.id,
+            remaining=row.remaining,
+            unit=units.get(row.category_id, ""),
+            delivery_radius_km=row.delivery_radius_km,
         )
-        items.append(
-            {
-                "offer_id": row[0],
-                "title": row[1],
-                "organization": {"id": row[9], "name": row[10], "verified": bool(row[11])},
-                "place": {
-                    "name": row[12],
-                    "oblast": row[13],
-                    "name_uk": row[14],
-                    "oblast_uk": row[15],
-                },
-                "remaining": row[3],
-                "unit": units.get(row[2], ""),
-                "delivery_radius_km": row[8],
-                "quantity": proposal.quantity,
-                "distance_km": explanation["facts"]["distance_km"],
-                "score": explanation["score"],
-                "explanation": explanation,
-            }
-        )
-    return items
+        for proposal, row in _ranked_rows(ranked, rows, "offer_id")
+    ]
 
 
 def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime | None = None):
@@ -149,70 +129,91 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
     rows = {}
     for stmt in need_statements(staff, bounded):
         for row in db.session.execute(stmt, params):
-            rows[row[0]] = row
-    at = (4, 5) if staff else (6, 7)  # the need's exact or coarse point, as in the SQL
+            rows[row.id] = row
     records = [
         NeedRecord(
-            r[0],
-            r[2],
-            units.get(r[2], ""),
-            r[3],
-            r[at[0]],
-            r[at[1]],
-            str(r[8]),
-            r[9],
-            r[10],
-            bool(r[13]),
+            r.id,
+            r.category_id,
+            units.get(r.category_id, ""),
+            r.open,
+            # the need's exact or coarse point, as in the SQL
+            *((r.lat, r.lon) if staff else (r.public_lat, r.public_lon)),
+            str(r.urgency),
+            r.needed_by,
+            r.created_at,
+            bool(r.org_verified),
         )
         for r in rows.values()
     ]
-    subject = OfferRecord(
-        offer.id,
-        offer.category_id,
-        units.get(offer.category_id, ""),
-        offer.quantity - offer.allocated,
-        offer.lat,
-        offer.lon,
-        offer.delivery_radius_km,
-        offer.organization_id,
-    )
+    subject = _offer_record(offer, offer.quantity - offer.allocated, units)
     weights = engine_weights()
     ranked = rank_needs_for_offer(
         subject, records, ancestry, now or utcnow(), limit, weights=weights, units=units
     )
     subject_exact = _may_see_exact(viewer, offer)
-    subject_point = _point(offer, subject_exact)
-    viewer_org = getattr(viewer, "organization_id", None)
-    items = []
-    for proposal in ranked:
-        row = rows[proposal.need_id]
-        exact = staff or row[11] == viewer_org
-        candidate_point = (row[4], row[5]) if exact else (row[6], row[7])
+    shown = _Shown(viewer, subject_exact, _point(offer, subject_exact), weights)
+    return [
+        shown.item(
+            proposal,
+            row,
+            need_id=row.id,
+            open=row.open,
+            unit=units.get(row.category_id, ""),
+            urgency=str(row.urgency),
+            needed_by=row.needed_by,
+        )
+        for proposal, row in _ranked_rows(ranked, rows.values(), "need_id")
+    ]
+
+
+def _ranked_rows(ranked: list[Proposal], rows, key: str) -> list[tuple[Proposal, object]]:
+    """Each proposal with the SQL row of its candidate (``key``: offer_id or need_id)."""
+    by_id = {row.id: row for row in rows}
+    return [(proposal, by_id[getattr(proposal, key)]) for proposal in ranked]
+
+
+@dataclass
+class _Shown:
+    """How one viewer sees the candidates of one need or offer (the subject)."""
+
+    viewer: object
+    subject_exact: bool  # may the viewer see the subject's exact point?
+    subject_point: tuple[float, float]  # the subject's point as the viewer may know it
+    weights: ScoreWeights
+
+    def item(self, proposal: Proposal, row, **own) -> dict:
+        """A candidate as the viewer may see it: its ``own`` fields, organization, place,
+        quantity and explanation (distance and score from the points the viewer knows)."""
+        exact = is_staff(self.viewer) or row.organization_id == getattr(
+            self.viewer, "organization_id", None
+        )
+        candidate_point = (row.lat, row.lon) if exact else (row.public_lat, row.public_lon)
         explanation = _shown_explanation(
-            proposal, subject_exact and exact, subject_point, candidate_point, weights
+            proposal,
+            self.subject_exact and exact,
+            self.subject_point,
+            candidate_point,
+            self.weights,
         )
-        items.append(
-            {
-                "need_id": row[0],
-                "title": row[1],
-                "organization": {"id": row[11], "name": row[12], "verified": bool(row[13])},
-                "place": {
-                    "name": row[14],
-                    "oblast": row[15],
-                    "name_uk": row[16],
-                    "oblast_uk": row[17],
-                },
-                "open": row[3],
-                "unit": units.get(row[2], ""),
-                "urgency": str(row[8]),
-                "needed_by": row[9],
-                "quantity": proposal.quantity,
-                "distance_km": explanation["facts"]["distance_km"],
-                "score": explanation["score"],
-                "explanation": explanation,
-            }
-        )
-    return items
+        return {
+            **own,
+            "title": row.title,
+            "organization": {
+                "id": row.organization_id,
+                "name": row.org_name,
+                "verified": bool(row.org_verified),
+            },
+            "place": {
+                "name": row.place_name,
+                "oblast": row.oblast,
+                "name_uk": row.name_uk,
+                "oblast_uk": row.oblast_uk,
+            },
+            "quantity": proposal.quantity,
+            "distance_km": explanation["facts"]["distance_km"],
+            "score": explanation["score"],
+            "explanation": explanation,
+        }
 
 
 def _descendants(ancestry: dict[int, tuple[int, ...]], category_id: int) -> set[int]:
@@ -232,6 +233,20 @@ def _need_record(need: Need, units: dict[int, str], point: tuple[float, float]) 
         need.needed_by,
         need.created_at,
         need.organization.verified_at is not None,
+    )
+
+
+def _offer_record(offer, remaining: int, units: dict[int, str]) -> OfferRecord:
+    """An offer (ORM object or candidate row) as the engine's record, at its exact point."""
+    return OfferRecord(
+        offer.id,
+        offer.category_id,
+        units.get(offer.category_id, ""),
+        remaining,
+        offer.lat,
+        offer.lon,
+        offer.delivery_radius_km,
+        offer.organization_id,
     )
 
 
