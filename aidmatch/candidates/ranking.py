@@ -3,8 +3,10 @@ cover, ranked by the engine's score, as the viewer may see them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aidmatch.candidates.explain import explanation_text
 from aidmatch.candidates.inputs import category_catalog, engine_weights
@@ -79,18 +81,12 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
         weights=weights,
         units=units,
     )
-    shown = _Shown(viewer, subject_exact, subject_point, weights)
-    return [
-        shown.item(
-            proposal,
-            row,
-            offer_id=row.id,
-            remaining=row.remaining,
-            unit=units.get(row.category_id, ""),
-            delivery_radius_km=row.delivery_radius_km,
-        )
-        for proposal, row in _ranked_rows(ranked, rows, "offer_id")
-    ]
+    shown = _Shown(viewer, "offer_id", subject_exact, subject_point, weights, units)
+    return shown.items(
+        ranked,
+        rows,
+        lambda row: {"remaining": row.remaining, "delivery_radius_km": row.delivery_radius_km},
+    )
 
 
 def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime | None = None):
@@ -151,25 +147,13 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
         subject, records, ancestry, now or utcnow(), limit, weights=weights, units=units
     )
     subject_exact = _may_see_exact(viewer, offer)
-    shown = _Shown(viewer, subject_exact, _point(offer, subject_exact), weights)
-    return [
-        shown.item(
-            proposal,
-            row,
-            need_id=row.id,
-            open=row.open,
-            unit=units.get(row.category_id, ""),
-            urgency=str(row.urgency),
-            needed_by=row.needed_by,
-        )
-        for proposal, row in _ranked_rows(ranked, rows.values(), "need_id")
-    ]
-
-
-def _ranked_rows(ranked: list[Proposal], rows, key: str) -> list[tuple[Proposal, object]]:
-    """Each proposal with the SQL row of its candidate (``key``: offer_id or need_id)."""
-    by_id = {row.id: row for row in rows}
-    return [(proposal, by_id[getattr(proposal, key)]) for proposal in ranked]
+    subject_point = _point(offer, subject_exact)
+    shown = _Shown(viewer, "need_id", subject_exact, subject_point, weights, units)
+    return shown.items(
+        ranked,
+        rows.values(),
+        lambda row: {"open": row.open, "urgency": str(row.urgency), "needed_by": row.needed_by},
+    )
 
 
 @dataclass
@@ -177,13 +161,21 @@ class _Shown:
     """How one viewer sees the candidates of one need or offer (the subject)."""
 
     viewer: object
+    key: str  # the candidates' id field: "offer_id" for a need's, "need_id" for an offer's
     subject_exact: bool  # may the viewer see the subject's exact point?
     subject_point: tuple[float, float]  # the subject's point as the viewer may know it
     weights: ScoreWeights
+    units: dict[int, str]
 
-    def item(self, proposal: Proposal, row, **own) -> dict:
-        """A candidate as the viewer may see it: its ``own`` fields, organization, place,
-        quantity and explanation (distance and score from the points the viewer knows)."""
+    def items(self, ranked: list[Proposal], rows: Iterable, own: Callable[[Any], dict]) -> list:
+        """The ranked candidates (their SQL ``rows``) as the viewer may see them, each with
+        the fields of its kind from ``own(row)``."""
+        by_id = {row.id: row for row in rows}
+        return [self._item(p, by_id[getattr(p, self.key)], own) for p in ranked]
+
+    def _item(self, proposal: Proposal, row, own: Callable[[Any], dict]) -> dict:
+        """One candidate: id, title, organization, place, unit, its own fields, quantity and
+        explanation (distance and score from the points the viewer knows)."""
         exact = is_staff(self.viewer) or row.organization_id == getattr(
             self.viewer, "organization_id", None
         )
@@ -196,7 +188,7 @@ class _Shown:
             self.weights,
         )
         return {
-            **own,
+            self.key: row.id,
             "title": row.title,
             "organization": {
                 "id": row.organization_id,
@@ -209,6 +201,8 @@ class _Shown:
                 "name_uk": row.name_uk,
                 "oblast_uk": row.oblast_uk,
             },
+            "unit": self.units.get(row.category_id, ""),
+            **own(row),
             "quantity": proposal.quantity,
             "distance_km": explanation["facts"]["distance_km"],
             "score": explanation["score"],

@@ -42,16 +42,8 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
     engine skips and counts them; needs of unverified groups are counted and left out.
     Each need is at its coarse point (see "Where" in the module docstring).
     """
-    stmt = _open_rows(
-        Need,
-        NeedStatus.OPEN,
-        Need.pledged,
-        Need.public_lat,
-        Need.public_lon,
-        Need.urgency,
-        Need.needed_by,
-        Need.created_at,
-    )
+    columns = (Need.public_lat, Need.public_lon, Need.urgency, Need.needed_by, Need.created_at)
+    stmt = _open_rows(Need, NeedStatus.OPEN, Need.pledged, *columns)
     if scope.need_categories is not None:
         stmt = stmt.where(Need.category_id.in_(sorted(scope.need_categories)))
     if scope.oblast:
@@ -66,15 +58,8 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
 
 def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
     """Open offers with something remaining, compatible with the scope, as plain records."""
-    stmt = _open_rows(
-        Offer,
-        OfferStatus.OPEN,
-        Offer.allocated,
-        Offer.lat,
-        Offer.lon,
-        Offer.delivery_radius_km,
-        Offer.organization_id,
-    )
+    columns = (Offer.lat, Offer.lon, Offer.delivery_radius_km, Offer.organization_id)
+    stmt = _open_rows(Offer, OfferStatus.OPEN, Offer.allocated, *columns)
     if scope.offer_categories is not None:
         stmt = stmt.where(Offer.category_id.in_(sorted(scope.offer_categories)))
     return [OfferRecord(*row) for row in _verified(stmt, skipped, "offer:unverified_organization")]
