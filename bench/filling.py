@@ -78,36 +78,36 @@ def fill(n_needs: int, n_offers: int, seed: int = 7) -> dict:
     now = datetime.now(UTC)
     urgencies = list(Urgency)
 
+    def posting(title: str) -> dict:
+        """The columns needs and offers share, drawn alike: place, points, category, title."""
+        pid, lat, lon, _oblast = rng.choice(places)
+        cat = rng.choice(leaves)
+        plat, plon, _ = coarse_point(lat, lon)
+        title = title.format(slug=cat.slug)
+        return dict(
+            title=title, description="", search_text=title.casefold(), category_id=cat.id,
+            place_id=pid, lat=lat, lon=lon, public_lat=plat, public_lon=plon, status="open",
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+
     def need_rows() -> Iterator[dict]:
         for i in range(n_needs):
-            pid, lat, lon, _oblast = rng.choice(places)
-            cat = rng.choice(leaves)
+            row = posting(f"Need {i} for {{slug}}")
             urgency = rng.choice(urgencies)
-            plat, plon, _ = coarse_point(lat, lon)
-            title = f"Need {i} for {cat.slug}"
             yield dict(
-                organization_id=rng.choice(fronts).id, title=title, description="",
-                search_text=title.casefold(), category_id=cat.id, quantity=rng.randint(1, 500),
-                pledged=0, delivered=0, urgency=urgency.value,
-                urgency_rank=URGENCY_RANK[urgency],
+                row, organization_id=rng.choice(fronts).id, quantity=rng.randint(1, 500),
+                pledged=0, delivered=0, urgency=urgency.value, urgency_rank=URGENCY_RANK[urgency],
                 needed_by=date.today() + timedelta(days=rng.randint(1, 90)) if i % 3 else None,
-                place_id=pid, lat=lat, lon=lon, public_lat=plat, public_lon=plon,
-                delivery_note="", sensitive=i % 50 == 0, status="open",
-                created_at=now, updated_at=now,
+                delivery_note="", sensitive=i % 50 == 0,
             )  # fmt: skip
 
     def offer_rows() -> Iterator[dict]:
         for i in range(n_offers):
-            pid, lat, lon, _oblast = rng.choice(places)
-            cat = rng.choice(leaves)
-            plat, plon, _ = coarse_point(lat, lon)
-            title = f"Offer {i} of {cat.slug}"
+            row = posting(f"Offer {i} of {{slug}}")
             yield dict(
-                organization_id=rng.choice(donors).id, title=title, description="",
-                search_text=title.casefold(), category_id=cat.id, quantity=rng.randint(1, 500),
-                allocated=0, place_id=pid, lat=lat, lon=lon, public_lat=plat, public_lon=plon,
-                delivery_radius_km=rng.choice([None, 50, 100, 300]), available_until=None,
-                status="open", created_at=now, updated_at=now,
+                row, organization_id=rng.choice(donors).id, quantity=rng.randint(1, 500),
+                allocated=0, delivery_radius_km=rng.choice([None, 50, 100, 300]),
+                available_until=None,
             )  # fmt: skip
 
     _insert_in_batches(Need, need_rows())
