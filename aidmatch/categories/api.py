@@ -40,5 +40,4 @@ def list_():
         {"slug": c.slug, "name": c.name(language), "parent": p, "unit": str(c.unit)}
         for c, p in rows
     ]
-    db.session.commit()
     return {"items": items}
