@@ -22,7 +22,7 @@ def expire_command():
 def register_commands(app) -> None:
     """Attach every command group to the app's CLI."""
     from aidmatch.auth.cli import users_cli
-    from aidmatch.demo import seed_demo_command
+    from aidmatch.demo.cli import seed_demo_command
     from aidmatch.matches.cli import matches_cli
     from aidmatch.places.cli import places_cli
     from aidmatch.runs.cli import match_cli

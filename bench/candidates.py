@@ -14,7 +14,6 @@ With a PostgreSQL URL it creates its own database on that server and drops it af
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
@@ -29,8 +28,7 @@ from aidmatch.extensions import db  # noqa: E402
 from aidmatch.needs.models import Need  # noqa: E402
 from aidmatch.offers.models import Offer  # noqa: E402
 from aidmatch.permissions import Role  # noqa: E402
-from bench.needs_list import fill  # noqa: E402
-from tests.conftest import make_test_app, scratch_database, upgrade_and_load  # noqa: E402
+from bench.filling import bench_arguments, filled_app  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 
 
@@ -51,53 +49,42 @@ def summary(ms: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--offers", type=int, default=100_000)
-    parser.add_argument("--needs", type=int, default=20_000)
+    parser = bench_arguments(__doc__, needs=20_000, offers=100_000)
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
     from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
 
     results = {}
-    with scratch_database(args.database_url) as url:
-        t0 = time.perf_counter()
-        upgrade_and_load(url)
-        app = make_test_app(url)
-        with app.app_context():
-            setup = fill(args.needs, args.offers)
-            donor = setup["viewer"]
-            coordinator = make_user(Role.COORDINATOR)
-            db.session.commit()
-            fill_s = time.perf_counter() - t0
-            rng = random.Random(3)
-            need_ids = rng.sample(list(db.session.scalars(select(Need.id))), args.samples)
-            offer_ids = rng.sample(list(db.session.scalars(select(Offer.id))), args.samples)
-            needs = [db.session.get(Need, i) for i in need_ids]
-            offers = [db.session.get(Offer, i) for i in offer_ids]
-            for obj in (*needs, *offers):
-                obj.organization  # noqa: B018 - loaded, as the page has it
-            counts = []
-            for viewer_name, viewer in (("donor", donor), ("coordinator", coordinator)):
+    with filled_app(args.database_url, args.needs, args.offers) as filled:
+        donor = filled.setup["viewer"]
+        coordinator = make_user(Role.COORDINATOR)
+        db.session.commit()
+        rng = random.Random(3)
+        need_ids = rng.sample(list(db.session.scalars(select(Need.id))), args.samples)
+        offer_ids = rng.sample(list(db.session.scalars(select(Offer.id))), args.samples)
+        needs = [db.session.get(Need, i) for i in need_ids]
+        offers = [db.session.get(Offer, i) for i in offer_ids]
+        for obj in (*needs, *offers):
+            obj.organization  # noqa: B018 - loaded, as the page has it
+        counts = []
+        for viewer_name, viewer in (("donor", donor), ("coordinator", coordinator)):
 
-                def need_call(need, viewer=viewer):
-                    items = candidates_for_need(need, viewer)
-                    counts.append(len(items))
+            def need_call(need, viewer=viewer):
+                items = candidates_for_need(need, viewer)
+                counts.append(len(items))
 
-                def offer_call(offer, viewer=viewer):
-                    candidates_for_offer(offer, viewer)
+            def offer_call(offer, viewer=viewer):
+                candidates_for_offer(offer, viewer)
 
-                results[f"need -> offers, {viewer_name}"] = timed(need_call, needs)
-                results[f"offer -> needs, {viewer_name}"] = timed(offer_call, offers)
-                db.session.rollback()
-            found = statistics.mean(counts)
-            db.session.remove()
-            db.engine.dispose()
+            results[f"need -> offers, {viewer_name}"] = timed(need_call, needs)
+            results[f"offer -> needs, {viewer_name}"] = timed(offer_call, offers)
+            db.session.rollback()
+        found = statistics.mean(counts)
 
-    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(
-        f"database: {backend}; {args.offers} offers, {args.needs} needs (filled in {fill_s:.1f} s)"
+        f"database: {filled.backend}; {args.offers} offers, {args.needs} needs "
+        f"(filled in {filled.fill_s:.1f} s)"
     )
     print(f"{args.samples} random needs and offers each; {found:.1f} candidates shown on average")
     for name, ms in results.items():

@@ -199,6 +199,11 @@ def _jitter(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, sigma_km
     return lat, lon
 
 
+def _first_fields(i: int, cats, units, qty, lat, lon) -> tuple:
+    """id, category, unit, quantity, lat, lon of row i: the first six fields of both records."""
+    return i + 1, int(cats[i]), units[int(cats[i])], int(qty[i]), float(lat[i]), float(lon[i])
+
+
 def make_instance(n: int, seed: int) -> tuple[list[NeedRecord], list[OfferRecord]]:
     """N needs and N offers, fully determined by (n, seed)."""
     rng = np.random.default_rng(seed)
@@ -220,12 +225,7 @@ def make_instance(n: int, seed: int) -> tuple[list[NeedRecord], list[OfferRecord
     verified = rng.random(n) < 0.85
     needs = [
         NeedRecord(
-            id=i + 1,
-            category_id=int(cats[i]),
-            unit=units[int(cats[i])],
-            quantity_open=int(qty[i]),
-            lat=float(lat[i]),
-            lon=float(lon[i]),
+            *_first_fields(i, cats, units, qty, lat, lon),
             urgency=str(urgency[i]),
             needed_by=(NOW + timedelta(days=int(deadline_days[i]))).date()
             if has_deadline[i]
@@ -252,12 +252,7 @@ def make_instance(n: int, seed: int) -> tuple[list[NeedRecord], list[OfferRecord
     orgs = rng.integers(1, max(2, n // 20), n)
     offers = [
         OfferRecord(
-            id=j + 1,
-            category_id=int(cats[j]),
-            unit=units[int(cats[j])],
-            quantity_remaining=int(qty[j]),
-            lat=float(lat[j]),
-            lon=float(lon[j]),
+            *_first_fields(j, cats, units, qty, lat, lon),
             radius_km=None if anywhere[j] else round(float(radius[j]), 1),
             organization_id=int(orgs[j]),
         )

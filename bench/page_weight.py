@@ -66,8 +66,8 @@ def build_demo_app(database_url: str, lang: str):
 
 def donor_login() -> str:
     """The demo login of the first donor collective that is verified."""
-    from aidmatch.demo import demo_email
-    from aidmatch.demo_data import DONOR_COLLECTIVES
+    from aidmatch.demo.data import DONOR_COLLECTIVES
+    from aidmatch.demo.seeding import demo_email
 
     return demo_email(next(spec.handle for spec in DONOR_COLLECTIVES if spec.verified))
 
@@ -166,7 +166,7 @@ def main() -> None:
     if not chromium_available():
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
 
-    from aidmatch.demo import DEMO_PASSWORD
+    from aidmatch.demo.seeding import DEMO_PASSWORD
     from aidmatch.extensions import db
 
     with scratch_database(args.database_url) as url:

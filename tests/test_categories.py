@@ -12,9 +12,12 @@ from flask_migrate import downgrade, upgrade
 from aidmatch.categories.models import Category, Unit
 from aidmatch.categories.operations import (
     ancestor_ids,
+    ancestors_in,
     category_tree,
     descendant_ids,
     get_by_slug,
+    named_categories,
+    root_in,
 )
 from aidmatch.extensions import db
 from tests.conftest import create_pg_database, drop_pg_database, make_test_app
@@ -112,6 +115,24 @@ def test_ancestor_ids_go_up_nearest_first(app):
     assert ancestor_ids(fuel) == [energy.id]
     assert ancestor_ids(fuel.id) == [energy.id]
     assert ancestor_ids(energy) == []
+
+
+def test_walks_over_a_loaded_map_of_parents():
+    parents = {1: None, 2: 1, 3: 2, 4: None, 5: 6, 6: 5}  # 5 and 6: a loop (bad data)
+    assert ancestors_in(parents, 3) == [2, 1]
+    assert ancestors_in(parents, 1) == [] and ancestors_in(parents, 99) == []
+    assert (root_in(parents, 3), root_in(parents, 2), root_in(parents, 4)) == (1, 1, 4)
+    assert ancestors_in(parents, 5) == [6]  # stops before coming back to itself
+    assert root_in(parents, 5) == 6
+
+
+def test_named_categories_in_a_language_in_menu_order(app):
+    fuel = get_by_slug("fuel")
+    rows = {row.slug: row for row in named_categories("uk")}
+    assert tuple(rows["fuel"]) == (fuel.id, "fuel", fuel.parent_id, "Пальне", fuel.unit)
+    assert {row.slug: row[3] for row in named_categories("fr")}["fuel"] == "Fuel"
+    roots = [row.slug for row in named_categories("en") if row.parent_id is None]
+    assert roots == [c.slug for c in category_tree()]
 
 
 def test_get_by_slug_and_names_in_three_languages(app):

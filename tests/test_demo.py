@@ -20,7 +20,8 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.categories.models import Category, Unit
 from aidmatch.db import utcnow
-from aidmatch.demo import (
+from aidmatch.demo.data import ITEMS
+from aidmatch.demo.seeding import (
     ADMIN_EMAIL,
     COORDINATOR_EMAIL,
     DEMO_PASSWORD,
@@ -28,7 +29,6 @@ from aidmatch.demo import (
     demo_logins,
     seed_demo,
 )
-from aidmatch.demo_data import ITEMS
 from aidmatch.extensions import db
 from aidmatch.geo import coarse_point, haversine_km
 from aidmatch.needs.models import URGENCY_RANK, Need, Urgency

@@ -56,16 +56,10 @@ def need(id=1, category=2, lat=KHARKIV[0], lon=KHARKIV[1], quantity=10, **kw) ->
 
 
 def offer(id=1, category=2, lat=KHARKIV[0], lon=KHARKIV[1], quantity=10, radius=100.0, **kw):
-    values = {"unit": UNITS.get(category, "pcs"), "organization_id": 7}
+    values = {"unit": UNITS.get(category, "pcs"), "radius_km": radius, "organization_id": 7}
     values.update(kw)
     return OfferRecord(
-        id=id,
-        category_id=category,
-        quantity_remaining=quantity,
-        lat=lat,
-        lon=lon,
-        radius_km=radius,
-        **values,
+        id=id, category_id=category, quantity_remaining=quantity, lat=lat, lon=lon, **values
     )
 
 
@@ -336,15 +330,22 @@ def test_unknown_allocator_is_refused():
         run([need(1)], [offer(1)], allocator="magic")
 
 
+def _drawn(rng: random.Random) -> dict:
+    """The category, point and quantity of a random need or offer (drawn alike for both)."""
+    return {
+        "category": rng.choice([1, 2, 3, 5]),
+        "lat": rng.uniform(47.5, 50.5),
+        "lon": rng.uniform(30.0, 38.0),
+        "quantity": rng.randint(1, 60),
+    }
+
+
 def random_instance(seed: int, n_needs: int, n_offers: int):
     rng = random.Random(seed)
     needs = [
         need(
             i,
-            category=rng.choice([1, 2, 3, 5]),
-            lat=rng.uniform(47.5, 50.5),
-            lon=rng.uniform(30.0, 38.0),
-            quantity=rng.randint(1, 60),
+            **_drawn(rng),
             urgency=rng.choice(["critical", "high", "normal", "low"]),
             needed_by=rng.choice([None, (NOW + timedelta(days=rng.randint(-3, 40))).date()]),
             created_at=NOW - timedelta(hours=rng.randint(0, 900)),
@@ -355,10 +356,7 @@ def random_instance(seed: int, n_needs: int, n_offers: int):
     offers = [
         offer(
             j,
-            category=rng.choice([1, 2, 3, 5]),
-            lat=rng.uniform(47.5, 50.5),
-            lon=rng.uniform(30.0, 38.0),
-            quantity=rng.randint(1, 60),
+            **_drawn(rng),
             radius=rng.choice([None, 30.0, 80.0, 150.0, 300.0]),
         )
         for j in range(1, n_offers + 1)

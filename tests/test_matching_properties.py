@@ -31,16 +31,16 @@ lon = st.floats(33.0, 37.0, allow_nan=False)
 radius = st.one_of(st.none(), st.floats(20.0, 300.0, allow_nan=False))
 
 
+def _shared_fields(draw, i: int) -> tuple:
+    """id, category, unit, quantity, lat, lon: the first six fields of both records."""
+    category = draw(st.sampled_from(CATEGORIES))
+    return i, category, UNITS[category], draw(st.integers(1, 60)), draw(lat), draw(lon)
+
+
 @st.composite
 def need_rows(draw, i: int) -> NeedRecord:
-    category = draw(st.sampled_from(CATEGORIES))
     return NeedRecord(
-        id=i,
-        category_id=category,
-        unit=UNITS[category],
-        quantity_open=draw(st.integers(1, 60)),
-        lat=draw(lat),
-        lon=draw(lon),
+        *_shared_fields(draw, i),
         urgency=draw(st.sampled_from(["critical", "high", "normal", "low"])),
         needed_by=draw(
             st.one_of(
@@ -54,14 +54,8 @@ def need_rows(draw, i: int) -> NeedRecord:
 
 @st.composite
 def offer_rows(draw, j: int) -> OfferRecord:
-    category = draw(st.sampled_from(CATEGORIES))
     return OfferRecord(
-        id=j,
-        category_id=category,
-        unit=UNITS[category],
-        quantity_remaining=draw(st.integers(1, 60)),
-        lat=draw(lat),
-        lon=draw(lon),
+        *_shared_fields(draw, j),
         radius_km=draw(radius),
         organization_id=draw(st.integers(1, 5)),
     )

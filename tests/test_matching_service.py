@@ -512,7 +512,7 @@ def test_the_cli_runs_matching_and_prints_the_report(app):
 
 def test_the_demo_data_gives_sensible_proposals(app, monkeypatch):
     from aidmatch.auth import operations as auth_operations
-    from aidmatch.demo import seed_demo
+    from aidmatch.demo.seeding import seed_demo
 
     hashed = auth_operations.hash_password("x")
     monkeypatch.setattr(auth_operations, "hash_password", lambda _password: hashed)

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from aidmatch.api import make_blueprint, page_schema, token_required
 from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
-from aidmatch.extensions import db
 from aidmatch.needs.queries import get_visible_need
 from aidmatch.offers.queries import get_visible_offer
 from aidmatch.schemas import OrgRef
@@ -73,9 +72,7 @@ def need_candidates(args, need_id):
     Only the best ``limit`` are ranked: there is one page, and ``total`` counts the items
     on it, not every offer that could reach the need."""
     need = get_visible_need(current_user, need_id)
-    items = candidates_for_need(need, current_user, args["limit"])
-    db.session.commit()
-    return _envelope(items, args["limit"])
+    return _envelope(candidates_for_need(need, current_user, args["limit"]), args["limit"])
 
 
 @blp.route("/offers/<int:offer_id>/candidates", methods=["GET"])
@@ -88,6 +85,4 @@ def offer_candidates(args, offer_id):
     Only the best ``limit`` are ranked: there is one page, and ``total`` counts the items
     on it, not every need the offer could reach."""
     offer = get_visible_offer(current_user, offer_id)
-    items = candidates_for_offer(offer, current_user, args["limit"])
-    db.session.commit()
-    return _envelope(items, args["limit"])
+    return _envelope(candidates_for_offer(offer, current_user, args["limit"]), args["limit"])

@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from aidmatch.categories.models import Category
+from aidmatch.categories.operations import ancestors_in
 from aidmatch.engine import ScoreWeights
 from aidmatch.engine.scoring import PARTS
 from aidmatch.extensions import db
@@ -40,11 +41,5 @@ def category_catalog() -> tuple[dict[int, tuple[int, ...]], dict[int, str]]:
     """Every category's ancestors (nearest first) and unit, from one query."""
     rows = db.session.execute(select(Category.id, Category.parent_id, Category.unit)).all()
     parent = {cid: pid for cid, pid, _unit in rows}
-    ancestry = {}
-    for cid in parent:
-        chain, current = [], parent[cid]
-        while current is not None and current not in chain and current != cid:
-            chain.append(current)
-            current = parent.get(current)
-        ancestry[cid] = tuple(chain)
+    ancestry = {cid: tuple(ancestors_in(parent, cid)) for cid in parent}
     return ancestry, {cid: str(unit) for cid, _pid, unit in rows}

@@ -82,39 +82,52 @@ def _top_then_details(model, inner, key, columns: tuple) -> object:
     )
 
 
-@cache
-def offer_statements(staff: bool) -> tuple:
-    """The two selects of plausible offers for a need: (within their radius, "anywhere")."""
-    d2 = _sql_squared_km(Offer.lat, Offer.lon)
-    inner = (
-        select(Offer.id)
-        .join(Organization, Organization.id == Offer.organization_id)
+def _plausible(model, open_status, held, other_org: str, staff: bool, sensitive: bool):
+    """The ids of open needs or offers with something left (``held`` below the quantity), of
+    the bound categories, not of the other side's organization, visible to the viewer."""
+    return (
+        select(model.id)
+        .join(Organization, Organization.id == model.organization_id)
         .where(
-            Offer.status == OfferStatus.OPEN,
-            Offer.allocated < Offer.quantity,
-            Offer.category_id.in_(bindparam("categories", expanding=True)),
-            Offer.organization_id != bindparam("need_org"),
-            _visibility(Offer, staff, sensitive=False),
+            model.status == open_status,
+            held < model.quantity,
+            model.category_id.in_(bindparam("categories", expanding=True)),
+            model.organization_id != bindparam(other_org),
+            _visibility(model, staff, sensitive),
         )
     )
-    columns = (
-        Offer.id,
-        Offer.title,
-        Offer.category_id,
-        Offer.quantity - Offer.allocated,
-        Offer.lat,
-        Offer.lon,
-        Offer.public_lat,
-        Offer.public_lon,
-        Offer.delivery_radius_km,
-        Offer.organization_id,
-        Organization.name,
-        Organization.verified_at.is_not(None),
-        Place.name,
+
+
+def _columns(model, held, left: str, *own) -> tuple:
+    """What a candidate row carries, by name: the need's or offer's id, title, category,
+    what is left (labelled ``left``), both points, the kind's ``own`` columns, then its
+    organization and place."""
+    return (
+        model.id,
+        model.title,
+        model.category_id,
+        (model.quantity - held).label(left),
+        model.lat,
+        model.lon,
+        model.public_lat,
+        model.public_lon,
+        *own,
+        model.organization_id,
+        Organization.name.label("org_name"),
+        Organization.verified_at.is_not(None).label("org_verified"),
+        Place.name.label("place_name"),
         Place.oblast,
         Place.name_uk,
         Place.oblast_uk,
     )
+
+
+@cache
+def offer_statements(staff: bool) -> tuple:
+    """The two selects of plausible offers for a need: (within their radius, "anywhere")."""
+    d2 = _sql_squared_km(Offer.lat, Offer.lon)
+    inner = _plausible(Offer, OfferStatus.OPEN, Offer.allocated, "need_org", staff, False)
+    columns = _columns(Offer, Offer.allocated, "remaining", Offer.delivery_radius_km)
     radius = Offer.delivery_radius_km
     reach = radius * radius * (SQL_SLACK * SQL_SLACK)
     closeness_key = d2 / (radius * radius)
@@ -140,43 +153,14 @@ def need_statements(staff: bool, bounded: bool) -> tuple:
     """
     lat, lon = (Need.lat, Need.lon) if staff else (Need.public_lat, Need.public_lon)
     d2 = _sql_squared_km(lat, lon)
-    inner = (
-        select(Need.id)
-        .join(Organization, Organization.id == Need.organization_id)
-        .where(
-            Need.status == NeedStatus.OPEN,
-            Need.pledged < Need.quantity,
-            Need.category_id.in_(bindparam("categories", expanding=True)),
-            Need.organization_id != bindparam("offer_org"),
-            _visibility(Need, staff, sensitive=True),
-        )
-    )
+    inner = _plausible(Need, NeedStatus.OPEN, Need.pledged, "offer_org", staff, True)
     if bounded:  # a box an index on (lat, lon) can serve, then the distance itself
         inner = inner.where(
             lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
             lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
             d2 <= bindparam("reach2"),
         )
-    columns = (
-        Need.id,
-        Need.title,
-        Need.category_id,
-        Need.quantity - Need.pledged,
-        Need.lat,
-        Need.lon,
-        Need.public_lat,
-        Need.public_lon,
-        Need.urgency,
-        Need.needed_by,
-        Need.created_at,
-        Need.organization_id,
-        Organization.name,
-        Organization.verified_at.is_not(None),
-        Place.name,
-        Place.oblast,
-        Place.name_uk,
-        Place.oblast_uk,
-    )
+    columns = _columns(Need, Need.pledged, "open", Need.urgency, Need.needed_by, Need.created_at)
     urgent = inner.order_by(
         Need.urgency_rank, Need.needed_by.is_(None), Need.needed_by, Need.id
     ).limit(bindparam("pool"))

@@ -3,7 +3,10 @@ cover, ranked by the engine's score, as the viewer may see them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aidmatch.candidates.explain import explanation_text
 from aidmatch.candidates.inputs import category_catalog, engine_weights
@@ -67,10 +70,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     }
     local, anywhere = offer_statements(staff)
     rows = [*db.session.execute(local, params), *db.session.execute(anywhere, params)]
-    by_id = {row[0]: row for row in rows}
-    records = [
-        OfferRecord(r[0], r[2], units.get(r[2], ""), r[3], r[4], r[5], r[8], r[9]) for r in rows
-    ]
+    records = [_offer_record(r, r.remaining, units) for r in rows]
     weights = engine_weights()
     ranked = rank_offers_for_need(
         _need_record(need, units, subject_point),
@@ -81,36 +81,12 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
         weights=weights,
         units=units,
     )
-    viewer_org = getattr(viewer, "organization_id", None)
-    items = []
-    for proposal in ranked:
-        row = by_id[proposal.offer_id]
-        exact = staff or row[9] == viewer_org
-        candidate_point = (row[4], row[5]) if exact else (row[6], row[7])
-        explanation = _shown_explanation(
-            proposal, subject_exact and exact, subject_point, candidate_point, weights
-        )
-        items.append(
-            {
-                "offer_id": row[0],
-                "title": row[1],
-                "organization": {"id": row[9], "name": row[10], "verified": bool(row[11])},
-                "place": {
-                    "name": row[12],
-                    "oblast": row[13],
-                    "name_uk": row[14],
-                    "oblast_uk": row[15],
-                },
-                "remaining": row[3],
-                "unit": units.get(row[2], ""),
-                "delivery_radius_km": row[8],
-                "quantity": proposal.quantity,
-                "distance_km": explanation["facts"]["distance_km"],
-                "score": explanation["score"],
-                "explanation": explanation,
-            }
-        )
-    return items
+    shown = _Shown(viewer, "offer_id", subject_exact, subject_point, weights, units)
+    return shown.items(
+        ranked,
+        rows,
+        lambda row: {"remaining": row.remaining, "delivery_radius_km": row.delivery_radius_km},
+    )
 
 
 def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime | None = None):
@@ -149,70 +125,89 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
     rows = {}
     for stmt in need_statements(staff, bounded):
         for row in db.session.execute(stmt, params):
-            rows[row[0]] = row
-    at = (4, 5) if staff else (6, 7)  # the need's exact or coarse point, as in the SQL
+            rows[row.id] = row
     records = [
         NeedRecord(
-            r[0],
-            r[2],
-            units.get(r[2], ""),
-            r[3],
-            r[at[0]],
-            r[at[1]],
-            str(r[8]),
-            r[9],
-            r[10],
-            bool(r[13]),
+            r.id,
+            r.category_id,
+            units.get(r.category_id, ""),
+            r.open,
+            # the need's exact or coarse point, as in the SQL
+            *((r.lat, r.lon) if staff else (r.public_lat, r.public_lon)),
+            str(r.urgency),
+            r.needed_by,
+            r.created_at,
+            bool(r.org_verified),
         )
         for r in rows.values()
     ]
-    subject = OfferRecord(
-        offer.id,
-        offer.category_id,
-        units.get(offer.category_id, ""),
-        offer.quantity - offer.allocated,
-        offer.lat,
-        offer.lon,
-        offer.delivery_radius_km,
-        offer.organization_id,
-    )
+    subject = _offer_record(offer, offer.quantity - offer.allocated, units)
     weights = engine_weights()
     ranked = rank_needs_for_offer(
         subject, records, ancestry, now or utcnow(), limit, weights=weights, units=units
     )
     subject_exact = _may_see_exact(viewer, offer)
     subject_point = _point(offer, subject_exact)
-    viewer_org = getattr(viewer, "organization_id", None)
-    items = []
-    for proposal in ranked:
-        row = rows[proposal.need_id]
-        exact = staff or row[11] == viewer_org
-        candidate_point = (row[4], row[5]) if exact else (row[6], row[7])
+    shown = _Shown(viewer, "need_id", subject_exact, subject_point, weights, units)
+    return shown.items(
+        ranked,
+        rows.values(),
+        lambda row: {"open": row.open, "urgency": str(row.urgency), "needed_by": row.needed_by},
+    )
+
+
+@dataclass
+class _Shown:
+    """How one viewer sees the candidates of one need or offer (the subject)."""
+
+    viewer: object
+    key: str  # the candidates' id field: "offer_id" for a need's, "need_id" for an offer's
+    subject_exact: bool  # may the viewer see the subject's exact point?
+    subject_point: tuple[float, float]  # the subject's point as the viewer may know it
+    weights: ScoreWeights
+    units: dict[int, str]
+
+    def items(self, ranked: list[Proposal], rows: Iterable, own: Callable[[Any], dict]) -> list:
+        """The ranked candidates (their SQL ``rows``) as the viewer may see them, each with
+        the fields of its kind from ``own(row)``."""
+        by_id = {row.id: row for row in rows}
+        return [self._item(p, by_id[getattr(p, self.key)], own) for p in ranked]
+
+    def _item(self, proposal: Proposal, row, own: Callable[[Any], dict]) -> dict:
+        """One candidate: id, title, organization, place, unit, its own fields, quantity and
+        explanation (distance and score from the points the viewer knows)."""
+        exact = is_staff(self.viewer) or row.organization_id == getattr(
+            self.viewer, "organization_id", None
+        )
+        candidate_point = (row.lat, row.lon) if exact else (row.public_lat, row.public_lon)
         explanation = _shown_explanation(
-            proposal, subject_exact and exact, subject_point, candidate_point, weights
+            proposal,
+            self.subject_exact and exact,
+            self.subject_point,
+            candidate_point,
+            self.weights,
         )
-        items.append(
-            {
-                "need_id": row[0],
-                "title": row[1],
-                "organization": {"id": row[11], "name": row[12], "verified": bool(row[13])},
-                "place": {
-                    "name": row[14],
-                    "oblast": row[15],
-                    "name_uk": row[16],
-                    "oblast_uk": row[17],
-                },
-                "open": row[3],
-                "unit": units.get(row[2], ""),
-                "urgency": str(row[8]),
-                "needed_by": row[9],
-                "quantity": proposal.quantity,
-                "distance_km": explanation["facts"]["distance_km"],
-                "score": explanation["score"],
-                "explanation": explanation,
-            }
-        )
-    return items
+        return {
+            self.key: row.id,
+            "title": row.title,
+            "organization": {
+                "id": row.organization_id,
+                "name": row.org_name,
+                "verified": bool(row.org_verified),
+            },
+            "place": {
+                "name": row.place_name,
+                "oblast": row.oblast,
+                "name_uk": row.name_uk,
+                "oblast_uk": row.oblast_uk,
+            },
+            "unit": self.units.get(row.category_id, ""),
+            **own(row),
+            "quantity": proposal.quantity,
+            "distance_km": explanation["facts"]["distance_km"],
+            "score": explanation["score"],
+            "explanation": explanation,
+        }
 
 
 def _descendants(ancestry: dict[int, tuple[int, ...]], category_id: int) -> set[int]:
@@ -232,6 +227,20 @@ def _need_record(need: Need, units: dict[int, str], point: tuple[float, float]) 
         need.needed_by,
         need.created_at,
         need.organization.verified_at is not None,
+    )
+
+
+def _offer_record(offer, remaining: int, units: dict[int, str]) -> OfferRecord:
+    """An offer (ORM object or candidate row) as the engine's record, at its exact point."""
+    return OfferRecord(
+        offer.id,
+        offer.category_id,
+        units.get(offer.category_id, ""),
+        remaining,
+        offer.lat,
+        offer.lon,
+        offer.delivery_radius_km,
+        offer.organization_id,
     )
 
 

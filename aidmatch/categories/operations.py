@@ -6,7 +6,9 @@ query and follow them in Python: one round trip, the same on SQLite and PostgreS
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Mapping
+
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from aidmatch.categories.models import Category
@@ -51,13 +53,39 @@ def descendant_ids(category: Category | int) -> set[int]:
 
 def ancestor_ids(category: Category | int) -> list[int]:
     """The ids above a category, nearest first, itself excluded (an offer there covers it)."""
-    parents = _parents()
+    return ancestors_in(_parents(), _category_id(category))
+
+
+def ancestors_in(parents: Mapping[int, int | None], category_id: int) -> list[int]:
+    """The ids above a category in a loaded map of parents, nearest first, itself excluded;
+    the walk stops where a chain would come back on itself."""
     found: list[int] = []
-    current = parents.get(_category_id(category))
-    while current is not None and current not in found:
+    current = parents.get(category_id)
+    while current is not None and current not in found and current != category_id:
         found.append(current)
         current = parents.get(current)
     return found
+
+
+def root_in(parents: Mapping[int, int | None], category_id: int) -> int:
+    """The root above a category in a loaded map of parents (itself if it is a root)."""
+    chain = ancestors_in(parents, category_id)
+    return chain[-1] if chain else category_id
+
+
+def named_categories(lang: str) -> list[Row]:
+    """Every category as plain columns (id, slug, parent_id, name, unit), in menu order, its
+    name in ``lang`` (English where that is empty): one query, no ORM objects."""
+    name_column = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
+    return db.session.execute(
+        select(
+            Category.id,
+            Category.slug,
+            Category.parent_id,
+            func.coalesce(func.nullif(name_column, ""), Category.name_en),
+            Category.unit,
+        ).order_by(Category.position, Category.slug)
+    ).all()
 
 
 def get_by_slug(slug: str) -> Category | None:

@@ -303,11 +303,34 @@ class _Checks:
         return good[np.argsort(ids[good], kind="stable")]
 
 
-def _common_checks(
-    rows: list[Any], quantity: np.ndarray, catalog: Catalog
-) -> tuple[_Checks, np.ndarray, np.ndarray, np.ndarray]:
-    """Checks shared by needs and offers; returns (checks, ids, lat, lon)."""
+@dataclass(slots=True)
+class _Checked:
+    """Needs or offers with the checks they share applied; kind-specific checks follow."""
+
+    rows: list[Any]
+    checks: _Checks
+    ids: np.ndarray
+    quantity: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+
+    def good(self, kind: str, skipped: list[SkippedRow]) -> tuple[np.ndarray, dict[str, Any]]:
+        """Indices of the valid rows in ascending id order, and the shared columns of those."""
+        good = self.checks.good(kind, self.rows, self.ids, skipped)
+        return good, {
+            "ids": self.ids[good],
+            "category": [self.rows[i].category_id for i in good],
+            "unit": [self.rows[i].unit for i in good],
+            "quantity": self.quantity[good].astype(np.int64),
+            "lat": self.lat[good],
+            "lon": self.lon[good],
+        }
+
+
+def _common_checks(rows: list[Any], quantities: list[Any], catalog: Catalog) -> _Checked:
+    """Checks shared by needs and offers (id, category, unit, point, quantity)."""
     n = len(rows)
+    quantity = _float_column(quantities)
     checks = _Checks(n)
     raw_ids = [r.id for r in rows]
     int_id = _mask(_is_int, raw_ids)
@@ -338,7 +361,7 @@ def _common_checks(
         checks.fail(~(np.isfinite(quantity) & (quantity == np.floor(quantity))), "bad_quantity")
         checks.fail(quantity < 0, "over_reserved")
         checks.fail(~(quantity > 0), "no_quantity")
-    return checks, ids, lat, lon
+    return _Checked(rows, checks, ids, quantity, lat, lon)
 
 
 def need_table(
@@ -346,24 +369,15 @@ def need_table(
 ) -> NeedTable:
     """Validate needs into columns sorted by id; bad rows go to ``skipped``."""
     rows = list(rows)
-    quantity = _float_column([r.quantity_open for r in rows])
-    checks, ids, lat, lon = _common_checks(rows, quantity, catalog)
-    urgency = np.array(
-        [_URGENCY_CODE.get(u, -1) if isinstance(u, str) else -1 for u in (r.urgency for r in rows)],
-        dtype=np.int8,
-    )
-    checks.fail(urgency < 0, "bad_urgency")
+    checked = _common_checks(rows, [r.quantity_open for r in rows], catalog)
+    urgency = np.array([_urgency_code(r.urgency) for r in rows], dtype=np.int8)
+    checked.checks.fail(urgency < 0, "bad_urgency")
     created = np.array([_timestamp(r.created_at) for r in rows], dtype=np.float64)
     needed_by = np.array([_ordinal(r.needed_by) for r in rows], dtype=np.float64)
-    checks.fail(np.isnan(created) | np.isnan(needed_by), "bad_timestamp")
-    good = checks.good("need", rows, ids, skipped)
+    checked.checks.fail(np.isnan(created) | np.isnan(needed_by), "bad_timestamp")
+    good, shared = checked.good("need", skipped)
     return NeedTable(
-        ids=ids[good],
-        category=[rows[i].category_id for i in good],
-        unit=[rows[i].unit for i in good],
-        quantity=quantity[good].astype(np.int64),
-        lat=lat[good],
-        lon=lon[good],
+        **shared,
         urgency=urgency[good],
         needed_by=needed_by[good].astype(np.int64),
         created_ts=created[good],
@@ -376,18 +390,9 @@ def offer_table(
 ) -> OfferTable:
     """Validate offers into columns sorted by id; bad rows go to ``skipped``."""
     rows = list(rows)
-    quantity = _float_column([r.quantity_remaining for r in rows])
-    checks, ids, lat, lon = _common_checks(rows, quantity, catalog)
+    checked = _common_checks(rows, [r.quantity_remaining for r in rows], catalog)
     radius = _float_column([math.inf if r.radius_km is None else r.radius_km for r in rows])
     with np.errstate(invalid="ignore"):
-        checks.fail(~(radius > 0), "bad_radius")
-    good = checks.good("offer", rows, ids, skipped)
-    return OfferTable(
-        ids=ids[good],
-        category=[rows[i].category_id for i in good],
-        unit=[rows[i].unit for i in good],
-        quantity=quantity[good].astype(np.int64),
-        lat=lat[good],
-        lon=lon[good],
-        radius=radius[good],
-    )
+        checked.checks.fail(~(radius > 0), "bad_radius")
+    good, shared = checked.good("offer", skipped)
+    return OfferTable(**shared, radius=radius[good])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.api import make_blueprint
-from aidmatch.extensions import db
 from aidmatch.places.search import MAX_QUERY_LENGTH, search
 
 blp = make_blueprint("api_places", __name__, url_prefix="/places", description="Places")
@@ -36,6 +35,4 @@ class PlaceList(ma.Schema):
 @blp.response(200, PlaceList)
 def list_(args):
     """Settlements whose name begins with q (Cyrillic or Latin, one typo allowed)."""
-    places = search(args["q"], limit=args["limit"], country=args.get("country"))
-    db.session.commit()
-    return {"items": places}
+    return {"items": search(args["q"], limit=args["limit"], country=args.get("country"))}

@@ -96,9 +96,7 @@ def start(payload):
         payload.get("oblast"),
         payload.get("allocator", "flow"),
     )
-    result = _run_dict(run)
-    db.session.commit()
-    return result
+    return _run_dict(run)
 
 
 @blp.route("/matching/runs", methods=["GET"])
@@ -109,9 +107,7 @@ def list_(args):
     """Matching runs, newest first."""
     _require_staff()
     page = paginate(select(MatchingRun).order_by(MatchingRun.id.desc()), **args)
-    result = {**page, "items": [_run_dict(run) for run in page["items"]]}
-    db.session.commit()
-    return result
+    return {**page, "items": [_run_dict(run) for run in page["items"]]}
 
 
 @blp.route("/matching/runs/<int:run_id>", methods=["GET"])
@@ -123,6 +119,4 @@ def read(run_id):
     run = db.session.get(MatchingRun, run_id) if is_id(run_id) else None
     if run is None:
         abort(404)
-    result = _run_dict(run)
-    db.session.commit()
-    return result
+    return _run_dict(run)

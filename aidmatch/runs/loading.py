@@ -19,8 +19,9 @@ exact points, check the route when they review.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from aidmatch.candidates.inputs import NOT_AGAIN
 from aidmatch.categories.models import Category
@@ -41,67 +42,56 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
     engine skips and counts them; needs of unverified groups are counted and left out.
     Each need is at its coarse point (see "Where" in the module docstring).
     """
-    stmt = (
-        select(
-            Need.id,
-            Need.category_id,
-            Category.unit,
-            Need.quantity - Need.pledged,
-            Need.public_lat,
-            Need.public_lon,
-            Need.urgency,
-            Need.needed_by,
-            Need.created_at,
-            Organization.verified_at.is_not(None),
-        )
-        .join(Category, Category.id == Need.category_id)
-        .join(Organization, Organization.id == Need.organization_id)
-        .where(Need.status == NeedStatus.OPEN, Need.pledged != Need.quantity)
-    )
+    columns = (Need.public_lat, Need.public_lon, Need.urgency, Need.needed_by, Need.created_at)
+    stmt = _open_rows(Need, NeedStatus.OPEN, Need.pledged, *columns)
     if scope.need_categories is not None:
         stmt = stmt.where(Need.category_id.in_(sorted(scope.need_categories)))
     if scope.oblast:
         stmt = stmt.join(Place, Place.id == Need.place_id).where(Place.oblast == scope.oblast)
-    records = []
-    for nid, cid, unit, left, lat, lon, urgency, needed_by, created, verified in db.session.execute(
-        stmt
-    ):
-        if not verified:
-            skipped["need:unverified_group"] += 1
-            continue
-        records.append(
-            NeedRecord(nid, cid, str(unit), left, lat, lon, str(urgency), needed_by, created, True)
+    return [
+        NeedRecord(nid, cid, unit, left, lat, lon, str(urgency), needed_by, created, True)
+        for nid, cid, unit, left, lat, lon, urgency, needed_by, created in _verified(
+            stmt, skipped, "need:unverified_group"
         )
-    return records
+    ]
 
 
 def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
     """Open offers with something remaining, compatible with the scope, as plain records."""
-    stmt = (
-        select(
-            Offer.id,
-            Offer.category_id,
-            Category.unit,
-            Offer.quantity - Offer.allocated,
-            Offer.lat,
-            Offer.lon,
-            Offer.delivery_radius_km,
-            Offer.organization_id,
-            Organization.verified_at.is_not(None),
-        )
-        .join(Category, Category.id == Offer.category_id)
-        .join(Organization, Organization.id == Offer.organization_id)
-        .where(Offer.status == OfferStatus.OPEN, Offer.allocated != Offer.quantity)
-    )
+    columns = (Offer.lat, Offer.lon, Offer.delivery_radius_km, Offer.organization_id)
+    stmt = _open_rows(Offer, OfferStatus.OPEN, Offer.allocated, *columns)
     if scope.offer_categories is not None:
         stmt = stmt.where(Offer.category_id.in_(sorted(scope.offer_categories)))
-    records = []
-    for oid, cid, unit, left, lat, lon, radius, org_id, verified in db.session.execute(stmt):
+    return [OfferRecord(*row) for row in _verified(stmt, skipped, "offer:unverified_organization")]
+
+
+def _open_rows(model, open_status, held, *columns) -> Select:
+    """Open needs or offers that are not fully held (``held`` is pledged or allocated): id,
+    category, unit, what is left, then ``columns``, and last whether the organization is
+    verified."""
+    return (
+        select(
+            model.id,
+            model.category_id,
+            Category.unit,
+            model.quantity - held,
+            *columns,
+            Organization.verified_at.is_not(None),
+        )
+        .join(Category, Category.id == model.category_id)
+        .join(Organization, Organization.id == model.organization_id)
+        .where(model.status == open_status, held != model.quantity)
+    )
+
+
+def _verified(stmt: Select, skipped: Counter, reason: str) -> Iterator[tuple]:
+    """The rows of verified organizations, the unit as a string and without the verified
+    column; the others are counted under ``reason``."""
+    for oid, cid, unit, *rest, verified in db.session.execute(stmt):
         if not verified:
-            skipped["offer:unverified_organization"] += 1
+            skipped[reason] += 1
             continue
-        records.append(OfferRecord(oid, cid, str(unit), left, lat, lon, radius, org_id))
-    return records
+        yield (oid, cid, str(unit), *rest)
 
 
 def pairs_not_to_propose(scope: RunScope) -> set[tuple[int, int]]:

@@ -155,9 +155,7 @@ def index():
             return redirect(url_for("matching.run", run_id=run.id))
     elif form.is_submitted() and "csrf_token" in form.errors:
         flash(_("The form had expired. Please send it again."), "error")
-    runs = recent_runs()
-    db.session.commit()
-    return render_template("matching/index.html", form=form, runs=runs)
+    return render_template("matching/index.html", form=form, runs=recent_runs())
 
 
 @bp.get("/runs/<int:run_id>")
@@ -168,5 +166,4 @@ def run(run_id: int):
     if matching_run is None:
         abort(404)
     proposals = run_proposals(run_id)
-    db.session.commit()
     return render_template("matching/run.html", run=matching_run, proposals=proposals)

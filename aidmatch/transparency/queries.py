@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import distinct, extract, func, select
 
 from aidmatch.categories.models import Category
+from aidmatch.categories.operations import named_categories, root_in
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.forms import unit_label
@@ -64,27 +65,11 @@ class CategoryInfo:
 
 def categories(lang: str) -> dict[int, CategoryInfo]:
     """Every category by id, with its name in lang and its root (one query: the tree is small)."""
-    name_col = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
-    rows = db.session.execute(
-        select(
-            Category.id,
-            Category.slug,
-            Category.parent_id,
-            func.coalesce(func.nullif(name_col, ""), Category.name_en),
-            Category.unit,
-        )
-    ).all()
-    parent_of = {row[0]: row[2] for row in rows}
-
-    def root(cid: int) -> int:
-        seen = set()
-        while parent_of.get(cid) is not None and cid not in seen:
-            seen.add(cid)
-            cid = parent_of[cid]
-        return cid
-
+    rows = named_categories(lang)
+    parent_of = {cid: parent_id for cid, _slug, parent_id, _name, _unit in rows}
     return {
-        cid: CategoryInfo(slug, name, str(unit), root(cid)) for cid, slug, _p, name, unit in rows
+        cid: CategoryInfo(slug, name, str(unit), root_in(parent_of, cid))
+        for cid, slug, _p, name, unit in rows
     }
 
 

@@ -1,0 +1,13 @@
+"""flask seed-demo: a deterministic, realistic demo data set, created once.
+
+About 30 frontline groups in the oblasts along the front, 20 donor and supply collectives in
+Ukraine and abroad, one member each, a coordinator and an admin, ~300 needs and ~150 offers.
+Everything is drawn from random.Random(SEED) in a fixed order, so every run on an empty
+database makes the same set (dates are relative to today).
+
+- data.py: the fixed material (organizations, towns, what they ask for and give);
+- drawing.py: what one organization posts, drawn from the seeded random generator;
+- seeding.py: seed_demo(), which checks the database, creates organizations and users
+  through their operations, and needs and offers through create_need and create_offer;
+- cli.py: the `flask seed-demo` command.
+"""

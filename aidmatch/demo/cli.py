@@ -1,0 +1,50 @@
+"""The `flask seed-demo` command: seed the demo data set once and print its logins."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask.cli import with_appcontext
+
+from aidmatch.demo.seeding import (
+    COORDINATOR_EMAIL,
+    DEMO_PASSWORD,
+    DemoError,
+    demo_logins,
+    seed_demo,
+)
+from aidmatch.extensions import db
+from aidmatch.refusals import Refusal
+
+
+def _print_logins() -> None:
+    click.echo(f"Demo logins (the password of every one is {DEMO_PASSWORD}):")
+    for email, role, org in demo_logins():
+        click.echo(f"  {role:<12} {email:<45} {org}".rstrip())
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the deterministic demo data set (organizations, users, needs, offers)."""
+    started = time.perf_counter()
+    try:
+        result = seed_demo()
+        db.session.commit()
+    except Refusal as error:  # an operation refused something: say what, in one line
+        db.session.rollback()
+        raise DemoError(f"Demo data not created: {error.message}") from error
+    except Exception:
+        db.session.rollback()
+        raise
+    if result.created:
+        seconds = time.perf_counter() - started
+        click.echo(
+            f"Demo data created in {seconds:.1f} s: {result.organizations} organizations "
+            f"({result.verified} verified), {result.users} users, {result.needs} needs, "
+            f"{result.offers} offers."
+        )
+    else:
+        click.echo(f"Demo data already exists ({COORDINATOR_EMAIL}): nothing added.")
+    _print_logins()
