@@ -25,6 +25,26 @@ from sqlalchemy.engine import make_url
 from aidmatch import create_app
 from aidmatch.extensions import db
 
+# Slow tests carry @pytest.mark.slow where they are written. These live in modules being
+# rewritten on other branches right now, so they are marked here, by module and name, until
+# the marker can move onto the test itself. A name that no longer exists stops the run.
+SLOW_BY_NAME = {
+    "tests.test_matches_concurrency": {"test_gunicorn_workers_claiming_the_same_needs"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of SLOW_BY_NAME slow (before -m selects by markers)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        names = SLOW_BY_NAME.get(getattr(module, "__name__", ""), set())
+        missing = {name for name in names if not hasattr(module, name)}
+        if missing:
+            raise pytest.UsageError(f"SLOW_BY_NAME names tests {module.__name__} lacks: {missing}")
+        if getattr(item, "originalname", None) in names:
+            item.add_marker(pytest.mark.slow)
+
+
 # Reference data shared by all tests of a run: loaded once, never truncated.
 REFERENCE_TABLES = {"places", "categories", "alembic_version"}
 # Places made by tests.posting_factories.make_place, removed after each test.
