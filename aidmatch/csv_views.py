@@ -11,9 +11,9 @@ from aidmatch.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.csv_io import OPTIONAL, REQUIRED, import_needs
-from aidmatch.needs.operations import can_post_need, expire_needs
+from aidmatch.needs.operations import can_post_need
 from aidmatch.needs.queries import needs_query
-from aidmatch.offers.operations import can_post_offer, expire_offers
+from aidmatch.offers.operations import can_post_offer
 from aidmatch.offers.queries import offers_query
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.schemas import ListArgs, filters_from_args
@@ -43,7 +43,7 @@ def _csv_response(text: str, filename: str) -> Response:
     )
 
 
-def _export(may_export_own: bool, query_for, expire, to_dict, columns, filename: str):
+def _export(may_export_own: bool, query_for, to_dict, columns, filename: str):
     """Coordinators export everything the filters select; members only their own rows."""
     if is_staff(current_user):
         filters = _filters()
@@ -51,9 +51,7 @@ def _export(may_export_own: bool, query_for, expire, to_dict, columns, filename:
         filters = _filters(organization_id=current_user.organization_id)
     else:
         abort(403)
-    expire()
     text = export(current_user, query_for(current_user, filters), to_dict, columns)
-    db.session.commit()
     return _csv_response(text, filename)
 
 
@@ -62,7 +60,7 @@ def _export(may_export_own: bool, query_for, expire, to_dict, columns, filename:
 def export_needs():
     """Coordinators export needs (any filter); organizers export their own group's."""
     return _export(
-        can_post_need(current_user), needs_query, expire_needs, need_to_dict, NEED_COLUMNS,
+        can_post_need(current_user), needs_query, need_to_dict, NEED_COLUMNS,
         "needs.csv",
     )  # fmt: skip
 
@@ -72,7 +70,7 @@ def export_needs():
 def export_offers():
     """Coordinators export offers (any filter); donors export their own collective's."""
     return _export(
-        can_post_offer(current_user), offers_query, expire_offers, offer_to_dict, OFFER_COLUMNS,
+        can_post_offer(current_user), offers_query, offer_to_dict, OFFER_COLUMNS,
         "offers.csv",
     )  # fmt: skip
 

@@ -14,7 +14,7 @@ def _common(obj, viewer, exact: bool, near: dict | None) -> dict:
         "category": obj.category.slug,
         "unit": str(obj.category.unit),
         "quantity": obj.quantity,
-        "status": str(obj.status),
+        "status": obj.effective_status,  # past its date: expired
         # name_uk and oblast_uk are for the pages (places.labels); the API's schemas leave them out.
         "place": {
             "id": obj.place.id,

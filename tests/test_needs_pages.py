@@ -437,8 +437,8 @@ def test_list_page_statements_do_not_grow_with_rows(app, client, login_as):
 
 
 def test_the_oblast_list_covers_the_gazetteer():
-    from aidmatch.needs.forms import UA_OBLASTS
     from aidmatch.places.gazetteer import read_places
+    from aidmatch.places.labels import UA_OBLASTS
 
     shipped = {(p["oblast"], p["oblast_uk"]) for p in read_places() if p["country"] == "UA"}
     assert shipped <= set(UA_OBLASTS)

@@ -17,7 +17,7 @@ from aidmatch.needs.operations import post_need, update_need
 from aidmatch.offers.models import Offer
 from aidmatch.offers.operations import post_offer, update_offer
 from aidmatch.permissions import Role
-from aidmatch.posting import KeyReused
+from aidmatch.postings.operations import KeyReused
 from tests.factories import make_user
 from tests.posting_factories import make_need, make_offer, make_place
 from tests.test_needs_pages import field_error, form_data, unique

@@ -21,11 +21,10 @@ from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.i18n import local_number
+from aidmatch.labels import NEED_STATUS_LABELS, OFFER_STATUS_LABELS, label_of
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE, clean_quantity, pending_ttl
-from aidmatch.needs.forms import NEED_STATUS_LABELS, label_of
 from aidmatch.needs.models import Need, NeedStatus
-from aidmatch.offers.forms import OFFER_STATUS_LABELS
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.operations_errors import DomainError
 

@@ -9,9 +9,9 @@ from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from aidmatch.extensions import db
+from aidmatch.labels import unit_label
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, status_label, time_left
-from aidmatch.needs.forms import unit_label
 from aidmatch.needs.models import Need
 from aidmatch.permissions import is_member
 

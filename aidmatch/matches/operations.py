@@ -60,7 +60,7 @@ from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer
 from aidmatch.operations_errors import DomainError
 from aidmatch.permissions import is_member
-from aidmatch.posting import clean_idempotency_key
+from aidmatch.postings.validate import clean_idempotency_key
 
 __all__ = [
     "CANCELLABLE",

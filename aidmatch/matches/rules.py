@@ -16,7 +16,7 @@ from aidmatch.needs.models import Need
 from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_member, is_staff
-from aidmatch.posting import MAX_QUANTITY, NOTE_MAX
+from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
 # way still arrive).

@@ -20,6 +20,7 @@ from aidmatch.db import is_id, utcnow
 from aidmatch.drafts import draft_sent
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
+from aidmatch.labels import language, unit_label, urgency_label
 from aidmatch.matches import attention  # noqa: F401  (registers the home page's items)
 from aidmatch.matches import operations as ops
 from aidmatch.matches.forms import (
@@ -43,7 +44,6 @@ from aidmatch.matches.pages import (
     status_label,
 )
 from aidmatch.matches.rules import can_claim, can_view_match
-from aidmatch.needs.forms import language, unit_label, urgency_label
 from aidmatch.needs.models import Need
 from aidmatch.needs.queries import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus

@@ -64,7 +64,6 @@ from aidmatch.categories.operations import ancestor_ids, descendant_ids, get_by_
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.geo import haversine_km, round_distance_km
-from aidmatch.listing import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
 from aidmatch.matches import operations as match_operations
 from aidmatch.matches.models import (
     ACTIVE_MATCH_STATUSES,
@@ -82,6 +81,7 @@ from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
 from aidmatch.places.labels import UA_OBLASTS, find_oblast
 from aidmatch.places.models import Place
+from aidmatch.postings.queries import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
 
 from . import (
     ALLOCATORS,

@@ -11,8 +11,7 @@ from wtforms import SelectField
 
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
-from aidmatch.matches.models import MatchingRun, RunStatus
-from aidmatch.needs.forms import (
+from aidmatch.labels import (
     MATCH_STATUS_LABELS,
     category_menu,
     label_of,
@@ -21,6 +20,7 @@ from aidmatch.needs.forms import (
     options,
     unit_label,
 )
+from aidmatch.matches.models import MatchingRun, RunStatus
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_label
 

@@ -1,4 +1,4 @@
-"""Browsing needs and offers: who may see which rows, filters, sorting, distances.
+"""Browsing needs and offers: who may see which rows, filters, sorting, distances, pages.
 
 One query builder serves the pages, the API and CSV export, so a privacy rule holds
 everywhere at once. Distance filters and "closest" sorting use the exact point only for
@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, false, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id
 from aidmatch.extensions import db
+from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
 from aidmatch.places.models import Place
@@ -106,7 +108,7 @@ def apply_filters(stmt: Select, model, filters: Filters, viewer) -> tuple[Select
     if filters.oblast:
         stmt = stmt.where(Place.oblast == filters.oblast)
     if filters.status:
-        stmt = stmt.where(model.status == filters.status)
+        stmt = stmt.where(model.status_is(filters.status))
     if filters.organization_id:
         org_id = filters.organization_id
         stmt = stmt.where(model.organization_id == org_id if is_id(org_id) else false())
@@ -140,3 +142,21 @@ def run_page(stmt: Select, filters: Filters) -> dict:
     from aidmatch.api import paginate
 
     return paginate(stmt, filters.page, filters.per_page)
+
+
+def kind_query(kind, viewer) -> Select:
+    """Rows of a kind (need or offer) the viewer may see (sensitive needs to verified only)."""
+    model = kind.model
+    return base_query(model, viewer, sensitive_column=model.sensitive if kind.sensitive else None)
+
+
+def find_visible(kind, viewer, obj_id):
+    """The need or offer if the viewer may see it; a 404 refusal otherwise (its existence
+    stays hidden). Reads only: one past its date reads as expired, nothing is stored."""
+    obj = None
+    if is_id(obj_id):
+        stmt = kind_query(kind, viewer).where(kind.model.id == obj_id)
+        obj = db.session.scalar(stmt)
+    if obj is None:
+        raise DomainError(_("Not found"), status=404)
+    return obj

@@ -1,0 +1,204 @@
+"""The HTML pages of needs and offers, written once: list, new, edit and end (cancel or
+withdraw), and the helpers of their detail pages. needs/views.py and offers/views.py keep
+the routes and what differs, in a Pages descriptor.
+
+Pages render from the serializers (the privacy-filtered view of a row), never from the
+model's exact point or note. Each POST commits once, at its end; a GET writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from aidmatch.drafts import draft_sent
+from aidmatch.extensions import db
+from aidmatch.labels import (
+    MATCH_STATUS_LABELS,
+    NEED_STATUS_LABELS,
+    OFFER_STATUS_LABELS,
+    URGENCY_LABELS,
+    category_menu,
+    label_of,
+    language,
+    unit_label,
+    urgency_label,
+)
+from aidmatch.operations_errors import DomainError
+from aidmatch.permissions import deny_unless
+from aidmatch.places.labels import place_label
+from aidmatch.places.models import Place
+from aidmatch.postings.forms import PlaceLookup, ReasonForm
+from aidmatch.postings.kind import Kind
+from aidmatch.postings.sending import give_token, posted_drafts, save, send_new
+from aidmatch.serialize import page_to_dicts
+
+
+@dataclass(frozen=True)
+class Pages:
+    """What the pages of one kind differ in."""
+
+    kind: Kind
+    form: type  # NeedForm, OfferForm
+    list_form: type  # NeedListForm, ListForm
+    sorts: list
+    status_labels: dict
+    to_dict: Callable  # need_to_dict, offer_to_dict
+    list_page: Callable  # list_needs(viewer, filters)
+    get: Callable  # get_visible_need(viewer, id)
+    may_post: Callable  # can_post_need(user)
+    may_edit: Callable  # can_edit_need(user, obj)
+    post: Callable  # post_need(org, data, actor, idempotency_key=)
+    edit: Callable  # update_need(obj, data, actor)
+    end: Callable  # cancel_need(obj, actor, reason)
+    initial: Callable  # need_initial(data, place)
+    end_heading: Callable  # {"id", "title", held} for the end page
+
+    def url(self, action: str, **args) -> str:
+        return url_for(f"{self.kind.plural}.{action}", **args)
+
+    def detail_url(self, obj_id: int) -> str:
+        return self.url("detail", **{self.kind.id_arg: obj_id})
+
+    def template(self, name: str) -> str:
+        return f"{self.kind.plural}/{name}.html"
+
+
+def template_helpers() -> dict:
+    """Names the needs and offers templates use to put values into words."""
+    return {
+        "unit_label": unit_label,
+        "urgency_label": urgency_label,
+        "urgency_words": lambda: {str(u): str(label) for u, label in URGENCY_LABELS.items()},
+        "need_status_label": lambda s: label_of(NEED_STATUS_LABELS, s),
+        "offer_status_label": lambda s: label_of(OFFER_STATUS_LABELS, s),
+        "match_status_label": lambda s: label_of(MATCH_STATUS_LABELS, s),
+        "page_url": page_url,
+    }
+
+
+def index_page(pages: Pages, extra: Callable | None = None):
+    """The list: filters, sorting and pagination, rows as the viewer may see them; extra(form)
+    gives the kind's own filters."""
+    menu = category_menu(language())
+    form = pages.list_form()
+    form.set_choices(language(), pages.status_labels, pages.sorts)
+    filters, near_place = form.filters(**extra(form) if extra else {})
+    view = page_view(pages.list_page(current_user, filters), pages.to_dict, near_place)
+    return render_template(
+        pages.template("index"),
+        form=form,
+        page=view,
+        menu=menu,
+        near_place=near_place,
+        may_post=pages.may_post(current_user),
+    )
+
+
+def new_page(pages: Pages):
+    """Post a need or offer for the user's organization (once per the form's token)."""
+    deny_unless(pages.may_post(current_user))
+    form = pages.form()
+    lookup = PlaceLookup()
+    if request.method == "POST":
+        user = current_user._get_current_object()
+        kind = pages.kind
+        response, lookup = send_new(
+            form,
+            lambda data, key: pages.post(user.organization, data, user, idempotency_key=key),
+            f"{kind.plural}.detail",
+            kind.id_arg,
+            {word: kind.say(word) for word in ("posted", "again", "changed")},
+        )
+        if response is not None:
+            db.session.commit()
+            return response
+    give_token(form)
+    context = {
+        "form": form,
+        "lookup": lookup,
+        pages.kind.name: None,
+        "menu": category_menu(language()),
+        "posted_drafts": posted_drafts(
+            pages.kind.model, f"{pages.kind.plural}.detail", pages.kind.id_arg
+        ),
+    }
+    return render_template(pages.template("form"), **context)
+
+
+def edit_page(pages: Pages, obj_id: int):
+    """Edit an open need or offer of the user's organization."""
+    kind = pages.kind
+    obj = pages.get(current_user, obj_id)
+    deny_unless(pages.may_edit(current_user, obj))
+    if obj.effective_status != "open":
+        flash(kind.say("edit_refused"), "error")
+        return redirect(pages.detail_url(obj_id))
+    form = pages.form(data=pages.initial(pages.to_dict(obj, current_user), obj.place))
+    lookup = PlaceLookup()
+    if request.method == "POST":
+        user = current_user._get_current_object()
+        lookup, saved = save(form, lambda values: pages.edit(obj, values, user))
+        if saved is not None:
+            db.session.commit()
+            draft_sent(f"{kind.name}:{obj_id}")
+            flash(kind.say("saved"), "ok")
+            return redirect(pages.detail_url(obj_id))
+    heading = {"id": obj.id, "title": obj.title}
+    menu = category_menu(language())
+    return render_template(
+        pages.template("form"), form=form, lookup=lookup, menu=menu, **{kind.name: heading}
+    )
+
+
+def end_page(pages: Pages, obj_id: int, template: str):
+    """Cancel a need or withdraw an offer (after a confirmation); its matches not yet shipped
+    end too."""
+    obj = pages.get(current_user, obj_id)
+    deny_unless(pages.may_edit(current_user, obj))
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            pages.end(obj, current_user._get_current_object(), form.reason.data or "")
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            db.session.commit()
+            flash(pages.kind.say("ended"), "ok")
+        return redirect(pages.detail_url(obj_id))
+    heading = pages.end_heading(obj)
+    return render_template(pages.template(template), form=form, **{pages.kind.name: heading})
+
+
+def exact_shown(data: dict) -> bool:
+    """Does this dict (need_to_dict/offer_to_dict) hold the exact point for its viewer?"""
+    return data["location"]["precision_km"] == 0
+
+
+def location_initial(data: dict, place: Place) -> dict:
+    """The place box and, if it differs from the place's own point, the exact point."""
+    initial = {"place_id": str(data["place"]["id"]), "place_name": place_label(place)}
+    location = data["location"]
+    if exact_shown(data) and (location["lat"], location["lon"]) != (place.lat, place.lon):
+        initial["lat"], initial["lon"] = repr(location["lat"]), repr(location["lon"])
+    return initial
+
+
+def page_url(page: int) -> str:
+    """This list's URL with the same filters, at another page."""
+    args = request.args.to_dict()
+    args["page"] = page
+    return url_for(request.endpoint, **args)
+
+
+def page_view(page: dict, to_dict, near_place: Place | None) -> dict:
+    """A page of rows as dicts for this viewer, with the number of pages."""
+    near = {"lat": near_place.lat, "lon": near_place.lon} if near_place else None
+    view = page_to_dicts(page, current_user, to_dict, near=near)
+    view["pages"] = max(1, math.ceil(view["total"] / view["per_page"]))
+    return view
