@@ -6,19 +6,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.api import make_blueprint, page_schema
+from aidmatch.needs.kind import NEED
 from aidmatch.needs.models import Urgency
-from aidmatch.needs.operations import (
-    NEED,
-    can_edit_need,
-    can_post_need,
-    cancel_need,
-    post_need,
-    update_need,
-)
-from aidmatch.needs.queries import get_visible_need, list_needs
 from aidmatch.postings.api import ApiSpec, posting_routes
 from aidmatch.schemas import ListArgs, PostingIn, PostingOut
-from aidmatch.serialize import need_to_dict
 
 blp = make_blueprint(
     "api_needs", __name__, url_prefix="/needs", description="Needs of frontline groups"
@@ -63,14 +54,6 @@ posting_routes(
         schema_out=NeedOut,
         schema_page=page_schema(NeedOut, "NeedPage"),
         list_args=NeedListArgs,
-        list_page=list_needs,
-        get=get_visible_need,
-        may_post=can_post_need,
-        may_edit=can_edit_need,
-        post=post_need,
-        edit=update_need,
-        end=cancel_need,
-        to_dict=need_to_dict,
         list_extra=lambda args: {"urgency": args.get("urgency")},
         docs={
             "list": "Needs you may see: filter by category, oblast, urgency, status, "

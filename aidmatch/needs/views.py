@@ -6,30 +6,20 @@ pages have of their own: the urgency filter, its matches, its edit form's starti
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from aidmatch.extensions import db
-from aidmatch.labels import NEED_STATUS_LABELS, URGENCY_LABELS, language
+from aidmatch.labels import URGENCY_LABELS
 from aidmatch.matches.models import Match
 from aidmatch.matching.views import need_page_candidates
 from aidmatch.needs.forms import NEED_SORTS, NeedForm, NeedListForm
-from aidmatch.needs.operations import (
-    NEED,
-    can_edit_need,
-    can_post_need,
-    cancel_need,
-    post_need,
-    update_need,
-)
-from aidmatch.needs.queries import get_visible_need, list_needs
+from aidmatch.needs.kind import NEED
 from aidmatch.permissions import require_login
 from aidmatch.places.models import Place
 from aidmatch.postings import pages as kit
-from aidmatch.postings.history import history_of
-from aidmatch.serialize import need_to_dict
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
 bp.context_processor(kit.template_helpers)
@@ -52,46 +42,29 @@ PAGES = kit.Pages(
     form=NeedForm,
     list_form=NeedListForm,
     sorts=NEED_SORTS,
-    status_labels=NEED_STATUS_LABELS,
-    to_dict=need_to_dict,
-    list_page=list_needs,
-    get=get_visible_need,
-    may_post=can_post_need,
-    may_edit=can_edit_need,
-    post=post_need,
-    edit=update_need,
-    end=cancel_need,
     initial=need_initial,
-    end_heading=lambda need: {"id": need.id, "title": need.title, "pledged": need.pledged},
+    list_extra=lambda form: {
+        "urgency": form.urgency.data if form.urgency.data in URGENCY_LABELS else None
+    },
 )
-
-
-def _urgency(form) -> dict:
-    return {"urgency": form.urgency.data if form.urgency.data in URGENCY_LABELS else None}
 
 
 @bp.get("")
 @require_login
 def index():
     """Needs the user may see, filtered, sorted and paginated."""
-    return kit.index_page(PAGES, extra=_urgency)
+    return kit.index_page(PAGES)
 
 
 @bp.get("/<int:need_id>")
 @require_login
 def detail(need_id: int):
     """One need: progress, location as the viewer may see it, matches and history."""
-    need = get_visible_need(current_user, need_id)
-    data = need_to_dict(need, current_user)
-    context = {
-        "need": data,
-        "category": need.category.name(language()),
-        "may_edit": can_edit_need(current_user, need),
-        "matches": need_matches(need.id),
-        "history": history_of(need, current_user, kit.exact_shown(data), NEED_STATUS_LABELS),
-        **need_page_candidates(need, current_user),
-    }
-    return render_template("needs/detail.html", **context)
+    return kit.detail_page(PAGES, need_id, own=_own)
+
+
+def _own(need, may_edit: bool) -> dict:
+    return {"matches": need_matches(need.id), **need_page_candidates(need, current_user)}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -112,7 +85,7 @@ def edit(need_id: int):
 @require_login
 def cancel(need_id: int):
     """Cancel an open need (after a confirmation); its matches not yet shipped end too."""
-    return kit.end_page(PAGES, need_id, "cancel")
+    return kit.end_page(PAGES, need_id)
 
 
 def need_matches(need_id: int) -> list[dict]:

@@ -6,18 +6,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.api import make_blueprint, page_schema
-from aidmatch.offers.operations import (
-    OFFER,
-    can_edit_offer,
-    can_post_offer,
-    post_offer,
-    update_offer,
-    withdraw_offer,
-)
-from aidmatch.offers.queries import get_visible_offer, list_offers
+from aidmatch.offers.kind import OFFER
 from aidmatch.postings.api import ApiSpec, posting_routes
 from aidmatch.schemas import ListArgs, PostingIn, PostingOut
-from aidmatch.serialize import offer_to_dict
 
 blp = make_blueprint(
     "api_offers", __name__, url_prefix="/offers", description="Offers of donor collectives"
@@ -51,14 +42,6 @@ posting_routes(
         schema_out=OfferOut,
         schema_page=page_schema(OfferOut, "OfferPage"),
         list_args=ListArgs,
-        list_page=list_offers,
-        get=get_visible_offer,
-        may_post=can_post_offer,
-        may_edit=can_edit_offer,
-        post=post_offer,
-        edit=update_offer,
-        end=withdraw_offer,
-        to_dict=offer_to_dict,
         docs={
             "list": "Offers you may see: filter by category, oblast, status, organization, place.",
             "create": """Post an offer for your donor or supply collective.

@@ -1,131 +1,27 @@
-"""Verbs on offers: post, edit, withdraw, expire (the posting kit's verbs with an offer's
-fields and words). They flush and audit; the caller commits."""
+"""Verbs on offers: post, edit, withdraw, expire: the posting kit's verbs for the OFFER kind
+(offers/kind.py). They flush and audit; the caller commits."""
 
 from __future__ import annotations
 
-from datetime import date
+from functools import partial
 
-from flask_babel import gettext as _
-
-from aidmatch.db import utcnow
-from aidmatch.offers.models import Offer, OfferStatus
-from aidmatch.orgs.models import DONOR_KINDS
-from aidmatch.permissions import is_member
+from aidmatch.offers.kind import OFFER
 from aidmatch.postings import operations as kit
-from aidmatch.postings.kind import Kind
-from aidmatch.postings.operations import Posted
-from aidmatch.postings.validate import MAX_RADIUS_KM, FieldErrors, clean_kept_or_future_date
 
-AUDITED = (
-    "title", "description", "category_id", "quantity", "place_id", "lat", "lon",
-    "delivery_radius_km", "available_until", "status",
-)  # fmt: skip
-EDITABLE = (
-    "title", "description", "category", "quantity", "place_id", "lat", "lon",
-    "delivery_radius_km", "available_until",
-)  # fmt: skip
-
-
-def may_post(org) -> bool:
-    """Donor and supply collectives post offers."""
-    return org is not None and org.kind in DONOR_KINDS
+can_edit_offer = kit.may_change  # members of the owning organization edit and withdraw
 
 
 def can_post_offer(user) -> bool:
     """Donors of a donor or supply collective post offers."""
-    return may_post(user.organization if user and user.is_authenticated else None)
+    return OFFER.may_post(user.organization if user and user.is_authenticated else None)
 
 
-def can_edit_offer(user, offer: Offer) -> bool:
-    """Members of the owning organization edit and withdraw its offers."""
-    return is_member(user, offer.organization)
-
-
-def _clean_radius(errors: FieldErrors, value) -> int | None:
-    """A delivery radius in whole km from 1 to MAX_RADIUS_KM; empty or None means anywhere."""
-    if value in (None, "", "anywhere"):
-        return None
-    if isinstance(value, bool):
-        errors.add("delivery_radius_km", _("Give the radius in whole kilometres."))
-        return None
-    try:
-        radius = int(value) if not isinstance(value, float) or value.is_integer() else None
-    except (TypeError, ValueError):
-        radius = None
-    if radius is None:
-        errors.add("delivery_radius_km", _("Give the radius in whole kilometres."))
-    elif not 1 <= radius <= MAX_RADIUS_KM:
-        errors.add(
-            "delivery_radius_km",
-            _("From 1 to %(max)d km, or leave empty for anywhere.", max=MAX_RADIUS_KM),
-        )
-        radius = None
-    return radius
-
-
-def clean_own(errors: FieldErrors, data: dict, given, offer: Offer | None, today: date) -> dict:
-    """An offer's own fields: delivery radius and available-until date."""
-    out: dict = {}
-    if given("delivery_radius_km"):
-        out["delivery_radius_km"] = _clean_radius(errors, data.get("delivery_radius_km"))
-    if given("available_until"):
-        current = offer.available_until if offer is not None else None
-        out["available_until"] = clean_kept_or_future_date(
-            errors, data, "available_until", current, today
-        )
-    return out
-
-
-OFFER = Kind(
-    name="offer",
-    model=Offer,
-    held="allocated",
-    audited=AUDITED,
-    editable=EDITABLE,
-    end_status=OfferStatus.WITHDRAWN,
-    end_verb="withdraw",
-    end_from=(OfferStatus.OPEN, OfferStatus.EXHAUSTED),
-    clean_own=clean_own,
-    may_post=may_post,
-    words={
-        "may_not_post": lambda: _("Only donor and supply collectives post offers."),
-        "key_reused": lambda: _("This Idempotency-Key was already used for a different offer."),
-        "not_editable": lambda s: _("Only an open offer can be edited; this one is %(s)s.", s=s),
-        "not_endable": lambda s: _("Only an open offer can be withdrawn; this one is %(s)s.", s=s),
-        "edit_refused": lambda: _("Only an open offer can be edited."),
-        "saved": lambda: _("Your changes are saved."),
-        "ended": lambda: _("The offer is withdrawn."),
-        "posted": lambda: _("Your offer is posted."),
-        "again": lambda: _("This form was already sent: your offer was posted once, here it is."),
-        "changed": lambda: _(
-            "This form was already sent and posted this offer; changes made after "
-            "sending it were not saved. Edit the offer to make them."
-        ),
-    },
-)
-
-
-def post_offer(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Posted:
-    """Post an offer for a donor or supply collective (see postings.operations.post)."""
-    return kit.post(OFFER, org, data, actor, today, idempotency_key)
-
-
-def create_offer(org, data: dict, actor, today: date | None = None, idempotency_key=None) -> Offer:
-    """Post an offer (see post_offer); return it."""
-    return post_offer(org, data, actor, today, idempotency_key).obj
-
-
-def update_offer(offer: Offer, data: dict, actor, today: date | None = None) -> Offer:
-    """Edit an open offer; the quantity may not drop below what is already allocated."""
-    return kit.edit(OFFER, offer, data, actor, today)
-
-
-def withdraw_offer(offer: Offer, actor, reason: str = "") -> Offer:
-    """Withdraw an open offer and cancel its matches not yet shipped."""
-    kit.end(OFFER, offer, actor, reason)
-    return offer
-
-
-def expire_offers(today: date | None = None, ids: list[int] | None = None) -> int:
-    """Store `expired` on open offers past available-until (all, or among ids); audit each."""
-    return kit.expire_stale(OFFER, today or utcnow().date(), ids)
+# post_offer(org, data, actor, today=None, idempotency_key=None) -> Posted; create_offer -> Offer
+post_offer = partial(kit.post, OFFER)
+create_offer = partial(kit.create, OFFER)
+# update_offer(offer, data, actor): the quantity may not drop below what is already allocated.
+update_offer = partial(kit.edit, OFFER)
+# withdraw_offer(offer, actor, reason=""): also cancels its matches not yet shipped.
+withdraw_offer = partial(kit.end, OFFER)
+# expire_offers(today=None, ids=None): store `expired` on offers past available-until; audit each.
+expire_offers = partial(kit.expire_stale, OFFER)

@@ -7,31 +7,20 @@ form's starting values.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from aidmatch.extensions import db
-from aidmatch.labels import OFFER_STATUS_LABELS, language
 from aidmatch.matches.models import Match
 from aidmatch.matching.views import offer_page_candidates
 from aidmatch.offers.forms import OFFER_SORTS, OfferForm
-from aidmatch.offers.operations import (
-    OFFER,
-    can_edit_offer,
-    can_post_offer,
-    post_offer,
-    update_offer,
-    withdraw_offer,
-)
-from aidmatch.offers.queries import get_visible_offer, list_offers
+from aidmatch.offers.kind import OFFER
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.places.models import Place
 from aidmatch.postings import pages as kit
 from aidmatch.postings.forms import ListForm
-from aidmatch.postings.history import history_of
-from aidmatch.serialize import offer_to_dict
 
 bp = Blueprint("offers", __name__, url_prefix="/offers")
 bp.context_processor(kit.template_helpers)
@@ -53,21 +42,7 @@ def offer_initial(data: dict, place: Place) -> dict:
 
 
 PAGES = kit.Pages(
-    kind=OFFER,
-    form=OfferForm,
-    list_form=ListForm,
-    sorts=OFFER_SORTS,
-    status_labels=OFFER_STATUS_LABELS,
-    to_dict=offer_to_dict,
-    list_page=list_offers,
-    get=get_visible_offer,
-    may_post=can_post_offer,
-    may_edit=can_edit_offer,
-    post=post_offer,
-    edit=update_offer,
-    end=withdraw_offer,
-    initial=offer_initial,
-    end_heading=lambda offer: {"id": offer.id, "title": offer.title, "allocated": offer.allocated},
+    kind=OFFER, form=OfferForm, list_form=ListForm, sorts=OFFER_SORTS, initial=offer_initial
 )
 
 
@@ -82,18 +57,13 @@ def index():
 @require_login
 def detail(offer_id: int):
     """One offer: progress, location as the viewer may see it, matches and history."""
-    offer = get_visible_offer(current_user, offer_id)
-    data = offer_to_dict(offer, current_user)
-    may_edit = can_edit_offer(current_user, offer)
-    context = {
-        "offer": data,
-        "category": offer.category.name(language()),
-        "may_edit": may_edit,
-        "matches": offer_matches(offer.id, may_edit or is_staff(current_user)),
-        "history": history_of(offer, current_user, kit.exact_shown(data), OFFER_STATUS_LABELS),
-        **offer_page_candidates(offer, current_user, own=may_edit),
-    }
-    return render_template("offers/detail.html", **context)
+    return kit.detail_page(PAGES, offer_id, own=_own)
+
+
+def _own(offer, may_edit: bool) -> dict:
+    # Which need each match serves: only for the offer's own collective and staff.
+    matches = offer_matches(offer.id, may_edit or is_staff(current_user))
+    return {"matches": matches, **offer_page_candidates(offer, current_user, own=may_edit)}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -114,7 +84,7 @@ def edit(offer_id: int):
 @require_login
 def withdraw(offer_id: int):
     """Withdraw an offer (after a confirmation); its matches not yet shipped end too."""
-    return kit.end_page(PAGES, offer_id, "withdraw")
+    return kit.end_page(PAGES, offer_id)
 
 
 def offer_matches(offer_id: int, show_needs: bool) -> list[dict]:

@@ -17,14 +17,16 @@ from flask_login import current_user
 
 from aidmatch.api import token_required
 from aidmatch.extensions import db
+from aidmatch.postings import operations as verbs
 from aidmatch.postings.kind import Kind
+from aidmatch.postings.queries import find_visible, list_page
 from aidmatch.schemas import ReasonIn, filters_from_args, near_point
 from aidmatch.serialize import page_to_dicts
 
 
 @dataclass(frozen=True)
 class ApiSpec:
-    """What the API of one kind differs in."""
+    """What the API of one kind differs in, beyond its Kind."""
 
     kind: Kind
     schema_in: type
@@ -32,17 +34,12 @@ class ApiSpec:
     schema_out: type
     schema_page: type
     list_args: type
-    list_page: Callable  # list_needs(viewer, filters)
-    get: Callable  # get_visible_need(viewer, id)
-    may_post: Callable  # can_post_need(user)
-    may_edit: Callable  # can_edit_need(user, obj)
-    post: Callable  # post_need(org, data, actor, idempotency_key=)
-    edit: Callable  # update_need(obj, data, actor)
-    end: Callable  # cancel_need(obj, actor, reason)
-    to_dict: Callable
     docs: dict[str, str]  # the routes' docstrings (the OpenAPI summaries)
     refusals: dict[str, str]  # 403 messages: post, edit, end
     list_extra: Callable = lambda args: {}
+
+    def get(self, obj_id: int):
+        return find_visible(self.kind, current_user, obj_id)
 
 
 def allowed(check: Callable[[], bool], message: str):
@@ -67,8 +64,8 @@ def allowed_on(spec: ApiSpec, message: str):
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            obj = spec.get(current_user, kwargs[spec.kind.id_arg])
-            if not spec.may_edit(current_user, obj):
+            obj = spec.get(kwargs[spec.kind.id_arg])
+            if not verbs.may_change(current_user, obj):
                 abort(403, message)
             return view(*args, **kwargs)
 
@@ -96,28 +93,30 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @_documented(spec.docs["list"])
     def list_(args):
         filters = filters_from_args(args, **spec.list_extra(args))
-        page = spec.list_page(current_user, filters)
-        return page_to_dicts(page, current_user, spec.to_dict, near=near_point(filters))
+        page = list_page(kind, current_user, filters)
+        return page_to_dicts(page, current_user, kind.to_dict, near=near_point(filters))
 
     @blp.route("", methods=["POST"], endpoint="create")
     @token_required
-    @allowed(lambda: spec.may_post(current_user), spec.refusals["post"])
+    @allowed(lambda: kind.may_post(current_user.organization), spec.refusals["post"])
     @blp.arguments(spec.schema_in)
     @blp.response(201, out)
     @blp.alt_response(200, schema=out, description=spec.docs["again"])
     @_documented(spec.docs["create"])
     def create(payload):
         key = request.headers.get("Idempotency-Key")
-        posted = spec.post(current_user.organization, payload, current_user, idempotency_key=key)
+        posted = verbs.post(
+            kind, current_user.organization, payload, current_user, idempotency_key=key
+        )
         db.session.commit()
-        return spec.to_dict(posted.obj, current_user), 201 if posted.created else 200
+        return kind.to_dict(posted.obj, current_user), 201 if posted.created else 200
 
     @blp.route(id_rule, methods=["GET"], endpoint="read")
     @token_required
     @blp.response(200, out)
     @_documented(spec.docs["read"])
     def read(**ids):
-        return spec.to_dict(spec.get(current_user, ids[kind.id_arg]), current_user)
+        return kind.to_dict(spec.get(ids[kind.id_arg]), current_user)
 
     @blp.route(id_rule, methods=["PATCH"], endpoint="update")
     @token_required
@@ -126,10 +125,9 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @blp.response(200, out)
     @_documented(spec.docs["update"])
     def update(payload, **ids):
-        obj = spec.get(current_user, ids[kind.id_arg])
-        spec.edit(obj, payload, current_user)
+        obj = verbs.edit(kind, spec.get(ids[kind.id_arg]), payload, current_user)
         db.session.commit()
-        return spec.to_dict(obj, current_user)
+        return kind.to_dict(obj, current_user)
 
     @blp.route(f"{id_rule}/{kind.end_verb}", methods=["POST"], endpoint=kind.end_verb)
     @token_required
@@ -138,7 +136,6 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @blp.response(200, out)
     @_documented(spec.docs["end"])
     def end(payload, **ids):
-        obj = spec.get(current_user, ids[kind.id_arg])
-        spec.end(obj, current_user, payload.get("reason", ""))
+        obj = verbs.end(kind, spec.get(ids[kind.id_arg]), current_user, payload.get("reason", ""))
         db.session.commit()
-        return spec.to_dict(obj, current_user)
+        return kind.to_dict(obj, current_user)

@@ -6,15 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+def _same(stmt, *args):
+    return stmt
+
+
 @dataclass(frozen=True)
 class Kind:
-    """A need or an offer, as the kit's generic verbs, queries and pages see it.
+    """A need or an offer, as the kit's generic verbs, queries, pages and API see it.
 
     The words are the domain's own (msgids for the translators live in needs/ and offers/);
     each is a callable, so it is translated at the time it is said.
     """
 
-    name: str  # "need", "offer": audit actions, form draft ids, the id argument
+    name: str  # "need", "offer": audit actions, endpoints, form draft ids, the id argument
     model: type
     held: str  # the counter its matches hold: "pledged" or "allocated"
     audited: tuple[str, ...]  # fields the audit trail records
@@ -24,10 +28,14 @@ class Kind:
     end_from: tuple[str, ...]  # the statuses from which it may end
     # Validate the kind's own fields: clean_own(errors, data, given, current, today) -> dict.
     clean_own: Callable
+    may_post: Callable  # may this organization post one?
+    to_dict: Callable  # the serializer: to_dict(obj, viewer, near=, exact=)
+    status_labels: dict
     # Columns derived from cleaned values (a need's urgency rank): derive(values) -> dict.
     derive: Callable[[dict], dict] = lambda values: {}
-    # May this organization post it? And the refusal when not.
-    may_post: Callable = lambda org: False
+    # The list query's own filters and order: narrow(stmt, filters), order(stmt, filters, near).
+    narrow: Callable = _same
+    order: Callable = _same
     words: dict[str, Callable] = field(default_factory=dict)
     sensitive: bool = False  # does it have a `sensitive` column (listed to verified only)
 

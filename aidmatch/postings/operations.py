@@ -136,7 +136,9 @@ def post_once(
     return Posted(existing, created=False)
 
 
-def post(kind: Kind, org, data: dict, actor, today: date | None, idempotency_key) -> Posted:
+def post(
+    kind: Kind, org, data: dict, actor, today: date | None = None, idempotency_key=None
+) -> Posted:
     """Post a need or offer for an organization that may (403 otherwise, before the data is
     looked at); 422 with per-field messages on bad input.
 
@@ -174,6 +176,18 @@ def post(kind: Kind, org, data: dict, actor, today: date | None, idempotency_key
         return obj
 
     return post_once(kind.model, org, key, make, sent, kind.say("key_reused"))
+
+
+def create(kind: Kind, org, data: dict, actor, today: date | None = None, idempotency_key=None):
+    """Post a need or offer (see post); return it."""
+    return post(kind, org, data, actor, today, idempotency_key).obj
+
+
+def may_change(user, obj) -> bool:
+    """Members of the owning organization edit and end its needs and offers."""
+    from aidmatch.permissions import is_member
+
+    return is_member(user, obj.organization)
 
 
 def set_quantity(obj, quantity: int, held: str) -> None:
@@ -215,13 +229,13 @@ def edit(kind: Kind, obj, data: dict, actor, today: date | None = None):
     return obj
 
 
-def end(kind: Kind, obj, actor, reason: str = "") -> int:
+def end(kind: Kind, obj, actor, reason: str = ""):
     """Cancel a need or withdraw an offer, and cancel its matches not yet shipped.
 
     The status changes by one conditional UPDATE (so two concurrent cancellations, or a
     cancellation racing a claim, resolve in the database), in the transaction that also
     cancels the matches and writes the audit event; one past its date reads as expired and
-    is refused (409) like a stored expired one. Returns how many matches were cancelled.
+    is refused (409) like a stored expired one. Returns the need or offer.
     """
     from aidmatch.audit.operations import record
     from aidmatch.matches.operations import cancel_active_matches, lock_for_cancellation
@@ -244,16 +258,16 @@ def end(kind: Kind, obj, actor, reason: str = "") -> int:
     cancelled = cancel_active_matches(actor, reason=reason or action, **target)
     after = {"status": obj.status, "reason": reason, "matches_cancelled": cancelled}
     record(actor, action, obj, before=before, after=after)
-    return cancelled
+    return obj
 
 
-def expire_stale(kind: Kind, today: date, ids: list[int] | None = None) -> int:
+def expire_stale(kind: Kind, today: date | None = None, ids: list[int] | None = None) -> int:
     """Store `expired` on open needs or offers whose date has passed (all, or among ids) and
     audit each: for `flask expire` and scheduled jobs, never for a read."""
     from aidmatch.audit.operations import record
 
     model = kind.model
-    stmt = select(model.id).where(model.stale(today))
+    stmt = select(model.id).where(model.stale(today or utcnow().date()))
     if ids is not None:
         if not ids:
             return 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from aidmatch.drafts import draft_sent
@@ -33,39 +34,37 @@ from aidmatch.permissions import deny_unless
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 from aidmatch.postings.forms import PlaceLookup, ReasonForm
+from aidmatch.postings.history import history_of
 from aidmatch.postings.kind import Kind
+from aidmatch.postings.operations import edit, end, may_change, post
+from aidmatch.postings.queries import find_visible, list_page
 from aidmatch.postings.sending import give_token, posted_drafts, save, send_new
 from aidmatch.serialize import page_to_dicts
 
 
 @dataclass(frozen=True)
 class Pages:
-    """What the pages of one kind differ in."""
+    """What the pages of one kind differ in, beyond its Kind."""
 
     kind: Kind
     form: type  # NeedForm, OfferForm
     list_form: type  # NeedListForm, ListForm
     sorts: list
-    status_labels: dict
-    to_dict: Callable  # need_to_dict, offer_to_dict
-    list_page: Callable  # list_needs(viewer, filters)
-    get: Callable  # get_visible_need(viewer, id)
-    may_post: Callable  # can_post_need(user)
-    may_edit: Callable  # can_edit_need(user, obj)
-    post: Callable  # post_need(org, data, actor, idempotency_key=)
-    edit: Callable  # update_need(obj, data, actor)
-    end: Callable  # cancel_need(obj, actor, reason)
-    initial: Callable  # need_initial(data, place)
-    end_heading: Callable  # {"id", "title", held} for the end page
-
-    def url(self, action: str, **args) -> str:
-        return url_for(f"{self.kind.plural}.{action}", **args)
+    initial: Callable  # the edit form's starting values: initial(data, place)
+    list_extra: Callable = lambda form: {}  # the kind's own filters from the list form
 
     def detail_url(self, obj_id: int) -> str:
-        return self.url("detail", **{self.kind.id_arg: obj_id})
+        return url_for(f"{self.kind.plural}.detail", **{self.kind.id_arg: obj_id})
 
     def template(self, name: str) -> str:
         return f"{self.kind.plural}/{name}.html"
+
+    def get(self, obj_id: int):
+        return find_visible(self.kind, current_user, obj_id)
+
+    def may_post(self) -> bool:
+        user = current_user
+        return self.kind.may_post(user.organization if user.is_authenticated else None)
 
 
 def template_helpers() -> dict:
@@ -81,27 +80,44 @@ def template_helpers() -> dict:
     }
 
 
-def index_page(pages: Pages, extra: Callable | None = None):
-    """The list: filters, sorting and pagination, rows as the viewer may see them; extra(form)
-    gives the kind's own filters."""
+def index_page(pages: Pages):
+    """The list: filters, sorting and pagination, rows as the viewer may see them."""
+    kind = pages.kind
     menu = category_menu(language())
     form = pages.list_form()
-    form.set_choices(language(), pages.status_labels, pages.sorts)
-    filters, near_place = form.filters(**extra(form) if extra else {})
-    view = page_view(pages.list_page(current_user, filters), pages.to_dict, near_place)
+    form.set_choices(language(), kind.status_labels, pages.sorts)
+    filters, near_place = form.filters(**pages.list_extra(form))
+    view = page_view(list_page(kind, current_user, filters), kind.to_dict, near_place)
     return render_template(
         pages.template("index"),
         form=form,
         page=view,
         menu=menu,
         near_place=near_place,
-        may_post=pages.may_post(current_user),
+        may_post=pages.may_post(),
     )
+
+
+def detail_page(pages: Pages, obj_id: int, own: Callable[[object, bool], dict]):
+    """One need or offer: progress, location as the viewer may see it, history, and what
+    own(obj, may_edit) adds (its matches, its candidates)."""
+    kind = pages.kind
+    obj = pages.get(obj_id)
+    data = kind.to_dict(obj, current_user)
+    may_edit = may_change(current_user, obj)
+    context = {
+        kind.name: data,
+        "category": obj.category.name(language()),
+        "may_edit": may_edit,
+        "history": history_of(obj, current_user, exact_shown(data), kind.status_labels),
+        **own(obj, may_edit),
+    }
+    return render_template(pages.template("detail"), **context)
 
 
 def new_page(pages: Pages):
     """Post a need or offer for the user's organization (once per the form's token)."""
-    deny_unless(pages.may_post(current_user))
+    deny_unless(pages.may_post())
     form = pages.form()
     lookup = PlaceLookup()
     if request.method == "POST":
@@ -109,7 +125,7 @@ def new_page(pages: Pages):
         kind = pages.kind
         response, lookup = send_new(
             form,
-            lambda data, key: pages.post(user.organization, data, user, idempotency_key=key),
+            lambda data, key: post(kind, user.organization, data, user, idempotency_key=key),
             f"{kind.plural}.detail",
             kind.id_arg,
             {word: kind.say(word) for word in ("posted", "again", "changed")},
@@ -133,20 +149,20 @@ def new_page(pages: Pages):
 def edit_page(pages: Pages, obj_id: int):
     """Edit an open need or offer of the user's organization."""
     kind = pages.kind
-    obj = pages.get(current_user, obj_id)
-    deny_unless(pages.may_edit(current_user, obj))
+    obj = pages.get(obj_id)
+    deny_unless(may_change(current_user, obj))
     if obj.effective_status != "open":
         flash(kind.say("edit_refused"), "error")
         return redirect(pages.detail_url(obj_id))
-    form = pages.form(data=pages.initial(pages.to_dict(obj, current_user), obj.place))
+    form = pages.form(data=pages.initial(kind.to_dict(obj, current_user), obj.place))
     lookup = PlaceLookup()
     if request.method == "POST":
         user = current_user._get_current_object()
-        lookup, saved = save(form, lambda values: pages.edit(obj, values, user))
+        lookup, saved = save(form, lambda values: edit(kind, obj, values, user))
         if saved is not None:
             db.session.commit()
             draft_sent(f"{kind.name}:{obj_id}")
-            flash(kind.say("saved"), "ok")
+            flash(_("Your changes are saved."), "ok")
             return redirect(pages.detail_url(obj_id))
     heading = {"id": obj.id, "title": obj.title}
     menu = category_menu(language())
@@ -155,24 +171,25 @@ def edit_page(pages: Pages, obj_id: int):
     )
 
 
-def end_page(pages: Pages, obj_id: int, template: str):
+def end_page(pages: Pages, obj_id: int):
     """Cancel a need or withdraw an offer (after a confirmation); its matches not yet shipped
     end too."""
-    obj = pages.get(current_user, obj_id)
-    deny_unless(pages.may_edit(current_user, obj))
+    kind = pages.kind
+    obj = pages.get(obj_id)
+    deny_unless(may_change(current_user, obj))
     form = ReasonForm()
     if form.validate_on_submit():
         try:
-            pages.end(obj, current_user._get_current_object(), form.reason.data or "")
+            end(kind, obj, current_user._get_current_object(), form.reason.data or "")
         except DomainError as err:
             db.session.rollback()
             flash(err.message, "error")
         else:
             db.session.commit()
-            flash(pages.kind.say("ended"), "ok")
+            flash(kind.say("ended"), "ok")
         return redirect(pages.detail_url(obj_id))
-    heading = pages.end_heading(obj)
-    return render_template(pages.template(template), form=form, **{pages.kind.name: heading})
+    heading = {"id": obj.id, "title": obj.title, kind.held: getattr(obj, kind.held)}
+    return render_template(pages.template(kind.end_verb), form=form, **{kind.name: heading})
 
 
 def exact_shown(data: dict) -> bool:

@@ -150,6 +150,20 @@ def kind_query(kind, viewer) -> Select:
     return base_query(model, viewer, sensitive_column=model.sensitive if kind.sensitive else None)
 
 
+def kind_select(kind, viewer, filters: Filters) -> Select:
+    """The select for needs or offers the viewer may see, filtered and sorted as the kind
+    sorts (by the distance from "near" when asked)."""
+    stmt, near = apply_filters(
+        kind.narrow(kind_query(kind, viewer), filters), kind.model, filters, viewer
+    )
+    return stmt if filters.sort == "closest" and near else kind.order(stmt, filters)
+
+
+def list_page(kind, viewer, filters: Filters) -> dict:
+    """One page of needs or offers for the viewer (those past their date read as expired)."""
+    return run_page(kind_select(kind, viewer, filters), filters)
+
+
 def find_visible(kind, viewer, obj_id):
     """The need or offer if the viewer may see it; a 404 refusal otherwise (its existence
     stays hidden). Reads only: one past its date reads as expired, nothing is stored."""
