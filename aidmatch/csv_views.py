@@ -11,10 +11,8 @@ from aidmatch.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.csv_io import OPTIONAL, REQUIRED, import_needs
-from aidmatch.needs.operations import can_post_need
-from aidmatch.needs.queries import needs_query
-from aidmatch.offers.operations import can_post_offer
-from aidmatch.offers.queries import offers_query
+from aidmatch.needs.operations import can_post_need, needs_query
+from aidmatch.offers.operations import can_post_offer, offers_query
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.schemas import ListArgs, filters_from_args
 from aidmatch.serialize import need_to_dict, offer_to_dict

@@ -17,8 +17,8 @@ from aidmatch.extensions import db
 from aidmatch.labels import NEED_STATUS_LABELS, category_menu, language, options, urgency_label
 from aidmatch.needs.forms import NEED_SORTS, NeedListForm
 from aidmatch.needs.models import Urgency
-from aidmatch.needs.queries import needs_query
-from aidmatch.offers.queries import offers_query
+from aidmatch.needs.operations import needs_query
+from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label
 from aidmatch.privacy import exact_ids

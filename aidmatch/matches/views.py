@@ -45,7 +45,7 @@ from aidmatch.matches.pages import (
 )
 from aidmatch.matches.rules import can_claim, can_view_match
 from aidmatch.needs.models import Need
-from aidmatch.needs.queries import get_visible_need
+from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import deny_unless, is_staff, require_login
 from aidmatch.serialize import need_to_dict

@@ -11,8 +11,8 @@ from aidmatch.api import PageArgs, make_blueprint, page_schema, paginate, token_
 from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.matches.models import MatchingRun
-from aidmatch.needs.queries import get_visible_need
-from aidmatch.offers.queries import get_visible_offer
+from aidmatch.needs.operations import get_visible_need
+from aidmatch.offers.operations import get_visible_offer
 from aidmatch.permissions import is_staff
 from aidmatch.schemas import OrgRef
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aidmatch.db import str_enum
 from aidmatch.extensions import db
-from aidmatch.postings.models import PostingMixin
+from aidmatch.postings.models import PostingMixin, posting_table_args
 
 
 class Urgency(StrEnum):
@@ -32,29 +32,16 @@ class NeedStatus(StrEnum):
 
 class Need(PostingMixin, db.Model):
     __tablename__ = "needs"
-    __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("pledged >= 0 AND pledged <= quantity", name="pledged_within_quantity"),
+    __table_args__ = posting_table_args(
+        "needs",
+        "pledged",
+        "needed_by",
         CheckConstraint("delivered >= 0 AND delivered <= pledged", name="delivered_within_pledged"),
         CheckConstraint("urgency_rank BETWEEN 0 AND 3", name="urgency_rank_range"),
-        CheckConstraint(
-            "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
-        ),
         # Lists filter by status and category and sort by urgency: one index serves all three.
         Index("ix_needs_status_category", "status", "category_id", "urgency_rank", "needed_by"),
         Index("ix_needs_status_urgency", "status", "urgency_rank", "needed_by"),
-        Index("ix_needs_lat_lon", "lat", "lon"),
-        Index("ix_needs_status_needed_by", "status", "needed_by"),
         Index("ix_needs_public_lat_lon", "public_lat", "public_lon"),
-        # One row per (organization, Idempotency-Key): a form sent twice, or an API call
-        # retried, posts once. A unique index rather than a table constraint: SQLite adds an
-        # index to a filled table in place, a constraint only by rebuilding the table.
-        Index(
-            "uq_needs_organization_id_idempotency_key",
-            "organization_id",
-            "idempotency_key",
-            unique=True,
-        ),
     )
 
     due_column = "needed_by"

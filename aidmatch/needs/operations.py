@@ -1,27 +1,25 @@
-"""Verbs on needs: post, edit, cancel, expire: the posting kit's verbs for the NEED kind
-(needs/kind.py). They flush and audit; the caller commits."""
+"""Verbs and queries on needs: the posting kit's, bound to the NEED kind (needs/kind.py).
+
+post_need(org, data, actor, today=None, idempotency_key=None) -> Posted (create_need: the
+need); update_need(need, data, actor): never below what is pledged; cancel_need(need, actor,
+reason=""): its matches not yet shipped end too; expire_needs(today=None, ids=None): stores
+`expired` on needs past needed-by (for `flask expire`); can_post_need(user): organizers of a
+frontline group; can_edit_need(user, need): members of its group. The verbs flush and audit;
+the caller commits. needs_query(viewer, filters), list_needs(viewer, filters) and
+get_visible_need(viewer, need_id) read only (a need past its date reads as expired).
+"""
 
 from __future__ import annotations
 
-from functools import partial
-
 from aidmatch.needs.kind import NEED
-from aidmatch.postings import operations as kit
+from aidmatch.postings.operations import may_change as can_edit_need
+from aidmatch.postings.operations import verbs_for
+from aidmatch.postings.queries import queries_for
 
-can_edit_need = kit.may_change  # members of the owning organization edit and cancel
+post_need, create_need, update_need, cancel_need, expire_needs, can_post_need = verbs_for(NEED)
+needs_query, list_needs, get_visible_need = queries_for(NEED)
 
-
-def can_post_need(user) -> bool:
-    """Organizers of a frontline group (verified or not) post needs."""
-    return NEED.may_post(user.organization if user and user.is_authenticated else None)
-
-
-# post_need(org, data, actor, today=None, idempotency_key=None) -> Posted; create_need -> Need
-post_need = partial(kit.post, NEED)
-create_need = partial(kit.create, NEED)
-# update_need(need, data, actor): the quantity may not drop below what is already pledged.
-update_need = partial(kit.edit, NEED)
-# cancel_need(need, actor, reason=""): also cancels its matches not yet shipped.
-cancel_need = partial(kit.end, NEED)
-# expire_needs(today=None, ids=None): store `expired` on open needs past needed-by; audit each.
-expire_needs = partial(kit.expire_stale, NEED)
+__all__ = [
+    "can_edit_need", "can_post_need", "cancel_need", "create_need", "expire_needs",
+    "get_visible_need", "list_needs", "needs_query", "post_need", "update_need",
+]  # fmt: skip

@@ -1,27 +1,26 @@
-"""Verbs on offers: post, edit, withdraw, expire: the posting kit's verbs for the OFFER kind
-(offers/kind.py). They flush and audit; the caller commits."""
+"""Verbs and queries on offers: the posting kit's, bound to the OFFER kind (offers/kind.py).
+
+post_offer(org, data, actor, today=None, idempotency_key=None) -> Posted (create_offer: the
+offer); update_offer(offer, data, actor): never below what is allocated; withdraw_offer(offer,
+actor, reason=""): its matches not yet shipped end too; expire_offers(today=None, ids=None):
+stores `expired` on offers past available-until (for `flask expire`); can_post_offer(user):
+donors of a donor or supply collective; can_edit_offer(user, offer): members of it. The verbs
+flush and audit; the caller commits. offers_query, list_offers and get_visible_offer read only.
+"""
 
 from __future__ import annotations
 
-from functools import partial
-
 from aidmatch.offers.kind import OFFER
-from aidmatch.postings import operations as kit
+from aidmatch.postings.operations import may_change as can_edit_offer
+from aidmatch.postings.operations import verbs_for
+from aidmatch.postings.queries import queries_for
 
-can_edit_offer = kit.may_change  # members of the owning organization edit and withdraw
+post_offer, create_offer, update_offer, withdraw_offer, expire_offers, can_post_offer = verbs_for(
+    OFFER
+)
+offers_query, list_offers, get_visible_offer = queries_for(OFFER)
 
-
-def can_post_offer(user) -> bool:
-    """Donors of a donor or supply collective post offers."""
-    return OFFER.may_post(user.organization if user and user.is_authenticated else None)
-
-
-# post_offer(org, data, actor, today=None, idempotency_key=None) -> Posted; create_offer -> Offer
-post_offer = partial(kit.post, OFFER)
-create_offer = partial(kit.create, OFFER)
-# update_offer(offer, data, actor): the quantity may not drop below what is already allocated.
-update_offer = partial(kit.edit, OFFER)
-# withdraw_offer(offer, actor, reason=""): also cancels its matches not yet shipped.
-withdraw_offer = partial(kit.end, OFFER)
-# expire_offers(today=None, ids=None): store `expired` on offers past available-until; audit each.
-expire_offers = partial(kit.expire_stale, OFFER)
+__all__ = [
+    "can_edit_offer", "can_post_offer", "create_offer", "expire_offers", "get_visible_offer",
+    "list_offers", "offers_query", "post_offer", "update_offer", "withdraw_offer",
+]  # fmt: skip

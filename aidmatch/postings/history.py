@@ -1,4 +1,5 @@
-"""The history of a need or offer, from its audit trail, as one viewer may see it."""
+"""The history of a need or offer (its audit trail) and its matches, as one viewer may see
+them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
@@ -124,3 +126,33 @@ def history_of(obj, viewer, exact: bool, status_labels: dict) -> list[dict]:
             }
         )
     return history
+
+
+def matches_of(obj, show_needs: bool = False) -> list[dict]:
+    """The matches of a need or offer, oldest first: status, quantities, the donor
+    organization and, when show_needs, the need each serves (an offer's own collective and
+    staff only: others must not learn of needs they may not see)."""
+    from aidmatch.matches.models import Match
+    from aidmatch.needs.models import Need
+
+    column = Match.need_id if obj.__tablename__ == "needs" else Match.offer_id
+    options = [joinedload(Match.organization)]
+    if show_needs:
+        options.append(joinedload(Match.need).joinedload(Need.organization))
+    rows = db.session.scalars(select(Match).where(column == obj.id).options(*options))
+    return [
+        {
+            "status": str(m.status),
+            "quantity": m.quantity,
+            "quantity_received": m.quantity_received,
+            "organization": m.organization.name,
+            "need": (
+                {"id": m.need.id, "title": m.need.title, "organization": m.need.organization.name}
+                if show_needs
+                else None
+            ),
+            "source": str(m.source),
+            "created_at": m.created_at,
+        }
+        for m in sorted(rows, key=lambda m: m.id)
+    ]

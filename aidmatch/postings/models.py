@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import ForeignKey, String, Text, and_, case, or_
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_, case, or_
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -26,6 +26,30 @@ OPEN, EXPIRED = "open", "expired"
 def today() -> date:
     """Today in UTC: the day against which needed-by and available-until dates are read."""
     return utcnow().date()
+
+
+def posting_table_args(table: str, held: str, due: str, *own) -> tuple:
+    """The constraints and indexes every posting table has (quantity, what matches hold, the
+    point, the date that expires it, one row per Idempotency-Key), then the kind's own."""
+    return (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(f"{held} >= 0 AND {held} <= quantity", name=f"{held}_within_quantity"),
+        CheckConstraint(
+            "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
+        ),
+        Index(f"ix_{table}_lat_lon", "lat", "lon"),
+        Index(f"ix_{table}_status_{due}", "status", due),
+        # One row per (organization, Idempotency-Key): a form sent twice, or an API call
+        # retried, posts once. A unique index rather than a table constraint: SQLite adds an
+        # index to a filled table in place, a constraint only by rebuilding the table.
+        Index(
+            f"uq_{table}_organization_id_idempotency_key",
+            "organization_id",
+            "idempotency_key",
+            unique=True,
+        ),
+        *own,
+    )
 
 
 class PostingMixin(TimestampMixin):

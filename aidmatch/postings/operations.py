@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
@@ -286,3 +287,13 @@ def expire_stale(kind: Kind, today: date | None = None, ids: list[int] | None = 
         before, after = {"status": OPEN}, {"status": "expired"}
         record(None, f"{kind.name}.expire", obj, before=before, after=after)
     return len(stale)
+
+
+def verbs_for(kind: Kind) -> tuple:
+    """A kind's verbs, bound to it: (post, create, edit, end, expire, may the user post)."""
+
+    def may_user_post(user) -> bool:
+        return kind.may_post(user.organization if user and user.is_authenticated else None)
+
+    bound = (post, create, edit, end, expire_stale)
+    return (*(partial(verb, kind) for verb in bound), may_user_post)

@@ -30,7 +30,7 @@ from aidmatch.labels import (
     urgency_label,
 )
 from aidmatch.operations_errors import DomainError
-from aidmatch.permissions import deny_unless
+from aidmatch.permissions import deny_unless, require_login
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 from aidmatch.postings.forms import PlaceLookup, ReasonForm
@@ -65,6 +65,28 @@ class Pages:
     def may_post(self) -> bool:
         user = current_user
         return self.kind.may_post(user.organization if user.is_authenticated else None)
+
+
+def page_routes(bp, pages: Pages, own: Callable[[object, bool], dict]) -> None:
+    """Register a kind's pages on its blueprint: the list, one, new, edit and end (cancel or
+    withdraw); own(obj, may_edit) adds what the kind's detail page shows of its own."""
+    kind, one = pages.kind, f"/<int:{pages.kind.id_arg}>"
+    both = ["GET", "POST"]
+    bp.context_processor(template_helpers)
+    views = (
+        ("", "index", ["GET"], lambda: index_page(pages)),
+        (one, "detail", ["GET"], lambda **ids: detail_page(pages, ids[kind.id_arg], own)),
+        ("/new", "new", both, lambda: new_page(pages)),
+        (f"{one}/edit", "edit", both, lambda **ids: edit_page(pages, ids[kind.id_arg])),
+        (
+            f"{one}/{kind.end_verb}",
+            kind.end_verb,
+            both,
+            lambda **ids: end_page(pages, ids[kind.id_arg]),
+        ),
+    )
+    for rule, endpoint, methods, view in views:
+        bp.add_url_rule(rule, endpoint, require_login(view), methods=methods)
 
 
 def template_helpers() -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, false, or_, select, true
@@ -174,3 +175,8 @@ def find_visible(kind, viewer, obj_id):
     if obj is None:
         raise DomainError(_("Not found"), status=404)
     return obj
+
+
+def queries_for(kind) -> tuple:
+    """A kind's queries, bound to it: (its select, one page, one visible row or a 404)."""
+    return tuple(partial(query, kind) for query in (kind_select, list_page, find_visible))
