@@ -19,34 +19,23 @@ from aidmatch.places import labels as place_labels
 
 UNIT_LABELS = {"pcs": _l("pcs"), "kg": _l("kg"), "l": _l("l"), "EUR": _l("EUR")}
 URGENCY_LABELS = {
-    "critical": _l("critical"),
-    "high": _l("high"),
-    "normal": _l("normal"),
-    "low": _l("low"),
-}
+    "critical": _l("critical"), "high": _l("high"), "normal": _l("normal"), "low": _l("low"),
+}  # fmt: skip
 NEED_STATUS_LABELS = {
-    "open": _l("open"),
-    "fulfilled": _l("fulfilled"),
-    "cancelled": _l("cancelled"),
+    "open": _l("open"), "fulfilled": _l("fulfilled"), "cancelled": _l("cancelled"),
     "expired": _l("expired"),
-}
+}  # fmt: skip
 OFFER_STATUS_LABELS = {
-    "open": _l("open"),
-    "exhausted": _l("exhausted"),
-    "withdrawn": _l("withdrawn"),
+    "open": _l("open"), "exhausted": _l("exhausted"), "withdrawn": _l("withdrawn"),
     "expired": _l("expired"),
-}
+}  # fmt: skip
+# A match's statuses: the active ones, then those that ended it.
 MATCH_STATUS_LABELS = {
-    "pending": _l("pending"),
-    "confirmed": _l("confirmed"),
-    "shipped": _l("shipped"),
+    "pending": _l("pending"), "confirmed": _l("confirmed"), "shipped": _l("shipped"),
     "delivered": _l("delivered"),
-    "declined": _l("declined"),
-    "rejected": _l("rejected"),
-    "expired": _l("expired"),
-    "withdrawn": _l("withdrawn"),
-    "cancelled": _l("cancelled"),
-}
+    "declined": _l("declined"), "rejected": _l("rejected"), "expired": _l("expired"),
+    "withdrawn": _l("withdrawn"), "cancelled": _l("cancelled"),
+}  # fmt: skip
 
 
 def language() -> str:
