@@ -1,7 +1,8 @@
 """HTML pages for needs: browse, read, post, edit, cancel (the twin of needs/api.py).
 
-The flows are the posting kit's (postings/pages.py); here are the routes and what a need's
-pages have of their own: the urgency filter, its matches, its edit form's starting values.
+The routes and flows are the posting kit's (postings/pages.py); here is what a need's pages
+have of their own: its form, the urgency filter, its edit form's starting values, and on its
+page its matches and the offers that could cover it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """HTML pages for offers: browse, read, post, edit, withdraw (the twin of offers/api.py).
 
-The flows are the posting kit's (postings/pages.py); here are the routes and what an offer's
-pages have of their own: its matches (the needs only for its own collective), its edit
-form's starting values.
+The routes and flows are the posting kit's (postings/pages.py); here is what an offer's pages
+have of their own: its form, its edit form's starting values, and on its page its matches
+(which need each serves only for its own collective) and the needs it could cover.
 """
 
 from __future__ import annotations

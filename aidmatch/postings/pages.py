@@ -1,6 +1,6 @@
-"""The HTML pages of needs and offers, written once: list, new, edit and end (cancel or
-withdraw), and the helpers of their detail pages. needs/views.py and offers/views.py keep
-the routes and what differs, in a Pages descriptor.
+"""The HTML pages of needs and offers, written once: list, one, new, edit and end (cancel
+or withdraw), registered on a kind's blueprint by page_routes(). needs/views.py and
+offers/views.py keep what differs: their forms, sorts and detail pages' own parts (Pages).
 
 Pages render from the serializers (the privacy-filtered view of a row), never from the
 model's exact point or note. Each POST commits once, at its end; a GET writes nothing.
