@@ -10,7 +10,12 @@ from aidmatch.labels import OFFER_STATUS_LABELS
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.postings.kind import Kind
-from aidmatch.postings.validate import MAX_RADIUS_KM, FieldErrors, clean_kept_or_future_date
+from aidmatch.postings.validate import (
+    MAX_RADIUS_KM,
+    FieldErrors,
+    clean_kept_or_future_date,
+    whole_number,
+)
 from aidmatch.serialize import offer_to_dict
 
 AUDITED = (
@@ -35,10 +40,7 @@ def _clean_radius(errors: FieldErrors, value) -> int | None:
     if isinstance(value, bool):
         errors.add("delivery_radius_km", _("Give the radius in whole kilometres."))
         return None
-    try:
-        radius = int(value) if not isinstance(value, float) or value.is_integer() else None
-    except (TypeError, ValueError):
-        radius = None
+    radius = whole_number(value)
     if radius is None:
         errors.add("delivery_radius_km", _("Give the radius in whole kilometres."))
     elif not 1 <= radius <= MAX_RADIUS_KM:

@@ -61,32 +61,33 @@ def clean_text(errors: FieldErrors, data: dict, field: str, max_len: int, requir
     return value
 
 
+def whole_number(value) -> int | None:
+    """A whole number from an int, an integral float or a string of digits; None otherwise."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def clean_quantity(errors: FieldErrors, value, field: str = "quantity") -> int | None:
     """A whole number from 1 to MAX_QUANTITY."""
     if isinstance(value, bool) or value is None or value == "":
         errors.add(field, _("Enter a quantity."))
         return None
-    if isinstance(value, float):
-        if not value.is_integer():
-            errors.add(field, _("Quantities are whole numbers."))
-            return None
-        value = int(value)
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            errors.add(field, _("Quantities are whole numbers."))
-            return None
-    if not isinstance(value, int):
+    number = whole_number(value)
+    if number is None:
         errors.add(field, _("Quantities are whole numbers."))
-        return None
-    if value <= 0:
+    elif number <= 0:
         errors.add(field, _("The quantity must be more than zero."))
-        return None
-    if value > MAX_QUANTITY:
+    elif number > MAX_QUANTITY:
         errors.add(field, _("The quantity may be at most %(max)d.", max=MAX_QUANTITY))
-        return None
-    return value
+    else:
+        return number
+    return None
 
 
 def clean_future_date(errors: FieldErrors, value, field: str, today: date) -> date | None:
