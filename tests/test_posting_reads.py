@@ -8,14 +8,13 @@ import re
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import event
-
 from aidmatch.extensions import db
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import Role
 from tests.factories import make_user
 from tests.posting_factories import make_need, make_offer
+from tests.sql_statements import statements
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -23,17 +22,10 @@ WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 @contextmanager
 def writes():
     """Collect the INSERT/UPDATE/DELETE statements sent to the database meanwhile."""
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        if WRITE.match(statement):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with statements() as sent:
+        seen: list[str] = []
         yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
+    seen.extend(s for s in sent if WRITE.match(s))
 
 
 def _stale_world():
