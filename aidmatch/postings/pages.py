@@ -56,8 +56,12 @@ class Pages:
     def detail_url(self, obj_id: int) -> str:
         return url_for(f"{self.kind.plural}.detail", **{self.kind.id_arg: obj_id})
 
-    def template(self, name: str) -> str:
-        return f"{self.kind.plural}/{name}.html"
+    def render(self, name: str, **context):
+        """A kind's template, told its kind and (as `obj`) the need or offer it shows."""
+        obj = context.get(self.kind.name)
+        return render_template(
+            f"{self.kind.plural}/{name}.html", kind=self.kind.name, obj=obj, **context
+        )
 
     def get(self, obj_id: int):
         return find_visible(self.kind, current_user, obj_id)
@@ -110,8 +114,8 @@ def index_page(pages: Pages):
     form.set_choices(language(), kind.status_labels, pages.sorts)
     filters, near_place = form.filters(**pages.list_extra(form))
     view = page_view(list_page(kind, current_user, filters), kind.to_dict, near_place)
-    return render_template(
-        pages.template("index"),
+    return pages.render(
+        "index",
         form=form,
         page=view,
         menu=menu,
@@ -134,7 +138,7 @@ def detail_page(pages: Pages, obj_id: int, own: Callable[[object, bool], dict]):
         "history": history_of(obj, current_user, exact_shown(data), kind.status_labels),
         **own(obj, may_edit),
     }
-    return render_template(pages.template("detail"), **context)
+    return pages.render("detail", **context)
 
 
 def new_page(pages: Pages):
@@ -165,7 +169,7 @@ def new_page(pages: Pages):
             pages.kind.model, f"{pages.kind.plural}.detail", pages.kind.id_arg
         ),
     }
-    return render_template(pages.template("form"), **context)
+    return pages.render("form", **context)
 
 
 def edit_page(pages: Pages, obj_id: int):
@@ -188,9 +192,7 @@ def edit_page(pages: Pages, obj_id: int):
             return redirect(pages.detail_url(obj_id))
     heading = {"id": obj.id, "title": obj.title}
     menu = category_menu(language())
-    return render_template(
-        pages.template("form"), form=form, lookup=lookup, menu=menu, **{kind.name: heading}
-    )
+    return pages.render("form", form=form, lookup=lookup, menu=menu, **{kind.name: heading})
 
 
 def end_page(pages: Pages, obj_id: int):
@@ -211,7 +213,7 @@ def end_page(pages: Pages, obj_id: int):
             flash(kind.say("ended"), "ok")
         return redirect(pages.detail_url(obj_id))
     heading = {"id": obj.id, "title": obj.title, kind.held: getattr(obj, kind.held)}
-    return render_template(pages.template(kind.end_verb), form=form, **{kind.name: heading})
+    return pages.render(kind.end_verb, form=form, **{kind.name: heading})
 
 
 def exact_shown(data: dict) -> bool:
