@@ -108,3 +108,16 @@ def test_permission_comes_before_the_body(app, api_client):
     assert api_client(donor).patch(f"/needs/{need_id}", json=bad).status_code == 403
     assert api_client(organizer).patch(f"/offers/{offer_id}", json=bad).status_code == 403
     assert api_client(donor).post(f"/needs/{need_id}/cancel", json={"reason": 5}).status_code == 403
+
+
+def test_a_need_or_offer_past_its_date_takes_no_claim(app, api_client):
+    _organizer, donor, need_id, fresh_id, offer_id = _stale_world()
+    api = api_client(donor)
+    refused = api.post(f"/needs/{need_id}/claims", json={"quantity": 1})
+    assert refused.status_code == 409 and "expired" in refused.get_json()["error"]["message"]
+    from_stale_offer = api.post(
+        f"/needs/{fresh_id}/claims", json={"quantity": 1, "offer_id": offer_id}
+    )
+    assert from_stale_offer.status_code == 409, from_stale_offer.get_json()
+    assert "expired" in from_stale_offer.get_json()["error"]["message"]
+    assert db.session.get(Need, need_id).pledged == 0 == db.session.get(Need, fresh_id).pledged
