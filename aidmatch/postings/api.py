@@ -39,6 +39,7 @@ class ApiSpec:
     list_extra: Callable = lambda args: {}
 
     def get(self, obj_id: int):
+        """The need or offer if the caller may see it (a 404 refusal otherwise)."""
         return find_visible(self.kind, current_user, obj_id)
 
 

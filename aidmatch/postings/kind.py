@@ -41,10 +41,12 @@ class Kind:
 
     @property
     def plural(self) -> str:
+        """needs, offers: the blueprints, URLs, tables and template folders."""
         return f"{self.name}s"
 
     @property
     def id_arg(self) -> str:
+        """need_id, offer_id: the URL argument naming one."""
         return f"{self.name}_id"
 
     def say(self, key: str, **values) -> str:

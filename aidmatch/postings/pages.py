@@ -54,6 +54,7 @@ class Pages:
     list_extra: Callable = lambda form: {}  # the kind's own filters from the list form
 
     def detail_url(self, obj_id: int) -> str:
+        """The page of one need or offer."""
         return url_for(f"{self.kind.plural}.detail", **{self.kind.id_arg: obj_id})
 
     def render(self, name: str, **context):
@@ -64,9 +65,11 @@ class Pages:
         )
 
     def get(self, obj_id: int):
+        """The need or offer if the user may see it (a 404 refusal otherwise)."""
         return find_visible(self.kind, current_user, obj_id)
 
     def may_post(self) -> bool:
+        """May the user's organization post this kind?"""
         user = current_user
         return self.kind.may_post(user.organization if user.is_authenticated else None)
 
