@@ -21,7 +21,7 @@ from wtforms.validators import Length
 from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.labels import oblast_choices, options
-from aidmatch.places import labels
+from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 from aidmatch.places.text import fold
 
@@ -73,12 +73,6 @@ def date_error_fields(form: FlaskForm, names: tuple[str, ...]) -> None:
         field = form[name]
         if field.errors:
             field.errors = [_("Use a date like 2026-12-31.")]
-
-
-def place_label(place: Place) -> str:
-    """How a chosen place is written back into the place box (and named in a history): its
-    name and oblast in the reader's language."""
-    return labels.place_label(place)
 
 
 def place_names(place: Place) -> set[str]:

@@ -6,6 +6,7 @@ Used by the pages of needs and offers (for new and edited ones alike).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,14 +18,13 @@ from sqlalchemy import select
 from aidmatch.db import utcnow
 from aidmatch.drafts import draft_sent
 from aidmatch.extensions import db
-from aidmatch.matches.forms import new_idempotency_key
 from aidmatch.operations_errors import DomainError
+from aidmatch.places.labels import place_label
 from aidmatch.postings.forms import (
     PlaceLookup,
     PostingForm,
     date_error_fields,
     lookup_place,
-    place_label,
 )
 from aidmatch.postings.operations import KeyReused, Posted
 from aidmatch.postings.validate import clean_idempotency_key
@@ -100,7 +100,7 @@ def give_token(form: PostingForm) -> None:
         key = clean_idempotency_key(form.idempotency_key.data or None)
     except DomainError:
         key = None
-    form.idempotency_key.data = key or new_idempotency_key()
+    form.idempotency_key.data = key or secrets.token_urlsafe(24)
 
 
 def send_new(
