@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import marshmallow as ma
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,13 +13,12 @@ from aidmatch.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.csv_io import OPTIONAL, REQUIRED, import_needs
-from aidmatch.needs.operations import can_post_need, expire_needs
-from aidmatch.needs.queries import needs_query
-from aidmatch.offers.operations import can_post_offer, expire_offers
-from aidmatch.offers.queries import offers_query
+from aidmatch.needs.kind import NEED
+from aidmatch.needs.operations import can_post_need
+from aidmatch.offers.kind import OFFER
 from aidmatch.permissions import is_staff, require_login
+from aidmatch.postings.queries import kind_select
 from aidmatch.schemas import ListArgs, filters_from_args
-from aidmatch.serialize import need_to_dict, offer_to_dict
 
 bp = Blueprint("csv", __name__)
 
@@ -43,38 +44,26 @@ def _csv_response(text: str, filename: str) -> Response:
     )
 
 
-def _export(may_export_own: bool, query_for, expire, to_dict, columns, filename: str):
-    """Coordinators export everything the filters select; members only their own rows."""
+def _export(kind, columns: tuple[str, ...]):
+    """Coordinators export everything the filters select; members of an organization that
+    posts this kind export their own rows (organizers their group's needs, donors their
+    collective's offers); others get 403, before the filters are read."""
     if is_staff(current_user):
         filters = _filters()
-    elif may_export_own:
+    elif kind.may_post(current_user.organization):
         filters = _filters(organization_id=current_user.organization_id)
     else:
         abort(403)
-    expire()
-    text = export(current_user, query_for(current_user, filters), to_dict, columns)
-    db.session.commit()
-    return _csv_response(text, filename)
+    query = kind_select(kind, current_user, filters)
+    return _csv_response(export(current_user, query, kind.to_dict, columns), f"{kind.plural}.csv")
 
 
-@bp.get("/needs/export.csv")
-@require_login
-def export_needs():
-    """Coordinators export needs (any filter); organizers export their own group's."""
-    return _export(
-        can_post_need(current_user), needs_query, expire_needs, need_to_dict, NEED_COLUMNS,
-        "needs.csv",
-    )  # fmt: skip
-
-
-@bp.get("/offers/export.csv")
-@require_login
-def export_offers():
-    """Coordinators export offers (any filter); donors export their own collective's."""
-    return _export(
-        can_post_offer(current_user), offers_query, expire_offers, offer_to_dict, OFFER_COLUMNS,
-        "offers.csv",
-    )  # fmt: skip
+for _kind, _columns in ((NEED, NEED_COLUMNS), (OFFER, OFFER_COLUMNS)):
+    bp.add_url_rule(
+        f"/{_kind.plural}/export.csv",
+        f"export_{_kind.plural}",
+        require_login(partial(_export, _kind, _columns)),
+    )
 
 
 @bp.route("/needs/import", methods=["GET", "POST"])

@@ -74,7 +74,7 @@ class ReasonIn(ma.Schema):
 
 def filters_from_args(args: dict, **extra):
     """Turn parsed list arguments into listing.Filters."""
-    from aidmatch.listing import Filters
+    from aidmatch.postings.queries import Filters
 
     status = args.get("status") or "open"
     return Filters(

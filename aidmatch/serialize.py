@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aidmatch.privacy import can_see_exact, distance_for, exact_ids, location_for
 
 
@@ -14,7 +16,7 @@ def _common(obj, viewer, exact: bool, near: dict | None) -> dict:
         "category": obj.category.slug,
         "unit": str(obj.category.unit),
         "quantity": obj.quantity,
-        "status": str(obj.status),
+        "status": obj.effective_status,  # past its date: expired
         # name_uk and oblast_uk are for the pages (places.labels); the API's schemas leave them out.
         "place": {
             "id": obj.place.id,
@@ -33,36 +35,39 @@ def _common(obj, viewer, exact: bool, near: dict | None) -> dict:
     return data
 
 
-def need_to_dict(need, viewer, near: dict | None = None, exact: bool | None = None) -> dict:
-    """A need for this viewer: exact location and delivery note only if allowed."""
-    if exact is None:
-        exact = can_see_exact(viewer, need)
-    data = _common(need, viewer, exact, near)
-    data.update(
-        urgency=str(need.urgency),
-        needed_by=need.needed_by,
-        sensitive=need.sensitive,
-        pledged=need.pledged,
-        delivered=need.delivered,
-        open=need.quantity - need.pledged,
-    )
+def _need_fields(need, exact: bool) -> dict:
+    data = {
+        "urgency": str(need.urgency),
+        "needed_by": need.needed_by,
+        "sensitive": need.sensitive,
+        "pledged": need.pledged,
+        "delivered": need.delivered,
+        "open": need.quantity - need.pledged,
+    }
     if exact:
         data["delivery_note"] = need.delivery_note
     return data
 
 
-def offer_to_dict(offer, viewer, near: dict | None = None, exact: bool | None = None) -> dict:
-    """An offer for this viewer: exact location only if allowed."""
+def _offer_fields(offer, exact: bool) -> dict:
+    return {
+        "delivery_radius_km": offer.delivery_radius_km,
+        "available_until": offer.available_until,
+        "allocated": offer.allocated,
+        "remaining": offer.quantity - offer.allocated,
+    }
+
+
+def posting_to_dict(own, obj, viewer, near: dict | None = None, exact: bool | None = None):
+    """A need or offer for this viewer (own(obj, exact) adds the kind's fields): the exact
+    location, and a need's delivery note, only if allowed."""
     if exact is None:
-        exact = can_see_exact(viewer, offer)
-    data = _common(offer, viewer, exact, near)
-    data.update(
-        delivery_radius_km=offer.delivery_radius_km,
-        available_until=offer.available_until,
-        allocated=offer.allocated,
-        remaining=offer.quantity - offer.allocated,
-    )
-    return data
+        exact = can_see_exact(viewer, obj)
+    return {**_common(obj, viewer, exact, near), **own(obj, exact)}
+
+
+need_to_dict = partial(posting_to_dict, _need_fields)  # (need, viewer, near=None, exact=None)
+offer_to_dict = partial(posting_to_dict, _offer_fields)  # (offer, viewer, near=None, exact=None)
 
 
 def page_to_dicts(page: dict, viewer, to_dict, near: dict | None = None) -> dict:

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event
 
 from aidmatch.candidates.explain import explanation_text
 from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
@@ -18,6 +17,7 @@ from aidmatch.permissions import Role
 from aidmatch.runs.job import run_matching
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_offer_between, make_place
+from tests.sql_statements import statements
 
 
 @pytest.fixture(autouse=True)
@@ -150,17 +150,9 @@ def test_matched_pairs_and_full_offers_are_left_out(world):
 
 
 def count_queries(fn):
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with statements() as sent:
         fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return len(statements)
+    return len(sent)
 
 
 def test_candidates_take_the_same_number_of_queries_for_few_or_many_rows(world):

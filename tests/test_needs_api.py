@@ -79,7 +79,7 @@ def test_other_organizations_cannot_edit(app, api_client):
         == 403
     )
     assert api_client(donor).post(f"/needs/{need.id}/cancel", json={}).status_code == 403
-    assert api_client(donor).post("/needs", json={"title": "x"}).status_code in (403, 422)
+    assert api_client(donor).post("/needs", json={"title": "x"}).status_code == 403
     db.session.refresh(need)
     assert need.quantity == 40 and need.status == "open"
 
@@ -158,7 +158,7 @@ def test_offers_api_round_trip(app, api_client):
     assert api.post(f"/offers/{offer['id']}/withdraw", json={}).get_json()["status"] == "withdrawn"
     organizer = make_user(Role.ORGANIZER)
     db.session.commit()
-    assert api_client(organizer).post("/offers", json={"title": "x"}).status_code in (403, 422)
+    assert api_client(organizer).post("/offers", json={"title": "x"}).status_code == 403
     other_donor = make_offer(make_org(kind=OrgKind.DONOR_COLLECTIVE))
     db.session.commit()
     assert api.patch(f"/offers/{other_donor.id}", json={"quantity": 1}).status_code == 403

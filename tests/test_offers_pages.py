@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
@@ -15,6 +15,7 @@ from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_place
+from tests.sql_statements import statements
 from tests.test_needs_pages import _titles, field_error, unique
 
 
@@ -211,18 +212,9 @@ def test_list_page_statements_do_not_grow_with_rows(app, client, login_as):
     login_as(viewer)
     client.get("/offers?per_page=2")
 
-    statements: list[str] = []
-
-    def counter(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
     def run(url: str) -> int:
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", counter)
-        try:
+        with statements() as sent:
             assert client.get(url).status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counter)
-        return len(statements)
+        return len(sent)
 
     assert run("/offers?per_page=2") == run("/offers?per_page=30")

@@ -17,7 +17,7 @@ from aidmatch.needs.operations import post_need, update_need
 from aidmatch.offers.models import Offer
 from aidmatch.offers.operations import post_offer, update_offer
 from aidmatch.permissions import Role
-from aidmatch.posting import KeyReused
+from aidmatch.postings.operations import KeyReused
 from tests.factories import make_user
 from tests.posting_factories import make_need, make_offer, make_place
 from tests.test_needs_pages import field_error, form_data, unique
@@ -52,6 +52,15 @@ def offer_data(place, **overrides) -> dict:
     data = {"title": "Generators 5 kW", "category": "generators", "quantity": 4}
     data.update(place_id=place.id, **overrides)
     return data
+
+
+def signed_in(login_as, role=Role.ORGANIZER, town: str = "Zorianka"):
+    """Log in a new user of that role (in English); return a place of our own to post at."""
+    user = make_user(role, language="en")
+    place = make_place(unique(town))
+    db.session.commit()
+    login_as(user)
+    return place
 
 
 def flashes(response) -> str:
@@ -145,10 +154,7 @@ def test_the_same_key_posts_an_offer_once(app):
 
 
 def test_a_need_form_sent_twice_posts_once_and_leads_to_it(app, client, login_as):
-    user = make_user(Role.ORGANIZER, language="en")
-    place = make_place(unique("Zorianka"))
-    db.session.commit()
-    login_as(user)
+    place = signed_in(login_as)
     token = token_in(client.get("/needs/new").get_data(as_text=True))
     data = form_data(place, idempotency_key=token)
 
@@ -170,10 +176,7 @@ def test_a_need_form_sent_twice_posts_once_and_leads_to_it(app, client, login_as
 
 
 def test_the_token_survives_an_error_and_the_fixed_form_still_posts_once(app, client, login_as):
-    user = make_user(Role.ORGANIZER, language="en")
-    place = make_place(unique("Zorianka"))
-    db.session.commit()
-    login_as(user)
+    place = signed_in(login_as)
     token = token_in(client.get("/needs/new").get_data(as_text=True))
 
     wrong = client.post("/needs/new", data=form_data(place, quantity="0", idempotency_key=token))
@@ -189,10 +192,7 @@ def test_the_token_survives_an_error_and_the_fixed_form_still_posts_once(app, cl
 
 
 def test_a_form_changed_after_it_was_sent_leads_to_what_it_posted(app, client, login_as):
-    user = make_user(Role.ORGANIZER, language="en")
-    place = make_place(unique("Zorianka"))
-    db.session.commit()
-    login_as(user)
+    place = signed_in(login_as)
     data = form_data(place, idempotency_key="form-token-1")
     first = client.post("/needs/new", data=data)
     changed = client.post("/needs/new", data={**data, "quantity": "41"})
@@ -203,10 +203,7 @@ def test_a_form_changed_after_it_was_sent_leads_to_what_it_posted(app, client, l
 
 
 def test_a_malformed_token_is_replaced_and_the_form_kept(app, client, login_as):
-    user = make_user(Role.ORGANIZER, language="en")
-    place = make_place(unique("Zorianka"))
-    db.session.commit()
-    login_as(user)
+    place = signed_in(login_as)
     response = client.post("/needs/new", data=form_data(place, idempotency_key="x" * 500))
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and count(Need) == 0
@@ -216,10 +213,7 @@ def test_a_malformed_token_is_replaced_and_the_form_kept(app, client, login_as):
 
 
 def test_an_offer_form_sent_twice_posts_once(app, client, login_as):
-    user = make_user(Role.DONOR, language="en")
-    place = make_place(unique("Lvivtest"))
-    db.session.commit()
-    login_as(user)
+    place = signed_in(login_as, Role.DONOR, "Lvivtest")
     token = token_in(client.get("/offers/new").get_data(as_text=True))
     data = offer_form_data(place, idempotency_key=token)
     first, again = client.post("/offers/new", data=data), client.post("/offers/new", data=data)
@@ -296,40 +290,29 @@ def test_a_claim_error_keeps_the_chosen_offer_and_the_token(app, client, login_a
 # --- the API -------------------------------------------------------------------------------
 
 
-def test_api_idempotency_key_posts_a_need_once(app, api_client):
-    user = make_user(Role.ORGANIZER)
+@pytest.mark.parametrize(
+    "role, path, data, model",
+    [(Role.ORGANIZER, "/needs", need_data, Need), (Role.DONOR, "/offers", offer_data, Offer)],
+    ids=["need", "offer"],
+)
+def test_api_idempotency_key_posts_once(app, api_client, role, path, data, model):
     place = make_place()
-    api = api_client(user)
+    api = api_client(make_user(role))
     headers = {"Idempotency-Key": "3f0c-retry"}
-    created = api.post("/needs", json=need_data(place), headers=headers)
-    again = api.post("/needs", json=need_data(place), headers=headers)
+    created = api.post(path, json=data(place), headers=headers)
+    again = api.post(path, json=data(place), headers=headers)
     assert (created.status_code, again.status_code) == (201, 200), again.get_json()
     assert again.get_json()["id"] == created.get_json()["id"]
 
-    changed = api.post("/needs", json=need_data(place, quantity=9), headers=headers)
+    changed = api.post(path, json=data(place, quantity=1), headers=headers)
     assert changed.status_code == 409
     error = changed.get_json()["error"]
     assert error["code"] == "conflict" and "Idempotency-Key" in error["fields"]["idempotency_key"]
 
-    bad = api.post("/needs", json=need_data(place), headers={"Idempotency-Key": "k" * 200})
+    bad = api.post(path, json=data(place), headers={"Idempotency-Key": "k" * 200})
     assert bad.status_code == 422 and "idempotency_key" in bad.get_json()["error"]["fields"]
-    assert api.post("/needs", json=need_data(place)).status_code == 201  # no key: no check
-    assert count(Need) == 2
-
-
-def test_api_idempotency_key_posts_an_offer_once(app, api_client):
-    user = make_user(Role.DONOR)
-    place = make_place()
-    api = api_client(user)
-    headers = {"Idempotency-Key": "offer-retry"}
-    created = api.post("/offers", json=offer_data(place), headers=headers)
-    again = api.post("/offers", json=offer_data(place), headers=headers)
-    assert (created.status_code, again.status_code) == (201, 200)
-    assert again.get_json()["id"] == created.get_json()["id"]
-    assert (
-        api.post("/offers", json=offer_data(place, quantity=1), headers=headers).status_code == 409
-    )
-    assert count(Offer) == 1
+    assert api.post(path, json=data(place)).status_code == 201  # no key: no check
+    assert count(model) == 2
 
 
 def test_the_openapi_document_names_the_repeat_answer(app, client):
@@ -343,10 +326,7 @@ def test_the_openapi_document_names_the_repeat_answer(app, client):
 
 
 def test_without_js_a_typed_place_name_is_resolved(app, client, login_as):
-    user = make_user(Role.DONOR, language="en")
-    place = make_place(unique("Lvivtest"))
-    db.session.commit()
-    login_as(user)
+    place = signed_in(login_as, Role.DONOR, "Lvivtest")
     response = client.post("/offers/new", data=offer_form_data(place, place_id=""))
     assert response.status_code == 302
     assert db.session.scalar(select(Offer.place_id)) == place.id

@@ -35,23 +35,14 @@ def world(app):
     front = make_org(contact="CONTACT-frontline-+380501112233")
     organizer = make_user(Role.ORGANIZER, org=front)
     place = make_place("Balakliia test", lat=49.46, lon=36.86)
-    need = make_need(
-        front,
-        organizer,
-        place=place,
-        lat=EXACT_NEED[0],
-        lon=EXACT_NEED[1],
-        delivery_note="NOTE-behind-the-blue-gate",
-    )
+    exact = {
+        "lat": EXACT_NEED[0],
+        "lon": EXACT_NEED[1],
+        "delivery_note": "NOTE-behind-the-blue-gate",
+    }
+    need = make_need(front, organizer, place=place, **exact)
     sensitive = make_need(
-        front,
-        organizer,
-        place=place,
-        lat=EXACT_NEED[0],
-        lon=EXACT_NEED[1],
-        delivery_note="NOTE-behind-the-blue-gate",
-        sensitive=True,
-        title="Sensitive need",
+        front, organizer, place=place, **exact, sensitive=True, title="Sensitive need"
     )
     donor_org = make_org(kind=OrgKind.DONOR_COLLECTIVE, contact="CONTACT-donor-+4915112345678")
     donor = make_user(Role.DONOR, org=donor_org)

@@ -17,8 +17,9 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.csv_export import _safe
 from aidmatch.extensions import db
-from aidmatch.needs.forms import date_error_fields, options
+from aidmatch.labels import options
 from aidmatch.permissions import require_staff
+from aidmatch.postings.forms import date_error_fields
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from aidmatch.api import make_blueprint, page_schema, token_required
 from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
-from aidmatch.needs.queries import get_visible_need
-from aidmatch.offers.queries import get_visible_offer
+from aidmatch.needs.operations import get_visible_need
+from aidmatch.offers.operations import get_visible_offer
 from aidmatch.schemas import OrgRef
 
 blp = make_blueprint(

@@ -9,12 +9,12 @@ from functools import cache
 from sqlalchemy import Boolean, Float, and_, bindparam, exists, not_, or_, select, true
 
 from aidmatch.candidates.inputs import NOT_AGAIN
-from aidmatch.listing import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
 from aidmatch.matches.models import Match
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.orgs.models import Organization
 from aidmatch.places.models import Place
+from aidmatch.postings.queries import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
 
 # Instant candidates: rows loaded per kind before ranking in Python, and the slack on the
 # SQL distance (equirectangular, a few % off at long range) so nothing feasible is lost.
@@ -25,7 +25,7 @@ SQL_SLACK = 1.25
 
 def _sql_squared_km(lat_col, lon_col):
     """Squared equirectangular km from the bound point (:lat0, :lon0), :kx km per degree of
-    longitude there (as aidmatch.listing.squared_km, with parameters so the statement is
+    longitude there (as aidmatch.postings.queries.squared_km, with parameters so the statement is
     built once and its compiled form cached)."""
     dx = (lon_col - bindparam("lon0", type_=Float)) * bindparam("kx", type_=Float)
     dy = (lat_col - bindparam("lat0", type_=Float)) * KM_PER_DEG_LAT
@@ -38,7 +38,7 @@ def point_params(lat: float, lon: float) -> dict:
 
 
 def _visibility(model, staff: bool, sensitive: bool):
-    """visible_to() with the viewer's organization as parameters (see aidmatch.listing)."""
+    """visible_to() with the viewer's organization as parameters (see aidmatch.postings.queries)."""
     if staff:
         return true()
     own = model.organization_id == bindparam("viewer_org")
@@ -90,6 +90,12 @@ def _plausible(model, open_status, held, other_org: str, staff: bool, sensitive:
         .join(Organization, Organization.id == model.organization_id)
         .where(
             model.status == open_status,
+            # read as expired once past its date (reads never store it): the cached
+            # statement takes the day as a parameter
+            or_(
+                getattr(model, model.due_column).is_(None),
+                getattr(model, model.due_column) >= bindparam("today"),
+            ),
             held < model.quantity,
             model.category_id.in_(bindparam("categories", expanding=True)),
             model.organization_id != bindparam(other_org),

@@ -30,10 +30,11 @@ from aidmatch.engine import (
 )
 from aidmatch.extensions import db
 from aidmatch.geo import haversine_km, round_distance_km
-from aidmatch.listing import KM_PER_DEG_LAT
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import is_staff
+from aidmatch.postings.models import today
+from aidmatch.postings.queries import KM_PER_DEG_LAT
 
 
 def _may_see_exact(viewer, obj) -> bool:
@@ -52,7 +53,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     by the engine's score. The statements are built once, with parameters. The need is at
     its exact point for those who may see it, at its coarse one for everyone else.
     """
-    if need.status != NeedStatus.OPEN or need.quantity - need.pledged <= 0:
+    if need.effective_status != NeedStatus.OPEN or need.quantity - need.pledged <= 0:
         return []
     ancestry, units = category_catalog()
     staff = is_staff(viewer)
@@ -62,6 +63,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     subject_point = _point(need, subject_exact)
     params = {
         **point_params(*subject_point),
+        "today": today(),
         **({} if staff else viewer_params(viewer)),
         "need_id": need.id,
         "need_org": need.organization_id,
@@ -98,12 +100,13 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
     point for staff, its coarse one for everyone else): the most urgent ones and the
     nearest ones, up to ``NEED_POOL`` each; Python ranks them by the engine's score.
     """
-    if offer.status != OfferStatus.OPEN or offer.quantity - offer.allocated <= 0:
+    if offer.effective_status != OfferStatus.OPEN or offer.quantity - offer.allocated <= 0:
         return []
     ancestry, units = category_catalog()
     staff = is_staff(viewer)
     params = {
         **point_params(offer.lat, offer.lon),
+        "today": today(),
         **({} if staff else viewer_params(viewer)),
         "offer_id": offer.id,
         "offer_org": offer.organization_id,

@@ -14,20 +14,11 @@ from flask_login import current_user
 from wtforms import SelectField
 
 from aidmatch.extensions import db
-from aidmatch.needs.forms import (
-    NEED_SORTS,
-    NEED_STATUS_LABELS,
-    NeedListForm,
-    category_menu,
-    language,
-    options,
-    urgency_label,
-)
+from aidmatch.labels import NEED_STATUS_LABELS, category_menu, language, options, urgency_label
+from aidmatch.needs.forms import NEED_SORTS, NeedListForm
 from aidmatch.needs.models import Urgency
-from aidmatch.needs.operations import expire_needs
-from aidmatch.needs.queries import needs_query
-from aidmatch.offers.operations import expire_offers
-from aidmatch.offers.queries import offers_query
+from aidmatch.needs.operations import needs_query
+from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label
 from aidmatch.privacy import exact_ids
@@ -69,11 +60,9 @@ def map_items(viewer, args: dict) -> list[dict]:
     kind = args.get("kind", "needs")
     args = {**args, "page": 1, "per_page": MAX_MARKERS}
     if kind == "needs":
-        expire_needs()
         stmt = needs_query(viewer, filters_from_args(args, urgency=args.get("urgency")))
         to_dict, endpoint, key = need_to_dict, "needs.detail", "need_id"
     else:
-        expire_offers()
         stmt = offers_query(viewer, filters_from_args(args))
         to_dict, endpoint, key = offer_to_dict, "offers.detail", "offer_id"
     rows = list(db.session.scalars(stmt.limit(MAX_MARKERS)))
@@ -137,5 +126,4 @@ def data():
         }
         return jsonify(body), 422
     items = map_items(current_user, args)
-    db.session.commit()  # expiring stale rows on the way
     return jsonify({"items": items, "limit": MAX_MARKERS})

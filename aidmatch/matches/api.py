@@ -35,7 +35,7 @@ from aidmatch.matches.schemas import (
     RequiredReasonIn,
     ShipIn,
 )
-from aidmatch.needs.queries import get_visible_need
+from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer
 from aidmatch.refusals import Invalid
 from aidmatch.serialize import match_to_dict, matches_to_dicts

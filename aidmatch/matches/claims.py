@@ -18,7 +18,7 @@ from aidmatch.matches.rules import can_claim, clean_quantity, deny
 from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 from aidmatch.permissions import is_member
-from aidmatch.posting import clean_idempotency_key
+from aidmatch.postings.validate import clean_idempotency_key
 from aidmatch.refusals import Conflict, Invalid, Refusal
 
 

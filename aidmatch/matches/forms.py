@@ -15,7 +15,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from aidmatch.i18n import local_number
-from aidmatch.needs.forms import options
+from aidmatch.labels import options
 
 REASON_MAX = 2000
 NOTE_MAX = 2000

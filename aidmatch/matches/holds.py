@@ -21,11 +21,10 @@ from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.i18n import local_number
+from aidmatch.labels import NEED_STATUS_LABELS, OFFER_STATUS_LABELS, label_of
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE, clean_quantity, pending_ttl
-from aidmatch.needs.forms import NEED_STATUS_LABELS, label_of
 from aidmatch.needs.models import Need, NeedStatus
-from aidmatch.offers.forms import OFFER_STATUS_LABELS
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.operations_errors import DomainError
 from aidmatch.refusals import Conflict
@@ -112,7 +111,7 @@ def _take(need_id: int, offer_id: int | None, quantity: int) -> str | None:
         update(Need)
         .where(
             Need.id == need_id,
-            Need.status == NeedStatus.OPEN,
+            Need.status_is(NeedStatus.OPEN),
             Need.quantity - Need.pledged >= quantity,
         )
         .values(pledged=Need.pledged + quantity, updated_at=now)
@@ -125,7 +124,7 @@ def _take(need_id: int, offer_id: int | None, quantity: int) -> str | None:
             update(Offer)
             .where(
                 Offer.id == offer_id,
-                Offer.status == OfferStatus.OPEN,
+                Offer.status_is(OfferStatus.OPEN),
                 Offer.quantity - Offer.allocated >= quantity,
             )
             .values(allocated=Offer.allocated + quantity, updated_at=now)
@@ -147,7 +146,7 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
     """The 409 for a quantity that no longer fits, saying how much is still open."""
     if failed == "need":
         status, left = db.session.execute(
-            select(Need.status, Need.quantity - Need.pledged).where(Need.id == need_id)
+            select(Need.effective_status, Need.quantity - Need.pledged).where(Need.id == need_id)
         ).one()
         if status != NeedStatus.OPEN:
             message = _(
@@ -163,7 +162,9 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
             )
     else:
         status, left = db.session.execute(
-            select(Offer.status, Offer.quantity - Offer.allocated).where(Offer.id == offer_id)
+            select(Offer.effective_status, Offer.quantity - Offer.allocated).where(
+                Offer.id == offer_id
+            )
         ).one()
         if status != OfferStatus.OPEN:
             message = _(
@@ -186,14 +187,14 @@ def _remaining(need_id: int, offer_id: int | None) -> int:
     """What the need (and the offer) can still take, as committed now."""
     left = db.session.scalar(
         select(Need.quantity - Need.pledged).where(
-            Need.id == need_id, Need.status == NeedStatus.OPEN
+            Need.id == need_id, Need.status_is(NeedStatus.OPEN)
         )
     )
     left = left or 0
     if offer_id is not None:
         offer_left = db.session.scalar(
             select(Offer.quantity - Offer.allocated).where(
-                Offer.id == offer_id, Offer.status == OfferStatus.OPEN
+                Offer.id == offer_id, Offer.status_is(OfferStatus.OPEN)
             )
         )
         left = min(left, offer_left or 0)

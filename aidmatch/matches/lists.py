@@ -9,11 +9,11 @@ from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from aidmatch.extensions import db
+from aidmatch.labels import unit_label
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import IN_PROGRESS, Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, status_label, time_left
 from aidmatch.matches.rules import party_condition
-from aidmatch.needs.forms import unit_label
 from aidmatch.needs.models import Need
 
 # Lapsed: the matches an organization let go without delivering.

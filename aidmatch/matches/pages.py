@@ -19,10 +19,10 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.extensions import db
 from aidmatch.i18n import local_datetime, local_number
+from aidmatch.labels import label_of, unit_label, urgency_label
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import REVEALED, Match, MatchStatus
 from aidmatch.matches.rules import STATUS_LABELS, is_overdue, is_party
-from aidmatch.needs.forms import label_of, unit_label, urgency_label
 from aidmatch.permissions import STAFF_ROLES, is_member, is_staff
 from aidmatch.privacy import can_see_exact, distance_for
 

@@ -22,14 +22,7 @@ from aidmatch.api import paginate
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
-from aidmatch.matches import lifecycle
-from aidmatch.matches import operations as ops
-from aidmatch.matches.attention import review_queue_condition
-from aidmatch.matches.forms import ActionForm, BulkReviewForm, ReasonForm, ReviewFilterForm
-from aidmatch.matches.lists import org_histories, overdue_condition
-from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.matches.pages import allowed_actions, explanation_view, status_label, time_left
-from aidmatch.needs.forms import (
+from aidmatch.labels import (
     category_menu,
     language,
     oblast_choices,
@@ -37,6 +30,13 @@ from aidmatch.needs.forms import (
     unit_label,
     urgency_label,
 )
+from aidmatch.matches import lifecycle
+from aidmatch.matches import operations as ops
+from aidmatch.matches.attention import review_queue_condition
+from aidmatch.matches.forms import ActionForm, BulkReviewForm, ReasonForm, ReviewFilterForm
+from aidmatch.matches.lists import org_histories, overdue_condition
+from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.matches.pages import allowed_actions, explanation_view, status_label, time_left
 from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import place_label

@@ -17,7 +17,7 @@ from aidmatch.matches.models import REVEALED, Match, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_member, is_staff
-from aidmatch.posting import MAX_QUANTITY, NOTE_MAX
+from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the

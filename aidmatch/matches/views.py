@@ -21,6 +21,7 @@ from aidmatch.db import utcnow
 from aidmatch.drafts import draft_sent
 from aidmatch.errors import put_on_form, refusal_status
 from aidmatch.extensions import db
+from aidmatch.labels import language, unit_label, urgency_label
 from aidmatch.matches import (
     attention,  # noqa: F401  (registers the home page's items)
     lifecycle,
@@ -40,9 +41,8 @@ from aidmatch.matches.lists import my_matches
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import allowed_actions, history, match_view, sides, status_label
 from aidmatch.matches.rules import can_claim, get_visible_match, party_condition
-from aidmatch.needs.forms import language, unit_label, urgency_label
 from aidmatch.needs.models import Need
-from aidmatch.needs.queries import get_visible_need
+from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import deny_unless, is_staff, require_login
 from aidmatch.refusals import Invalid, Refusal

@@ -14,9 +14,10 @@ import io
 
 from flask_babel import gettext as _
 
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.operations import create_need
+from aidmatch.operations_errors import DomainError
+from aidmatch.postings.validate import invalid
 
 REQUIRED = ("title", "category", "quantity", "place")
 OPTIONAL = (
@@ -37,12 +38,11 @@ FALSE_WORDS = {"", "no", "n", "false", "0", "ні", "nein"}
 
 def _decode(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
-        raise ApiError(422, _("The file is too large: at most 2 MB."), {"file": _("Too large.")})
+        raise invalid(_("The file is too large: at most 2 MB."), {"file": _("Too large.")})
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ApiError(
-            422,
+        raise invalid(
             _('The file is not UTF-8 text. Save it as "CSV UTF-8" and upload it again.'),
             {"file": _("Not UTF-8.")},
         ) from None
@@ -58,12 +58,11 @@ def _rows(text: str) -> tuple[list[str], list[dict]]:
     try:
         header = next(reader)
     except StopIteration:
-        raise ApiError(422, _("The file is empty."), {"file": _("Empty.")}) from None
+        raise invalid(_("The file is empty."), {"file": _("Empty.")}) from None
     names = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        raise ApiError(
-            422,
+        raise invalid(
             _("Missing column(s): %(cols)s.", cols=", ".join(missing)),
             {"file": _("Missing column(s): %(cols)s.", cols=", ".join(missing))},
         )
@@ -75,11 +74,11 @@ def _rows(text: str) -> tuple[list[str], list[dict]]:
             {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(names)}
         )
         if len(rows) > MAX_ROWS:
-            raise ApiError(
-                422, _("At most %(n)d rows per file.", n=MAX_ROWS), {"file": _("Too many rows.")}
+            raise invalid(
+                _("At most %(n)d rows per file.", n=MAX_ROWS), {"file": _("Too many rows.")}
             )
     if not rows:
-        raise ApiError(422, _("The file has a header but no rows."), {"file": _("No rows.")})
+        raise invalid(_("The file has a header but no rows."), {"file": _("No rows.")})
     return names, rows
 
 
@@ -112,13 +111,12 @@ def import_needs(org, raw: bytes, actor) -> list:
         try:
             created.append(create_need(org, data, actor))
             nested.commit()
-        except ApiError as exc:
+        except DomainError as exc:
             nested.rollback()
             for field, message in (exc.fields or {"_": exc.message}).items():
                 errors[f"row {number}: {field}"] = str(message)
     if errors:
-        raise ApiError(
-            422,
+        raise invalid(
             _("Nothing was imported: %(n)d problem(s) in the file.", n=len(errors)),
             errors,
         )

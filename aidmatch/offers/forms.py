@@ -1,4 +1,5 @@
-"""Forms of the offers pages (the helpers they share with needs live in needs/forms.py)."""
+"""Forms of the offers pages: an offer's own fields (the shared ones are in
+postings/forms.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
 from wtforms.validators import Optional
 
-from aidmatch.needs.forms import PostingForm
-from aidmatch.offers.models import OfferStatus
+from aidmatch.postings.forms import PostingForm
 
-OFFER_STATUS_LABELS = {
-    OfferStatus.OPEN: _l("open"),
-    OfferStatus.EXHAUSTED: _l("exhausted"),
-    OfferStatus.WITHDRAWN: _l("withdrawn"),
-    OfferStatus.EXPIRED: _l("expired"),
-}
 OFFER_SORTS = [
     ("default", _l("Newest first")),
     ("closest", _l("Closest to the place")),

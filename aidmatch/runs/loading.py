@@ -80,7 +80,7 @@ def _open_rows(model, open_status, held, *columns) -> Select:
         )
         .join(Category, Category.id == model.category_id)
         .join(Organization, Organization.id == model.organization_id)
-        .where(model.status == open_status, held != model.quantity)
+        .where(model.status_is(open_status), held != model.quantity)
     )
 
 
@@ -102,7 +102,7 @@ def pairs_not_to_propose(scope: RunScope) -> set[tuple[int, int]]:
         .where(
             Match.status.in_(NOT_AGAIN),
             Match.offer_id.is_not(None),
-            Need.status == NeedStatus.OPEN,
+            Need.status_is(NeedStatus.OPEN),
         )
     )
     if scope.need_categories is not None:

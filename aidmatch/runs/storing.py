@@ -71,8 +71,8 @@ def _store_batch(run_id: int, batch: list[Proposal], actor, skipped: Counter) ->
         if (
             need is None
             or offer is None
-            or need.status != NeedStatus.OPEN
-            or offer.status != OfferStatus.OPEN
+            or need.effective_status != NeedStatus.OPEN
+            or offer.effective_status != OfferStatus.OPEN
         ):
             skipped["proposal:closed_meanwhile"] += 1
             continue

@@ -12,7 +12,7 @@ from wtforms import SelectField
 from aidmatch.candidates.explain import explanation_text
 from aidmatch.errors import ApiError
 from aidmatch.extensions import db
-from aidmatch.needs.forms import (
+from aidmatch.labels import (
     MATCH_STATUS_LABELS,
     category_menu,
     label_of,

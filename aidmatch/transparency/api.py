@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from aidmatch.api import make_blueprint
 from aidmatch.extensions import db
-from aidmatch.needs.forms import language
+from aidmatch.labels import language
 from aidmatch.transparency.queries import summary
 
 blp = make_blueprint(

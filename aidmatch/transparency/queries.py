@@ -15,8 +15,8 @@ from sqlalchemy import distinct, extract, func, select
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import named_categories, root_in
 from aidmatch.extensions import db
+from aidmatch.labels import unit_label
 from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.needs.forms import unit_label
 from aidmatch.needs.models import Need
 from aidmatch.orgs.models import Organization
 from aidmatch.places.labels import oblast_label

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from aidmatch.csv_export import _safe
 from aidmatch.extensions import db
 from aidmatch.i18n import local_month, local_number
-from aidmatch.needs.forms import language, unit_label
+from aidmatch.labels import language, unit_label
 from aidmatch.transparency.queries import ledger_all, ledger_page, summary
 
 bp = Blueprint("transparency", __name__, url_prefix="/transparency")

@@ -1,11 +1,12 @@
-"""Sending the form of a need or offer: resolving the place box, one commit, posting once per
+"""Sending the form of a need or offer: resolving the place box, posting once per
 one-time token, and what static/js/drafts.js needs to keep what was typed.
 
-Shared by needs/views.py and offers/views.py (for new and edited needs and offers alike).
+Used by the pages of needs and offers (for new and edited ones alike).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,17 +17,17 @@ from sqlalchemy import select
 
 from aidmatch.db import utcnow
 from aidmatch.drafts import draft_sent
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
-from aidmatch.matches.forms import new_idempotency_key
-from aidmatch.needs.forms import (
+from aidmatch.operations_errors import DomainError
+from aidmatch.places.labels import place_label
+from aidmatch.postings.forms import (
     PlaceLookup,
     PostingForm,
     date_error_fields,
     lookup_place,
-    place_label,
 )
-from aidmatch.posting import KeyReused, Posted, clean_idempotency_key
+from aidmatch.postings.operations import KeyReused, Posted
+from aidmatch.postings.validate import clean_idempotency_key
 
 # How long static/js/drafts.js keeps what was typed into a form that was not sent.
 DRAFT_DAYS = 7
@@ -54,9 +55,9 @@ def posted_drafts(model, endpoint: str, id_arg: str) -> dict[str, list[str]]:
 
 
 def save(form: PostingForm, operation: Callable[[dict], object]):
-    """Resolve the place box, run the operation, and commit; on any problem (a date that is
-    not one, a place to choose, an operation's ApiError) roll back and put the messages on
-    the form. Returns (place lookup, saved object or None)."""
+    """Resolve the place box and run the operation (the view commits); on any problem (a
+    date that is not one, a place to choose, an operation's refusal) roll back and put the
+    messages on the form. Returns (place lookup, saved object or None)."""
     form_ok = form.validate()
     date_error_fields(form, tuple(n for n in ("needed_by", "available_until") if n in form))
     # A "which one?" radio and a script-filled hidden input share the name: take the one set.
@@ -69,7 +70,7 @@ def save(form: PostingForm, operation: Callable[[dict], object]):
     fields, message, saved = {}, "", None
     try:
         saved = operation(data)
-    except ApiError as err:
+    except DomainError as err:
         if err.status != 422:
             raise
         fields, message = dict(err.fields), err.message
@@ -89,7 +90,6 @@ def save(form: PostingForm, operation: Callable[[dict], object]):
         if message not in form.form_errors:  # a hidden field's message is there already
             form.form_errors.append(message)
         return lookup, None
-    db.session.commit()
     return lookup, saved
 
 
@@ -98,9 +98,9 @@ def give_token(form: PostingForm) -> None:
     sending it again after fixing an error still posts once), or a new one."""
     try:
         key = clean_idempotency_key(form.idempotency_key.data or None)
-    except ApiError:
+    except DomainError:
         key = None
-    form.idempotency_key.data = key or new_idempotency_key()
+    form.idempotency_key.data = key or secrets.token_urlsafe(24)
 
 
 def send_new(

@@ -1,4 +1,4 @@
-"""Browsing needs and offers: who may see which rows, filters, sorting, distances.
+"""Browsing needs and offers: who may see which rows, filters, sorting, distances, pages.
 
 One query builder serves the pages, the API and CSV export, so a privacy rule holds
 everywhere at once. Distance filters and "closest" sorting use the exact point only for
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, false, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id
 from aidmatch.extensions import db
+from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
 from aidmatch.places.models import Place
@@ -106,7 +109,7 @@ def apply_filters(stmt: Select, model, filters: Filters, viewer) -> tuple[Select
     if filters.oblast:
         stmt = stmt.where(Place.oblast == filters.oblast)
     if filters.status:
-        stmt = stmt.where(model.status == filters.status)
+        stmt = stmt.where(model.status_is(filters.status))
     if filters.organization_id:
         org_id = filters.organization_id
         stmt = stmt.where(model.organization_id == org_id if is_id(org_id) else false())
@@ -140,3 +143,40 @@ def run_page(stmt: Select, filters: Filters) -> dict:
     from aidmatch.api import paginate
 
     return paginate(stmt, filters.page, filters.per_page)
+
+
+def kind_query(kind, viewer) -> Select:
+    """Rows of a kind (need or offer) the viewer may see (sensitive needs to verified only)."""
+    model = kind.model
+    return base_query(model, viewer, sensitive_column=model.sensitive if kind.sensitive else None)
+
+
+def kind_select(kind, viewer, filters: Filters) -> Select:
+    """The select for needs or offers the viewer may see, filtered and sorted as the kind
+    sorts (by the distance from "near" when asked)."""
+    stmt, near = apply_filters(
+        kind.narrow(kind_query(kind, viewer), filters), kind.model, filters, viewer
+    )
+    return stmt if filters.sort == "closest" and near else kind.order(stmt, filters)
+
+
+def list_page(kind, viewer, filters: Filters) -> dict:
+    """One page of needs or offers for the viewer (those past their date read as expired)."""
+    return run_page(kind_select(kind, viewer, filters), filters)
+
+
+def find_visible(kind, viewer, obj_id):
+    """The need or offer if the viewer may see it; a 404 refusal otherwise (its existence
+    stays hidden). Reads only: one past its date reads as expired, nothing is stored."""
+    obj = None
+    if is_id(obj_id):
+        stmt = kind_query(kind, viewer).where(kind.model.id == obj_id)
+        obj = db.session.scalar(stmt)
+    if obj is None:
+        raise DomainError(_("Not found"), status=404)
+    return obj
+
+
+def queries_for(kind) -> tuple:
+    """A kind's queries, bound to it: (its select, one page, one visible row or a 404)."""
+    return tuple(partial(query, kind) for query in (kind_select, list_page, find_visible))

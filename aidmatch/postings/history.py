@@ -1,0 +1,158 @@
+"""The history of a need or offer (its audit trail) and its matches, as one viewer may see
+them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from aidmatch.audit.models import AuditEvent
+from aidmatch.auth.models import User
+from aidmatch.extensions import db
+from aidmatch.i18n import local_date, local_number
+from aidmatch.labels import category_menu, label_of, language, urgency_label
+from aidmatch.permissions import STAFF_ROLES, can_see_org_members
+from aidmatch.places.labels import place_label
+from aidmatch.places.models import Place
+
+ACTION_LABELS = {
+    "create": _l("posted"),
+    "update": _l("edited"),
+    "cancel": _l("cancelled"),
+    "withdraw": _l("withdrawn"),
+    "expire": _l("expired"),
+}
+FIELD_LABELS = {
+    "title": _l("Title"),
+    "description": _l("Description"),
+    "category_id": _l("Category"),
+    "quantity": _l("Quantity"),
+    "urgency": _l("Urgency"),
+    "needed_by": _l("Needed by"),
+    "place_id": _l("Place"),
+    "lat": _l("Latitude"),
+    "lon": _l("Longitude"),
+    "sensitive": _l("Sensitive"),
+    "status": _l("Status"),
+    "delivery_radius_km": _l("Delivery radius (km)"),
+    "available_until": _l("Available until"),
+    "reason": _l("Reason"),
+    "matches_cancelled": _l("Matches cancelled"),
+}
+EXACT_ONLY = frozenset({"lat", "lon"})
+
+
+def actor_name(actor: User | None, viewer, owner_org) -> str:
+    """Who made a change, as this viewer may know it: names of a group's members only to the
+    group itself and to staff (as on the organization's page); others see the group's name."""
+    if actor is None:
+        return _("aidmatch (automatic)")
+    if actor.id == viewer.id or can_see_org_members(viewer, owner_org):
+        return actor.display_name
+    if actor.organization_id == owner_org.id:
+        return _("a member of %(org)s", org=owner_org.name)
+    if actor.role in STAFF_ROLES:
+        return _("a coordinator")
+    return actor.display_name
+
+
+def history_of(obj, viewer, exact: bool, status_labels: dict) -> list[dict]:
+    """The audit trail of a need or offer, oldest first, as this viewer may see it (exact
+    coordinates only for those who may see the exact point)."""
+    rows = db.session.execute(
+        select(AuditEvent, User)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.object_type == obj.__tablename__, AuditEvent.object_id == obj.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    place_ids = {
+        side.get("place_id")
+        for event, _actor in rows
+        if event.action.endswith(".update")
+        for side in (event.before or {}, event.after or {})
+    } - {None}
+    places = {}
+    if place_ids:
+        found = db.session.scalars(select(Place).where(Place.id.in_(place_ids)))
+        places = {p.id: place_label(p) for p in found}
+    changed_categories = any(
+        "category_id" in (event.after or {}) for event, _actor in rows if event.before
+    )
+    categories = category_menu(language()).names_by_id if changed_categories else {}
+
+    def shown(key: str, value) -> str:
+        if value is None:
+            return _("anywhere") if key == "delivery_radius_km" else "—"
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if key == "place_id":
+            return places.get(value, str(value))
+        if key == "category_id":
+            return categories.get(value, str(value))
+        if key == "status":
+            return label_of(status_labels, value)
+        if key == "urgency":
+            return urgency_label(value)
+        if key in ("quantity", "delivery_radius_km") and isinstance(value, int):
+            return local_number(value)
+        if key in ("needed_by", "available_until") and isinstance(value, str):
+            try:
+                return local_date(date.fromisoformat(value))
+            except ValueError:
+                return value
+        return str(value)
+
+    history = []
+    for event, actor in rows:
+        before, after = event.before or {}, event.after or {}
+        changes = []
+        if not event.action.endswith(".create"):
+            for key in after:
+                if key in EXACT_ONLY and not exact:
+                    continue
+                old = shown(key, before[key]) if key in before else ""
+                changes.append((str(FIELD_LABELS.get(key, key)), old, shown(key, after[key])))
+        verb = event.action.rpartition(".")[2]
+        history.append(
+            {
+                "time": event.created_at,
+                "action": str(ACTION_LABELS.get(verb, event.action)),
+                "who": actor_name(actor, viewer, obj.organization),
+                "changes": changes,
+            }
+        )
+    return history
+
+
+def matches_of(obj, show_needs: bool = False) -> list[dict]:
+    """The matches of a need or offer, oldest first: status, quantities, the donor
+    organization and, when show_needs, the need each serves (an offer's own collective and
+    staff only: others must not learn of needs they may not see)."""
+    from aidmatch.matches.models import Match
+    from aidmatch.needs.models import Need
+
+    column = Match.need_id if obj.__tablename__ == "needs" else Match.offer_id
+    options = [joinedload(Match.organization)]
+    if show_needs:
+        options.append(joinedload(Match.need).joinedload(Need.organization))
+    rows = db.session.scalars(select(Match).where(column == obj.id).options(*options))
+    return [
+        {
+            "status": str(m.status),
+            "quantity": m.quantity,
+            "quantity_received": m.quantity_received,
+            "organization": m.organization.name,
+            "need": (
+                {"id": m.need.id, "title": m.need.title, "organization": m.need.organization.name}
+                if show_needs
+                else None
+            ),
+            "source": str(m.source),
+            "created_at": m.created_at,
+        }
+        for m in sorted(rows, key=lambda m: m.id)
+    ]
