@@ -55,12 +55,12 @@ def to_csv(dicts, columns: tuple[str, ...]) -> str:
 def export(viewer, query, to_dict, columns: tuple[str, ...]) -> str:
     """Run a needs or offers query for a viewer and render it as CSV, in chunks of rows."""
     from aidmatch.extensions import db
-    from aidmatch.privacy import exact_ids
+    from aidmatch.privacy import viewer_for
 
     rows = list(db.session.scalars(query.limit(MAX_EXPORT_ROWS)).unique())
     dicts = []
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
-        exact = exact_ids(viewer, chunk)
+        exact = viewer_for(viewer).exact_ids(chunk)
         dicts.extend(to_dict(obj, viewer, exact=obj.id in exact) for obj in chunk)
     return to_csv(dicts, columns)

@@ -7,9 +7,10 @@ confirm-delivery); here each viewer loads every surface once, and each row is lo
 the responses: the planted digits of exact points, delivery notes, contacts and names, exact
 distances and scores.
 
-One test per viewer checks all its rows and lists every violation at once. Rows where the app
-today disagrees with DESIGN are in DISAGREEMENTS: the per-viewer tests leave them out, and
-each is its own strict xfail test (it must keep failing until the one privacy policy fixes it).
+One test per viewer checks all its rows and lists every violation at once. Every row holds:
+the six rows where the app had disagreed with DESIGN (the match page's distance and score for
+the group of a pending match, other donors' matches listed on a need's page) were fixed by the
+one privacy policy (aidmatch/privacy/policy.py).
 """
 
 from __future__ import annotations
@@ -43,29 +44,6 @@ from tests.privacy_world import (
     point_tokens,
     title_of,
 )
-
-_NAMES_ON_NEED_PAGE = (
-    "the need page lists every match of the need with its donor's name to anyone who may see "
-    "the need (DESIGN: other donors' matches on a need show only as totals; the offer page "
-    "already names the group to its owner and staff only)"
-)
-_PAGE_DISTANCE = (
-    "the match page decides on the need's exact point alone: the group gets the exact distance "
-    "and score (closeness) before it may see the offer's exact point (the API hides them)"
-)
-DISAGREEMENTS: dict[str, str] = {
-    "organizer-other_side_pending-match-html_detail-exact_distance-hidden": _PAGE_DISTANCE,
-    "organizer-other_side_pending-match-html_detail-score_explanation-hidden": _PAGE_DISTANCE,
-    **{
-        f"{who}-need-html_detail-other_side_name-hidden": _NAMES_ON_NEED_PAGE
-        for who in (
-            "organizer-unrelated",
-            "organizer-unverified_org",
-            "donor-unrelated",
-            "donor-unverified_org",
-        )
-    },
-}
 
 
 @dataclass
@@ -219,36 +197,14 @@ VIEWER_BY_KEY = {v.key: v for v in VIEWERS}
 
 @pytest.mark.parametrize("viewer_key", list(VIEWER_BY_KEY))
 def test_privacy_table(viewer_key, app, api_client):
-    """Every row of the table for one viewer (rows in DISAGREEMENTS are their own tests)."""
+    """Every row of the table for one viewer."""
     world = build_world(app, api_client)
     session = Session(app, api_client, world, VIEWER_BY_KEY[viewer_key])
-    mine = [i for i, row in ROWS.items() if i not in DISAGREEMENTS
-            and any(c[0] == viewer_key for c in row.cases)]  # fmt: skip
+    mine = [i for i, row in ROWS.items() if any(c[0] == viewer_key for c in row.cases)]
     found = violations(session, mine)
     assert not found, f"{len(found)} of {len(mine)} rows fail for {viewer_key}:\n" + "\n".join(
         found
     )
-
-
-@pytest.mark.parametrize(
-    "row_id",
-    [
-        pytest.param(
-            row_id,
-            id=row_id,
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason),
-        )  # fmt: skip
-        for row_id, reason in DISAGREEMENTS.items()
-    ],
-)
-def test_disagreement_with_design(row_id, app, api_client):
-    """A row where the app today disagrees with DESIGN: fails until the policy fixes it."""
-    row = ROWS[row_id]  # a KeyError (not an xfail) if the table lost the row
-    world = build_world(app, api_client)
-    found = []
-    for viewer_key in dict.fromkeys(c[0] for c in row.cases):
-        found += violations(Session(app, api_client, world, VIEWER_BY_KEY[viewer_key]), [row_id])
-    assert not found, "\n".join(found)
 
 
 def test_the_table_covers_every_role_relation_and_surface():
@@ -262,4 +218,3 @@ def test_the_table_covers_every_role_relation_and_surface():
         p[2] for p in parts
     }
     assert {p[-1] for p in parts} == {"shown", "hidden"}
-    assert set(DISAGREEMENTS) <= set(ROWS)

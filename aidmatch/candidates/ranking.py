@@ -24,7 +24,6 @@ from aidmatch.engine import (
     NeedRecord,
     OfferRecord,
     Proposal,
-    ScoreWeights,
     rank_needs_for_offer,
     rank_offers_for_need,
 )
@@ -35,12 +34,7 @@ from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import is_staff
 from aidmatch.postings.models import today
 from aidmatch.postings.queries import KM_PER_DEG_LAT
-
-
-def _may_see_exact(viewer, obj) -> bool:
-    """Staff and the owning organization see the exact point (a confirmed partner does too
-    elsewhere; candidates stay on the coarse point for them, which is stricter)."""
-    return is_staff(viewer) or obj.organization_id == getattr(viewer, "organization_id", None)
+from aidmatch.privacy import viewer_for
 
 
 def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | None = None):
@@ -59,7 +53,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     staff = is_staff(viewer)
     # Which offers reach the need is decided at the point the viewer may know: a donor
     # moving its own offer's radius must not find where the need's exact point is.
-    subject_exact = _may_see_exact(viewer, need)
+    subject_exact = viewer_for(viewer).sees_exact(need)
     subject_point = _point(need, subject_exact)
     params = {
         **point_params(*subject_point),
@@ -83,7 +77,7 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
         weights=weights,
         units=units,
     )
-    shown = _Shown(viewer, "offer_id", subject_exact, subject_point, weights, units)
+    shown = _Shown(viewer, "offer_id", subject_exact, subject_point, units)
     return shown.items(
         ranked,
         rows,
@@ -149,9 +143,9 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
     ranked = rank_needs_for_offer(
         subject, records, ancestry, now or utcnow(), limit, weights=weights, units=units
     )
-    subject_exact = _may_see_exact(viewer, offer)
+    subject_exact = viewer_for(viewer).sees_exact(offer)
     subject_point = _point(offer, subject_exact)
-    shown = _Shown(viewer, "need_id", subject_exact, subject_point, weights, units)
+    shown = _Shown(viewer, "need_id", subject_exact, subject_point, units)
     return shown.items(
         ranked,
         rows.values(),
@@ -167,29 +161,32 @@ class _Shown:
     key: str  # the candidates' id field: "offer_id" for a need's, "need_id" for an offer's
     subject_exact: bool  # may the viewer see the subject's exact point?
     subject_point: tuple[float, float]  # the subject's point as the viewer may know it
-    weights: ScoreWeights
     units: dict[int, str]
 
     def items(self, ranked: list[Proposal], rows: Iterable, own: Callable[[Any], dict]) -> list:
         """The ranked candidates (their SQL ``rows``) as the viewer may see them, each with
         the fields of its kind from ``own(row)``."""
         by_id = {row.id: row for row in rows}
-        return [self._item(p, by_id[getattr(p, self.key)], own) for p in ranked]
+        kind = "Offer" if self.key == "offer_id" else "Need"
+        exact = viewer_for(self.viewer).exact_ids(by_id.values(), kind=kind)
+        return [
+            self._item(p, by_id[getattr(p, self.key)], own, getattr(p, self.key) in exact)
+            for p in ranked
+        ]
 
-    def _item(self, proposal: Proposal, row, own: Callable[[Any], dict]) -> dict:
+    def _item(self, proposal: Proposal, row, own: Callable[[Any], dict], exact: bool) -> dict:
         """One candidate: id, title, organization, place, unit, its own fields, quantity and
-        explanation (distance and score from the points the viewer knows)."""
-        exact = is_staff(self.viewer) or row.organization_id == getattr(
-            self.viewer, "organization_id", None
-        )
-        candidate_point = (row.lat, row.lon) if exact else (row.public_lat, row.public_lon)
-        explanation = _shown_explanation(
-            proposal,
-            self.subject_exact and exact,
-            self.subject_point,
-            candidate_point,
-            self.weights,
-        )
+        explanation (distance from the points the viewer knows; the score only to who may see
+        both exact points: privacy.Viewer.explanation)."""
+        both = self.subject_exact and exact
+        explanation = proposal.explanation()
+        if not both:
+            candidate_point = (row.public_lat, row.public_lon)
+            if exact:
+                candidate_point = (row.lat, row.lon)
+            distance = round_distance_km(haversine_km(*self.subject_point, *candidate_point))
+            explanation = viewer_for(self.viewer).explanation(explanation, False, distance)
+        explanation["text"] = explanation_text(explanation["facts"])
         return {
             self.key: row.id,
             "title": row.title,
@@ -208,7 +205,7 @@ class _Shown:
             **own(row),
             "quantity": proposal.quantity,
             "distance_km": explanation["facts"]["distance_km"],
-            "score": explanation["score"],
+            "score": explanation.get("score"),
             "explanation": explanation,
         }
 
@@ -250,31 +247,3 @@ def _offer_record(offer, remaining: int, units: dict[int, str]) -> OfferRecord:
 def _point(obj, exact: bool) -> tuple[float, float]:
     """The point of a need or offer as a viewer may know it: exact or the coarse one."""
     return (obj.lat, obj.lon) if exact else (obj.public_lat, obj.public_lon)
-
-
-def _shown_explanation(
-    proposal: Proposal,
-    exact: bool,
-    subject: tuple[float, float],
-    candidate: tuple[float, float],
-    weights: ScoreWeights,
-) -> dict:
-    """The explanation as this viewer may see it, with a ``text`` in words.
-
-    Someone who may not see both exact points gets the distance between the points they
-    know (the coarse one of the other side), rounded to 5 km, and a closeness part (and
-    score) recomputed from it: the exact part and the public radius would give away the
-    exact distance.
-    """
-    explanation = proposal.explanation()
-    if not exact:
-        facts, parts = explanation["facts"], explanation["parts"]
-        shown = round_distance_km(haversine_km(*subject, *candidate))
-        facts["distance_km"] = shown
-        facts["distance_rounded"] = True
-        reference = facts.get("radius_km") or weights.anywhere_reference_km
-        closeness = min(1.0, max(0.0, 1.0 - shown / reference))
-        parts["closeness"] = round(weights.closeness * closeness, 4)
-        explanation["score"] = round(sum(parts.values()), 4)
-    explanation["text"] = explanation_text(explanation["facts"])
-    return explanation

@@ -21,7 +21,7 @@ from aidmatch.needs.operations import needs_query
 from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label
-from aidmatch.privacy import exact_ids
+from aidmatch.privacy import viewer_for
 from aidmatch.schemas import ListArgs, filters_from_args
 from aidmatch.serialize import need_to_dict, offer_to_dict
 
@@ -66,7 +66,7 @@ def map_items(viewer, args: dict) -> list[dict]:
         stmt = offers_query(viewer, filters_from_args(args))
         to_dict, endpoint, key = offer_to_dict, "offers.detail", "offer_id"
     rows = list(db.session.scalars(stmt.limit(MAX_MARKERS)))
-    exact = exact_ids(viewer, rows)
+    exact = viewer_for(viewer).exact_ids(rows)
     items = []
     for row in rows:
         data = to_dict(row, viewer, exact=row.id in exact)

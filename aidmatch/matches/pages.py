@@ -22,9 +22,9 @@ from aidmatch.i18n import local_datetime, local_number
 from aidmatch.labels import label_of, unit_label, urgency_label
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import REVEALED, Match, MatchStatus
-from aidmatch.matches.rules import STATUS_LABELS, is_overdue, is_party
-from aidmatch.permissions import STAFF_ROLES, is_member, is_staff
-from aidmatch.privacy import can_see_exact, distance_for
+from aidmatch.matches.rules import STATUS_LABELS, is_overdue
+from aidmatch.permissions import STAFF_ROLES, is_staff
+from aidmatch.privacy import viewer_for
 
 SOURCE_LABELS = {
     "engine": _l("proposed by the matching engine"),
@@ -37,7 +37,7 @@ PART_LABELS = {
     "waiting": _l("How long the need has waited"),
     "verified": _l("Group verified"),
 }
-# The distance is shown on its own line (pages.distance_shown), not among these facts.
+# The distance is shown on its own line (privacy.Viewer.match_distance), not among these facts.
 FACT_LABELS = {
     "radius_km": _l("Delivery radius (km)"),
     "urgency": _l("Urgency"),
@@ -122,7 +122,8 @@ def person(user: User | None, viewer, match: Match) -> str:
 
 
 def explanation_view(match: Match, exact: bool) -> dict | None:
-    """The engine's explanation (score parts and facts) as the viewer may see it."""
+    """The engine's explanation (score parts and facts) as the viewer may see it: the score and
+    its closeness part only if it may see both exact points (exact, privacy.Viewer)."""
     raw = match.explanation or {}
     if not raw and match.score is None and match.distance_km is None:
         return None
@@ -148,16 +149,6 @@ def explanation_view(match: Match, exact: bool) -> dict | None:
     if not (part_rows or fact_rows or match.score is not None):
         return None
     return {"score": match.score if exact else None, "parts": part_rows, "facts": fact_rows}
-
-
-def distance_shown(match: Match, exact: bool) -> float | None:
-    """The distance between offer and need: exact for those who may see the exact point, else
-    from the coarse point rounded to 5 km (or none, for a claim without an offer)."""
-    if exact:
-        return match.distance_km
-    if match.offer is None:
-        return None
-    return distance_for(match.need, match.offer.lat, match.offer.lon, exact=False)
 
 
 def history(match: Match, viewer) -> list[dict]:
@@ -219,20 +210,13 @@ def org_view(org, show_contact: bool) -> dict:
     }
 
 
-def contact_revealed(viewer, match: Match, org) -> bool:
-    """An organization's contact: to staff, and to the other side once the match is confirmed."""
-    if is_staff(viewer):
-        return True
-    if is_member(viewer, org):
-        return False  # one's own contact needs no showing
-    return match.status in REVEALED and is_party(viewer, match)
-
-
 def match_view(match: Match, viewer, now: datetime) -> dict:
     """Everything the match page shows this viewer (need, offer, parties, consents, timing)."""
     from aidmatch.serialize import need_to_dict, offer_to_dict
 
-    exact = can_see_exact(viewer, match.need)
+    policy = viewer_for(viewer)
+    exact = policy.sees_exact(match.need)
+    both = policy.sees_both_points(match, exact)
     need = need_to_dict(match.need, viewer, exact=exact)
     offer = offer_to_dict(match.offer, viewer) if match.offer is not None else None
     users = {
@@ -260,9 +244,9 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
         "unit": unit_label(match.need.category.unit),
         "need": need,
         "offer": offer,
-        "donor": org_view(match.organization, contact_revealed(viewer, match, match.organization)),
+        "donor": org_view(match.organization, policy.sees_contact(match, match.organization)),
         "group": org_view(
-            match.need.organization, contact_revealed(viewer, match, match.need.organization)
+            match.need.organization, policy.sees_contact(match, match.need.organization)
         ),
         "revealed": match.status in REVEALED,
         "donor_accepted_at": match.donor_accepted_at,
@@ -288,7 +272,7 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
         "time_left": time_left(match, now),
         "extension_used": match.extension_used,
         "overdue": is_overdue(match, now),
-        "distance_km": distance_shown(match, exact),
-        "distance_exact": exact,
-        "explanation": explanation_view(match, exact),
+        "distance_km": policy.match_distance(match, both),
+        "distance_exact": both,
+        "explanation": explanation_view(match, both),
     }

@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.matches.models import REVEALED, Match, MatchStatus
-from aidmatch.needs.models import Need
+from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_member, is_staff
 from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
+from aidmatch.privacy.policy import side_condition, viewer_for
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
@@ -65,36 +65,33 @@ def can_review(user, match: Match | None = None) -> bool:
     return True
 
 
+# Who sees a match is the privacy policy's answer (aidmatch.privacy.policy); these name it
+# for the lifecycle table, the lists and the views.
+
+
 def is_party(user, match: Match) -> bool:
     """The user belongs to either side of this match (the donor organization or the group)."""
-    return is_member(user, match.organization) or is_member(user, match.need.organization)
+    return viewer_for(user).is_side(match)
 
 
 def party_condition(org_id: int | None):
     """SQL: matches that this organization is on either side of (none for no organization)."""
-    if org_id is None:
-        return false()
-    return or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
+    return side_condition(org_id)
 
 
 def can_view_match(user, match: Match) -> bool:
     """Staff and the two parties (the donor organization and the need's group) see a match."""
-    return is_staff(user) or is_party(user, match)
+    return viewer_for(user).sees_match(match)
 
 
 def is_confirmed_party(user, match: Match) -> bool:
     """The user belongs to one side of a confirmed (or later) match: it sees the other side."""
-    return match.status in REVEALED and is_party(user, match)
+    return viewer_for(user).is_revealed_side(match)
 
 
 def visible_matches(user):
     """A select of the matches this user may see (staff: all; others: their org's, either side)."""
-    stmt = select(Match)
-    if is_staff(user):
-        return stmt
-    if not (user and user.is_authenticated and user.organization_id):
-        return stmt.where(false())
-    return stmt.where(party_condition(user.organization_id))
+    return select(Match).where(viewer_for(user).matches_clause())
 
 
 def get_visible_match(user, match_id, options=()) -> Match:

@@ -46,7 +46,7 @@ PAGES = kit.Pages(
 
 
 def _own(need, may_edit: bool) -> dict:
-    return {"matches": matches_of(need), **need_page_candidates(need, current_user)}
+    return {"matches": matches_of(need, current_user), **need_page_candidates(need, current_user)}
 
 
 kit.page_routes(bp, PAGES, own=_own)

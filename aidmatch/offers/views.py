@@ -44,7 +44,7 @@ PAGES = kit.Pages(
 
 def _own(offer, may_edit: bool) -> dict:
     # Which need each match serves: only for the offer's own collective and staff.
-    matches = matches_of(offer, show_needs=may_edit or is_staff(current_user))
+    matches = matches_of(offer, current_user, show_needs=may_edit or is_staff(current_user))
     return {"matches": matches, **offer_page_candidates(offer, current_user, own=may_edit)}
 
 

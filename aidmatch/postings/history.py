@@ -18,6 +18,7 @@ from aidmatch.labels import category_menu, label_of, language, urgency_label
 from aidmatch.permissions import STAFF_ROLES, can_see_org_members
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
+from aidmatch.privacy import viewer_for
 
 ACTION_LABELS = {
     "create": _l("posted"),
@@ -128,21 +129,25 @@ def history_of(obj, viewer, exact: bool, status_labels: dict) -> list[dict]:
     return history
 
 
-def matches_of(obj, show_needs: bool = False) -> list[dict]:
-    """The matches of a need or offer, oldest first: status, quantities, the donor
-    organization and, when show_needs, the need each serves (an offer's own collective and
-    staff only: others must not learn of needs they may not see)."""
+def matches_of(obj, viewer, show_needs: bool = False) -> list[dict]:
+    """The matches of a need or offer that this viewer may see (staff and the two sides of
+    each: others learn of other donors' matches only from the totals), oldest first: status,
+    quantities, the donor organization and, when show_needs, the need each serves (an offer's
+    own collective and staff only: others must not learn of needs they may not see)."""
     from aidmatch.matches.models import Match
     from aidmatch.needs.models import Need
 
     column = Match.need_id if obj.__tablename__ == "needs" else Match.offer_id
-    options = [joinedload(Match.organization)]
-    if show_needs:
-        options.append(joinedload(Match.need).joinedload(Need.organization))
-    rows = db.session.scalars(select(Match).where(column == obj.id).options(*options))
+    options = [joinedload(Match.organization), joinedload(Match.need).joinedload(Need.organization)]
+    policy = viewer_for(viewer)
+    rows = [
+        m
+        for m in db.session.scalars(select(Match).where(column == obj.id).options(*options))
+        if policy.sees_match(m)
+    ]
     return [
         {
-            "status": str(m.status),
+            "status": str(m.effective_status),
             "quantity": m.quantity,
             "quantity_received": m.quantity_received,
             "organization": m.organization.name,

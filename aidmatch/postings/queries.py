@@ -1,9 +1,9 @@
 """Browsing needs and offers: who may see which rows, filters, sorting, distances, pages.
 
 One query builder serves the pages, the API and CSV export, so a privacy rule holds
-everywhere at once. Distance filters and "closest" sorting use the exact point only for
-coordinators and admins; everyone else is matched on the coarse public point (DESIGN.md:
-otherwise a "within N km" filter, moved step by step, would reveal the exact point).
+everywhere at once. Which rows a viewer sees, and at which point distance filters and
+"closest" sorting place them, the privacy policy says (privacy.Viewer.rows_clause and
+filter_point: a "within N km" filter moved step by step must not reveal an exact point).
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy import Select, and_, false, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.operations_errors import DomainError
-from aidmatch.orgs.models import Organization
-from aidmatch.permissions import is_staff
 from aidmatch.places.models import Place
+from aidmatch.privacy import viewer_for
 
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
@@ -65,33 +64,13 @@ def within_box(lat_col, lon_col, lat0: float, lon0: float, km: float):
     )
 
 
-def visible_to(model, viewer, *, sensitive_column=None):
-    """The condition under which viewer may see a row of model (Need or Offer).
-
-    Coordinators and admins see everything; members see their organization's rows; others see
-    rows of verified organizations, and sensitive ones only if their own organization is
-    verified. Anonymous visitors see nothing.
-    """
-    if viewer is None or not viewer.is_authenticated:
-        return false()
-    if is_staff(viewer):
-        return true()
-    own = model.organization_id == viewer.organization_id
-    public = Organization.verified_at.is_not(None)
-    if sensitive_column is not None:
-        viewer_org = viewer.organization
-        if viewer_org is None or viewer_org.verified_at is None:
-            public = and_(public, sensitive_column.is_(False))
-    return or_(own, public)
-
-
 def base_query(model, viewer, *, sensitive_column=None) -> Select:
     """Rows of model the viewer may see, with their organization, place and category loaded."""
     return (
         select(model)
         .join(model.organization)
         .join(model.place)
-        .where(visible_to(model, viewer, sensitive_column=sensitive_column))
+        .where(viewer_for(viewer).rows_clause(model, sensitive_column=sensitive_column))
         .options(
             contains_eager(model.organization),
             contains_eager(model.place),
@@ -124,9 +103,7 @@ def apply_filters(stmt: Select, model, filters: Filters, viewer) -> tuple[Select
         )
         if place is not None:
             near = {"lat": place.lat, "lon": place.lon, "place": place}
-            exact = is_staff(viewer)
-            lat_col = model.lat if exact else model.public_lat
-            lon_col = model.lon if exact else model.public_lon
+            lat_col, lon_col = viewer_for(viewer).filter_point(model)
             distance2 = squared_km(lat_col, lon_col, place.lat, place.lon)
             if filters.within_km:
                 km = float(min(filters.within_km, MAX_WITHIN_KM))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, false, or_, select, true
+from sqlalchemy import and_, false, or_, select, true
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
 from aidmatch.matches.models import REVEALED
@@ -60,17 +60,7 @@ class Viewer:
 
     def matches_clause(self):
         """The SQL condition of the matches this viewer may see: staff all, others either side."""
-        from aidmatch.matches.models import Match
-        from aidmatch.needs.models import Need
-
-        if self.staff:
-            return true()
-        if self.org_id is None:
-            return false()
-        return or_(
-            Match.organization_id == self.org_id,
-            Match.need.has(Need.organization_id == self.org_id),
-        )
+        return true() if self.staff else side_condition(self.org_id)
 
     def is_side(self, match) -> bool:
         """The viewer belongs to the donor organization or to the group of this match."""
@@ -89,13 +79,14 @@ class Viewer:
 
     # --- exact points ---------------------------------------------------------------------
 
-    def exact_ids(self, objs: Iterable) -> set[int]:
-        """The ids among objs (all needs or all offers) whose exact point this viewer may see,
+    def exact_ids(self, objs: Iterable, kind: str = "") -> set[int]:
+        """The ids among objs (all needs or all offers: models, or rows with id and
+        organization_id of the kind "Need" or "Offer") whose exact point this viewer may see,
         in at most one query (lists must not ask once per row); remembered for the request."""
         objs = [o for o in objs if o is not None]
         if not objs:
             return set()
-        kind = type(objs[0]).__name__
+        kind = kind or type(objs[0]).__name__
         unknown = [o for o in objs if (kind, o.id) not in self._exact]
         if unknown:
             allowed = self._decide_exact(kind, unknown)
@@ -153,19 +144,13 @@ class Viewer:
         return round_distance_km(haversine_km(lat, lon, obj.public_lat, obj.public_lon))
 
     def filter_point(self, model) -> tuple:
-        """SQL expressions of the point that "within N km" filters and "closest" sorting use:
-        the exact point for staff and for the viewer's own rows, the coarse one otherwise (a
-        row seen exactly only through a confirmed match is filtered on its coarse point: one
-        join per row would cost every list, and the coarse answer is the stricter one)."""
+        """SQL columns of the point that "within N km" filters and "closest" sorting use: the
+        exact point for staff, the coarse one for everyone else, whose rows they are included
+        (one filter for the whole list, which the (public_lat, public_lon) index serves; the
+        distances shown per row still follow exact_ids)."""
         if self.staff:
             return model.lat, model.lon
-        if self.org_id is None:
-            return model.public_lat, model.public_lon
-        own = model.organization_id == self.org_id
-        return (
-            case((own, model.lat), else_=model.public_lat),
-            case((own, model.lon), else_=model.public_lon),
-        )
+        return model.public_lat, model.public_lon
 
     # --- private fields -------------------------------------------------------------------
 
@@ -232,6 +217,16 @@ class Viewer:
         if isinstance(parts, dict):
             shown["parts"] = {k: v for k, v in parts.items() if k != "closeness"}
         return shown
+
+
+def side_condition(org_id: int | None):
+    """SQL: the matches this organization is on either side of (none for no organization)."""
+    from aidmatch.matches.models import Match
+    from aidmatch.needs.models import Need
+
+    if org_id is None:
+        return false()
+    return or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
 
 
 def viewer_for(user) -> Viewer:
