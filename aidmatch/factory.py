@@ -13,8 +13,8 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aidmatch.config import ConfigError, load_config
-from aidmatch.static_assets import register_static_assets
 from aidmatch.transaction import TransactionalFlask
+from aidmatch.web.static_assets import register_static_assets
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -48,11 +48,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions of extensions.py to this app."""
-    from aidmatch import models  # noqa: F401  (every model registered before use)
-    from aidmatch.api import init_api
+    register_models()
     from aidmatch.db import configure_sqlite
     from aidmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from aidmatch.i18n import select_locale
+    from aidmatch.web.api import init_api
+    from aidmatch.web.i18n import select_locale
 
     try:
         db.init_app(app)
@@ -75,13 +75,26 @@ def register_extensions(app: Flask) -> None:
     setup_token_loader(login_manager)
 
 
+def register_models() -> None:
+    """Import every domain's models, so that metadata, Alembic and relationships see them all."""
+    from aidmatch.audit import models as _audit  # noqa: F401
+    from aidmatch.auth import models as _auth  # noqa: F401
+    from aidmatch.categories import models as _categories  # noqa: F401
+    from aidmatch.matches import models as _matches  # noqa: F401
+    from aidmatch.needs import models as _needs  # noqa: F401
+    from aidmatch.offers import models as _offers  # noqa: F401
+    from aidmatch.orgs import models as _orgs  # noqa: F401
+    from aidmatch.places import models as _places  # noqa: F401
+    from aidmatch.runs import models as _runs  # noqa: F401
+
+
 def register_template_globals(app: Flask) -> None:
     """Helpers every template may call: permission checks, the current language, and
     filters that format dates and numbers for it."""
     from flask_babel import get_locale
 
     from aidmatch import permissions
-    from aidmatch.i18n import register_filters
+    from aidmatch.web.i18n import register_filters
 
     app.jinja_env.globals.update(
         is_staff=permissions.is_staff,
@@ -95,8 +108,6 @@ def register_blueprints(app: Flask) -> None:
     """Mount every domain's routes."""
     from aidmatch.audit.views import bp as audit_bp
     from aidmatch.auth.views import bp as auth_bp
-    from aidmatch.core_views import bp as core_bp
-    from aidmatch.csv_views import bp as csv_bp
     from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches.review import bp as review_bp
     from aidmatch.matches.views import bp as matches_bp
@@ -104,8 +115,10 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.offers.views import bp as offers_bp
     from aidmatch.orgs.views import bp as orgs_bp
     from aidmatch.places.views import bp as places_bp
+    from aidmatch.postings.csv_views import bp as csv_bp
     from aidmatch.runs.views import bp as runs_bp
     from aidmatch.transparency.views import bp as transparency_bp
+    from aidmatch.web.core_views import bp as core_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -121,7 +134,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(runs_bp)
 
-    from aidmatch.api import api, register_docs_page
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api
     from aidmatch.categories.api import blp as categories_api
@@ -132,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.places.api import blp as places_api
     from aidmatch.runs.api import blp as runs_api
     from aidmatch.transparency.api import blp as transparency_api
+    from aidmatch.web.api import api, register_docs_page
 
     # JSON API: bearer tokens only (session cookies are ignored there), so no CSRF.
     for blueprint in (
@@ -152,7 +165,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errors(app: Flask) -> None:
     """JSON errors under /api, HTML pages elsewhere."""
-    from aidmatch.errors import register_error_handlers
+    from aidmatch.web.errors import register_error_handlers
 
     register_error_handlers(app)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 
-from aidmatch.errors import ApiError, put_on_form
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
+from aidmatch.web.errors import ApiError, put_on_form
 
 
 def _text(message) -> str:

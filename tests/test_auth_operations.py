@@ -17,11 +17,11 @@ from aidmatch.auth.operations import (
     update_account,
 )
 from aidmatch.auth.passwords import verify_password
-from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Invite, Organization, OrgKind
 from aidmatch.permissions import Role
 from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import PASSWORD, count, make_invite, make_org, make_user
 
 GOOD = "seven brave field medics"

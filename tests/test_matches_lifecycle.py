@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import update
 
 from aidmatch.db import utcnow
-from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
@@ -18,6 +17,7 @@ from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
 from tests.match_helpers import assert_invariant, make_cast
 

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.db import utcnow
-from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
@@ -20,6 +19,7 @@ from aidmatch.offers.operations import withdraw_offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
 from tests.match_helpers import assert_invariant, invariant_violations, make_cast
 from tests.posting_factories import make_need, make_offer

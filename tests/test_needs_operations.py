@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.geo import haversine_km
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.needs.operations import cancel_need, create_need, expire_needs, update_need
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.web.errors import ApiError
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_place
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
-from aidmatch.errors import refusal_status
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Invite, Organization, OrgKind
 from aidmatch.orgs.operations import (
@@ -23,6 +22,7 @@ from aidmatch.orgs.operations import (
 )
 from aidmatch.permissions import Role
 from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import count, make_invite, make_org, make_user
 
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import post_need, update_need
@@ -18,6 +17,7 @@ from aidmatch.offers.models import Offer
 from aidmatch.offers.operations import post_offer, update_offer
 from aidmatch.permissions import Role
 from aidmatch.postings.operations import KeyReused
+from aidmatch.web.errors import ApiError
 from tests.factories import make_user
 from tests.posting_factories import make_need, make_offer, make_place
 from tests.test_needs_pages import field_error, form_data, unique

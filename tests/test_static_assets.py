@@ -12,7 +12,7 @@ import pytest
 
 from aidmatch.extensions import db
 from aidmatch.permissions import Role
-from aidmatch.static_assets import IMMUTABLE_MAX_AGE, Fingerprints
+from aidmatch.web.static_assets import IMMUTABLE_MAX_AGE, Fingerprints
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_place
 

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from aidmatch.audit.forms import AuditExportForm
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
-from aidmatch.csv_export import _safe
 from aidmatch.extensions import db
-from aidmatch.labels import options
 from aidmatch.permissions import require_staff
+from aidmatch.postings.csv_export import _safe
 from aidmatch.postings.forms import date_error_fields
+from aidmatch.web.labels import options
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

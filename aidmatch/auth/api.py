@@ -6,11 +6,11 @@ import marshmallow as ma
 from flask import current_app
 from flask_login import current_user
 
-from aidmatch.api import make_blueprint, token_required
 from aidmatch.auth import tokens
 from aidmatch.auth.views import login_rate_limits
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
+from aidmatch.web.api import make_blueprint, token_required
+from aidmatch.web.errors import ApiError
 
 blp = make_blueprint("api_auth", __name__, description="Tokens and the current user")
 

@@ -28,10 +28,10 @@ from aidmatch.auth.operations import (
     register_with_new_org,
     update_account,
 )
-from aidmatch.errors import put_on_form
 from aidmatch.extensions import db, limiter
 from aidmatch.permissions import require_login
 from aidmatch.refusals import Refusal
+from aidmatch.web.errors import put_on_form
 
 bp = Blueprint("auth", __name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_login import current_user
 
-from aidmatch.api import make_blueprint, page_schema, token_required
 from aidmatch.candidates.ranking import candidates_for_need, candidates_for_offer
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.operations import get_visible_offer
-from aidmatch.schemas import OrgRef
+from aidmatch.web.api import make_blueprint, page_schema, token_required
+from aidmatch.web.schemas import OrgRef
 
 blp = make_blueprint(
     "api_candidates", __name__, description="Instant candidates of a need or offer"

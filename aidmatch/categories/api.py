@@ -7,9 +7,9 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from aidmatch.api import make_blueprint
 from aidmatch.categories.models import Category
 from aidmatch.extensions import db
+from aidmatch.web.api import make_blueprint
 
 blp = make_blueprint("api_categories", __name__, url_prefix="/categories", description="Categories")
 

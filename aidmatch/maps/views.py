@@ -14,16 +14,16 @@ from flask_login import current_user
 from wtforms import SelectField
 
 from aidmatch.extensions import db
-from aidmatch.labels import NEED_STATUS_LABELS, category_menu, language, options, urgency_label
 from aidmatch.needs.forms import NEED_SORTS, NeedListForm
 from aidmatch.needs.models import Urgency
 from aidmatch.needs.operations import needs_query
 from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label
+from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
-from aidmatch.schemas import ListArgs, filters_from_args
-from aidmatch.serialize import need_to_dict, offer_to_dict
+from aidmatch.web.labels import NEED_STATUS_LABELS, category_menu, language, options, urgency_label
+from aidmatch.web.schemas import ListArgs, filters_from_args
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
 

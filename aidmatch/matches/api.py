@@ -20,7 +20,6 @@ from flask_login import current_user
 from sqlalchemy import or_
 from sqlalchemy.exc import DBAPIError
 
-from aidmatch.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
@@ -35,10 +34,11 @@ from aidmatch.matches.schemas import (
     RequiredReasonIn,
     ShipIn,
 )
+from aidmatch.matches.serialize import match_to_dict, matches_to_dicts
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer
 from aidmatch.refusals import Invalid
-from aidmatch.serialize import match_to_dict, matches_to_dicts
+from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.home import AttentionItem, attention_provider
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import Match
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_staff
+from aidmatch.web.home import AttentionItem, attention_provider
 
 
 def _count(*conditions) -> int:

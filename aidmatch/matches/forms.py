@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from aidmatch.i18n import local_number
-from aidmatch.labels import options
+from aidmatch.web.i18n import local_number
+from aidmatch.web.labels import options
 
 REASON_MAX = 2000
 NOTE_MAX = 2000

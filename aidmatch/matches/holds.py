@@ -20,14 +20,14 @@ from sqlalchemy.orm.util import identity_key
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.i18n import local_number
-from aidmatch.labels import NEED_STATUS_LABELS, OFFER_STATUS_LABELS, label_of
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE, clean_quantity, pending_ttl
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.operations_errors import DomainError
 from aidmatch.refusals import Conflict
+from aidmatch.web.i18n import local_number
+from aidmatch.web.labels import NEED_STATUS_LABELS, OFFER_STATUS_LABELS, label_of
 
 # How often allow_partial re-reads what remains when a concurrent claim took it meanwhile.
 PARTIAL_ATTEMPTS = 5

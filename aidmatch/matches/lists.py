@@ -9,12 +9,12 @@ from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from aidmatch.extensions import db
-from aidmatch.labels import unit_label
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import IN_PROGRESS, Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, status_label, time_left
 from aidmatch.matches.rules import party_condition
 from aidmatch.needs.models import Need
+from aidmatch.web.labels import unit_label
 
 # Lapsed: the matches an organization let go without delivering.
 LAPSED = (MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.extensions import db
-from aidmatch.i18n import local_datetime, local_number
-from aidmatch.labels import label_of, unit_label, urgency_label
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import REVEALED, Match, MatchStatus
 from aidmatch.matches.rules import STATUS_LABELS, is_overdue
 from aidmatch.permissions import STAFF_ROLES, is_staff
 from aidmatch.privacy import viewer_for
+from aidmatch.web.i18n import local_datetime, local_number
+from aidmatch.web.labels import label_of, unit_label, urgency_label
 
 SOURCE_LABELS = {
     "engine": _l("proposed by the matching engine"),
@@ -212,7 +212,7 @@ def org_view(org, show_contact: bool) -> dict:
 
 def match_view(match: Match, viewer, now: datetime) -> dict:
     """Everything the match page shows this viewer (need, offer, parties, consents, timing)."""
-    from aidmatch.serialize import need_to_dict, offer_to_dict
+    from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 
     policy = viewer_for(viewer)
     exact = policy.sees_exact(match.need)

@@ -18,18 +18,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from aidmatch.api import paginate
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
-from aidmatch.labels import (
-    category_menu,
-    language,
-    oblast_choices,
-    options,
-    unit_label,
-    urgency_label,
-)
 from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
 from aidmatch.matches.attention import review_queue_condition
@@ -42,6 +33,15 @@ from aidmatch.permissions import require_staff
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 from aidmatch.refusals import Refusal
+from aidmatch.web.api import paginate
+from aidmatch.web.labels import (
+    category_menu,
+    language,
+    oblast_choices,
+    options,
+    unit_label,
+    urgency_label,
+)
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

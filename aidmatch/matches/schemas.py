@@ -10,7 +10,7 @@ import marshmallow as ma
 
 from aidmatch.needs.api import NeedOut
 from aidmatch.offers.api import OfferOut
-from aidmatch.schemas import OrgRef
+from aidmatch.web.schemas import OrgRef
 
 
 class ClaimIn(ma.Schema):

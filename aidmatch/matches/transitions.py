@@ -18,13 +18,13 @@ from sqlalchemy import and_, case, literal, update
 from aidmatch.audit.operations import record
 from aidmatch.db import UTCDateTime, utcnow
 from aidmatch.extensions import db
-from aidmatch.i18n import local_number
 from aidmatch.matches import lifecycle
 from aidmatch.matches.holds import lock_for_update, release_hold
 from aidmatch.matches.models import TERMINAL, Match, MatchStatus
 from aidmatch.matches.rules import clean_quantity, clean_text, confirmed_ttl, extension
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.refusals import Conflict, Invalid
+from aidmatch.web.i18n import local_number
 
 TRACKING_MAX = 200
 AUDITED = (

@@ -18,10 +18,7 @@ from aidmatch.auth.links import safe_next
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import ancestor_ids
 from aidmatch.db import utcnow
-from aidmatch.drafts import draft_sent
-from aidmatch.errors import put_on_form, refusal_status
 from aidmatch.extensions import db
-from aidmatch.labels import language, unit_label, urgency_label
 from aidmatch.matches import (
     attention,  # noqa: F401  (registers the home page's items)
     lifecycle,
@@ -45,8 +42,11 @@ from aidmatch.needs.models import Need
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import deny_unless, is_staff, require_login
+from aidmatch.postings.serialize import need_to_dict
 from aidmatch.refusals import Invalid, Refusal
-from aidmatch.serialize import need_to_dict
+from aidmatch.web.drafts import draft_sent
+from aidmatch.web.errors import put_on_form, refusal_status
+from aidmatch.web.labels import language, unit_label, urgency_label
 
 bp = Blueprint("matches", __name__)
 

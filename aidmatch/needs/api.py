@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from aidmatch.api import make_blueprint, page_schema
 from aidmatch.needs.kind import NEED
 from aidmatch.needs.models import Urgency
 from aidmatch.postings.api import ApiSpec, posting_routes
-from aidmatch.schemas import ListArgs, PostingIn, PostingOut
+from aidmatch.web.api import make_blueprint, page_schema
+from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut
 
 blp = make_blueprint(
     "api_needs", __name__, url_prefix="/needs", description="Needs of frontline groups"

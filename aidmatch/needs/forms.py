@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.validators import Optional
 
-from aidmatch.labels import URGENCY_LABELS, options
 from aidmatch.postings.forms import ListForm, PostingForm
+from aidmatch.web.labels import URGENCY_LABELS, options
 
 NEED_SORTS = [
     ("default", _l("Most urgent first")),

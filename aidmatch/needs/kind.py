@@ -6,12 +6,12 @@ from datetime import date
 
 from flask_babel import gettext as _
 
-from aidmatch.labels import NEED_STATUS_LABELS
 from aidmatch.needs.models import URGENCY_RANK, Need, NeedStatus, Urgency
 from aidmatch.orgs.models import OrgKind
 from aidmatch.postings.kind import Kind
+from aidmatch.postings.serialize import need_to_dict
 from aidmatch.postings.validate import NOTE_MAX, FieldErrors, clean_kept_or_future_date, clean_text
-from aidmatch.serialize import need_to_dict
+from aidmatch.web.labels import NEED_STATUS_LABELS
 
 AUDITED = (
     "title", "description", "category_id", "quantity", "urgency", "needed_by", "place_id",

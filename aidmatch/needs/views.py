@@ -11,12 +11,12 @@ from flask import Blueprint
 from flask_login import current_user
 
 from aidmatch.candidates.views import need_page_candidates
-from aidmatch.labels import URGENCY_LABELS
 from aidmatch.needs.forms import NEED_SORTS, NeedForm, NeedListForm
 from aidmatch.needs.kind import NEED
 from aidmatch.places.models import Place
 from aidmatch.postings import pages as kit
 from aidmatch.postings.history import matches_of
+from aidmatch.web.labels import URGENCY_LABELS
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
 

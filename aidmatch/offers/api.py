@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from aidmatch.api import make_blueprint, page_schema
 from aidmatch.offers.kind import OFFER
 from aidmatch.postings.api import ApiSpec, posting_routes
-from aidmatch.schemas import ListArgs, PostingIn, PostingOut
+from aidmatch.web.api import make_blueprint, page_schema
+from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut
 
 blp = make_blueprint(
     "api_offers", __name__, url_prefix="/offers", description="Offers of donor collectives"

@@ -6,17 +6,17 @@ from datetime import date
 
 from flask_babel import gettext as _
 
-from aidmatch.labels import OFFER_STATUS_LABELS
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.postings.kind import Kind
+from aidmatch.postings.serialize import offer_to_dict
 from aidmatch.postings.validate import (
     MAX_RADIUS_KM,
     FieldErrors,
     clean_kept_or_future_date,
     whole_number,
 )
-from aidmatch.serialize import offer_to_dict
+from aidmatch.web.labels import OFFER_STATUS_LABELS
 
 AUDITED = (
     "title", "description", "category_id", "quantity", "place_id", "lat", "lon",

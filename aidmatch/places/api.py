@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from aidmatch.api import make_blueprint
 from aidmatch.places.search import MAX_QUERY_LENGTH, search
+from aidmatch.web.api import make_blueprint
 
 blp = make_blueprint("api_places", __name__, url_prefix="/places", description="Places")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from aidmatch.errors import error_response
 from aidmatch.places.labels import oblast_label, place_name
 from aidmatch.places.search import MAX_QUERY_LENGTH, search
+from aidmatch.web.errors import error_response
 
 bp = Blueprint("places", __name__, url_prefix="/places")
 

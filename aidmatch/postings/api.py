@@ -15,13 +15,13 @@ from functools import wraps
 from flask import abort, request
 from flask_login import current_user
 
-from aidmatch.api import token_required
 from aidmatch.extensions import db
 from aidmatch.postings import operations as verbs
 from aidmatch.postings.kind import Kind
 from aidmatch.postings.queries import find_visible, list_page
-from aidmatch.schemas import ReasonIn, filters_from_args, near_point
-from aidmatch.serialize import page_to_dicts
+from aidmatch.postings.serialize import page_to_dicts
+from aidmatch.web.api import token_required
+from aidmatch.web.schemas import ReasonIn, filters_from_args, near_point
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from wtforms.validators import Length
 
 from aidmatch.db import is_id
 from aidmatch.extensions import db
-from aidmatch.labels import oblast_choices, options
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 from aidmatch.places.text import fold
+from aidmatch.web.labels import oblast_choices, options
 
 PLACE_CHOICES = 10  # candidates offered when a typed place name fits several places
 MAX_PER_PAGE = 200

@@ -13,12 +13,12 @@ from sqlalchemy.orm import joinedload
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.extensions import db
-from aidmatch.i18n import local_date, local_number
-from aidmatch.labels import category_menu, label_of, language, urgency_label
 from aidmatch.permissions import STAFF_ROLES, can_see_org_members
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
 from aidmatch.privacy import viewer_for
+from aidmatch.web.i18n import local_date, local_number
+from aidmatch.web.labels import category_menu, label_of, language, urgency_label
 
 ACTION_LABELS = {
     "create": _l("posted"),

@@ -16,19 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from aidmatch.drafts import draft_sent
 from aidmatch.extensions import db
-from aidmatch.labels import (
-    MATCH_STATUS_LABELS,
-    NEED_STATUS_LABELS,
-    OFFER_STATUS_LABELS,
-    URGENCY_LABELS,
-    category_menu,
-    label_of,
-    language,
-    unit_label,
-    urgency_label,
-)
 from aidmatch.operations_errors import DomainError
 from aidmatch.permissions import deny_unless, require_login
 from aidmatch.places.labels import place_label
@@ -39,7 +27,19 @@ from aidmatch.postings.kind import Kind
 from aidmatch.postings.operations import edit, end, may_change, post
 from aidmatch.postings.queries import find_visible, list_page
 from aidmatch.postings.sending import give_token, posted_drafts, save, send_new
-from aidmatch.serialize import page_to_dicts
+from aidmatch.postings.serialize import page_to_dicts
+from aidmatch.web.drafts import draft_sent
+from aidmatch.web.labels import (
+    MATCH_STATUS_LABELS,
+    NEED_STATUS_LABELS,
+    OFFER_STATUS_LABELS,
+    URGENCY_LABELS,
+    category_menu,
+    label_of,
+    language,
+    unit_label,
+    urgency_label,
+)
 
 
 @dataclass(frozen=True)

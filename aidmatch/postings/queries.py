@@ -117,7 +117,7 @@ def apply_filters(stmt: Select, model, filters: Filters, viewer) -> tuple[Select
 
 def run_page(stmt: Select, filters: Filters) -> dict:
     """One page of rows and the total: {"items", "page", "per_page", "total"}."""
-    from aidmatch.api import paginate
+    from aidmatch.web.api import paginate
 
     return paginate(stmt, filters.page, filters.per_page)
 

@@ -16,7 +16,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from aidmatch.db import utcnow
-from aidmatch.drafts import draft_sent
 from aidmatch.extensions import db
 from aidmatch.operations_errors import DomainError
 from aidmatch.places.labels import place_label
@@ -28,6 +27,7 @@ from aidmatch.postings.forms import (
 )
 from aidmatch.postings.operations import KeyReused, Posted
 from aidmatch.postings.validate import clean_idempotency_key
+from aidmatch.web.drafts import draft_sent
 
 # How long static/js/drafts.js keeps what was typed into a form that was not sent.
 DRAFT_DAYS = 7

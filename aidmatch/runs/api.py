@@ -7,12 +7,12 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
-from aidmatch.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.permissions import is_staff
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun
+from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 
 blp = make_blueprint("api_matching", __name__, description="Matching runs")
 

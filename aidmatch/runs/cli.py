@@ -35,9 +35,9 @@ def match_cli():
 @with_appcontext
 def run_command(category, oblast, allocator, as_json):
     """Run matching now and print the run's report."""
-    from aidmatch.errors import ApiError
     from aidmatch.runs.job import run_matching, run_summary
     from aidmatch.runs.models import RunStatus
+    from aidmatch.web.errors import ApiError
 
     try:
         run = run_matching(None, category, oblast, allocator)

@@ -10,9 +10,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from aidmatch.candidates.explain import explanation_text
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
-from aidmatch.labels import (
+from aidmatch.permissions import require_staff
+from aidmatch.places.labels import oblast_label
+from aidmatch.runs.job import run_matching
+from aidmatch.runs.models import MatchingRun, RunStatus
+from aidmatch.runs.queries import recent_runs, run_proposals
+from aidmatch.web.errors import ApiError
+from aidmatch.web.labels import (
     MATCH_STATUS_LABELS,
     category_menu,
     label_of,
@@ -21,11 +26,6 @@ from aidmatch.labels import (
     options,
     unit_label,
 )
-from aidmatch.permissions import require_staff
-from aidmatch.places.labels import oblast_label
-from aidmatch.runs.job import run_matching
-from aidmatch.runs.models import MatchingRun, RunStatus
-from aidmatch.runs.queries import recent_runs, run_proposals
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
 

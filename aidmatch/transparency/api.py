@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from aidmatch.api import make_blueprint
 from aidmatch.extensions import db
-from aidmatch.labels import language
 from aidmatch.transparency.queries import summary
+from aidmatch.web.api import make_blueprint
+from aidmatch.web.labels import language
 
 blp = make_blueprint(
     "api_transparency",

@@ -15,12 +15,12 @@ from sqlalchemy import distinct, extract, func, select
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import named_categories, root_in
 from aidmatch.extensions import db
-from aidmatch.labels import unit_label
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.orgs.models import Organization
 from aidmatch.places.labels import oblast_label
 from aidmatch.places.models import Place
+from aidmatch.web.labels import unit_label
 
 MAX_LEDGER_EXPORT = 50_000
 
@@ -250,7 +250,7 @@ def ledger_row(row, cats: dict[int, CategoryInfo], lang: str) -> dict:
 
 def ledger_page(lang: str, page: int, per_page: int) -> dict:
     """One page of the ledger: {"items", "page", "per_page", "total"}."""
-    from aidmatch.api import paginate
+    from aidmatch.web.api import paginate
 
     cats = categories(lang)
     result = paginate(ledger_query(), page, per_page, scalars=False)

@@ -8,11 +8,11 @@ import math
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from aidmatch.csv_export import _safe
 from aidmatch.extensions import db
-from aidmatch.i18n import local_month, local_number
-from aidmatch.labels import language, unit_label
+from aidmatch.postings.csv_export import _safe
 from aidmatch.transparency.queries import ledger_all, ledger_page, summary
+from aidmatch.web.i18n import local_month, local_number
+from aidmatch.web.labels import language, unit_label
 
 bp = Blueprint("transparency", __name__, url_prefix="/transparency")
 

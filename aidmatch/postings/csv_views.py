@@ -9,16 +9,16 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from aidmatch.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.needs.csv_io import OPTIONAL, REQUIRED, import_needs
 from aidmatch.needs.kind import NEED
 from aidmatch.needs.operations import can_post_need
 from aidmatch.offers.kind import OFFER
 from aidmatch.permissions import is_staff, require_login
+from aidmatch.postings.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.postings.queries import kind_select
-from aidmatch.schemas import ListArgs, filters_from_args
+from aidmatch.web.errors import ApiError
+from aidmatch.web.schemas import ListArgs, filters_from_args
 
 bp = Blueprint("csv", __name__)
 

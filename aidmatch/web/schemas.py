@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from aidmatch.api import PageArgs
+from aidmatch.web.api import PageArgs
 
 SORTS = ("default", "newest", "closest")
 
