@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from aidmatch.candidates.explain import explanation_text
-from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.labels import (
     MATCH_STATUS_LABELS,
@@ -23,6 +22,7 @@ from aidmatch.labels import (
 )
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_label
+from aidmatch.refusals import Refusal
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.queries import recent_runs, run_proposals
@@ -141,7 +141,7 @@ def index():
             run = run_matching(
                 user, form.category.data or None, form.oblast.data or None, form.allocator.data
             )
-        except ApiError as err:
+        except Refusal as err:
             db.session.rollback()
             flash(err.message, "error")
         else:
