@@ -10,12 +10,13 @@ from flask.cli import with_appcontext
 @with_appcontext
 def expire_command():
     """Expire needs past their needed-by date and offers past their available-until date."""
-    from aidmatch.extensions import db
     from aidmatch.needs.operations import expire_needs
     from aidmatch.offers.operations import expire_offers
+    from aidmatch.transaction import run_in_transaction
 
-    needs, offers = expire_needs(), expire_offers()
-    db.session.commit()
+    needs, offers = run_in_transaction(
+        lambda: (expire_needs(), expire_offers()), what="flask expire"
+    )
     click.echo(f"Expired {needs} needs and {offers} offers.")
 
 

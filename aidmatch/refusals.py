@@ -11,11 +11,14 @@ from __future__ import annotations
 class Refusal(Exception):
     """A verb or query refused: a message a person understands, optionally tied to a field."""
 
-    def __init__(self, message, field: str | None = None, code: str = ""):
+    def __init__(
+        self, message, field: str | None = None, code: str = "", fields: dict | None = None
+    ):
         super().__init__(message)
         self.raw_message = message
         self.field = field
         self.code = code
+        self.raw_fields = dict(fields or {})
 
     @property
     def message(self) -> str:
@@ -24,7 +27,10 @@ class Refusal(Exception):
 
     @property
     def fields(self) -> dict[str, str]:
-        """{field: message} when the refusal concerns one field, else {}."""
+        """{field: message}: the field it concerns, or the several fields it was given (each
+        with its own message), else {}."""
+        if self.raw_fields:
+            return {name: str(text) for name, text in self.raw_fields.items()}
         return {self.field: self.message} if self.field else {}
 
     def __str__(self) -> str:

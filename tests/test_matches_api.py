@@ -320,7 +320,7 @@ class _Deadlock(Exception):
 def test_a_deadlock_victim_is_redone_and_other_errors_are_not(app):
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    from aidmatch.matches.api import run_transaction
+    from aidmatch.transaction import run_in_transaction as run_transaction
 
     calls = []
 

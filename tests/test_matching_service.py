@@ -17,13 +17,14 @@ from aidmatch.matches import operations as match_operations
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
-from aidmatch.operations_errors import DomainError
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.refusals import Refusal
 from aidmatch.runs import job, storing
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.scope import RunScope, resolve_scope
+from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
 from tests.match_helpers import invariant_violations
 from tests.posting_factories import make_need, make_offer, make_offer_between, make_place
@@ -347,9 +348,9 @@ def running_row(scope: RunScope, minutes_ago: float = 1) -> MatchingRun:
 def test_a_run_is_refused_while_an_overlapping_one_runs(app):
     world = small_world()
     running_row(resolve_scope())
-    with pytest.raises(DomainError) as refused:
+    with pytest.raises(Refusal) as refused:
         run_matching(world["coordinator"], "tourniquets")
-    assert refused.value.status == 409
+    assert refusal_status(refused.value) == 409
     assert "still running" in refused.value.message
     assert engine_matches() == []
 
@@ -367,10 +368,10 @@ def test_scopes_overlap_by_category_branch_and_oblast(app):
     assert not kharkiv.overlaps(kyiv_tourniquets)
     assert resolve_scope().overlaps(gauze)
     assert tourniquets.key == "category=tourniquets"
-    with pytest.raises(DomainError) as unknown:
+    with pytest.raises(Refusal) as unknown:
         resolve_scope("no-such-thing")
-    assert unknown.value.status == 422 and unknown.value.field == "category"
-    with pytest.raises(DomainError):
+    assert refusal_status(unknown.value) == 422 and unknown.value.field == "category"
+    with pytest.raises(Refusal):
         resolve_scope(None, "Atlantis Oblast")
 
 
@@ -464,8 +465,8 @@ def test_concurrent_starts_for_the_same_scope_let_exactly_one_run(app, monkeypat
                 barrier.wait(10)
                 run = run_matching(None, "tactical-medicine")
                 outcomes.append(str(run.status))
-            except DomainError as err:
-                outcomes.append(str(err.status))
+            except Refusal as err:
+                outcomes.append(str(refusal_status(err)))
             finally:
                 db.session.remove()
 
@@ -484,9 +485,9 @@ def test_concurrent_starts_for_the_same_scope_let_exactly_one_run(app, monkeypat
 
 def test_unknown_allocator_is_refused_and_greedy_works(app):
     world = small_world()
-    with pytest.raises(DomainError) as refused:
+    with pytest.raises(Refusal) as refused:
         run_matching(world["coordinator"], allocator="magic")
-    assert refused.value.status == 422
+    assert refusal_status(refused.value) == 422
     run = run_matching(world["coordinator"], allocator="greedy")
     assert run.status == RunStatus.FINISHED and run.proposals > 0
     assert run.parameters["allocator"] == "greedy"

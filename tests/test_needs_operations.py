@@ -14,7 +14,8 @@ from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.needs.operations import cancel_need, create_need, expire_needs, update_need
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from aidmatch.web.errors import ApiError
+from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_place
 
@@ -65,18 +66,18 @@ def test_bad_input_is_refused_per_field_and_writes_nothing(app, field, value):
     user = make_user(Role.ORGANIZER)
     needs_before, events_before = _count(Need), _count(AuditEvent)
     extra = {"lon": 36.0} if field == "lat" else {}
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         make_need(user.organization, user, **{field: value, **extra})
-    assert caught.value.status == 422
+    assert refusal_status(caught.value) == 422
     assert field in caught.value.fields
     assert (_count(Need), _count(AuditEvent)) == (needs_before, events_before)
 
 
 def test_only_frontline_groups_post_needs(app):
     donor_org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         create_need(donor_org, {"title": "x"}, None)
-    assert caught.value.status == 403
+    assert refusal_status(caught.value) == 403
 
 
 def test_quantity_cannot_drop_below_pledged(app):
@@ -84,9 +85,9 @@ def test_quantity_cannot_drop_below_pledged(app):
     need = make_need(user.organization, user, quantity=40)
     need.pledged = 25  # as if matches held 25
     db.session.flush()
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         update_need(need, {"quantity": 20}, user)
-    assert caught.value.status == 422
+    assert refusal_status(caught.value) == 422
     assert "25" in caught.value.message
     assert need.quantity == 40
     update_need(need, {"quantity": 25, "title": "Fewer tourniquets"}, user)
@@ -100,10 +101,10 @@ def test_cancel_and_no_edit_after(app):
     need = make_need(user.organization, user)
     cancel_need(need, user, "covered elsewhere")
     assert need.status == NeedStatus.CANCELLED
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Refusal) as caught:
         update_need(need, {"title": "again"}, user)
-    assert caught.value.status == 409
-    with pytest.raises(ApiError):
+    assert refusal_status(caught.value) == 409
+    with pytest.raises(Refusal):
         cancel_need(need, user)
 
 

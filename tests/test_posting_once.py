@@ -17,7 +17,8 @@ from aidmatch.offers.models import Offer
 from aidmatch.offers.operations import post_offer, update_offer
 from aidmatch.permissions import Role
 from aidmatch.postings.operations import KeyReused
-from aidmatch.web.errors import ApiError
+from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import make_user
 from tests.posting_factories import make_need, make_offer, make_place
 from tests.test_needs_pages import field_error, form_data, unique
@@ -101,7 +102,7 @@ def test_the_same_key_with_other_content_is_refused_naming_the_first(app):
     for change in ({"quantity": 3}, {"title": "Another"}, {"place_id": make_place().id}):
         with pytest.raises(KeyReused) as refused:
             post_need(user.organization, need_data(place, **change), user, idempotency_key="k")
-        assert refused.value.status == 409 and refused.value.existing_id == first.obj.id
+        assert refusal_status(refused.value) == 409 and refused.value.existing_id == first.obj.id
         assert "already used for a different need" in refused.value.message
     assert count(Need) == 1
 
@@ -131,9 +132,9 @@ def test_a_repeat_is_compared_with_what_the_first_sent_not_with_later_edits(app)
 @pytest.mark.parametrize("key", ["", "   ", "x" * 129, "tab\there", 42])
 def test_a_malformed_key_is_refused(app, key):
     user = make_user(Role.ORGANIZER)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Refusal) as refused:
         post_need(user.organization, need_data(make_place()), user, idempotency_key=key)
-    assert refused.value.status == 422 and "idempotency_key" in refused.value.fields
+    assert refusal_status(refused.value) == 422 and "idempotency_key" in refused.value.fields
     assert count(Need) == 0
 
 

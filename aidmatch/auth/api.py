@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
+from flask import abort, current_app
 from flask_login import current_user
 
 from aidmatch.auth import tokens
 from aidmatch.auth.views import login_rate_limits
-from aidmatch.extensions import db
 from aidmatch.web.api import make_blueprint, token_required
-from aidmatch.web.errors import ApiError
 
 blp = make_blueprint("api_auth", __name__, description="Tokens and the current user")
 
@@ -51,9 +49,8 @@ def create_token(payload):
 
     user = authenticate(payload["email"], payload["password"])
     if user is None:
-        raise ApiError(401, "Email or password is wrong.")
+        abort(401, "Email or password is wrong.")
     token, row = tokens.issue(user, current_app.config["API_TOKEN_TTL_HOURS"])
-    db.session.commit()
     return {"token": token, "expires_at": row.expires_at}
 
 
@@ -63,7 +60,6 @@ def create_token(payload):
 def revoke_token():
     """Revoke the token this request was made with."""
     tokens.revoke_current()
-    db.session.commit()
 
 
 @blp.route("/me", methods=["GET"])

@@ -111,7 +111,6 @@ def login():
             g.login_failed = True
             form.form_errors.append(_("Wrong email or password."))
         else:
-            db.session.commit()
             _start_session(user)
             return redirect(next_url or url_for("core.index"))
     return render_template("auth/login.html", form=form, next=next_url)
@@ -168,7 +167,6 @@ def register():
             db.session.rollback()
             put_on_form(form, err, REGISTER_FIELDS)
         else:
-            db.session.commit()
             session["language"] = str(user.language)
             _start_session(user)
             if form.mode.data == RegisterForm.JOIN:
@@ -212,7 +210,6 @@ def account():
             db.session.rollback()
             put_on_form(form, err)
         else:
-            db.session.commit()
             session["language"] = str(current_user.language)
             flash(_("Your settings are saved."), "ok")
             return redirect(url_for("auth.account"))
@@ -233,7 +230,6 @@ def password():
             db.session.rollback()
             put_on_form(form, err)
         else:
-            db.session.commit()
             _start_session(user)
             flash(_("Your password is changed. You are logged out everywhere else."), "ok")
             return redirect(url_for("auth.account"))

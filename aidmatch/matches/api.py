@@ -18,7 +18,6 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_
-from sqlalchemy.exc import DBAPIError
 
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
@@ -48,33 +47,6 @@ blp = make_blueprint(
 
 MatchPage = page_schema(MatchOut, "MatchPage")
 STATUSES = [s.value for s in MatchStatus]
-# PostgreSQL aborts one of two transactions that wait for each other (40P01) or that conflict
-# under a stricter isolation level (40001); SQLite reports an exhausted busy timeout as locked.
-RETRYABLE_SQLSTATES = {"40P01", "40001"}
-ATTEMPTS = 4
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    orig = getattr(exc, "orig", None)
-    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
-        return True
-    return "database is locked" in str(orig or exc)
-
-
-def run_transaction(work):
-    """Run work() and commit; redo it from scratch when the database aborted it as a deadlock
-    victim. work() returns the response body (built before the commit)."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except DBAPIError as exc:
-            db.session.rollback()
-            if attempt == ATTEMPTS or not _retryable(exc):
-                raise
-            log.warning("retrying %s %s after %s", request.method, request.path, exc.orig)
-    raise AssertionError("unreachable")
 
 
 def may_act(name: str):
@@ -94,15 +66,12 @@ def may_act(name: str):
 
 
 def _act(match_id: int, action):
-    """Apply action(match) to a match and answer with the match as the user now sees it."""
-
-    def work():
-        match = get_visible_match(current_user, match_id)
-        action(match)
-        db.session.flush()
-        return match_to_dict(match, current_user)
-
-    return run_transaction(work)
+    """Apply action(match) to a match and answer with the match as the user now sees it (the
+    request's edge commits, and runs it again if the database aborted it as a deadlock victim)."""
+    match = get_visible_match(current_user, match_id)
+    action(match)
+    db.session.flush()
+    return match_to_dict(match, current_user)
 
 
 class MatchListArgs(PageArgs):
@@ -143,23 +112,16 @@ def claim(payload, need_id):
     first request made (200) instead of making a second one.
     """
     key = request.headers.get("Idempotency-Key")
-    status = {}
-
-    def work():
-        need = get_visible_need(current_user, need_id)
-        offer = None
-        offer_id = payload.get("offer_id")
-        if offer_id is not None:
-            offer = db.session.get(Offer, offer_id) if is_id(offer_id) else None
-            if offer is None:
-                raise Invalid(_("Choose one of your offers."), field="offer_id")
-        result = ops.claim(need, current_user, payload["quantity"], offer, key)
-        status["code"] = 201 if result.created else 200
-        db.session.flush()
-        return match_to_dict(result.match, current_user)
-
-    body = run_transaction(work)
-    return body, status["code"]
+    need = get_visible_need(current_user, need_id)
+    offer = None
+    offer_id = payload.get("offer_id")
+    if offer_id is not None:
+        offer = db.session.get(Offer, offer_id) if is_id(offer_id) else None
+        if offer is None:
+            raise Invalid(_("Choose one of your offers."), field="offer_id")
+    result = ops.claim(need, current_user, payload["quantity"], offer, key)
+    db.session.flush()
+    return match_to_dict(result.match, current_user), 201 if result.created else 200
 
 
 @blp.route("/matches", methods=["GET"])

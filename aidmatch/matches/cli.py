@@ -11,11 +11,10 @@ matches_cli = AppGroup("matches", help="Matches between needs and offers.")
 @matches_cli.command("expire")
 def expire_command():
     """Expire pending matches past their time and flag confirmed ones not shipped in time."""
-    from aidmatch.extensions import db
     from aidmatch.matches.operations import expire_matches
+    from aidmatch.transaction import run_in_transaction
 
-    counts = expire_matches()
-    db.session.commit()
+    counts = run_in_transaction(expire_matches, what="flask matches expire")
     click.echo(
         f"Expired {counts['expired']} pending matches; {counts['overdue']} confirmed matches "
         f"are overdue ({counts['flagged']} newly flagged for coordinators)."

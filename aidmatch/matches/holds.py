@@ -24,7 +24,6 @@ from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE, clean_quantity, pending_ttl
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer, OfferStatus
-from aidmatch.operations_errors import DomainError
 from aidmatch.refusals import Conflict
 from aidmatch.web.i18n import local_number
 from aidmatch.web.labels import NEED_STATUS_LABELS, OFFER_STATUS_LABELS, label_of
@@ -178,9 +177,7 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
                 max(left, 0),
                 left=local_number(max(left, 0)),
             )
-    # Still built with the old constructor (it is a Conflict too): the matching run catches
-    # DomainError around reserve() until that module moves to the refusals.
-    return DomainError(message, field="quantity", status=409, code="conflict")
+    return Conflict(message, field="quantity")
 
 
 def _remaining(need_id: int, offer_id: int | None) -> int:

@@ -232,7 +232,6 @@ def decide():
             failed.append(_("Match %(id)d: %(message)s", id=match.id, message=err.message))
         else:
             done += 1
-    db.session.commit()
     if done:
         message = (
             ngettext("%(num)d match approved.", "%(num)d matches approved.", done)

@@ -177,7 +177,6 @@ def claim(need_id: int):
                 put_on_form(form, err, {"offer_id": "offer", "idempotency_key": "quantity"})
                 status = refusal_status(err)
             else:
-                db.session.commit()
                 draft_sent(f"claim:{need_id}")
                 if result.created:
                     flash(_("Your claim is sent: a coordinator reviews it next."), "ok")
@@ -303,7 +302,6 @@ def act(match_id: int, action: str):
         db.session.rollback()
         put_on_form(form, err)
         return render_match(match, {action: form}, refusal_status(err))
-    db.session.commit()
     flash(str(DONE_MESSAGES[action]), "ok")
     return redirect(back or url_for("matches.detail", match_id=match.id))
 

@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 
 from aidmatch.extensions import db
 from aidmatch.needs.operations import create_need
-from aidmatch.operations_errors import DomainError
 from aidmatch.postings.validate import invalid
+from aidmatch.refusals import Refusal
 
 REQUIRED = ("title", "category", "quantity", "place")
 OPTIONAL = (
@@ -111,7 +111,7 @@ def import_needs(org, raw: bytes, actor) -> list:
         try:
             created.append(create_need(org, data, actor))
             nested.commit()
-        except DomainError as exc:
+        except Refusal as exc:
             nested.rollback()
             for field, message in (exc.fields or {"_": exc.message}).items():
                 errors[f"row {number}: {field}"] = str(message)

@@ -58,7 +58,6 @@ def verify(org_id: int):
             db.session.rollback()
             flash(err.message, "error")
         else:
-            db.session.commit()
             flash(_("%(org)s is verified.", org=org.name), "ok")
     return redirect(url_for("orgs.review"))
 
@@ -108,6 +107,5 @@ def new_invite(org_id: int):
             db.session.rollback()
             flash(err.message, "error")
         else:
-            db.session.commit()
             flash(_("New invite code: %(code)s", code=invite.code), "ok")
     return redirect(url_for("orgs.detail", org_id=org.id))

@@ -7,7 +7,7 @@ import time
 import click
 from flask.cli import AppGroup
 
-from aidmatch.extensions import db
+from aidmatch.transaction import run_in_transaction
 
 places_cli = AppGroup("places", help="The gazetteer of places.")
 
@@ -18,8 +18,7 @@ def load_command() -> None:
     from aidmatch.places.gazetteer import sync_places
 
     started = time.perf_counter()
-    result = sync_places()
-    db.session.commit()
+    result = run_in_transaction(sync_places, what="flask places load")
     click.echo(
         f"Loaded {result.total} places ({result.inserted} new, {result.updated} updated, "
         f"{result.deleted} no longer listed removed) "

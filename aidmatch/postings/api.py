@@ -15,7 +15,6 @@ from functools import wraps
 from flask import abort, request
 from flask_login import current_user
 
-from aidmatch.extensions import db
 from aidmatch.postings import operations as verbs
 from aidmatch.postings.kind import Kind
 from aidmatch.postings.queries import find_visible, list_page
@@ -109,7 +108,6 @@ def posting_routes(blp, spec: ApiSpec) -> None:
         posted = verbs.post(
             kind, current_user.organization, payload, current_user, idempotency_key=key
         )
-        db.session.commit()
         return kind.to_dict(posted.obj, current_user), 201 if posted.created else 200
 
     @blp.route(id_rule, methods=["GET"], endpoint="read")
@@ -127,7 +125,6 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @_documented(spec.docs["update"])
     def update(payload, **ids):
         obj = verbs.edit(kind, spec.get(ids[kind.id_arg]), payload, current_user)
-        db.session.commit()
         return kind.to_dict(obj, current_user)
 
     @blp.route(f"{id_rule}/{kind.end_verb}", methods=["POST"], endpoint=kind.end_verb)
@@ -138,5 +135,4 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @_documented(spec.docs["end"])
     def end(payload, **ids):
         obj = verbs.end(kind, spec.get(ids[kind.id_arg]), current_user, payload.get("reason", ""))
-        db.session.commit()
         return kind.to_dict(obj, current_user)

@@ -17,7 +17,7 @@ from aidmatch.offers.kind import OFFER
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.postings.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.postings.queries import kind_select
-from aidmatch.web.errors import ApiError
+from aidmatch.refusals import Invalid, Refusal
 from aidmatch.web.schemas import ListArgs, filters_from_args
 
 bp = Blueprint("csv", __name__)
@@ -29,7 +29,7 @@ def _filters(**forced):
         args = schema.load({k: v for k, v in request.args.items() if k in schema.fields})
     except ma.ValidationError as exc:
         fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
-        raise ApiError(422, _("Some filters are not valid."), fields) from None
+        raise Invalid(_("Some filters are not valid."), fields=fields) from None
     filters = filters_from_args(args)
     for key, value in forced.items():
         setattr(filters, key, value)
@@ -81,11 +81,10 @@ def import_needs_page():
         else:
             try:
                 created = import_needs(current_user.organization, upload.read(), current_user)
-            except ApiError as exc:
+            except Refusal as exc:
                 db.session.rollback()
                 message, errors = exc.message, exc.fields
             else:
-                db.session.commit()
                 flash(_("%(n)d needs imported.", n=len(created)), "success")
                 return redirect(url_for("csv.import_needs_page"))
     return render_template(

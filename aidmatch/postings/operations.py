@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.geo import coarse_point
-from aidmatch.operations_errors import DomainError
 from aidmatch.places.models import Place
 from aidmatch.postings.kind import Kind
 from aidmatch.postings.models import OPEN
@@ -28,6 +27,7 @@ from aidmatch.postings.validate import (
     clean_idempotency_key,
     invalid,
 )
+from aidmatch.refusals import Conflict, NotAllowed
 
 
 def clean(kind: Kind, data: dict, today: date, partial: bool, current=None) -> dict:
@@ -81,12 +81,12 @@ class Posted:
     created: bool
 
 
-class KeyReused(DomainError):
+class KeyReused(Conflict):
     """409: an Idempotency-Key that already made a need or offer came with other content.
     existing_id names what the key made (a form leads there instead of failing)."""
 
     def __init__(self, message, existing_id: int):
-        super().__init__(message, field="idempotency_key", status=409)
+        super().__init__(message, field="idempotency_key")
         self.existing_id = existing_id
 
 
@@ -150,7 +150,7 @@ def post(
     from aidmatch.audit.operations import record
 
     if not kind.may_post(org):
-        raise DomainError(kind.say("may_not_post"), status=403)
+        raise NotAllowed(kind.say("may_not_post"))
     key = clean_idempotency_key(idempotency_key)
     values = clean(kind, data, today or utcnow().date(), partial=False)
     place, lat, lon = values.pop("location")
@@ -214,7 +214,7 @@ def set_quantity(obj, quantity: int, held: str) -> None:
 def edit(kind: Kind, obj, data: dict, actor, today: date | None = None):
     """Edit an open need or offer; the quantity may not drop below what its matches hold."""
     if obj.effective_status != OPEN:
-        raise DomainError(kind.say("not_editable", s=obj.effective_status), status=409)
+        raise Conflict(kind.say("not_editable", s=obj.effective_status))
     today = today or utcnow().date()
     values = clean(kind, {k: v for k, v in data.items() if k in kind.editable}, today, True, obj)
     before = snapshot(obj, kind.audited)
@@ -255,7 +255,7 @@ def end(kind: Kind, obj, actor, reason: str = ""):
     ).rowcount
     db.session.refresh(obj, ["status"])
     if not changed:
-        raise DomainError(kind.say("not_endable", s=obj.effective_status), status=409)
+        raise Conflict(kind.say("not_endable", s=obj.effective_status))
     cancelled = cancel_active_matches(actor, reason=reason or action, **target)
     after = {"status": obj.status, "reason": reason, "matches_cancelled": cancelled}
     record(actor, action, obj, before=before, after=after)

@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.permissions import deny_unless, require_login
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
@@ -28,6 +27,7 @@ from aidmatch.postings.operations import edit, end, may_change, post
 from aidmatch.postings.queries import find_visible, list_page
 from aidmatch.postings.sending import give_token, posted_drafts, save, send_new
 from aidmatch.postings.serialize import page_to_dicts
+from aidmatch.refusals import Refusal
 from aidmatch.web.drafts import draft_sent
 from aidmatch.web.labels import (
     MATCH_STATUS_LABELS,
@@ -160,7 +160,6 @@ def new_page(pages: Pages):
             {word: kind.say(word) for word in ("posted", "again", "changed")},
         )
         if response is not None:
-            db.session.commit()
             return response
     give_token(form)
     context = {
@@ -189,7 +188,6 @@ def edit_page(pages: Pages, obj_id: int):
         user = current_user._get_current_object()
         lookup, saved = save(form, lambda values: edit(kind, obj, values, user))
         if saved is not None:
-            db.session.commit()
             draft_sent(f"{kind.name}:{obj_id}")
             flash(_("Your changes are saved."), "ok")
             return redirect(pages.detail_url(obj_id))
@@ -208,11 +206,10 @@ def end_page(pages: Pages, obj_id: int):
     if form.validate_on_submit():
         try:
             end(kind, obj, current_user._get_current_object(), form.reason.data or "")
-        except DomainError as err:
+        except Refusal as err:
             db.session.rollback()
             flash(err.message, "error")
         else:
-            db.session.commit()
             flash(kind.say("ended"), "ok")
         return redirect(pages.detail_url(obj_id))
     heading = {"id": obj.id, "title": obj.title, kind.held: getattr(obj, kind.held)}

@@ -19,9 +19,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.places.models import Place
 from aidmatch.privacy import viewer_for
+from aidmatch.refusals import NotFound
 
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
@@ -150,7 +150,7 @@ def find_visible(kind, viewer, obj_id):
         stmt = kind_query(kind, viewer).where(kind.model.id == obj_id)
         obj = db.session.scalar(stmt)
     if obj is None:
-        raise DomainError(_("Not found"), status=404)
+        raise NotFound(_("Not found"))
     return obj
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.places.labels import place_label
 from aidmatch.postings.forms import (
     PlaceLookup,
@@ -27,6 +26,7 @@ from aidmatch.postings.forms import (
 )
 from aidmatch.postings.operations import KeyReused, Posted
 from aidmatch.postings.validate import clean_idempotency_key
+from aidmatch.refusals import Invalid
 from aidmatch.web.drafts import draft_sent
 
 # How long static/js/drafts.js keeps what was typed into a form that was not sent.
@@ -55,7 +55,7 @@ def posted_drafts(model, endpoint: str, id_arg: str) -> dict[str, list[str]]:
 
 
 def save(form: PostingForm, operation: Callable[[dict], object]):
-    """Resolve the place box and run the operation (the view commits); on any problem (a
+    """Resolve the place box and run the operation (the request's edge commits); on any problem (a
     date that is not one, a place to choose, an operation's refusal) roll back and put the
     messages on the form. Returns (place lookup, saved object or None)."""
     form_ok = form.validate()
@@ -70,9 +70,7 @@ def save(form: PostingForm, operation: Callable[[dict], object]):
     fields, message, saved = {}, "", None
     try:
         saved = operation(data)
-    except DomainError as err:
-        if err.status != 422:
-            raise
+    except Invalid as err:
         fields, message = dict(err.fields), err.message
     if lookup.place is not None:
         form.place_id.data = str(lookup.place.id)
@@ -98,7 +96,7 @@ def give_token(form: PostingForm) -> None:
     sending it again after fixing an error still posts once), or a new one."""
     try:
         key = clean_idempotency_key(form.idempotency_key.data or None)
-    except DomainError:
+    except Invalid:
         key = None
     form.idempotency_key.data = key or secrets.token_urlsafe(24)
 

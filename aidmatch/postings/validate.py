@@ -13,8 +13,8 @@ from sqlalchemy import select
 from aidmatch.categories.models import Category
 from aidmatch.db import is_id
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.places.models import Place
+from aidmatch.refusals import Invalid
 
 MAX_QUANTITY = 1_000_000
 IDEMPOTENCY_KEY_MAX = 128
@@ -24,11 +24,9 @@ NOTE_MAX = 2000
 MAX_RADIUS_KM = 5000
 
 
-def invalid(message, fields: dict[str, str]) -> DomainError:
-    """A 422 refusal naming several fields, each with its own message."""
-    error = DomainError(message)
-    error.fields = {field: str(text) for field, text in fields.items()}
-    return error
+def invalid(message, fields: dict[str, str]) -> Invalid:
+    """A refusal naming several fields, each with its own message."""
+    return Invalid(message, fields={field: str(text) for field, text in fields.items()})
 
 
 class FieldErrors:
@@ -219,7 +217,7 @@ def clean_idempotency_key(value) -> str | None:
         return None
     key = value.strip() if isinstance(value, str) else ""
     if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
-        raise DomainError(
+        raise Invalid(
             _(
                 "An Idempotency-Key is 1 to %(max)d printable characters.",
                 max=IDEMPOTENCY_KEY_MAX,

@@ -35,13 +35,13 @@ def match_cli():
 @with_appcontext
 def run_command(category, oblast, allocator, as_json):
     """Run matching now and print the run's report."""
+    from aidmatch.refusals import Refusal
     from aidmatch.runs.job import run_matching, run_summary
     from aidmatch.runs.models import RunStatus
-    from aidmatch.web.errors import ApiError
 
     try:
         run = run_matching(None, category, oblast, allocator)
-    except ApiError as err:
+    except Refusal as err:
         raise click.ClickException(err.message) from None
     summary = {**run_summary(run), "timings": dict(run.timings or {})}
     if as_json:

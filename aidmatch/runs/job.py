@@ -37,7 +37,7 @@ from aidmatch.candidates.inputs import category_catalog, engine_weights
 from aidmatch.db import utcnow
 from aidmatch.engine import ALLOCATORS, propose
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
+from aidmatch.refusals import Conflict, Invalid
 from aidmatch.runs.loading import load_need_records, load_offer_records, pairs_not_to_propose
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.scope import RunScope, resolve_scope
@@ -61,11 +61,11 @@ def run_matching(
     """Run the engine over a scope and store its proposals; the finished (or failed) run.
 
     Commits as it goes (see the module docstring): call it with no pending changes.
-    Raises DomainError 422 for an unknown category, oblast or allocator and 409 when a run
+    Raises Invalid for an unknown category, oblast or allocator and Conflict when a run
     for an overlapping scope is already running.
     """
     if allocator not in ALLOCATORS:
-        raise DomainError(_l("Unknown allocator: use flow or greedy."), field="allocator")
+        raise Invalid(_l("Unknown allocator: use flow or greedy."), field="allocator")
     scope = resolve_scope(category_slug, oblast)
     run = start_run(actor, scope, allocator)
     run_id = run.id
@@ -100,14 +100,13 @@ def start_run(actor, scope: RunScope, allocator: str) -> MatchingRun:
     for other in running:
         if scope.overlaps(RunScope.from_parameters(other.parameters)):
             db.session.commit()  # keep the stale runs marked
-            raise DomainError(
+            raise Conflict(
                 _l(
                     "Matching run #%(id)s (%(scope)s) is still running for an overlapping "
                     "scope. Wait until it finishes, then start again.",
                     id=other.id,
                     scope=other.scope,
                 ),
-                status=409,
                 code="run_in_progress",
             )
     run = MatchingRun(

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import ancestor_ids, descendant_ids, get_by_slug
 from aidmatch.extensions import db
-from aidmatch.operations_errors import DomainError
 from aidmatch.places.labels import UA_OBLASTS, find_oblast
 from aidmatch.places.models import Place
+from aidmatch.refusals import Invalid
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def resolve_scope(category_slug: str | None = None, oblast: str | None = None) -
         category = get_by_slug(category_slug)
         if category is None:
             slugs = db.session.scalars(select(Category.slug).order_by(Category.slug)).all()
-            raise DomainError(
+            raise Invalid(
                 _l("There is no such category. Use one of: %(names)s.", names=", ".join(slugs)),
                 field="category",
             )
@@ -97,7 +97,7 @@ def resolve_scope(category_slug: str | None = None, oblast: str | None = None) -
         oblast
         and db.session.scalar(select(Place.id).where(Place.oblast == oblast).limit(1)) is None
     ):
-        raise DomainError(
+        raise Invalid(
             _l(
                 "There is no such oblast. Use its name, e.g. %(example)s; one of: %(names)s.",
                 example="Kharkiv Oblast, Kharkiv, Харківська",

@@ -20,7 +20,7 @@ from aidmatch.matches import operations as match_operations
 from aidmatch.matches.models import Match, MatchSource
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.offers.models import Offer, OfferStatus
-from aidmatch.operations_errors import DomainError
+from aidmatch.refusals import Refusal
 from aidmatch.runs.models import MatchingRun
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def _store_batch(run_id: int, batch: list[Proposal], actor, skipped: Counter) ->
                 explanation=proposal.explanation(),
                 allow_partial=True,
             )
-        except DomainError as err:
+        except Refusal as err:
             log.info("matching run %s: proposal %s refused: %s", run_id, pair, err.message)
             skipped["proposal:refused"] += 1
             continue

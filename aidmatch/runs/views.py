@@ -13,10 +13,10 @@ from aidmatch.candidates.explain import explanation_text
 from aidmatch.extensions import db
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_label
+from aidmatch.refusals import Refusal
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.queries import recent_runs, run_proposals
-from aidmatch.web.errors import ApiError
 from aidmatch.web.labels import (
     MATCH_STATUS_LABELS,
     category_menu,
@@ -141,7 +141,7 @@ def index():
             run = run_matching(
                 user, form.category.data or None, form.oblast.data or None, form.allocator.data
             )
-        except ApiError as err:
+        except Refusal as err:
             db.session.rollback()
             flash(err.message, "error")
         else:

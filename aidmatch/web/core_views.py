@@ -42,5 +42,4 @@ def set_language():
         session["language"] = language
         if current_user.is_authenticated:
             current_user.language = language
-            db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("core.index"))

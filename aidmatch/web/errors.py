@@ -41,10 +41,7 @@ REFUSAL_STATUS: tuple[tuple[type[Refusal], int], ...] = (
 
 
 def refusal_status(err: Refusal) -> int:
-    """The HTTP status of a refusal: its class decides (an edge's ApiError carries its own)."""
-    status = getattr(err, "status", None)
-    if status:
-        return status
+    """The HTTP status of a refusal: its class decides."""
     return next((code for kind, code in REFUSAL_STATUS if isinstance(err, kind)), 422)
 
 
@@ -63,21 +60,6 @@ def put_on_form(form, err: Refusal, field_map: dict[str, str] | None = None) -> 
             placed = True
     if not placed:
         form.form_errors.append(err.message)
-
-
-class ApiError(Refusal):
-    """An edge's error with an explicit HTTP status, a machine code, a message and per-field
-    messages (verbs raise the refusals of refusals.py instead)."""
-
-    message = None  # plain attributes here, not Refusal's rendered properties
-    fields = None
-
-    def __init__(self, status: int, message: str, fields: dict | None = None, code: str = ""):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fields = fields or {}
-        self.code = code or ERROR_CODES.get(status, "error")
 
 
 def error_response(status: int, message: str, fields: dict | None = None, code: str = ""):
@@ -119,7 +101,7 @@ def _first_message(problems) -> str:
 
 
 def register_error_handlers(app) -> None:
-    """Install the handlers for refusals (ApiError among them), HTTP errors and the unexpected."""
+    """Install the handlers for refusals, HTTP errors and the unexpected."""
 
     @app.errorhandler(Refusal)
     def _refusal(err: Refusal):
