@@ -138,6 +138,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "SESSION_IDLE_HOURS": _positive_setting(env, "SESSION_IDLE_HOURS", 72),
         "SESSION_COOKIE_SECURE": mode == "production",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -447,3 +447,51 @@ def test_posts_without_a_csrf_token_are_refused(database_url):
         assert "Wrong email or password" in text(response)
         db.session.remove()
         db.engine.dispose()
+
+
+# Sessions that end (issue 12, finding 3) ------------------------------------------------------
+
+
+def _copy_session_cookie(app, source):
+    """A second browser holding a copy of source's session cookie."""
+    thief = app.test_client()
+    cookie = source.get_cookie("session")
+    assert cookie is not None
+    thief.set_cookie("session", cookie.value, domain=cookie.domain)
+    return thief
+
+
+def test_logging_out_ends_a_copied_session_cookie(app, client, login_as):
+    user = make_user()
+    login_as(user)
+    thief = _copy_session_cookie(app, client)
+    assert thief.get("/account").status_code == 200
+    assert client.post("/logout").status_code == 302
+    stale = thief.get("/account")
+    assert stale.status_code == 302 and "/login" in stale.headers["Location"]
+    # and the user can log in again afterwards
+    assert login_as(user).get("/account").status_code == 200
+
+
+def test_a_session_idle_longer_than_the_setting_ends(app, client, login_as):
+    import time
+
+    login_as(make_user())
+    assert client.get("/account").status_code == 200
+    idle = app.config["SESSION_IDLE_HOURS"] * 3600
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - idle - 5
+    stale = client.get("/account")
+    assert stale.status_code == 302 and "/login" in stale.headers["Location"]
+
+
+def test_a_session_used_within_the_idle_time_goes_on(app, client, login_as):
+    import time
+
+    login_as(make_user())
+    idle = app.config["SESSION_IDLE_HOURS"] * 3600
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - idle + 120
+    assert client.get("/account").status_code == 200
+    with client.session_transaction() as session:
+        assert int(time.time()) - session["seen"] < 60  # noted again

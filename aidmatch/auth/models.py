@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import datetime
 from enum import StrEnum
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,6 +44,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     language: Mapped[Language] = mapped_column(str_enum(Language, "language"), default=Language.UK)
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Raised by logging out (and by a new password, with the hash): every session cookie
+    # made before names an older version and is refused (auth/session.py).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organization: Mapped[Organization | None] = relationship(
         back_populates="members", foreign_keys=[organization_id]
@@ -53,13 +58,20 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def session_stamp(self) -> str:
-        """16 hex digits of the password hash's SHA-256: it changes with the password."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        """16 hex digits of an HMAC (keyed with SECRET_KEY) of the password hash and the
+        session version: it changes with a new password and with every logout."""
+        key = current_app.config["SECRET_KEY"].encode()
+        message = f"{self.id}:{self.session_version}:{self.password_hash}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
+
+    def end_sessions(self) -> None:
+        """End every session of this user, on every device (logout, disabling, removal)."""
+        self.session_version = (self.session_version or 0) + 1
 
     def get_id(self) -> str:  # Flask-Login: what a session cookie names
-        """The id and the session stamp, so a new password ends every session made before it
-        (auth/session.py compares the stamp). A login that upgrades an outdated hash ends
-        the others too, once, when the hashing parameters change."""
+        """The id and the session stamp, so a logout or a new password ends every session made
+        before it (auth/session.py compares the stamp). A login that upgrades an outdated hash
+        ends the others too, once, when the hashing parameters change."""
         return f"{self.id}:{self.session_stamp}"
 
     def __repr__(self) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import time
 
-from flask import request
+from flask import current_app, request, session
 
 from aidmatch.extensions import db
+
+# The session's last use is noted at most once a minute (fewer cookie rewrites).
+SEEN_RESOLUTION_S = 60
 
 
 def setup_login_manager(login_manager) -> None:
@@ -33,4 +37,20 @@ def setup_login_manager(login_manager) -> None:
         # session made before the password last changed (User.get_id).
         if user is None or not user.active:
             return None
-        return user if hmac.compare_digest(stamp, user.session_stamp) else None
+        if not hmac.compare_digest(stamp, user.session_stamp) or _idle_too_long():
+            return None
+        return user
+
+
+def _idle_too_long() -> bool:
+    """Has this browser session gone unused for longer than SESSION_IDLE_HOURS? Each request
+    notes its time in the (signed) session cookie; nothing is written to the database."""
+    now = int(time.time())
+    seen = session.get("seen")
+    idle = current_app.config["SESSION_IDLE_HOURS"] * 3600
+    if isinstance(seen, int) and now - seen > idle:
+        session.clear()
+        return True
+    if not isinstance(seen, int) or now - seen >= SEEN_RESOLUTION_S:
+        session["seen"] = now
+    return False

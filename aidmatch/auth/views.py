@@ -118,8 +118,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session (a POST with a CSRF token, so no page can log anyone out)."""
+    """End the session, and every other session of the user: a copied cookie stops working
+    (a POST with a CSRF token, so no page can log anyone out)."""
     language = session.get("language")
+    if current_user.is_authenticated:
+        current_user.end_sessions()
     logout_user()
     session.clear()
     if language:
