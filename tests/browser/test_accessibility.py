@@ -17,7 +17,14 @@ import os
 import pytest
 
 from tests.browser.axe import blocking, describe, run_axe
-from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
+from tests.browser.live import (
+    CHROMIUM,
+    browser,
+    chromium_available,
+    log_in,
+    new_page,
+    serve_test_app,
+)
 from tests.browser.map_clusters import open_cluster_with_enter, wait_until_map_is_still
 
 pytestmark = [
@@ -46,7 +53,6 @@ def live(database_url):
     from aidmatch.matches import operations as ops
     from aidmatch.orgs.models import OrgKind
     from aidmatch.permissions import Role
-    from aidmatch.places.search import invalidate_index
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
     from tests.posting_factories import make_need, make_offer, make_place
@@ -100,14 +106,8 @@ def live(database_url):
             "match": f"/matches/{confirmed.id}",
         }
         db.session.remove()
-    try:
-        with serve(app) as base_url:
-            yield base_url, emails, paths
-    finally:
-        with app.app_context():
-            invalidate_index()  # in case a search indexed this test's own places
-            db.session.remove()
-            db.engine.dispose()
+    with serve_test_app(app) as base_url:
+        yield base_url, emails, paths
 
 
 # A step is a page to open, or (page, EMPTY): open it and send its form empty, to check the

@@ -18,7 +18,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
+from tests.browser.live import (
+    CHROMIUM,
+    browser,
+    chromium_available,
+    log_in,
+    new_page,
+    serve_test_app,
+)
 
 pytestmark = [
     pytest.mark.slow,  # a server and chromium: skip locally with -m "not slow"
@@ -46,7 +53,6 @@ def live(database_url):
     frontline group and the places the tests type. Yields (base URL, app, organizer email)."""
     from aidmatch.extensions import db
     from aidmatch.permissions import Role
-    from aidmatch.places.search import invalidate_index
     from tests.conftest import make_test_app
     from tests.factories import make_user
     from tests.posting_factories import make_place
@@ -60,14 +66,8 @@ def live(database_url):
         db.session.commit()
         email = organizer.email
         db.session.remove()
-    try:
-        with serve(app) as base_url:
-            yield base_url, app, email
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        invalidate_index()  # the index knew this test's places, under ids the next reuses
+    with serve_test_app(app) as base_url:
+        yield base_url, app, email
 
 
 def _fill_need(page, place: str = PLACE) -> None:

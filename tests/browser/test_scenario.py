@@ -17,7 +17,14 @@ import re
 
 import pytest
 
-from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
+from tests.browser.live import (
+    CHROMIUM,
+    browser,
+    chromium_available,
+    log_in,
+    new_page,
+    serve_test_app,
+)
 from tests.browser.map_clusters import open_cluster_with_click, wait_until_map_is_still
 
 pytestmark = [
@@ -63,13 +70,8 @@ def live(database_url):
             "place": (kharkiv.id, kharkiv.name_uk),  # as a Ukrainian page names it
         }
         db.session.remove()
-    try:
-        with serve(app) as base_url:
-            yield base_url, people
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serve_test_app(app) as base_url:
+        yield base_url, people
 
 
 def _expect_ok_flash(page) -> None:
