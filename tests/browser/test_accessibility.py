@@ -17,21 +17,12 @@ import os
 import pytest
 
 from tests.browser.axe import blocking, describe, run_axe
-from tests.browser.live import (
-    CHROMIUM,
-    browser,
-    chromium_available,
-    log_in,
-    new_page,
-    serve_test_app,
-)
+from tests.browser.live import browser, log_in, new_page, serve_test_app
 from tests.browser.map_clusters import open_cluster_with_enter, wait_until_map_is_still
+from tests.browser.marks import SLOW_BROWSER
 
 pytestmark = [
-    pytest.mark.slow,  # a server and chromium per test: skip locally with -m "not slow"
-    pytest.mark.skipif(
-        not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-    ),
+    *SLOW_BROWSER,  # a server and chromium per test
     # What axe and the keyboard check is the markup and the styles, the same on every
     # database: the SQLite run covers it, and the PostgreSQL run of CI saves its minute.
     pytest.mark.skipif(

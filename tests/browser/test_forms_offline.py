@@ -18,21 +18,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.browser.live import (
-    CHROMIUM,
-    browser,
-    chromium_available,
-    log_in,
-    new_page,
-    serve_test_app,
-)
+from tests.browser.live import browser, log_in, new_page, serve_test_app
+from tests.browser.marks import SLOW_BROWSER
 
-pytestmark = [
-    pytest.mark.slow,  # a server and chromium: skip locally with -m "not slow"
-    pytest.mark.skipif(
-        not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = SLOW_BROWSER
 
 PLACE = "Zoriane Offlinove"  # made by the fixture, so the typed name fits exactly one place
 TWINS = "Dvoinia Offlinova"  # two places of this name, in two oblasts

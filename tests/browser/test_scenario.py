@@ -17,22 +17,11 @@ import re
 
 import pytest
 
-from tests.browser.live import (
-    CHROMIUM,
-    browser,
-    chromium_available,
-    log_in,
-    new_page,
-    serve_test_app,
-)
+from tests.browser.live import browser, log_in, new_page, serve_test_app
 from tests.browser.map_clusters import open_cluster_with_click, wait_until_map_is_still
+from tests.browser.marks import SLOW_BROWSER
 
-pytestmark = [
-    pytest.mark.slow,  # a server and chromium: skip locally with -m "not slow"
-    pytest.mark.skipif(
-        not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = SLOW_BROWSER
 
 ORG_NAME = "Медики Куп'янська"
 NEED_TITLE = "Турнікети для евакуаційної групи"
