@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import g, has_app_context
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy.engine import make_url
 
 from aidmatch import create_app
@@ -218,6 +219,13 @@ def app(database_url):
             invalidate_index()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def english(app):
+    """English words also outside a request (verbs, explanations, refusals)."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

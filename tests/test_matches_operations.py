@@ -24,12 +24,7 @@ from tests.factories import make_org, make_user
 from tests.match_helpers import assert_invariant, invariant_violations, make_cast
 from tests.posting_factories import make_need, make_offer
 
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Operations outside a request speak the default language; these tests read English."""
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")  # these tests read English words
 
 
 @pytest.fixture
