@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import g, has_app_context
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy.engine import make_url
 
 from aidmatch import create_app
@@ -192,6 +193,18 @@ def database_url(template_database, tmp_path) -> str:
 
 
 @pytest.fixture
+def empty_database_url(tmp_path):
+    """An empty database of the kind this run tests (SQLite or PostgreSQL), no tables."""
+    pg_base = os.environ.get("TEST_DATABASE_URL", "")
+    if pg_base.startswith("postgres"):
+        url = create_pg_database(pg_base, prefix="aidmatch_empty")
+        yield url
+        drop_pg_database(url)
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+
+
+@pytest.fixture
 def app(database_url):
     """The application on this test's clean database, inside an app context."""
     from aidmatch.places.search import invalidate_index
@@ -206,6 +219,13 @@ def app(database_url):
             invalidate_index()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def english(app):
+    """English words also outside a request (verbs, explanations, refusals)."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

@@ -17,6 +17,18 @@ def attempt(app, email: str, password: str, address: str):
     )
 
 
+def fail_each(app, tries) -> None:
+    """Each (email, password, address) attempt fails with the form shown again (200)."""
+    for i, (email, password, address) in enumerate(tries):
+        assert attempt(app, email, password, address).status_code == 200, i
+
+
+def assert_locked(response) -> None:
+    """The login is refused for too many failed attempts."""
+    assert response.status_code == 429
+    assert "Too many failed login attempts" in response.get_data(as_text=True)
+
+
 def test_default_limit_comes_from_config(app):
     assert app.config["LOGIN_RATE_LIMIT"] == "10 per 15 minutes"
 
@@ -25,13 +37,11 @@ def test_many_addresses_hammering_one_account_are_stopped(app):
     make_user(email="target@example.org")
     other = make_user(email="other@example.org")
     db.session.commit()
-    for i in range(LIMIT):
-        response = attempt(app, "target@example.org", f"guess number {i}", f"10.0.0.{i + 1}")
-        assert response.status_code == 200, i
+    fail_each(
+        app, [("target@example.org", f"guess number {i}", f"10.0.0.{i + 1}") for i in range(LIMIT)]
+    )
     # The account is now locked for a while, even for the right password from a new address...
-    response = attempt(app, "TARGET@example.org ", PASSWORD, "10.9.9.9")
-    assert response.status_code == 429
-    assert "Too many failed login attempts" in response.get_data(as_text=True)
+    assert_locked(attempt(app, "TARGET@example.org ", PASSWORD, "10.9.9.9"))
     # ...while other accounts, from those same addresses, still log in.
     assert attempt(app, other.email, PASSWORD, "10.0.0.1").status_code == 302
 
@@ -39,12 +49,8 @@ def test_many_addresses_hammering_one_account_are_stopped(app):
 def test_one_address_hammering_many_accounts_is_stopped(app):
     real = make_user(email="real@example.org")
     db.session.commit()
-    for i in range(LIMIT):
-        response = attempt(app, f"nobody{i}@example.org", "some password", "192.0.2.7")
-        assert response.status_code == 200, i
-    response = attempt(app, real.email, PASSWORD, "192.0.2.7")
-    assert response.status_code == 429
-    assert "Too many failed login attempts" in response.get_data(as_text=True)
+    fail_each(app, [(f"nobody{i}@example.org", "some password", "192.0.2.7") for i in range(LIMIT)])
+    assert_locked(attempt(app, real.email, PASSWORD, "192.0.2.7"))
     # Another address is not affected.
     assert attempt(app, real.email, PASSWORD, "192.0.2.8").status_code == 302
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
@@ -20,7 +18,7 @@ from aidmatch.categories.operations import (
     root_in,
 )
 from aidmatch.extensions import db
-from tests.conftest import create_pg_database, drop_pg_database, make_test_app
+from tests.conftest import make_test_app
 
 REQUIRED_TOP_LEVEL = {
     "tactical-medicine",
@@ -140,18 +138,6 @@ def test_get_by_slug_and_names_in_three_languages(app):
     assert (fuel.name("uk"), fuel.name("en"), fuel.name("de")) == ("Пальне", "Fuel", "Kraftstoff")
     assert fuel.name("fr") == "Fuel"
     assert get_by_slug("no-such-category") is None
-
-
-@pytest.fixture
-def empty_database_url(tmp_path):
-    """An empty database of the kind this run tests (SQLite or PostgreSQL)."""
-    pg_base = os.environ.get("TEST_DATABASE_URL", "")
-    if pg_base.startswith("postgres"):
-        url = create_pg_database(pg_base, prefix="aidmatch_cat")
-        yield url
-        drop_pg_database(url)
-    else:
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
 
 
 def test_seed_migration_keeps_existing_rows_and_downgrade_removes_only_its_own(

@@ -26,6 +26,16 @@ def run(app):
     return _run
 
 
+@pytest.fixture
+def piped(run):
+    """`users create EMAIL --role ROLE ... --password-stdin`, the password on standard input."""
+
+    def _piped(email, role, *options, password=GOOD):
+        return run(email, "--role", role, *options, "--password-stdin", input=f"{password}\n")
+
+    return _piped
+
+
 def one_error_line(result) -> str:
     assert result.exit_code != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -51,10 +61,9 @@ def test_prompted_passwords_must_match(run):
     assert count(User) == 0
 
 
-def test_password_from_stdin_and_new_org_created_verified(run):
-    result = run(
+def test_password_from_stdin_and_new_org_created_verified(piped):
+    result = piped(
         "olena@example.org",
-        "--role",
         "organizer",
         "--org",
         "Kharkiv Field Medics",
@@ -62,8 +71,6 @@ def test_password_from_stdin_and_new_org_created_verified(run):
         "frontline_group",
         "--name",
         "Olena K.",
-        "--password-stdin",
-        input=f"{GOOD}\n",
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().count("\n") == 0  # one line
@@ -75,113 +82,65 @@ def test_password_from_stdin_and_new_org_created_verified(run):
     assert org.verified
 
 
-def test_existing_org_is_joined_whatever_the_case(run):
+def test_existing_org_is_joined_whatever_the_case(piped):
     org = make_org(name="Berlin Helps", kind=OrgKind.DONOR_COLLECTIVE, verified=False)
     db.session.commit()
-    result = run(
-        "d@example.org",
-        "--role",
-        "donor",
-        "--org",
-        "berlin helps",
-        "--password-stdin",
-        input=f"{GOOD}\n",
-    )
+    result = piped("d@example.org", "donor", "--org", "berlin helps")
     assert result.exit_code == 0, result.output
     assert db.session.scalars(select(User)).one().organization_id == org.id
     assert count(Organization) == 1
     assert not org.verified  # joining does not verify an existing organization
 
 
-def test_bad_role(run):
-    line = one_error_line(
-        run("a@example.org", "--role", "superuser", "--password-stdin", input=f"{GOOD}\n")
-    )
+def test_bad_role(piped):
+    line = one_error_line(piped("a@example.org", "superuser"))
     assert "unknown role 'superuser'" in line
     assert count(User) == 0
 
 
-def test_bad_org_kind(run):
-    line = one_error_line(
-        run(
-            "a@example.org",
-            "--role",
-            "organizer",
-            "--org",
-            "X",
-            "--org-kind",
-            "army",
-            "--password-stdin",
-            input=f"{GOOD}\n",
-        )
-    )
+def test_bad_org_kind(piped):
+    line = one_error_line(piped("a@example.org", "organizer", "--org", "X", "--org-kind", "army"))
     assert "unknown organization kind" in line
     assert count(User) == 0 and count(Organization) == 0
 
 
-def test_existing_email(run):
+def test_existing_email(piped):
     make_user(email="taken@example.org", role=Role.ADMIN)
     db.session.commit()
-    line = one_error_line(
-        run("TAKEN@example.org", "--role", "admin", "--password-stdin", input=f"{GOOD}\n")
-    )
+    line = one_error_line(piped("TAKEN@example.org", "admin"))
     assert "exists already" in line
     assert count(User) == 1
 
 
-def test_missing_org_kind_for_a_new_org(run):
-    line = one_error_line(
-        run(
-            "a@example.org",
-            "--role",
-            "organizer",
-            "--org",
-            "New Group",
-            "--password-stdin",
-            input=f"{GOOD}\n",
-        )
-    )
+def test_missing_org_kind_for_a_new_org(piped):
+    line = one_error_line(piped("a@example.org", "organizer", "--org", "New Group"))
     assert "--org-kind" in line
     assert count(User) == 0 and count(Organization) == 0
 
 
-def test_member_roles_need_an_org(run):
-    line = one_error_line(
-        run("a@example.org", "--role", "donor", "--password-stdin", input=f"{GOOD}\n")
-    )
+def test_member_roles_need_an_org(piped):
+    line = one_error_line(piped("a@example.org", "donor"))
     assert "--org" in line
 
 
-def test_role_must_fit_the_org_kind(run):
+def test_role_must_fit_the_org_kind(piped):
     line = one_error_line(
-        run(
-            "a@example.org",
-            "--role",
-            "donor",
-            "--org",
-            "Front",
-            "--org-kind",
-            "frontline",
-            "--password-stdin",
-            input=f"{GOOD}\n",
-        )
+        piped("a@example.org", "donor", "--org", "Front", "--org-kind", "frontline")
     )
     assert "frontline_group" in line
     assert count(Organization) == 0
 
 
-def test_weak_password(run):
+def test_weak_password(piped):
     line = one_error_line(
-        run(
+        piped(
             "a@example.org",
-            "--role",
             "organizer",
             "--org",
             "New Group",
             "--org-kind",
             "frontline_group",
-            "--password-stdin",
-            input="short\n",
+            password="short",
         )
     )
     assert "password" in line.lower() and "at least" in line

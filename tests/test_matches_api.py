@@ -268,7 +268,7 @@ def test_confirmed_partners_see_contact_and_exact_location_others_do_not(cast, a
     donor, organizer = api_client(cast.donor), api_client(cast.organizer)
     pending = donor.get(f"/matches/{match.id}").get_json()
     assert "contact" not in pending and "contacts" not in pending
-    assert pending["need"]["location"]["precision_km"] > 0
+    assert pending["need"]["location"]["precision_km"] == 10
     assert "delivery_note" not in pending["need"]
     assert pending["distance_km"] % 5 == 0  # coarse until confirmed
 
@@ -290,7 +290,7 @@ def test_confirmed_partners_see_contact_and_exact_location_others_do_not(cast, a
     stranger = api_client(make_user(Role.DONOR))
     assert stranger.get(f"/matches/{match.id}").status_code == 404
     need = stranger.get(f"/needs/{cast.need.id}").get_json()
-    assert need["location"]["precision_km"] > 0 and "delivery_note" not in need
+    assert need["location"]["precision_km"] == 10 and "delivery_note" not in need
 
 
 def test_engine_proposal_needs_both_consents_through_the_api(cast, api_client):
@@ -348,6 +348,8 @@ def test_the_partner_of_a_pending_match_sees_only_coarse_distances(cast, api_cli
     db.session.commit()
     exact = match.distance_km
     group_view = api_client(cast.organizer).get(f"/matches/{match.id}").get_json()
-    assert group_view["distance_km"] % 5 == 0 and group_view["offer"]["location"]["precision_km"]
+    assert (
+        group_view["distance_km"] % 5 == 0 and group_view["offer"]["location"]["precision_km"] == 10
+    )
     staff_view = api_client(cast.coordinator).get(f"/matches/{match.id}").get_json()
     assert staff_view["distance_km"] == exact

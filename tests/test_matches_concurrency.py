@@ -82,6 +82,11 @@ class Caller:
         )
         return response.status_code, response.get_json(silent=True) or {}
 
+    @classmethod
+    def of(cls, app, user) -> Caller:
+        """A caller with a fresh one-hour token of `user` (inside an app context)."""
+        return cls(app, issue(user, ttl_hours=1)[0])
+
 
 def assert_no_server_errors(answers) -> None:
     """Every answer was a success or a 409: never a 500, never 'database is locked'."""
@@ -89,6 +94,20 @@ def assert_no_server_errors(answers) -> None:
     assert not bad, bad[:5]
     locked = [body for _code, body in answers if "locked" in json.dumps(body).lower()]
     assert not locked, locked[:5]
+
+
+def need_and_collective(quantity: int):
+    """A need of `quantity` from a new frontline group, and a new donor collective."""
+    need = make_need(make_org(kind=OrgKind.FRONTLINE_GROUP), quantity=quantity)
+    return need, make_org(kind=OrgKind.DONOR_COLLECTIVE)
+
+
+def calls_at_once(calls) -> tuple[list, Counter]:
+    """Make the API calls together (run_together); none may fail with a server error.
+    Returns the answers and how many came with each status code."""
+    answers = run_together(calls)
+    assert_no_server_errors(answers)
+    return answers, Counter(code for code, _ in answers)
 
 
 def check_claims_exist_once(claims: dict[str, int]) -> None:
@@ -115,16 +134,14 @@ def test_fifty_simultaneous_whole_claims_one_wins(conc_app):
             make_user(Role.DONOR, org=make_org(kind=OrgKind.DONOR_COLLECTIVE), language="en")
             for _ in range(50)
         ]
-        callers = [Caller(conc_app, issue(d, ttl_hours=1)[0]) for d in donors]
+        callers = [Caller.of(conc_app, d) for d in donors]
         need_id = need.id
         db.session.commit()
 
-    answers = run_together(
+    answers, codes = calls_at_once(
         [lambda c=c: c("POST", f"/needs/{need_id}/claims", {"quantity": 30}) for c in callers]
     )
-    codes = Counter(code for code, _ in answers)
     assert codes == {201: 1, 409: 49}, codes
-    assert_no_server_errors(answers)
     refusals = {body["error"]["message"] for code, body in answers if code == 409}
     assert refusals == {"Only 0 are still open."}
     with conc_app.app_context():
@@ -242,15 +259,16 @@ def donor_side(call, seed: int, done: threading.Event, offer_to_withdraw: int | 
     return answers
 
 
-def receiver(call, need_ids, seed: int, done: threading.Event):
+def receiver(call, need_ids, seed: int, done: threading.Event, cancel: dict):
     """Confirm deliveries (some short) and cancel one need early on (on the fourth pass, or
-    on the last one if the claimers finish first: a fast machine must not skip it)."""
+    on the last one if the claimers finish first: a fast machine must not skip it); the
+    cancel's status code goes into `cancel["code"]`."""
     rng, answers = random.Random(seed), []
-    cancelled = False
     for i in passes(done):
-        if not cancelled and (i == 3 or done.is_set()):
-            answers.append(call("POST", f"/needs/{need_ids[-1]}/cancel", {"reason": "moved"}))
-            cancelled = True
+        if "code" not in cancel and (i == 3 or done.is_set()):
+            answer = call("POST", f"/needs/{need_ids[-1]}/cancel", {"reason": "moved"})
+            cancel["code"] = answer[0]
+            answers.append(answer)
         code, page = call("GET", "/matches?status=shipped&per_page=50")
         answers.append((code, page))
         for item in page.get("items", []):
@@ -287,7 +305,8 @@ def test_claims_and_transitions_at_once_keep_the_invariant(conc_app):
         withdraw = offer_id if i == 0 else None
         jobs.append(lambda c=call, s=200 + i, w=withdraw: donor_side(c, s, done, w))
     group_caller = Caller(conc_app, organizer)
-    jobs.append(lambda: receiver(group_caller, need_ids, 300, done))
+    cancel: dict[str, int] = {}
+    jobs.append(lambda: receiver(group_caller, need_ids, 300, done, cancel))
 
     answers = [a for batch in run_together(jobs) for a in batch]
     assert_no_server_errors(answers)
@@ -298,7 +317,8 @@ def test_claims_and_transitions_at_once_keep_the_invariant(conc_app):
         statuses = Counter(db.session.scalars(select(Match.status)))
         assert sum(statuses.values()) == len(claims)
         cancelled = db.session.get(Need, need_ids[-1])
-        assert cancelled.status in ("cancelled", "fulfilled")  # fulfilled first: cancel is 409
+        # the cancel came first (200), or the claims had filled the need first (409)
+        assert cancelled.status == {200: "cancelled", 409: "fulfilled"}[cancel["code"]]
         assert all(
             m.status not in (MatchStatus.PENDING, MatchStatus.CONFIRMED)
             for m in db.session.scalars(select(Match).where(Match.need_id == cancelled.id))
@@ -458,8 +478,7 @@ def naive_claim(app, need_id: int, org_id: int, quantity: int, between) -> bool:
 
 def test_naive_read_then_write_claim_is_caught(conc_app):
     with conc_app.app_context():
-        need = make_need(make_org(kind=OrgKind.FRONTLINE_GROUP), quantity=30)
-        org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+        need, org = need_and_collective(30)
         need_id, org_id = need.id, org.id
         db.session.commit()
 
@@ -490,10 +509,10 @@ def test_offers_are_not_over_allocated_by_claims_on_many_needs(conc_app):
         members = [make_user(Role.DONOR, org=org) for _ in range(40)]
         offer = make_offer(org, members[0], quantity=50)
         offer_id = offer.id
-        callers = [Caller(conc_app, issue(m, ttl_hours=1)[0]) for m in members]
+        callers = [Caller.of(conc_app, m) for m in members]
         db.session.commit()
 
-    answers = run_together(
+    _answers, codes = calls_at_once(
         [
             lambda c=c, n=needs[i % 8]: c(
                 "POST", f"/needs/{n}/claims", {"quantity": 3, "offer_id": offer_id}
@@ -501,8 +520,6 @@ def test_offers_are_not_over_allocated_by_claims_on_many_needs(conc_app):
             for i, c in enumerate(callers)
         ]
     )
-    assert_no_server_errors(answers)
-    codes = Counter(code for code, _ in answers)
     assert codes[201] == 16 and codes[409] == 24, codes  # 16 x 3 = 48 <= 50 < 51
     with conc_app.app_context():
         assert db.session.get(Offer, offer_id).allocated == 48
@@ -514,24 +531,18 @@ def test_offers_are_not_over_allocated_by_claims_on_many_needs(conc_app):
 
 def test_identical_keyed_claims_at_once_make_one_match(conc_app):
     with conc_app.app_context():
-        need = make_need(make_org(kind=OrgKind.FRONTLINE_GROUP), quantity=30)
-        org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
-        callers = [
-            Caller(conc_app, issue(make_user(Role.DONOR, org=org), ttl_hours=1)[0])
-            for _ in range(12)
-        ]
+        need, org = need_and_collective(30)
+        callers = [Caller.of(conc_app, make_user(Role.DONOR, org=org)) for _ in range(12)]
         need_id = need.id
         db.session.commit()
 
     headers = {"Idempotency-Key": "dropped-connection-retry"}
-    answers = run_together(
+    answers, codes = calls_at_once(
         [
             lambda c=c: c("POST", f"/needs/{need_id}/claims", {"quantity": 5}, headers)
             for c in callers
         ]
     )
-    assert_no_server_errors(answers)
-    codes = Counter(code for code, _ in answers)
     assert codes == {201: 1, 200: 11}, codes
     assert len({body["id"] for _code, body in answers}) == 1
     with conc_app.app_context():
@@ -544,22 +555,20 @@ def test_acceptance_and_approval_at_once_confirm_every_match(conc_app):
     from aidmatch.matches.operations import reserve
 
     with conc_app.app_context():
-        need = make_need(make_org(kind=OrgKind.FRONTLINE_GROUP), quantity=40)
-        org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+        need, org = need_and_collective(40)
         donor = make_user(Role.DONOR, org=org)
         offer = make_offer(org, donor, quantity=40)
         ids = [reserve(need, offer, org, 2, source=MatchSource.ENGINE).id for _ in range(20)]
-        donor_call = Caller(conc_app, issue(donor, ttl_hours=1)[0])
-        coordinator_call = Caller(conc_app, issue(make_user(Role.COORDINATOR), ttl_hours=1)[0])
+        donor_call = Caller.of(conc_app, donor)
+        coordinator_call = Caller.of(conc_app, make_user(Role.COORDINATOR))
         db.session.commit()
 
     jobs = []
     for match_id in ids:
         jobs.append(lambda m=match_id: donor_call("POST", f"/matches/{m}/accept"))
         jobs.append(lambda m=match_id: coordinator_call("POST", f"/matches/{m}/approve"))
-    answers = run_together(jobs)
-    assert_no_server_errors(answers)
-    assert all(code == 200 for code, _ in answers), Counter(code for code, _ in answers)
+    _answers, codes = calls_at_once(jobs)
+    assert codes == {200: len(jobs)}, codes
     with conc_app.app_context():
         rows = db.session.scalars(select(Match).where(Match.id.in_(ids))).all()
         assert {m.status for m in rows} == {MatchStatus.CONFIRMED}

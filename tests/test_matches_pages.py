@@ -81,6 +81,16 @@ def only_match() -> Match:
     return db.session.scalar(select(Match))
 
 
+def refuses_a_blank_reason(client, match, action: str, blank: str, reason: str, then: str):
+    """`action` on the page refuses a blank reason (422) and takes a real one (302): the match
+    is then `then`."""
+    response = client.post(f"/matches/{match.id}/{action}", data={"reason": blank})
+    assert response.status_code == 422 and "Please give a reason." in text(response)
+    response = client.post(f"/matches/{match.id}/{action}", data={"reason": reason})
+    assert response.status_code == 302
+    assert only_match().status == then
+
+
 def claim(client, need_id: int, **data):
     page = client.get(f"/needs/{need_id}/claim")
     assert page.status_code == 200, text(page)
@@ -202,7 +212,7 @@ def test_a_double_submitted_claim_creates_one_match(world, client, switch):
     switch(world.donor)
     page = client.get(f"/needs/{world.need.id}/claim")
     key = hidden(text(page), "idempotency_key")
-    assert len(key) >= 20
+    assert len(key) == 32  # secrets.token_urlsafe(24): 24 bytes in base64
     data = {"quantity": "10", "offer": "", "idempotency_key": key}
     first = client.post(f"/needs/{world.need.id}/claim", data=data)
     second = client.post(f"/needs/{world.need.id}/claim", data=data)
@@ -256,11 +266,7 @@ def test_wrong_state_answers_409_on_the_page(world, client, switch):
     assert only_match().status == "pending"
 
     switch(world.coordinator)
-    response = client.post(f"/matches/{match.id}/reject", data={"reason": ""})
-    assert response.status_code == 422 and "Please give a reason." in text(response)
-    response = client.post(f"/matches/{match.id}/reject", data={"reason": "Duplicate"})
-    assert response.status_code == 302
-    assert only_match().status == "rejected"
+    refuses_a_blank_reason(client, match, "reject", "", "Duplicate", then="rejected")
     switch(world.organizer)
     assert "Duplicate" in text(client.get(f"/matches/{match.id}"))
 
@@ -331,11 +337,7 @@ def test_withdraw_needs_a_reason_and_releases(world, client, switch):
     ops.approve(match, world.coordinator)
     db.session.commit()
     switch(world.donor)
-    response = client.post(f"/matches/{match.id}/withdraw", data={"reason": " "})
-    assert response.status_code == 422 and "Please give a reason." in text(response)
-    response = client.post(f"/matches/{match.id}/withdraw", data={"reason": "Van broke down"})
-    assert response.status_code == 302
-    assert only_match().status == "withdrawn"
+    refuses_a_blank_reason(client, match, "withdraw", " ", "Van broke down", then="withdrawn")
     assert db.session.get(Need, world.need.id).pledged == 0
 
 

@@ -3,36 +3,17 @@ expired on every page and in the API, and no GET stores it; `flask matches expir
 
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from tests.match_helpers import assert_invariant, make_cast
-
-WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
-
-
-@contextmanager
-def writes():
-    """Collect the INSERT/UPDATE/DELETE statements sent to the database meanwhile."""
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        if WRITE.match(statement):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
+from tests.sql_statements import writes
 
 
 @pytest.fixture

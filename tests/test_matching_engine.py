@@ -122,13 +122,14 @@ def test_anywhere_offers_reach_far_needs_but_stay_bounded():
         offer(i, lat=lviv[0], lon=lviv[1] + i * 0.01, quantity=1, radius=None) for i in range(1, 41)
     ]
     result = run([need(1, quantity=100)], far, k_anywhere=3, k_spread=2)
-    # 3 nearest + up to 2 hashed picks (a pick may hit one already chosen), never all 40
-    assert 3 <= result.report.candidate_pairs <= 5
+    # 3 nearest + 2 picks by a hash of the need's id (one hits an offer already chosen),
+    # never all 40
+    assert result.report.candidate_pairs == 4
     assert result.report.allocated_quantity == result.report.candidate_pairs
     assert all(p.distance_km > 800 for p in result.proposals)
     assert all(p.facts["radius_km"] is None for p in result.proposals)
-    # the nearest "anywhere" offers are among them: 40, 39, 38 lie furthest east
-    assert {38, 39, 40} <= {p.offer_id for p in result.proposals}
+    # the nearest "anywhere" offers (40, 39, 38 lie furthest east) and the hashed pick 26
+    assert sorted(p.offer_id for p in result.proposals) == [26, 38, 39, 40]
 
 
 def test_offer_side_gives_a_crowded_offer_candidates():
@@ -322,7 +323,7 @@ def test_quantities_are_split_within_capacities():
         for p in result.proposals:
             by_need[p.need_id] = by_need.get(p.need_id, 0) + p.quantity
             by_offer[p.offer_id] = by_offer.get(p.offer_id, 0) + p.quantity
-        assert max(by_need.values()) <= 7 and max(by_offer.values()) <= 9
+        assert max(by_need.values()) <= 7 and sorted(by_offer.values()) == [9, 9, 9]
 
 
 def test_unknown_allocator_is_refused():
@@ -425,7 +426,7 @@ def test_rank_offers_for_need_is_ranked_limited_and_explained():
     needs, offers = random_instance(6, 1, 200)
     n = need(1, category=2, quantity=25)
     ranked = rank_offers_for_need(n, offers, ANCESTRY, NOW, limit=5)
-    assert 0 < len(ranked) <= 5
+    assert len(ranked) == 5  # 37 offers qualify, the limit keeps the best five
     assert [p.score for p in ranked] == sorted((p.score for p in ranked), reverse=True)
     by_id = {o.id: o for o in offers}
     for p in ranked:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -11,19 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from aidmatch.extensions import db
-from tests.conftest import create_pg_database, drop_pg_database, make_test_app
-
-
-@pytest.fixture
-def empty_database_url(tmp_path):
-    """An empty database of the kind this run tests (SQLite or PostgreSQL)."""
-    pg_base = os.environ.get("TEST_DATABASE_URL", "")
-    if pg_base.startswith("postgres"):
-        url = create_pg_database(pg_base, prefix="aidmatch_migr")
-        yield url
-        drop_pg_database(url)
-    else:
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+from tests.conftest import make_test_app
 
 
 def _diff(connection) -> list:

@@ -4,8 +4,6 @@ as expired on every page, API answer, map feed and CSV export, while no GET stor
 
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 from aidmatch.extensions import db
@@ -14,18 +12,7 @@ from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.permissions import Role
 from tests.factories import make_user
 from tests.posting_factories import make_need, make_offer
-from tests.sql_statements import statements
-
-WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
-
-
-@contextmanager
-def writes():
-    """Collect the INSERT/UPDATE/DELETE statements sent to the database meanwhile."""
-    with statements() as sent:
-        seen: list[str] = []
-        yield seen
-    seen.extend(s for s in sent if WRITE.match(s))
+from tests.sql_statements import writes
 
 
 def _stale_world():

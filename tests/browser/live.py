@@ -18,6 +18,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TIMEOUT_MS = 10_000
 
 
+@contextmanager
+def serve_test_app(app) -> Iterator[str]:
+    """Serve a test's app (see serve); afterwards close its sessions and connections and
+    forget the place index, which knew this test's places under ids the next test reuses."""
+    from aidmatch.extensions import db
+    from aidmatch.places.search import invalidate_index
+
+    try:
+        with serve(app) as base_url:
+            yield base_url
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        invalidate_index()
+
+
 def chromium_available() -> bool:
     return os.access(CHROMIUM, os.X_OK)
 

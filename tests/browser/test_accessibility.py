@@ -17,14 +17,12 @@ import os
 import pytest
 
 from tests.browser.axe import blocking, describe, run_axe
-from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
+from tests.browser.live import browser, log_in, new_page, serve_test_app
 from tests.browser.map_clusters import open_cluster_with_enter, wait_until_map_is_still
+from tests.browser.marks import SLOW_BROWSER
 
 pytestmark = [
-    pytest.mark.slow,  # a server and chromium per test: skip locally with -m "not slow"
-    pytest.mark.skipif(
-        not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-    ),
+    *SLOW_BROWSER,  # a server and chromium per test
     # What axe and the keyboard check is the markup and the styles, the same on every
     # database: the SQLite run covers it, and the PostgreSQL run of CI saves its minute.
     pytest.mark.skipif(
@@ -46,7 +44,6 @@ def live(database_url):
     from aidmatch.matches import operations as ops
     from aidmatch.orgs.models import OrgKind
     from aidmatch.permissions import Role
-    from aidmatch.places.search import invalidate_index
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
     from tests.posting_factories import make_need, make_offer, make_place
@@ -100,14 +97,8 @@ def live(database_url):
             "match": f"/matches/{confirmed.id}",
         }
         db.session.remove()
-    try:
-        with serve(app) as base_url:
-            yield base_url, emails, paths
-    finally:
-        with app.app_context():
-            invalidate_index()  # in case a search indexed this test's own places
-            db.session.remove()
-            db.engine.dispose()
+    with serve_test_app(app) as base_url:
+        yield base_url, emails, paths
 
 
 # A step is a page to open, or (page, EMPTY): open it and send its form empty, to check the

@@ -18,14 +18,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
+from tests.browser.live import browser, log_in, new_page, serve_test_app
+from tests.browser.marks import SLOW_BROWSER
 
-pytestmark = [
-    pytest.mark.slow,  # a server and chromium: skip locally with -m "not slow"
-    pytest.mark.skipif(
-        not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = SLOW_BROWSER
 
 PLACE = "Zoriane Offlinove"  # made by the fixture, so the typed name fits exactly one place
 TWINS = "Dvoinia Offlinova"  # two places of this name, in two oblasts
@@ -46,7 +42,6 @@ def live(database_url):
     frontline group and the places the tests type. Yields (base URL, app, organizer email)."""
     from aidmatch.extensions import db
     from aidmatch.permissions import Role
-    from aidmatch.places.search import invalidate_index
     from tests.conftest import make_test_app
     from tests.factories import make_user
     from tests.posting_factories import make_place
@@ -60,14 +55,8 @@ def live(database_url):
         db.session.commit()
         email = organizer.email
         db.session.remove()
-    try:
-        with serve(app) as base_url:
-            yield base_url, app, email
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        invalidate_index()  # the index knew this test's places, under ids the next reuses
+    with serve_test_app(app) as base_url:
+        yield base_url, app, email
 
 
 def _fill_need(page, place: str = PLACE) -> None:

@@ -17,15 +17,11 @@ import re
 
 import pytest
 
-from tests.browser.live import CHROMIUM, browser, chromium_available, log_in, new_page, serve
+from tests.browser.live import browser, log_in, new_page, serve_test_app
 from tests.browser.map_clusters import open_cluster_with_click, wait_until_map_is_still
+from tests.browser.marks import SLOW_BROWSER
 
-pytestmark = [
-    pytest.mark.slow,  # a server and chromium: skip locally with -m "not slow"
-    pytest.mark.skipif(
-        not chromium_available(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = SLOW_BROWSER
 
 ORG_NAME = "Медики Куп'янська"
 NEED_TITLE = "Турнікети для евакуаційної групи"
@@ -63,13 +59,8 @@ def live(database_url):
             "place": (kharkiv.id, kharkiv.name_uk),  # as a Ukrainian page names it
         }
         db.session.remove()
-    try:
-        with serve(app) as base_url:
-            yield base_url, people
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serve_test_app(app) as base_url:
+        yield base_url, people
 
 
 def _expect_ok_flash(page) -> None:
