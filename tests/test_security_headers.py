@@ -83,6 +83,11 @@ def test_the_tile_server_may_serve_images(database_url):
     assert img == ["'self'", "https://tiles.example.org:8443"]
     assert tile_origin("javascript:alert(1)") is None
     assert tile_origin("") is None
+    assert (
+        tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png") == "https://*.tile.example.org"
+    )
+    assert tile_origin("https://t.example.org;script-src *") is None
+    assert tile_origin("http://a{s}b{r}/{z}.png") is None
 
 
 def test_hsts_only_in_production(database_url):

@@ -27,14 +27,25 @@ EXTRA_IMAGES = {"api_docs": ("data:",)}
 
 
 def tile_origin(tile_url: str) -> str | None:
-    """The origin of MAP_TILE_URL (the map's base tiles), or None when there are none."""
+    """The CSP source of MAP_TILE_URL (the map's base tiles): its origin, with a Leaflet
+    subdomain placeholder as a wildcard ("https://{s}.tile.example.org/..." gives
+    "https://*.tile.example.org"); None when there are no tiles or no source can say it."""
     if not tile_url:
         return None
-    parts = urlsplit(tile_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(tile_url)
+        port = parts.port
+    except ValueError:
         return None
-    host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-    return f"{parts.scheme}://{host}"
+    hostname = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not hostname:
+        return None
+    first, _, rest = hostname.partition(".")
+    if "{" in first and rest:
+        hostname = f"*.{rest}"  # CSP allows a wildcard as the leftmost label only
+    if not all(c.isalnum() or c in ".-*" for c in hostname) or "*" in hostname[1:]:
+        return None
+    return f"{parts.scheme}://{hostname}" + (f":{port}" if port is not None else "")
 
 
 def content_security_policy(images: tuple[str, ...] = ()) -> str:
