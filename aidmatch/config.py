@@ -92,6 +92,40 @@ def _match_settings(env: dict) -> dict:
     return values
 
 
+# Oblasts with occupied or contested territory, as the gazetteer names them: a group there is
+# never named on the public transparency page, whatever it chose.
+FRONT_OBLASTS_DEFAULT = (
+    "Donetsk Oblast",
+    "Luhansk Oblast",
+    "Zaporizhzhia Oblast",
+    "Kherson Oblast",
+    "Kharkiv Oblast",
+    "Autonomous Republic of Crimea",
+    "Sevastopol",
+)
+
+
+def _front_oblasts(env: dict) -> frozenset[str]:
+    """FRONT_OBLASTS: oblasts separated by commas, as named in the gazetteer or typed
+    ("Donetsk", "Донецька область"); unset: FRONT_OBLASTS_DEFAULT; empty: none."""
+    from aidmatch.places.labels import find_oblast
+
+    raw = env.get("FRONT_OBLASTS")
+    if raw is None:
+        return frozenset(FRONT_OBLASTS_DEFAULT)
+    if not isinstance(raw, str):  # a test's mapping may give a list or set
+        raw = ",".join(raw)
+    found = set()
+    for name in (part.strip() for part in raw.split(",")):
+        if not name:
+            continue
+        oblast = find_oblast(name)
+        if oblast is None:
+            raise ConfigError(f"FRONT_OBLASTS names no oblast of Ukraine: {name!r}")
+        found.add(oblast)
+    return frozenset(found)
+
+
 def database_url(raw: str | None, instance_path: Path) -> str:
     """Validate DATABASE_URL (default: SQLite file in instance/) and normalise its driver."""
     if not raw:
@@ -129,6 +163,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
     elif mode == "production" and len(secret) < 32:
         raise ConfigError("SECRET_KEY is too short for production: use at least 32 characters")
 
+    if _int_setting(env, "TRANSPARENCY_DELAY_DAYS", 14) < 0:
+        raise ConfigError("TRANSPARENCY_DELAY_DAYS must be 0 or more")
+
     return {
         "AIDMATCH_ENV": mode,
         "TESTING": mode == "testing",
@@ -156,6 +193,10 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "MATCH_PENDING_TTL_HOURS": _positive_setting(env, "MATCH_PENDING_TTL_HOURS", 72),
         "MATCH_CONFIRMED_TTL_DAYS": _positive_setting(env, "MATCH_CONFIRMED_TTL_DAYS", 14),
         "MATCH_EXTENSION_HOURS": _positive_setting(env, "MATCH_EXTENSION_HOURS", 72),
+        # The public ledger and charts: a delivery shows this many days after it at the
+        # earliest, dated by its week; groups in FRONT_OBLASTS are never named.
+        "TRANSPARENCY_DELAY_DAYS": _int_setting(env, "TRANSPARENCY_DELAY_DAYS", 14),
+        "FRONT_OBLASTS": _front_oblasts(env),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # uploads (CSV) and JSON bodies
         "PREFERRED_URL_SCHEME": "https" if mode == "production" else "http",
         **_match_settings(env),

@@ -71,3 +71,28 @@ def test_sqlite_connections_use_wal_foreign_keys_and_begin_immediate(tmp_path):
             other.execute("ROLLBACK")
             other.close()
         db.engine.dispose()
+
+
+def test_transparency_delay_and_front_oblasts(tmp_path):
+    config = load_config(tmp_path, env={})
+    assert config["TRANSPARENCY_DELAY_DAYS"] == 14
+    assert config["FRONT_OBLASTS"] == {
+        "Donetsk Oblast",
+        "Luhansk Oblast",
+        "Zaporizhzhia Oblast",
+        "Kherson Oblast",
+        "Kharkiv Oblast",
+        "Autonomous Republic of Crimea",
+        "Sevastopol",
+    }
+    config = load_config(
+        tmp_path,
+        env={"FRONT_OBLASTS": "sumy, Чернігівська область", "TRANSPARENCY_DELAY_DAYS": "0"},
+    )
+    assert config["FRONT_OBLASTS"] == {"Sumy Oblast", "Chernihiv Oblast"}
+    assert config["TRANSPARENCY_DELAY_DAYS"] == 0
+    assert load_config(tmp_path, env={"FRONT_OBLASTS": ""})["FRONT_OBLASTS"] == set()
+    with pytest.raises(ConfigError, match="FRONT_OBLASTS"):
+        load_config(tmp_path, env={"FRONT_OBLASTS": "Donetsk, Narnia"})
+    with pytest.raises(ConfigError, match="TRANSPARENCY_DELAY_DAYS"):
+        load_config(tmp_path, env={"TRANSPARENCY_DELAY_DAYS": "-1"})

@@ -19,7 +19,8 @@ from tests.posting_factories import make_need, make_offer, make_place
 
 NEEDED_BY = date(2099, 3, 14)
 POSTED = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-DELIVERED = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+# A Monday: the public ledger dates a delivery by the Monday of its week.
+DELIVERED = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
 
 # What each language must show, and English (or English-ordered) words it must not.
 # fmt: off
@@ -27,7 +28,7 @@ EXPECTED = {
     "uk": {
         "place": "Зоряне, Харківська область",
         "needed_by": "14 бер. 2099 р.",
-        "delivered": "14 бер. 2026 р.",
+        "delivered": "16 бер. 2026 р.",
         "month": "березень 2026",
         "quantity": re.compile("12[\u00a0\u202f]500"),
         "english": [
@@ -39,7 +40,7 @@ EXPECTED = {
     "de": {
         "place": "Zoriane, Oblast Kharkiv",
         "needed_by": "14.03.2099",
-        "delivered": "14.03.2026",
+        "delivered": "16.03.2026",
         "month": "März 2026",
         "quantity": re.compile(r"12\.500"),
         "english": [

@@ -43,7 +43,9 @@ class ByOblast(ma.Schema):
 
 
 class ByMonth(ma.Schema):
-    month = ma.fields.String(metadata={"description": "YYYY-MM (UTC)"})
+    month = ma.fields.String(
+        metadata={"description": "YYYY-MM of the deliveries' week (its Monday, UTC)"}
+    )
     deliveries = ma.fields.Integer()
     quantity_by_unit = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
 

@@ -3,17 +3,23 @@
 Every figure is a GROUP BY over delivered matches, the same on SQLite and PostgreSQL; only
 the two date expressions (the UTC month of a delivery, days between two timestamps) differ by
 dialect. No group is named unless it opted in (Organization.public_name), and never for a
-sensitive need; places go no finer than the oblast.
+sensitive need nor in an oblast near the front (FRONT_OBLASTS); places go no finer than the
+oblast. Timing is location too: a delivery is counted only once the whole week it happened in
+is TRANSPARENCY_DELAY_DAYS past (weeks are published at once), and dated by its week (the
+Monday of its ISO week, UTC), never by its day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import distinct, extract, func, select
 
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import named_categories, root_in
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import Need
@@ -41,15 +47,45 @@ def days_between(later, earlier):
     return func.julianday(later) - func.julianday(earlier)
 
 
+def week_of(column):
+    """SQL for the Monday of a timestamp's ISO week (UTC), as text "YYYY-MM-DD"."""
+    if _dialect() == "postgresql":
+        return func.to_char(func.date_trunc("week", _utc(column)), "YYYY-MM-DD")
+    # Back six days, then forward to the next Monday (or stay on it): the week's Monday.
+    return func.date(column, "-6 days", "weekday 1")
+
+
+def monday(day: date) -> date:
+    """The Monday of day's ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def publication_cutoff() -> datetime:
+    """Deliveries before this time are public: the start (Monday 00:00 UTC) of the week that
+    was TRANSPARENCY_DELAY_DAYS ago. Whole weeks are published at once, so a delivery shows
+    up at least the delay after it happened and someone watching the ledger every day still
+    learns only its week, never its day. A delay of 0 publishes at once (dates still by week)."""
+    delay = current_app.config["TRANSPARENCY_DELAY_DAYS"]
+    if delay == 0:
+        return utcnow()
+    start = monday((utcnow() - timedelta(days=delay)).date())
+    return datetime.combine(start, time.min, tzinfo=UTC)
+
+
 def delivered():
-    """FROM delivered matches, joined to their need and the need's place and category."""
+    """FROM delivered matches old enough to publish (TRANSPARENCY_DELAY_DAYS), joined to their
+    need and the need's place and category."""
     return (
         select()
         .select_from(Match)
         .join(Need, Need.id == Match.need_id)
         .join(Place, Place.id == Need.place_id)
         .join(Category, Category.id == Need.category_id)
-        .where(Match.status == MatchStatus.DELIVERED)
+        .where(
+            Match.status == MatchStatus.DELIVERED,
+            Match.delivered_at.is_not(None),
+            Match.delivered_at < publication_cutoff(),
+        )
     )
 
 
@@ -177,18 +213,16 @@ def summary(lang: str) -> dict:
             oblasts[oblast]["groups_served"] = int(n)
     by_oblast = sorted(oblasts.values(), key=lambda r: (-r["deliveries"], r["name"]))
 
-    # By month (UTC), oldest first.
-    when = _utc(Match.delivered_at)
-    year, month = extract("year", when), extract("month", when)
+    # By month of the delivery's week (its Monday, as the ledger dates it), oldest first.
+    week = week_of(Match.delivered_at)
     months: dict[str, dict] = {}
     rows = db.session.execute(
         delivered()
-        .with_only_columns(year, month, Category.unit, count, quantity)
-        .where(Match.delivered_at.is_not(None))
-        .group_by(year, month, Category.unit)
+        .with_only_columns(week, Category.unit, count, quantity)
+        .group_by(week, Category.unit)
     ).all()
-    for y, m, unit, n, q in rows:
-        key = f"{int(y):04d}-{int(m):02d}"
+    for week_start, unit, n, q in rows:
+        key = str(week_start)[:7]
         entry = months.setdefault(key, {"month": key, "deliveries": 0, "quantity_by_unit": {}})
         entry["deliveries"] += int(n)
         entry["quantity_by_unit"] = _unit_totals([*entry["quantity_by_unit"].items(), (unit, q)])
@@ -210,12 +244,14 @@ def summary(lang: str) -> dict:
 
 
 def ledger_query():
-    """The deliveries, newest first, as plain columns (no need title, no place below oblast)."""
+    """The deliveries, newest week first, as plain columns (no need title, no place below
+    oblast); within a week by the match's id, not by the hour of delivery."""
+    week = week_of(Match.delivered_at)
     return (
         delivered()
         .join(Organization, Organization.id == Need.organization_id)
         .with_only_columns(
-            Match.delivered_at,
+            week,
             Need.category_id,
             Place.oblast,
             Match.quantity_received,
@@ -224,18 +260,24 @@ def ledger_query():
             Organization.public_name,
             Organization.name,
         )
-        .order_by(Match.delivered_at.desc(), Match.id.desc())
+        .order_by(week.desc(), Match.id.desc())
     )
 
 
+def may_name(public_name: bool, sensitive: bool, oblast: str | None) -> bool:
+    """Whether the public ledger names a group: it opted in, the need is not sensitive, and
+    its oblast is not near the front (FRONT_OBLASTS), whatever the group chose."""
+    return bool(public_name) and not sensitive and oblast not in current_app.config["FRONT_OBLASTS"]
+
+
 def ledger_row(row, cats: dict[int, CategoryInfo], lang: str) -> dict:
-    """One delivery as the public may see it: the group's name only if it opted in and the
-    need is not sensitive."""
-    delivered_at, category_id, oblast, quantity, unit, sensitive, public_name, org_name = row
+    """One delivery as the public may see it: dated by its week's Monday; the group's name
+    only where may_name allows."""
+    week, category_id, oblast, quantity, unit, sensitive, public_name, org_name = row
     info = cats.get(category_id)
     root = cats.get(info.root_id) if info else None
     return {
-        "date": delivered_at.date() if delivered_at else None,
+        "date": monday(date.fromisoformat(str(week)[:10])) if week else None,
         "category": info.slug if info else "",
         "category_name": info.name if info else "",
         "parent_name": root.name if root and root is not info else "",
@@ -244,7 +286,7 @@ def ledger_row(row, cats: dict[int, CategoryInfo], lang: str) -> dict:
         "quantity": int(quantity or 0),
         "unit": str(unit),
         "unit_label": unit_label(unit),
-        "group": org_name if public_name and not sensitive else None,
+        "group": org_name if may_name(public_name, sensitive, oblast) else None,
     }
 
 

@@ -147,13 +147,30 @@ def _open(page, step, where: str) -> None:
         page.wait_for_selector("#map .leaflet-marker-icon")
 
 
+def _watch_csp(page, refused: list[str]) -> None:
+    """Collect what the page's Content-Security-Policy refused (the console's report)."""
+
+    def _console(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{page.url}: {message.text}")
+
+    page.on("console", _console)
+
+
 def test_main_pages_have_no_serious_accessibility_violations(live):
+    """...and the CSP (aidmatch/web/headers.py) refuses nothing on them, nor on the API docs."""
     base_url, emails, paths = live
-    failures, minor = [], []
+    failures, minor, refused = [], [], []
     with browser() as b:
+        docs = new_page(b, base_url)
+        _watch_csp(docs, refused)
+        docs.goto("/api/v1/docs")
+        docs.wait_for_selector("#swagger-ui .opblock")  # Swagger UI ran and drew the API
+        docs.context.close()
         for lang, locale in LANGUAGES.items():
             for role, steps in _pages(paths).items():
                 page = new_page(b, base_url, locale)
+                _watch_csp(page, refused)
                 if role is not None:
                     log_in(page, emails[role, lang])
                 for step in steps:
@@ -170,6 +187,7 @@ def test_main_pages_have_no_serious_accessibility_violations(live):
     if minor:
         print("\nMinor and moderate accessibility findings (not failing):\n" + "\n".join(minor))
     assert not failures, "Serious accessibility violations:\n" + "\n".join(failures)
+    assert refused == []
 
 
 def _focus_stops(page, limit: int = 120) -> list[dict]:

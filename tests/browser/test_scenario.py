@@ -44,7 +44,11 @@ def live(database_url):
     from tests.factories import make_org, make_user
     from tests.posting_factories import make_need
 
-    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    # The transparency page publishes a delivery after a delay (tests/test_transparency.py):
+    # here without one, so that step 8 sees this test's delivery counted.
+    app = make_test_app(
+        database_url, WTF_CSRF_ENABLED=True, SERVER_NAME=None, TRANSPARENCY_DELAY_DAYS=0
+    )
     with app.app_context():
         coordinator = make_user(Role.COORDINATOR)
         donor_org = make_org("Hilfe aus Leipzig", kind=OrgKind.DONOR_COLLECTIVE)
