@@ -99,8 +99,10 @@ def test_a_run_stores_valid_proposals_that_reserve_their_quantities(app):
         assert match.organization_id == offer.organization_id
         assert need.organization.verified and offer.organization.verified
         assert offer.category_id in (need.category_id, need.category.parent_id)
-        # from the need's coarse point, as its donor may know it
-        distance = haversine_km(need.public_lat, need.public_lon, offer.lat, offer.lon)
+        # between the coarse points, as either side may know them
+        distance = haversine_km(
+            need.public_lat, need.public_lon, offer.public_lat, offer.public_lon
+        )
         assert offer.delivery_radius_km is None or distance <= offer.delivery_radius_km
         assert match.distance_km == pytest.approx(distance, abs=0.01)
         assert match.explanation["facts"]["urgency"] == need.urgency
@@ -230,7 +232,14 @@ def test_a_claim_arriving_during_the_run_is_never_over_allocated(app, monkeypatc
 
     def propose_then_claim(*args, **kwargs):
         result = real_propose(*args, **kwargs)
-        first = result.proposals[0]
+        # the first proposal of the smallest offer proposed: claiming all it has left leaves
+        # its other proposal nothing to reserve, and one on the same need less
+        left_of = {
+            o: db.session.get(Offer, o).quantity - db.session.get(Offer, o).allocated
+            for o in {p.offer_id for p in result.proposals}
+        }
+        smallest = min(left_of, key=lambda o: (left_of[o], o))
+        first = next(p for p in result.proposals if p.offer_id == smallest)
         need = db.session.get(Need, first.need_id)
         offer = db.session.get(Offer, first.offer_id)
         left = min(need.quantity - need.pledged, offer.quantity - offer.allocated)
@@ -427,8 +436,20 @@ def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeyp
 
     batches: list[int] = []
 
+    def covers_its_need(proposal) -> bool:
+        with db.engine.connect() as conn:  # a short read of its own, as committed now
+            need_open = conn.scalar(
+                select(Need.quantity - Need.pledged).where(Need.id == proposal.need_id)
+            )
+            offer_left = conn.scalar(
+                select(Offer.quantity - Offer.allocated).where(Offer.id == proposal.offer_id)
+            )
+        return 0 < need_open <= offer_left
+
     def store_with_a_claim_in_between(run_id, batch, actor, skipped):
-        if len(batches) == 1:  # the first batch is stored: claim before the second
+        # once a batch is stored, claim before the first later one whose offer can cover
+        # all its need still has open
+        if batches and not claimed and covers_its_need(batch[0]):
             thread = threading.Thread(
                 target=claim_elsewhere, args=(batch[0].need_id, batch[0].offer_id)
             )

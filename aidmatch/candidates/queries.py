@@ -130,8 +130,13 @@ def _columns(model, held, left: str, *own) -> tuple:
 
 @cache
 def offer_statements(staff: bool) -> tuple:
-    """The two selects of plausible offers for a need: (within their radius, "anywhere")."""
-    d2 = _sql_squared_km(Offer.lat, Offer.lon)
+    """The two selects of plausible offers for a need: (within their radius, "anywhere").
+
+    Offers are placed at their exact point for staff and at their coarse one for everyone
+    else: a group moving its need would otherwise see a donor's offer appear exactly when its
+    true distance falls within the radius (hubs and warehouses are targets too)."""
+    lat, lon = (Offer.lat, Offer.lon) if staff else (Offer.public_lat, Offer.public_lon)
+    d2 = _sql_squared_km(lat, lon)
     inner = _plausible(Offer, OfferStatus.OPEN, Offer.allocated, "need_org", staff, False)
     columns = _columns(Offer, Offer.allocated, "remaining", Offer.delivery_radius_km)
     radius = Offer.delivery_radius_km

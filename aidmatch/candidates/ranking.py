@@ -66,7 +66,10 @@ def candidates_for_need(need: Need, viewer, limit: int = 5, *, now: datetime | N
     }
     local, anywhere = offer_statements(staff)
     rows = [*db.session.execute(local, params), *db.session.execute(anywhere, params)]
-    records = [_offer_record(r, r.remaining, units) for r in rows]
+    # Offers reach the need from their coarse point for everyone but staff: an organizer
+    # moving her need must not find where a donor's stock is (as a donor moving its radius
+    # must not find the need: the need is at the point the viewer knows).
+    records = [_offer_record(r, r.remaining, units, staff) for r in rows]
     weights = engine_weights()
     ranked = rank_offers_for_need(
         _need_record(need, units, subject_point),
@@ -98,8 +101,12 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
         return []
     ancestry, units = category_catalog()
     staff = is_staff(viewer)
+    # The offer reaches from the point the viewer may know of it (its coarse one for a group
+    # looking at a donor's offer), so moving a need cannot find the offer's exact point.
+    offer_exact = viewer_for(viewer).sees_exact(offer)
+    offer_lat, offer_lon = _point(offer, offer_exact)
     params = {
-        **point_params(offer.lat, offer.lon),
+        **point_params(offer_lat, offer_lon),
         "today": today(),
         **({} if staff else viewer_params(viewer)),
         "offer_id": offer.id,
@@ -113,10 +120,10 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
         dlat = reach / KM_PER_DEG_LAT
         dlon = reach / max(params["kx"], 1.0)
         params.update(
-            lat_lo=offer.lat - dlat,
-            lat_hi=offer.lat + dlat,
-            lon_lo=offer.lon - dlon,
-            lon_hi=offer.lon + dlon,
+            lat_lo=offer_lat - dlat,
+            lat_hi=offer_lat + dlat,
+            lon_lo=offer_lon - dlon,
+            lon_hi=offer_lon + dlon,
             reach2=reach * reach,
         )
     rows = {}
@@ -138,7 +145,7 @@ def candidates_for_offer(offer: Offer, viewer, limit: int = 5, *, now: datetime 
         )
         for r in rows.values()
     ]
-    subject = _offer_record(offer, offer.quantity - offer.allocated, units)
+    subject = _offer_record(offer, offer.quantity - offer.allocated, units, offer_exact)
     weights = engine_weights()
     ranked = rank_needs_for_offer(
         subject, records, ancestry, now or utcnow(), limit, weights=weights, units=units
@@ -230,15 +237,15 @@ def _need_record(need: Need, units: dict[int, str], point: tuple[float, float]) 
     )
 
 
-def _offer_record(offer, remaining: int, units: dict[int, str]) -> OfferRecord:
-    """An offer (ORM object or candidate row) as the engine's record, at its exact point."""
+def _offer_record(offer, remaining: int, units: dict[int, str], exact: bool) -> OfferRecord:
+    """An offer (ORM object or candidate row) as the engine's record, at its exact point or,
+    for a viewer who may not see that, at its coarse one (reach is decided there too)."""
     return OfferRecord(
         offer.id,
         offer.category_id,
         units.get(offer.category_id, ""),
         remaining,
-        offer.lat,
-        offer.lon,
+        *_point(offer, exact),
         offer.delivery_radius_km,
         offer.organization_id,
     )

@@ -7,13 +7,14 @@ sensitive needs; proposals would reveal them. Such rows are counted as skipped
 (``need:unverified_group``, ``offer:unverified_organization``) until a coordinator
 verifies the organization.
 
-**Where.** A run places each need at its coarse point, the one donors may know
-(DESIGN.md, location privacy): a donor sees the proposals made to its offers before any
-coordinator does, and if they depended on the exact point, a donor moving an offer's
-radius between runs (or posting offers with several radii) would learn how far the group
-is, to the kilometre. So a proposal's reach, distance and score are what its donor could
-work out itself, and agree with the candidate lists donors see. Coordinators, who see the
-exact points, check the route when they review.
+**Where.** A run places each need and each offer at its coarse point, the one the other
+side may know (DESIGN.md, location privacy): a donor sees the proposals made to its offers
+before any coordinator does, and if they depended on the exact point, a donor moving an
+offer's radius between runs (or posting offers with several radii) would learn how far the
+group is, to the kilometre; a group moving its need would learn the same of the offer. So a
+proposal's reach, distance and score are what either side could work out itself, and agree
+with the candidate lists they see. Coordinators, who see the exact points, check the route
+when they review.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
 
 def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
     """Open offers with something remaining, compatible with the scope, as plain records."""
-    columns = (Offer.lat, Offer.lon, Offer.delivery_radius_km, Offer.organization_id)
+    columns = (Offer.public_lat, Offer.public_lon, Offer.delivery_radius_km, Offer.organization_id)
     stmt = _open_rows(Offer, OfferStatus.OPEN, Offer.allocated, *columns)
     if scope.offer_categories is not None:
         stmt = stmt.where(Offer.category_id.in_(sorted(scope.offer_categories)))
