@@ -130,3 +130,11 @@ def oblast_choices() -> list[tuple[str, str]]:
 def sort_key(text: str) -> tuple[int, ...]:
     """A key that sorts Ukrainian words alphabetically (Latin ones after them)."""
     return tuple(_UK_ORDER.get(ch, 100 + ord(ch)) for ch in text.lower())
+
+
+def register_globals(app) -> None:
+    """Jinja globals that name places in the request's language: {{ place_label(need.place) }},
+    {{ place_name(place) }}, {{ oblast_label(row.oblast) }}."""
+    app.jinja_env.globals.update(
+        place_label=place_label, place_name=place_name, oblast_label=oblast_label
+    )
