@@ -105,25 +105,16 @@ FRONT_OBLASTS_DEFAULT = (
 )
 
 
-def _front_oblasts(env: dict) -> frozenset[str]:
-    """FRONT_OBLASTS: oblasts separated by commas, as named in the gazetteer or typed
-    ("Donetsk", "Донецька область"); unset: FRONT_OBLASTS_DEFAULT; empty: none."""
-    from aidmatch.places.labels import find_oblast
-
-    raw = env.get("FRONT_OBLASTS")
+def front_oblast_names(raw) -> tuple[str, ...]:
+    """FRONT_OBLASTS: oblasts separated by commas (or a list of them), as named in the
+    gazetteer or typed ("Donetsk", "Донецька область"); None: FRONT_OBLASTS_DEFAULT; empty:
+    none. The factory resolves them to the gazetteer's names (places.labels.resolve_oblasts)
+    and refuses to start on one it does not know."""
     if raw is None:
-        return frozenset(FRONT_OBLASTS_DEFAULT)
+        return FRONT_OBLASTS_DEFAULT
     if not isinstance(raw, str):  # a test's mapping may give a list or set
         raw = ",".join(raw)
-    found = set()
-    for name in (part.strip() for part in raw.split(",")):
-        if not name:
-            continue
-        oblast = find_oblast(name)
-        if oblast is None:
-            raise ConfigError(f"FRONT_OBLASTS names no oblast of Ukraine: {name!r}")
-        found.add(oblast)
-    return frozenset(found)
+    return tuple(name for name in (part.strip() for part in raw.split(",")) if name)
 
 
 def database_url(raw: str | None, instance_path: Path) -> str:
@@ -196,7 +187,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         # The public ledger and charts: a delivery shows this many days after it at the
         # earliest, dated by its week; groups in FRONT_OBLASTS are never named.
         "TRANSPARENCY_DELAY_DAYS": _int_setting(env, "TRANSPARENCY_DELAY_DAYS", 14),
-        "FRONT_OBLASTS": _front_oblasts(env),
+        "FRONT_OBLASTS": front_oblast_names(env.get("FRONT_OBLASTS")),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # uploads (CSV) and JSON bodies
         "PREFERRED_URL_SCHEME": "https" if mode == "production" else "http",
         **_match_settings(env),

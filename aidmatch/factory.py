@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from aidmatch.config import ConfigError, load_config
+from aidmatch.config import ConfigError, front_oblast_names, load_config
 from aidmatch.transaction import TransactionalFlask
 from aidmatch.web.headers import register_security_headers
 from aidmatch.web.static_assets import register_static_assets
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     overrides = dict(config or {})
     app.config.update(load_config(Path(app.instance_path), env={**os.environ, **overrides}))
     app.config.update(overrides)
+    resolve_settings(app)
 
     if app.config["PROXY_COUNT"] > 0:
         # Behind N reverse proxies: trust their X-Forwarded-For/-Proto (client address for
@@ -77,6 +78,17 @@ def register_extensions(app: Flask) -> None:
     setup_token_loader(login_manager)
 
 
+def resolve_settings(app: Flask) -> None:
+    """Settings that name things of the domain, checked against it: FRONT_OBLASTS."""
+    from aidmatch.places.labels import resolve_oblasts
+
+    try:
+        names = front_oblast_names(app.config["FRONT_OBLASTS"])
+        app.config["FRONT_OBLASTS"] = resolve_oblasts(names)
+    except ValueError as unknown:
+        raise ConfigError(f"FRONT_OBLASTS names no oblast of Ukraine: {unknown}") from None
+
+
 def register_models() -> None:
     """Import every domain's models, so that metadata, Alembic and relationships see them all."""
     from aidmatch.audit import models as _audit  # noqa: F401
@@ -96,6 +108,7 @@ def register_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
     from aidmatch import permissions
+    from aidmatch.places.labels import register_globals as register_place_globals
     from aidmatch.web.i18n import register_filters
 
     app.jinja_env.globals.update(
@@ -104,11 +117,21 @@ def register_template_globals(app: Flask) -> None:
         current_locale=lambda: str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
     )
     register_filters(app)
+    register_place_globals(app)
+
+
+def register_hooks() -> None:
+    """What the domains above postings hook into it, registering themselves on import: the
+    sections the matches and candidates add to a need's and an offer's page, and how matches
+    end with their need or offer."""
+    from aidmatch.candidates import views as _candidates  # noqa: F401
+    from aidmatch.matches import operations as _operations  # noqa: F401
+    from aidmatch.matches import sections as _sections  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every domain's routes."""
-    from aidmatch.audit.views import bp as audit_bp
+    register_hooks()
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches.review import bp as review_bp
@@ -117,10 +140,11 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.offers.views import bp as offers_bp
     from aidmatch.orgs.views import bp as orgs_bp
     from aidmatch.places.views import bp as places_bp
-    from aidmatch.postings.csv_views import bp as csv_bp
     from aidmatch.runs.views import bp as runs_bp
+    from aidmatch.site.audit_views import bp as audit_bp
+    from aidmatch.site.core_views import bp as core_bp
+    from aidmatch.site.csv_views import bp as csv_bp
     from aidmatch.transparency.views import bp as transparency_bp
-    from aidmatch.web.core_views import bp as core_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)

@@ -65,9 +65,7 @@ def can_see_org_contact(user, org) -> bool:
 
 def role_for_org_kind(kind) -> Role:
     """The role of someone who joins an organization of this kind."""
-    from aidmatch.orgs.models import OrgKind
-
-    return Role.ORGANIZER if kind == OrgKind.FRONTLINE_GROUP else Role.DONOR
+    return Role.ORGANIZER if kind == "frontline_group" else Role.DONOR  # OrgKind's value
 
 
 def role_fits_org(role: Role, org) -> bool:

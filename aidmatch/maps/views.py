@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField
 
+from aidmatch.categories.menu import category_menu
 from aidmatch.extensions import db
 from aidmatch.needs.forms import NEED_SORTS, NeedListForm
 from aidmatch.needs.models import Urgency
@@ -20,10 +21,11 @@ from aidmatch.needs.operations import needs_query
 from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label
+from aidmatch.postings.args import filters_from_args
 from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
-from aidmatch.web.labels import NEED_STATUS_LABELS, category_menu, language, options, urgency_label
-from aidmatch.web.schemas import ListArgs, filters_from_args
+from aidmatch.web.labels import NEED_STATUS_LABELS, language, options, urgency_label
+from aidmatch.web.schemas import ListArgs
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
 

@@ -44,6 +44,7 @@ from aidmatch.matches.transitions import (
     ship,
     withdraw,
 )
+from aidmatch.postings.operations import end_matches_with
 
 __all__ = [
     "CANCELLABLE",
@@ -83,3 +84,6 @@ __all__ = [
     "visible_matches",
     "withdraw",
 ]
+
+# A need or offer that ends (cancelled, withdrawn) takes its matches not yet shipped with it.
+end_matches_with(lock_for_cancellation, cancel_active_matches)

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from aidmatch.categories.menu import category_menu
 from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
@@ -30,18 +31,11 @@ from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, explanation_view, status_label, time_left
 from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
-from aidmatch.places.labels import place_label
+from aidmatch.places.labels import oblast_choices, place_label
 from aidmatch.places.models import Place
 from aidmatch.refusals import Refusal
 from aidmatch.web.api import paginate
-from aidmatch.web.labels import (
-    category_menu,
-    language,
-    oblast_choices,
-    options,
-    unit_label,
-    urgency_label,
-)
+from aidmatch.web.labels import language, options, unit_label, urgency_label
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -136,7 +130,7 @@ def index():
     lang = language()
     menu = category_menu(lang)
     filters = ReviewFilterForm(formdata=request.args)
-    filters.oblast.choices = options([("", _("All oblasts")), *oblast_choices(lang)])
+    filters.oblast.choices = options([("", _("All oblasts")), *oblast_choices()])
     page = paginate(
         queue_query(now, filters.oblast.data or None, filters.category.data or None),
         _page_number(),

@@ -8,14 +8,11 @@ page its matches and the offers that could cover it.
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_login import current_user
 
-from aidmatch.candidates.views import need_page_candidates
 from aidmatch.needs.forms import NEED_SORTS, NeedForm, NeedListForm
 from aidmatch.needs.kind import NEED
 from aidmatch.places.models import Place
 from aidmatch.postings import pages as kit
-from aidmatch.postings.history import matches_of
 from aidmatch.web.labels import URGENCY_LABELS
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
@@ -45,8 +42,5 @@ PAGES = kit.Pages(
 )
 
 
-def _own(need, may_edit: bool) -> dict:
-    return {"matches": matches_of(need, current_user), **need_page_candidates(need, current_user)}
-
-
-kit.page_routes(bp, PAGES, own=_own)
+# Its matches and candidates are sections the matches and candidates packages add.
+kit.page_routes(bp, PAGES)

@@ -8,16 +8,12 @@ have of their own: its form, its edit form's starting values, and on its page it
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_login import current_user
 
-from aidmatch.candidates.views import offer_page_candidates
 from aidmatch.offers.forms import OFFER_SORTS, OfferForm
 from aidmatch.offers.kind import OFFER
-from aidmatch.permissions import is_staff
 from aidmatch.places.models import Place
 from aidmatch.postings import pages as kit
 from aidmatch.postings.forms import ListForm
-from aidmatch.postings.history import matches_of
 
 bp = Blueprint("offers", __name__, url_prefix="/offers")
 
@@ -42,10 +38,5 @@ PAGES = kit.Pages(
 )
 
 
-def _own(offer, may_edit: bool) -> dict:
-    # Which need each match serves: only for the offer's own collective and staff.
-    matches = matches_of(offer, current_user, show_needs=may_edit or is_staff(current_user))
-    return {"matches": matches, **offer_page_candidates(offer, current_user, own=may_edit)}
-
-
-kit.page_routes(bp, PAGES, own=_own)
+# Its matches and candidates are sections the matches and candidates packages add.
+kit.page_routes(bp, PAGES)

@@ -48,7 +48,9 @@ class Organization(TimestampMixin, db.Model):
 
     place: Mapped[Place | None] = relationship()
     members: Mapped[list[User]] = relationship(
-        back_populates="organization", foreign_keys="User.organization_id"
+        back_populates="organization",
+        foreign_keys="User.organization_id",
+        order_by="User.display_name",
     )
 
     @property

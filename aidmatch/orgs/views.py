@@ -8,7 +8,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from aidmatch.auth.models import User
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.orgs.forms import ActionForm, org_kind_label
@@ -70,9 +69,7 @@ def detail(org_id: int):
     deny_unless(can_view_org(current_user, org))
     members = []
     if can_see_org_members(current_user, org):
-        members = db.session.scalars(
-            select(User).where(User.organization_id == org.id).order_by(User.display_name)
-        ).all()
+        members = list(org.members)  # ordered by display name
     invites = []
     if can_invite(current_user, org):
         invites = db.session.scalars(

@@ -130,3 +130,23 @@ def oblast_choices() -> list[tuple[str, str]]:
 def sort_key(text: str) -> tuple[int, ...]:
     """A key that sorts Ukrainian words alphabetically (Latin ones after them)."""
     return tuple(_UK_ORDER.get(ch, 100 + ord(ch)) for ch in text.lower())
+
+
+def register_globals(app) -> None:
+    """Jinja globals that name places in the request's language: {{ place_label(need.place) }},
+    {{ place_name(place) }}, {{ oblast_label(row.oblast) }}."""
+    app.jinja_env.globals.update(
+        place_label=place_label, place_name=place_name, oblast_label=oblast_label
+    )
+
+
+def resolve_oblasts(names) -> frozenset[str]:
+    """The gazetteer's names of the oblasts named (as typed, in any of our languages);
+    ValueError naming the first one that names no oblast."""
+    found = set()
+    for name in names:
+        oblast = find_oblast(name)
+        if oblast is None:
+            raise ValueError(name)
+        found.add(oblast)
+    return frozenset(found)

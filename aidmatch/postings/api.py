@@ -16,11 +16,12 @@ from flask import abort, request
 from flask_login import current_user
 
 from aidmatch.postings import operations as verbs
+from aidmatch.postings.args import filters_from_args, near_point
 from aidmatch.postings.kind import Kind
 from aidmatch.postings.queries import find_visible, list_page
 from aidmatch.postings.serialize import page_to_dicts
 from aidmatch.web.api import token_required
-from aidmatch.web.schemas import ReasonIn, filters_from_args, near_point
+from aidmatch.web.schemas import ReasonIn
 
 
 @dataclass(frozen=True)

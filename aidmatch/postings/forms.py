@@ -20,10 +20,10 @@ from wtforms.validators import Length
 
 from aidmatch.db import is_id
 from aidmatch.extensions import db
-from aidmatch.places.labels import place_label
+from aidmatch.places.labels import oblast_choices, place_label
 from aidmatch.places.models import Place
 from aidmatch.places.text import fold
-from aidmatch.web.labels import oblast_choices, options
+from aidmatch.web.labels import options
 
 PLACE_CHOICES = 10  # candidates offered when a typed place name fits several places
 MAX_PER_PAGE = 200
@@ -202,7 +202,7 @@ class ListForm(FlaskForm):
 
     def set_choices(self, lang: str, statuses: dict, sorts: list) -> None:
         """Fill the selects: oblasts of Ukraine, statuses and sort orders."""
-        self.oblast.choices = options([("", _("All oblasts")), *oblast_choices(lang)])
+        self.oblast.choices = options([("", _("All oblasts")), *oblast_choices()])
         self.status.choices = options(
             [*[(str(s), label) for s, label in statuses.items()], ("all", _("any status"))]
         )

@@ -8,17 +8,16 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
+from aidmatch.categories.menu import category_menu
 from aidmatch.extensions import db
 from aidmatch.permissions import STAFF_ROLES, can_see_org_members
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
-from aidmatch.privacy import viewer_for
 from aidmatch.web.i18n import local_date, local_number
-from aidmatch.web.labels import category_menu, label_of, language, urgency_label
+from aidmatch.web.labels import label_of, language, urgency_label
 
 ACTION_LABELS = {
     "create": _l("posted"),
@@ -127,37 +126,3 @@ def history_of(obj, viewer, exact: bool, status_labels: dict) -> list[dict]:
             }
         )
     return history
-
-
-def matches_of(obj, viewer, show_needs: bool = False) -> list[dict]:
-    """The matches of a need or offer that this viewer may see (staff and the two sides of
-    each: others learn of other donors' matches only from the totals), oldest first: status,
-    quantities, the donor organization and, when show_needs, the need each serves (an offer's
-    own collective and staff only: others must not learn of needs they may not see)."""
-    from aidmatch.matches.models import Match
-    from aidmatch.needs.models import Need
-
-    column = Match.need_id if obj.__tablename__ == "needs" else Match.offer_id
-    options = [joinedload(Match.organization), joinedload(Match.need).joinedload(Need.organization)]
-    policy = viewer_for(viewer)
-    rows = [
-        m
-        for m in db.session.scalars(select(Match).where(column == obj.id).options(*options))
-        if policy.sees_match(m)
-    ]
-    return [
-        {
-            "status": str(m.effective_status),
-            "quantity": m.quantity,
-            "quantity_received": m.quantity_received,
-            "organization": m.organization.name,
-            "need": (
-                {"id": m.need.id, "title": m.need.title, "organization": m.need.organization.name}
-                if show_needs
-                else None
-            ),
-            "source": str(m.source),
-            "created_at": m.created_at,
-        }
-        for m in sorted(rows, key=lambda m: m.id)
-    ]

@@ -230,6 +230,18 @@ def edit(kind: Kind, obj, data: dict, actor, today: date | None = None):
     return obj
 
 
+# How a need's or an offer's matches end with it: the matches package (above postings)
+# registers its two steps with end_matches_with() on import.
+_match_ending: dict = {}
+
+
+def end_matches_with(lock, cancel) -> None:
+    """Register how end() treats matches: lock(need=|offer=) takes the locks before the
+    status changes, cancel(actor, reason=, need=|offer=) cancels those not yet shipped and
+    returns how many."""
+    _match_ending.update(lock=lock, cancel=cancel)
+
+
 def end(kind: Kind, obj, actor, reason: str = ""):
     """Cancel a need or withdraw an offer, and cancel its matches not yet shipped.
 
@@ -239,8 +251,10 @@ def end(kind: Kind, obj, actor, reason: str = ""):
     is refused (409) like a stored expired one. Returns the need or offer.
     """
     from aidmatch.audit.operations import record
-    from aidmatch.matches.operations import cancel_active_matches, lock_for_cancellation
 
+    if not _match_ending:
+        raise RuntimeError("aidmatch.matches.operations registers how matches end with a posting")
+    lock_for_cancellation, cancel_active_matches = _match_ending["lock"], _match_ending["cancel"]
     model = type(obj)
     action = f"{kind.name}.{kind.end_verb}"
     target = {kind.name: obj}

@@ -16,6 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from aidmatch.categories.menu import category_menu
 from aidmatch.extensions import db
 from aidmatch.permissions import deny_unless, require_login
 from aidmatch.places.labels import place_label
@@ -34,7 +35,6 @@ from aidmatch.web.labels import (
     NEED_STATUS_LABELS,
     OFFER_STATUS_LABELS,
     URGENCY_LABELS,
-    category_menu,
     label_of,
     language,
     unit_label,
@@ -74,9 +74,38 @@ class Pages:
         return self.kind.may_post(user.organization if user.is_authenticated else None)
 
 
-def page_routes(bp, pages: Pages, own: Callable[[object, bool], dict]) -> None:
+# What the domains above postings add to a need's or an offer's page (its matches, the
+# candidates that could cover it): a kind's name -> functions (obj, viewer, may_edit) -> dict.
+_sections: dict[str, list[Callable[[object, object, bool], dict]]] = {}
+
+
+def page_section(kind_name: str):
+    """Register a function (obj, viewer, may_edit) -> template context that a kind's detail
+    page adds (called in registration order)."""
+
+    def register(func):
+        _sections.setdefault(kind_name, []).append(func)
+        return func
+
+    return register
+
+
+def page_sections(kind_name: str, obj, viewer, may_edit: bool) -> dict:
+    """What every registered section adds to this need's or offer's page."""
+    context: dict = {}
+    for section in _sections.get(kind_name, ()):
+        context.update(section(obj, viewer, may_edit))
+    return context
+
+
+def _nothing(obj, may_edit: bool) -> dict:
+    return {}
+
+
+def page_routes(bp, pages: Pages, own: Callable[[object, bool], dict] = _nothing) -> None:
     """Register a kind's pages on its blueprint: the list, one, new, edit and end (cancel or
-    withdraw); own(obj, may_edit) adds what the kind's detail page shows of its own."""
+    withdraw); own(obj, may_edit) adds what the kind's detail page shows of its own, after
+    the registered page sections."""
     kind, one = pages.kind, f"/<int:{pages.kind.id_arg}>"
     both = ["GET", "POST"]
     bp.context_processor(template_helpers)
@@ -129,7 +158,7 @@ def index_page(pages: Pages):
 
 def detail_page(pages: Pages, obj_id: int, own: Callable[[object, bool], dict]):
     """One need or offer: progress, location as the viewer may see it, history, and what
-    own(obj, may_edit) adds (its matches, its candidates)."""
+    the registered sections (its matches, its candidates) and own(obj, may_edit) add."""
     kind = pages.kind
     obj = pages.get(obj_id)
     data = kind.to_dict(obj, current_user)
@@ -139,6 +168,7 @@ def detail_page(pages: Pages, obj_id: int, own: Callable[[object, bool], dict]):
         "category": obj.category.name(language()),
         "may_edit": may_edit,
         "history": history_of(obj, current_user, exact_shown(data), kind.status_labels),
+        **page_sections(kind.name, obj, current_user, may_edit),
         **own(obj, may_edit),
     }
     return pages.render("detail", **context)

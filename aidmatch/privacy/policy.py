@@ -22,8 +22,25 @@ from collections.abc import Iterable
 from sqlalchemy import and_, false, or_, select, true
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
-from aidmatch.matches.models import REVEALED
 from aidmatch.permissions import is_staff
+
+
+class _MatchTable:
+    """The matches as the policy reads them. The policy sits below the domains it protects and
+    imports none of them: aidmatch.matches.models hands over its model when it is imported."""
+
+    match = None  # the Match model
+    need = None  # the Need model
+    revealed: tuple = ()  # the statuses that show each side the other's point and contact
+
+
+_matches = _MatchTable()
+
+
+def read_matches_from(match_model, need_model, revealed) -> None:
+    """Tell the policy which model holds matches and needs, and which match statuses reveal
+    the two sides to each other (aidmatch.matches.models calls it once, on import)."""
+    _matches.match, _matches.need, _matches.revealed = match_model, need_model, tuple(revealed)
 
 
 class Viewer:
@@ -75,7 +92,7 @@ class Viewer:
 
     def is_revealed_side(self, match) -> bool:
         """A side of a confirmed (or later) match: it sees the other side's contact and point."""
-        return match.status in REVEALED and self.is_side(match)
+        return match.status in _matches.revealed and self.is_side(match)
 
     # --- exact points ---------------------------------------------------------------------
 
@@ -101,9 +118,8 @@ class Viewer:
         if not others or self.org_id is None:
             return own
         from aidmatch.extensions import db
-        from aidmatch.matches.models import Match
-        from aidmatch.needs.models import Need
 
+        Match, Need = _matches.match, _matches.need  # noqa: N806 (models)
         if kind == "Need":
             stmt = select(Match.need_id).where(
                 Match.need_id.in_(others), Match.organization_id == self.org_id
@@ -113,7 +129,7 @@ class Viewer:
                 Match.offer_id.in_(others),
                 Match.need.has(Need.organization_id == self.org_id),
             )
-        return own | set(db.session.scalars(stmt.where(Match.status.in_(REVEALED))))
+        return own | set(db.session.scalars(stmt.where(Match.status.in_(_matches.revealed))))
 
     def sees_exact(self, obj) -> bool:
         """May this viewer see obj's (a need's or an offer's) exact point and private note?"""
@@ -221,11 +237,9 @@ class Viewer:
 
 def side_condition(org_id: int | None):
     """SQL: the matches this organization is on either side of (none for no organization)."""
-    from aidmatch.matches.models import Match
-    from aidmatch.needs.models import Need
-
     if org_id is None:
         return false()
+    Match, Need = _matches.match, _matches.need  # noqa: N806 (models)
     return or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
 
 

@@ -10,22 +10,15 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from aidmatch.candidates.explain import explanation_text
+from aidmatch.categories.menu import category_menu
 from aidmatch.extensions import db
 from aidmatch.permissions import require_staff
-from aidmatch.places.labels import oblast_label
+from aidmatch.places.labels import oblast_choices, oblast_label
 from aidmatch.refusals import Refusal
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.queries import recent_runs, run_proposals
-from aidmatch.web.labels import (
-    MATCH_STATUS_LABELS,
-    category_menu,
-    label_of,
-    language,
-    oblast_choices,
-    options,
-    unit_label,
-)
+from aidmatch.web.labels import MATCH_STATUS_LABELS, label_of, language, options, unit_label
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
 
@@ -89,7 +82,7 @@ class RunForm(FlaskForm):
             categories.append((group["slug"], group["name"]))
             categories += [(c["slug"], f"— {c['name']}") for c in group["children"]]
         self.category.choices = options(categories)
-        self.oblast.choices = options([("", _("All oblasts")), *oblast_choices(lang)])
+        self.oblast.choices = options([("", _("All oblasts")), *oblast_choices()])
         self.allocator.choices = [(k, str(v)) for k, v in ALLOCATOR_LABELS.items()]
 
 

@@ -1,5 +1,5 @@
 """Language selection (the user's setting, else the browser's, else the default) and the
-Jinja filters that format dates and numbers, and name places, for the chosen language."""
+Jinja filters that format dates and numbers for the chosen language."""
 
 from datetime import date
 
@@ -62,13 +62,8 @@ def local_number(value, decimals: int | None = None) -> str:
 def register_filters(app) -> None:
     """Jinja filters for dates and numbers in the request's language:
     {{ need.created_at | date }}, {{ match.shipped_at | datetime(zone=True) }},
-    {{ score | number(2) }}, {{ "2026-11" | month }}; and globals that name places in it:
-    {{ place_label(need.place) }}, {{ place_name(place) }}, {{ oblast_label(row.oblast) }}."""
-    from aidmatch.places.labels import oblast_label, place_label, place_name
-
+    {{ score | number(2) }}, {{ "2026-11" | month }} (places.labels registers the globals that
+    name places)."""
     app.jinja_env.filters.update(
         date=local_date, datetime=local_datetime, number=local_number, month=local_month
-    )
-    app.jinja_env.globals.update(
-        place_label=place_label, place_name=place_name, oblast_label=oblast_label
     )

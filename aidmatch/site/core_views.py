@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from aidmatch.auth.links import safe_next
 from aidmatch.extensions import db
-from aidmatch.web.home import home_context
+from aidmatch.site.home import home_context
 
 bp = Blueprint("core", __name__)
 

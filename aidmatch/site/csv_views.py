@@ -15,10 +15,11 @@ from aidmatch.needs.kind import NEED
 from aidmatch.needs.operations import can_post_need
 from aidmatch.offers.kind import OFFER
 from aidmatch.permissions import is_staff, require_login
+from aidmatch.postings.args import filters_from_args
 from aidmatch.postings.csv_export import NEED_COLUMNS, OFFER_COLUMNS, export
 from aidmatch.postings.queries import kind_select
 from aidmatch.refusals import Invalid, Refusal
-from aidmatch.web.schemas import ListArgs, filters_from_args
+from aidmatch.web.schemas import ListArgs
 
 bp = Blueprint("csv", __name__)
 

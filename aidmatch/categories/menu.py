@@ -1,0 +1,63 @@
+"""The category tree as a menu in the request's language (the <select>s of list pages, forms
+and the map)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from aidmatch.categories.models import Category
+from aidmatch.extensions import db
+from aidmatch.web.labels import UNIT_LABELS, unit_label
+
+
+@dataclass
+class CategoryMenu:
+    """The category tree as plain data for one language: <optgroup>s of a root and what is
+    below it, and names and units by slug and by id (rows carry slugs)."""
+
+    groups: list[dict]
+    names: dict[str, str]
+    units: dict[str, str]
+    names_by_id: dict[int, str]
+
+
+def category_menu(lang: str) -> CategoryMenu:
+    """The whole tree in one query of plain columns (a list page renders it on every view,
+    so it skips building ORM objects); deeper levels join their root's group."""
+    name_column = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
+    rows = db.session.execute(
+        select(
+            Category.id,
+            Category.slug,
+            Category.parent_id,
+            func.coalesce(func.nullif(name_column, ""), Category.name_en),
+            Category.unit,
+        ).order_by(Category.position, Category.slug)
+    ).all()
+    units = {unit: unit_label(unit) for unit in UNIT_LABELS}
+    parent_of = {row[0]: row[2] for row in rows}
+
+    def root_of(category_id: int) -> int:
+        seen = set()
+        while parent_of.get(category_id) is not None and category_id not in seen:
+            seen.add(category_id)
+            category_id = parent_of[category_id]
+        return category_id
+
+    groups: dict[int, dict] = {}
+    for cid, slug, parent_id, name, unit in rows:
+        if parent_id is None:
+            groups[cid] = {"slug": slug, "name": name, "unit": units[str(unit)], "children": []}
+    for cid, slug, parent_id, name, unit in rows:
+        if parent_id is not None and root_of(cid) in groups:
+            groups[root_of(cid)]["children"].append(
+                {"slug": slug, "name": name, "unit": units[str(unit)]}
+            )
+    return CategoryMenu(
+        groups=list(groups.values()),
+        names={row[1]: row[3] for row in rows},
+        units={row[1]: units[str(row[4])] for row in rows},
+        names_by_id={row[0]: row[3] for row in rows},
+    )

@@ -1,0 +1,64 @@
+"""What each role's home page shows: the organizations waiting for a coordinator (first),
+then what every domain registered in aidmatch.web.home for this user."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, select
+
+from aidmatch.extensions import db
+from aidmatch.orgs.models import Organization
+from aidmatch.permissions import is_staff
+from aidmatch.web.home import AttentionItem, attention_items
+
+
+def unverified_org_count() -> int:
+    """How many organizations wait for a coordinator."""
+    return db.session.scalar(
+        select(func.count()).select_from(Organization).where(Organization.verified_at.is_(None))
+    )
+
+
+def _organizations_to_verify(user):
+    if not is_staff(user):
+        return
+    count = unverified_org_count()
+    if count:
+        yield AttentionItem(
+            ngettext(
+                "%(num)d organization waits for verification",
+                "%(num)d organizations wait for verification",
+                count,
+            ),
+            url_for("orgs.review"),
+            "warn",
+        )
+
+
+def _own_organization_waits(user):
+    org = user.organization
+    if org is not None and not org.verified:
+        yield AttentionItem(
+            _(
+                "%(org)s waits for a coordinator to verify it. Until then, its needs are "
+                "visible to coordinators only.",
+                org=org.name,
+            ),
+            url_for("orgs.detail", org_id=org.id),
+            "warn",
+        )
+
+
+def home_context(user) -> dict:
+    """Counts and lists for the signed-in user's home page."""
+    return {
+        "organization": user.organization,
+        "unverified_orgs": unverified_org_count() if is_staff(user) else 0,
+        "attention": [
+            *_organizations_to_verify(user),
+            *_own_organization_waits(user),
+            *attention_items(user),
+        ],
+    }
