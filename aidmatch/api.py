@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
+from webargs.flaskparser import FlaskParser
 
 from aidmatch.extensions import db
 
@@ -63,9 +64,52 @@ def init_api(app) -> None:
     )
 
 
+def _text_problems(value, name: str, problems: dict) -> None:
+    """Collect, per field, why a string in value (nested too, keys included) can't be stored."""
+    from aidmatch.postings.validate import text_problem
+
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            problems.setdefault(name, [problem])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_problems(key, name, problems)
+            _text_problems(item, f"{name}.{key}" if name else str(key), problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _text_problems(item, f"{name}.{index}", problems)
+
+
+class CheckedParser(FlaskParser):
+    """webargs' parser, refusing (422 naming the field) a NUL character or a lone surrogate
+    anywhere in a JSON body or query string before any schema reads it; fields that drop
+    them (search words, schemas.SearchText) are left to do so."""
+
+    def pre_load(self, location_data, *, schema, req, location):
+        """Check every string of the location's raw data."""
+        raw = location_data
+        if location in ("query", "querystring"):
+            raw = {key: "".join(req.args.getlist(key)) for key in req.args}
+        if isinstance(raw, dict):
+            keep = {k for k, f in schema.fields.items() if getattr(f, "drops_bad_characters", 0)}
+            raw = {k: v for k, v in raw.items() if k not in keep}
+        problems: dict = {}
+        _text_problems(raw, "", problems)
+        if problems:
+            raise ma.ValidationError(problems if isinstance(raw, dict) else problems[""])
+        return location_data
+
+
+class ApiBlueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with the checked parser."""
+
+    ARGUMENTS_PARSER = CheckedParser()
+
+
 def make_blueprint(name: str, import_name: str, url_prefix: str = "", **kwargs):
     """A flask-smorest Blueprint mounted under /api/v1 (CSRF-exempt: bearer auth only)."""
-    return SmorestBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, **kwargs)
+    return ApiBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, **kwargs)
 
 
 def token_required(view):

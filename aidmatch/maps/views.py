@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField
 
+from aidmatch.errors import ApiError
 from aidmatch.extensions import db
 from aidmatch.labels import NEED_STATUS_LABELS, category_menu, language, options, urgency_label
 from aidmatch.needs.forms import NEED_SORTS, NeedListForm
@@ -121,9 +122,7 @@ def data():
     try:
         args = MapArgs().load(raw)
     except ma.ValidationError as exc:
-        body = {
-            "error": {"code": "validation", "message": "Invalid filters", "fields": exc.messages}
-        }
-        return jsonify(body), 422
+        fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
+        raise ApiError(422, "Invalid filters", fields) from None
     items = map_items(current_user, args)
     return jsonify({"items": items, "limit": MAX_MARKERS})

@@ -38,6 +38,7 @@ from aidmatch.matches.schemas import (
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer
 from aidmatch.refusals import Invalid
+from aidmatch.schemas import Id
 from aidmatch.serialize import match_to_dict, matches_to_dicts
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,8 @@ def _act(match_id: int, action):
 
 class MatchListArgs(PageArgs):
     status = ma.fields.String(validate=ma.validate.OneOf([*STATUSES, "active"]))
-    need = ma.fields.Integer()
-    offer = ma.fields.Integer()
+    need = Id()
+    offer = Id()
     mine = ma.fields.Boolean(
         load_default=False,
         metadata={"description": "only matches where your organization is one of the sides"},

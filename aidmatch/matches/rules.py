@@ -16,7 +16,7 @@ from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_member, is_staff
-from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
+from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX, text_problem
 from aidmatch.privacy.policy import side_condition, viewer_for
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 
@@ -152,6 +152,9 @@ def clean_text(value, field: str, required: bool, max_len: int = NOTE_MAX) -> st
         value = ""
     if not isinstance(value, str):
         raise Invalid(_("Must be text."), field=field)
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(problem, field=field)
     value = value.strip()
     if required and not value:
         if field == "reason":

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from aidmatch.categories.models import Category
-from aidmatch.db import is_id
+from aidmatch.db import MAX_ID, is_id
 from aidmatch.extensions import db
 from aidmatch.operations_errors import DomainError
 from aidmatch.places.models import Place
@@ -22,6 +22,7 @@ TITLE_MAX = 200
 TEXT_MAX = 5000
 NOTE_MAX = 2000
 MAX_RADIUS_KM = 5000
+SEARCH_MAX = 200
 
 
 def invalid(message, fields: dict[str, str]) -> DomainError:
@@ -45,13 +46,61 @@ class FieldErrors:
             raise invalid(_("Please correct the marked fields."), self.fields)
 
 
+def text_problem(value: str) -> str | None:
+    """Why a text can't be stored (a NUL character or a lone surrogate), else None: both
+    databases refuse the second, PostgreSQL the first. Pages, the API, the CSV export and the
+    map feed all ask this."""
+    if "\x00" in value:
+        return _("Text may not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("Text may not contain unpaired surrogates (invalid Unicode).")
+    return None
+
+
+def search_terms(value) -> str | None:
+    """Search words as typed, NUL characters and lone surrogates dropped, at most
+    SEARCH_MAX characters; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    kept = value.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+    return kept.strip()[:SEARCH_MAX] or None
+
+
+def check_filters(filters, statuses) -> None:
+    """Refuse (422, naming each field) a list's filters the database can't take: a status
+    not among `statuses` (nor "all", which arrives as None), an id beyond the integer range,
+    a NUL or a lone surrogate in a text filter; drop those characters from search words."""
+    errors = FieldErrors()
+    if filters.status is not None and filters.status not in statuses:
+        errors.add("status", _("Choose a status from the list."))
+    for name in ("category", "oblast", "urgency", "sort"):
+        value = getattr(filters, name, None)
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            errors.add(name, problem)
+    for name, attr in (("organization", "organization_id"), ("near", "near_place_id")):
+        value = getattr(filters, attr)
+        if value not in (None, -1) and not is_id(value):  # -1: "mine" without an organization
+            errors.add(name, _("No such id: ids are whole numbers from 1 to %(max)d.", max=MAX_ID))
+    if errors.fields:
+        raise invalid(" ".join(errors.fields.values()), errors.fields)
+    filters.q = search_terms(filters.q)
+
+
 def clean_text(errors: FieldErrors, data: dict, field: str, max_len: int, required: bool) -> str:
-    """A stripped string of at most max_len characters (required: not empty)."""
+    """A stripped string of at most max_len characters (required: not empty), free of NUL
+    characters and lone surrogates."""
     value = data.get(field)
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors.add(field, _("Must be text."))
+        return ""
+    problem = text_problem(value)
+    if problem:
+        errors.add(field, problem)
         return ""
     value = value.strip()
     if required and not value:
