@@ -23,8 +23,28 @@ API_PREFIX = "/api/v1"
 MAX_PER_PAGE = 200
 
 
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "e.g. validation_error"})
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={"description": "a message per field that is wrong (may be empty)"},
+    )
+
+
+class Error(ma.Schema):
+    """Every error of the API: {"error": {"code", "message", "fields"}} (errors.py)."""
+
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
 class AidmatchApi(Api):
-    """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors."""
+    """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors,
+    and the document describes them in that shape."""
+
+    ERROR_SCHEMA = Error
 
     def _register_error_handlers(self):
         """Register nothing: errors of every kind are rendered in one place."""
@@ -49,7 +69,6 @@ def api_config() -> dict:
                     'Errors: {"error": {"code", "message", "fields"}}.'
                 )
             },
-            "security": [{"bearerAuth": []}],
         },
     }
 
@@ -113,7 +132,8 @@ def make_blueprint(name: str, import_name: str, url_prefix: str = "", **kwargs):
 
 
 def token_required(view):
-    """Require a valid bearer token (401 otherwise); the user is then `current_user`."""
+    """Require a valid bearer token (401 otherwise; documented as the route's security); the
+    user is then `current_user`."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -121,7 +141,8 @@ def token_required(view):
             abort(401, "A valid bearer token is required: POST /api/v1/tokens to get one.")
         return view(*args, **kwargs)
 
-    return wrapped
+    # The document asks for the token on these routes only: the others are public.
+    return SmorestBlueprint.doc(security=[{"bearerAuth": []}])(wrapped)
 
 
 class PageArgs(ma.Schema):

@@ -11,6 +11,7 @@ from aidmatch.offers.models import OfferStatus
 from aidmatch.postings.validate import SEARCH_MAX, search_terms, text_problem
 
 SORTS = ("default", "newest", "closest")
+FILTER_MAX = 100  # a category slug or an oblast's name
 NEED_STATUSES = [s.value for s in NeedStatus]
 OFFER_STATUSES = [s.value for s in OfferStatus]
 
@@ -33,7 +34,7 @@ class SearchText(ma.fields.String):
     drops_bad_characters = True  # the API's parser leaves such characters to this field
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return search_terms(super()._deserialize(value, attr, data, **kwargs))
+        return search_terms(super()._deserialize(value, attr, data, **kwargs)) or ""
 
 
 class Id(ma.fields.Integer):
@@ -100,8 +101,11 @@ class PostingOut(ma.Schema):
 
 
 class ListArgs(PageArgs):
-    category = Text(metadata={"description": "slug; a parent includes its children"})
-    oblast = Text()
+    category = Text(
+        validate=ma.validate.Length(max=FILTER_MAX),
+        metadata={"description": "slug; a parent includes its children"},
+    )
+    oblast = Text(validate=ma.validate.Length(max=FILTER_MAX))
     status = status_filter(sorted({*NEED_STATUSES, *OFFER_STATUSES}))
     organization = Id()
     near = Id(metadata={"description": "place id to measure distances from"})
