@@ -96,10 +96,19 @@ def test_a_nul_in_a_patch_of_another_field_is_refused(app, api_client):
     _field_error(response, "delivery_note")
 
 
-def test_a_nul_in_a_match_note_is_refused(coordinator_api):
-    response = coordinator_api.post("/matches/1/reject", json={"reason": "no\x00"})
-    # the match does not exist: 404 comes first (the body is not read for it)
-    assert response.status_code == 404
+def test_a_nul_in_a_match_note_is_refused(app, api_client):
+    from aidmatch.extensions import db
+    from aidmatch.matches import operations as ops
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 5)
+    db.session.commit()
+    coordinator = api_client(cast.coordinator)
+    response = coordinator.post(f"/matches/{match.id}/reject", json={"reason": "no\x00"})
+    _field_error(response, "reason")
+    response = coordinator.post(f"/matches/{match.id}/reject", json={"reason": "\ud800"})
+    _field_error(response, "reason")
 
 
 def test_a_nul_in_search_terms_is_dropped(app, coordinator_api, login_as):
@@ -132,3 +141,68 @@ def test_a_nul_in_a_page_form_is_refused(app, login_as):
     )
     assert response.status_code in (200, 422)
     assert "Text may not contain" in response.get_data(as_text=True)
+
+
+# Every GET page and every form POST, as a coordinator, with bad values in the usual names:
+# a NUL in text, a lone surrogate's bytes, numbers beyond every range.
+BAD_QUERIES = (
+    "&".join(
+        f"{name}=a%00"
+        for name in ("q", "status", "category", "oblast", "kind", "sort", "page", "near_name")
+    )
+    + "&near=99999999999999999999&organization=99999999999999999999&urgency=a%00",
+    "q=%ED%A0%80&page=99999999999999999999&per_page=99999999999999999999"
+    "&within_km=99999999999999999999&limit=99999999999999999999",
+)
+FORM_FIELDS = [
+    "name",
+    "display_name",
+    "email",
+    "title",
+    "description",
+    "reason",
+    "note",
+    "kind",
+    "contact",
+    "website",
+    "phone",
+    "oblast",
+    "language",
+    "password",
+    "role",
+    "quantity",
+    "category",
+    "place_name",
+    "place_id",
+    "lat",
+    "lon",
+    "q",
+    "organization",
+    "urgency",
+]
+
+
+def test_no_page_or_form_answers_500_to_bad_values(app, login_as):
+    client = login_as(make_user(Role.COORDINATOR))
+    failed = []
+    for rule in app.url_map.iter_rules():
+        if rule.arguments or rule.rule.startswith(("/static", "/api")) or "logout" in rule.rule:
+            continue
+        if "GET" in rule.methods:
+            for query in BAD_QUERIES:
+                response = client.get(f"{rule.rule}?{query}")
+                if response.status_code >= 500:
+                    failed.append(("GET", rule.rule, query[:20]))
+        if "POST" in rule.methods:
+            response = client.post(rule.rule, data=dict.fromkeys(FORM_FIELDS, "a\x00"))
+            if response.status_code >= 500:
+                failed.append(("POST", rule.rule))
+    assert not failed
+
+
+def test_review_queue_and_matching_runs_refuse_a_nul(app, login_as, api_client):
+    coordinator = make_user(Role.COORDINATOR)
+    client = login_as(coordinator)
+    assert client.get("/review?oblast=a%00").status_code == 422
+    api = api_client(coordinator)
+    _field_error(api.post("/matching/runs", json={"category": "a\x00"}), "category")

@@ -41,6 +41,7 @@ from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import place_label
 from aidmatch.places.models import Place
+from aidmatch.postings.validate import check_texts
 from aidmatch.refusals import Refusal
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -136,6 +137,7 @@ def index():
     lang = language()
     menu = category_menu(lang)
     filters = ReviewFilterForm(formdata=request.args)
+    check_texts({"oblast": filters.oblast.data, "category": filters.category.data})
     filters.oblast.choices = options([("", _("All oblasts")), *oblast_choices(lang)])
     page = paginate(
         queue_query(now, filters.oblast.data or None, filters.category.data or None),

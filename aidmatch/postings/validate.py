@@ -59,6 +59,13 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def check_texts(values: dict) -> None:
+    """Refuse (422 naming each field) texts with a NUL character or a lone surrogate."""
+    problems = {k: p for k, v in values.items() if isinstance(v, str) and (p := text_problem(v))}
+    if problems:
+        raise invalid(" ".join(problems.values()), problems)
+
+
 def search_terms(value) -> str | None:
     """Search words as typed, NUL characters and lone surrogates dropped, at most
     SEARCH_MAX characters; None when nothing is left."""
