@@ -98,6 +98,28 @@ def test_reject_and_withdraw_require_a_reason_as_documented(spec, app, api_clien
     assert done.status_code == 200 and done.get_json()["reason"] == "duplicate"
 
 
+OPTIONAL_BODIES = (
+    "/api/v1/matches/{match_id}/decline",
+    "/api/v1/matches/{match_id}/release",
+    "/api/v1/needs/{need_id}/cancel",
+    "/api/v1/offers/{offer_id}/withdraw",
+)
+
+
+def test_optional_bodies_are_documented_as_optional_and_may_be_left_out(spec, app, api_client):
+    for path in OPTIONAL_BODIES:
+        body = spec["paths"][path]["post"]["requestBody"]
+        assert body.get("required", False) is False, path
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 5)
+    db.session.commit()
+    donor = api_client(cast.donor)
+    assert donor.post(f"/matches/{match.id}/decline").get_json()["status"] == "declined"
+    assert donor.post(f"/offers/{cast.offer.id}/withdraw").get_json()["status"] == "withdrawn"
+    organizer = api_client(cast.organizer)
+    assert organizer.post(f"/needs/{cast.need.id}/cancel").get_json()["status"] == "cancelled"
+
+
 class Walk:
     """Calls through ApiClients (each response checked against the document), noting which
     operations answered with a success and which with an error."""

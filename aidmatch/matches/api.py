@@ -214,7 +214,7 @@ def accept(match_id):
 @blp.route("/matches/<int:match_id>/decline", methods=["POST"])
 @token_required
 @may_act("decline")
-@blp.arguments(OptionalReasonIn)
+@blp.arguments(OptionalReasonIn, required=False)
 @blp.response(200, MatchOut)
 def decline(payload, match_id):
     """The donor says no to a pending match; its quantity is released."""
@@ -281,7 +281,7 @@ def confirm_delivery(payload, match_id):
 @blp.route("/matches/<int:match_id>/release", methods=["POST"])
 @token_required
 @may_act("release")
-@blp.arguments(OptionalReasonIn)
+@blp.arguments(OptionalReasonIn, required=False)
 @blp.response(200, MatchOut)
 def release(payload, match_id):
     """A coordinator releases a confirmed match not shipped in time."""
