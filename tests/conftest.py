@@ -275,15 +275,20 @@ def conc_app(database_url):
 
 
 class ApiClient:
-    """The test client with a bearer token for one user: api.get("/needs") etc."""
+    """The test client with a bearer token for one user: api.get("/needs") etc. Each
+    response is checked against the OpenAPI document (tests/openapi_check.py)."""
 
     def __init__(self, client, token: str):
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def _call(self, method: str, path: str, **kwargs):
+        from tests.openapi_check import check_response
+
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        return getattr(self.client, method)(f"/api/v1{path}", headers=headers, **kwargs)
+        response = getattr(self.client, method)(f"/api/v1{path}", headers=headers, **kwargs)
+        check_response(self.client, method, f"/api/v1{path}", response)
+        return response
 
     def get(self, path, **kwargs):
         return self._call("get", path, **kwargs)

@@ -19,7 +19,7 @@ MAX_CANDIDATES = 20
 
 
 class Explanation(ma.Schema):
-    score = ma.fields.Float()
+    score = ma.fields.Float(allow_none=True)
     parts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
     facts = ma.fields.Dict(keys=ma.fields.String())
     text = ma.fields.String(metadata={"description": 'e.g. "34 km, critical, waiting 9 days"'})
@@ -31,9 +31,12 @@ class CandidateOut(ma.Schema):
     unit = ma.fields.String()
     quantity = ma.fields.Integer(metadata={"description": "what this pair could move"})
     distance_km = ma.fields.Float(
-        metadata={"description": "rounded to 5 km unless you may see both exact points"}
+        allow_none=True,
+        metadata={"description": "rounded to 5 km unless you may see both exact points"},
     )
-    score = ma.fields.Float()
+    score = ma.fields.Float(
+        allow_none=True, metadata={"description": "null unless you may see both exact points"}
+    )
     explanation = ma.fields.Nested(Explanation)
 
 

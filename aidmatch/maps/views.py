@@ -24,6 +24,7 @@ from aidmatch.places.labels import place_label
 from aidmatch.postings.args import filters_from_args
 from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
+from aidmatch.refusals import Invalid
 from aidmatch.web.labels import NEED_STATUS_LABELS, language, options, urgency_label
 from aidmatch.web.schemas import ListArgs
 
@@ -123,9 +124,7 @@ def data():
     try:
         args = MapArgs().load(raw)
     except ma.ValidationError as exc:
-        body = {
-            "error": {"code": "validation", "message": "Invalid filters", "fields": exc.messages}
-        }
-        return jsonify(body), 422
+        fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
+        raise Invalid(_l("Invalid filters"), fields=fields) from None
     items = map_items(current_user, args)
     return jsonify({"items": items, "limit": MAX_MARKERS})

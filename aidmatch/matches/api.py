@@ -38,6 +38,7 @@ from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer
 from aidmatch.refusals import Invalid
 from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
+from aidmatch.web.schemas import Id
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,8 @@ def _act(match_id: int, action):
 
 class MatchListArgs(PageArgs):
     status = ma.fields.String(validate=ma.validate.OneOf([*STATUSES, "active"]))
-    need = ma.fields.Integer()
-    offer = ma.fields.Integer()
+    need = Id()
+    offer = Id()
     mine = ma.fields.Boolean(
         load_default=False,
         metadata={"description": "only matches where your organization is one of the sides"},
@@ -175,7 +176,7 @@ def accept(match_id):
 @blp.route("/matches/<int:match_id>/decline", methods=["POST"])
 @token_required
 @may_act("decline")
-@blp.arguments(OptionalReasonIn)
+@blp.arguments(OptionalReasonIn, required=False)
 @blp.response(200, MatchOut)
 def decline(payload, match_id):
     """The donor says no to a pending match; its quantity is released."""
@@ -242,7 +243,7 @@ def confirm_delivery(payload, match_id):
 @blp.route("/matches/<int:match_id>/release", methods=["POST"])
 @token_required
 @may_act("release")
-@blp.arguments(OptionalReasonIn)
+@blp.arguments(OptionalReasonIn, required=False)
 @blp.response(200, MatchOut)
 def release(payload, match_id):
     """A coordinator releases a confirmed match not shipped in time."""

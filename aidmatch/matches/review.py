@@ -33,6 +33,7 @@ from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_choices, place_label
 from aidmatch.places.models import Place
+from aidmatch.postings.validate import check_texts
 from aidmatch.refusals import Refusal
 from aidmatch.web.api import paginate
 from aidmatch.web.labels import language, options, unit_label, urgency_label
@@ -130,6 +131,7 @@ def index():
     lang = language()
     menu = category_menu(lang)
     filters = ReviewFilterForm(formdata=request.args)
+    check_texts({"oblast": filters.oblast.data, "category": filters.category.data})
     filters.oblast.choices = options([("", _("All oblasts")), *oblast_choices()])
     page = paginate(
         queue_query(now, filters.oblast.data or None, filters.category.data or None),

@@ -19,6 +19,7 @@ from aidmatch.permissions import is_member, is_staff
 from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
 from aidmatch.privacy.policy import side_condition, viewer_for
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
+from aidmatch.web.text import text_problem
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
 # way still arrive): the "cancel" row of the lifecycle table starts from these.
@@ -152,6 +153,9 @@ def clean_text(value, field: str, required: bool, max_len: int = NOTE_MAX) -> st
         value = ""
     if not isinstance(value, str):
         raise Invalid(_("Must be text."), field=field)
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(problem, field=field)
     value = value.strip()
     if required and not value:
         if field == "reason":

@@ -1,7 +1,8 @@
 """marshmallow schemas of the matches API: what clients send, and the match they get back.
 
-They only parse types; the rules (quantities, required reasons, lengths) are checked by the
-operations, once, for the pages and the API alike.
+They parse types and say which fields a body must have (so the OpenAPI document tells the
+truth: reject and withdraw need a reason, ship a note); the rules (quantities, blank
+reasons, lengths) are checked by the operations, once, for the pages and the API alike.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import marshmallow as ma
 
 from aidmatch.needs.api import NeedOut
 from aidmatch.offers.api import OfferOut
-from aidmatch.web.schemas import OrgRef
+from aidmatch.web.schemas import OrgRef, Text
 
 
 class ClaimIn(ma.Schema):
@@ -23,25 +24,29 @@ class ClaimIn(ma.Schema):
 
 
 class OptionalReasonIn(ma.Schema):
-    reason = ma.fields.String(load_default="")
+    reason = Text(load_default="")
 
 
 class RequiredReasonIn(ma.Schema):
-    reason = ma.fields.String(
-        load_default="", metadata={"description": "required; the other side reads it"}
+    reason = Text(
+        required=True,
+        validate=ma.validate.Length(min=1),
+        metadata={"description": "not blank; the other side reads it"},
     )
 
 
 class ShipIn(ma.Schema):
-    note = ma.fields.String(load_default="", metadata={"description": "required"})
-    tracking = ma.fields.String(load_default="")
+    note = Text(
+        required=True, validate=ma.validate.Length(min=1), metadata={"description": "not blank"}
+    )
+    tracking = Text(load_default="")
 
 
 class DeliveryIn(ma.Schema):
     quantity_received = ma.fields.Integer(
         required=True, strict=True, metadata={"description": "0 to the match's quantity"}
     )
-    note = ma.fields.String(load_default="")
+    note = Text(load_default="")
 
 
 class Contacts(ma.Schema):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.needs.kind import NEED
-from aidmatch.needs.models import Urgency
+from aidmatch.needs.models import NeedStatus, Urgency
 from aidmatch.postings.api import ApiSpec, posting_routes
 from aidmatch.web.api import make_blueprint, page_schema
-from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut
+from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut, Text, status_filter
 
 blp = make_blueprint(
     "api_needs", __name__, url_prefix="/needs", description="Needs of frontline groups"
@@ -21,7 +21,7 @@ URGENCIES = [u.value for u in Urgency]
 class NeedIn(PostingIn):
     urgency = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(URGENCIES))
     needed_by = ma.fields.Date(allow_none=True)
-    delivery_note = ma.fields.String(load_default="")
+    delivery_note = Text(load_default="")
     sensitive = ma.fields.Boolean(load_default=False)
 
 
@@ -42,6 +42,7 @@ class NeedOut(PostingOut):
 
 
 class NeedListArgs(ListArgs):
+    status = status_filter([s.value for s in NeedStatus])
     urgency = ma.fields.String(validate=ma.validate.OneOf(URGENCIES))
 
 

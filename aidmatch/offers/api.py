@@ -6,9 +6,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.offers.kind import OFFER
+from aidmatch.offers.models import OfferStatus
 from aidmatch.postings.api import ApiSpec, posting_routes
 from aidmatch.web.api import make_blueprint, page_schema
-from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut
+from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut, status_filter
 
 blp = make_blueprint(
     "api_offers", __name__, url_prefix="/offers", description="Offers of donor collectives"
@@ -26,6 +27,10 @@ class OfferPatch(OfferIn):
     """The fields of an offer to change (any subset)."""
 
 
+class OfferListArgs(ListArgs):
+    status = status_filter([s.value for s in OfferStatus])
+
+
 class OfferOut(PostingOut):
     delivery_radius_km = ma.fields.Integer(allow_none=True)
     available_until = ma.fields.Date(allow_none=True)
@@ -41,7 +46,7 @@ posting_routes(
         schema_patch=OfferPatch,
         schema_out=OfferOut,
         schema_page=page_schema(OfferOut, "OfferPage"),
-        list_args=ListArgs,
+        list_args=OfferListArgs,
         docs={
             "list": "Offers you may see: filter by category, oblast, status, organization, place.",
             "create": """Post an offer for your donor or supply collective.

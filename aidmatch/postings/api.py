@@ -131,7 +131,7 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @blp.route(f"{id_rule}/{kind.end_verb}", methods=["POST"], endpoint=kind.end_verb)
     @token_required
     @allowed_on(spec, spec.refusals["end"])
-    @blp.arguments(ReasonIn)
+    @blp.arguments(ReasonIn, required=False)
     @blp.response(200, out)
     @_documented(spec.docs["end"])
     def end(payload, **ids):

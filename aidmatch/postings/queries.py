@@ -20,6 +20,7 @@ from aidmatch.categories.operations import descendant_ids, get_by_slug
 from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.places.models import Place
+from aidmatch.postings.validate import check_filters
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import NotFound
 
@@ -130,7 +131,9 @@ def kind_query(kind, viewer) -> Select:
 
 def kind_select(kind, viewer, filters: Filters) -> Select:
     """The select for needs or offers the viewer may see, filtered and sorted as the kind
-    sorts (by the distance from "near" when asked)."""
+    sorts (by the distance from "near" when asked). Filters the database can't take are
+    refused first (422 naming the field), for the API, the pages, the CSV and the map alike."""
+    check_filters(filters, kind.status_labels)
     stmt, near = apply_filters(
         kind.narrow(kind_query(kind, viewer), filters), kind.model, filters, viewer
     )

@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from aidmatch.categories.models import Category
-from aidmatch.db import is_id
+from aidmatch.db import MAX_ID, is_id
 from aidmatch.extensions import db
 from aidmatch.places.models import Place
 from aidmatch.refusals import Invalid
+from aidmatch.web.text import search_terms, text_problem
 
 MAX_QUANTITY = 1_000_000
 IDEMPOTENCY_KEY_MAX = 128
@@ -43,13 +44,46 @@ class FieldErrors:
             raise invalid(_("Please correct the marked fields."), self.fields)
 
 
+def check_texts(values: dict) -> None:
+    """Refuse (422 naming each field) texts with a NUL character or a lone surrogate."""
+    problems = {k: p for k, v in values.items() if isinstance(v, str) and (p := text_problem(v))}
+    if problems:
+        raise invalid(" ".join(problems.values()), problems)
+
+
+def check_filters(filters, statuses) -> None:
+    """Refuse (422, naming each field) a list's filters the database can't take: a status
+    not among `statuses` (nor "all", which arrives as None), an id beyond the integer range,
+    a NUL or a lone surrogate in a text filter; drop those characters from search words."""
+    errors = FieldErrors()
+    if filters.status is not None and filters.status not in statuses:
+        errors.add("status", _("Choose a status from the list."))
+    for name in ("category", "oblast", "urgency", "sort"):
+        value = getattr(filters, name, None)
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            errors.add(name, problem)
+    for name, attr in (("organization", "organization_id"), ("near", "near_place_id")):
+        value = getattr(filters, attr)
+        if value not in (None, -1) and not is_id(value):  # -1: "mine" without an organization
+            errors.add(name, _("No such id: ids are whole numbers from 1 to %(max)d.", max=MAX_ID))
+    if errors.fields:
+        raise invalid(" ".join(errors.fields.values()), errors.fields)
+    filters.q = search_terms(filters.q)
+
+
 def clean_text(errors: FieldErrors, data: dict, field: str, max_len: int, required: bool) -> str:
-    """A stripped string of at most max_len characters (required: not empty)."""
+    """A stripped string of at most max_len characters (required: not empty), free of NUL
+    characters and lone surrogates."""
     value = data.get(field)
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors.add(field, _("Must be text."))
+        return ""
+    problem = text_problem(value)
+    if problem:
+        errors.add(field, problem)
         return ""
     value = value.strip()
     if required and not value:

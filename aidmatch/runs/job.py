@@ -37,6 +37,7 @@ from aidmatch.candidates.inputs import category_catalog, engine_weights
 from aidmatch.db import utcnow
 from aidmatch.engine import ALLOCATORS, propose
 from aidmatch.extensions import db
+from aidmatch.postings.validate import check_texts
 from aidmatch.refusals import Conflict, Invalid
 from aidmatch.runs.loading import load_need_records, load_offer_records, pairs_not_to_propose
 from aidmatch.runs.models import MatchingRun, RunStatus
@@ -66,6 +67,7 @@ def run_matching(
     """
     if allocator not in ALLOCATORS:
         raise Invalid(_l("Unknown allocator: use flow or greedy."), field="allocator")
+    check_texts({"category": category_slug, "oblast": oblast})
     scope = resolve_scope(category_slug, oblast)
     run = start_run(actor, scope, allocator)
     run_id = run.id

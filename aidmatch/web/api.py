@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
+from webargs.flaskparser import FlaskParser
 
 from aidmatch.extensions import db
 
@@ -22,8 +23,28 @@ API_PREFIX = "/api/v1"
 MAX_PER_PAGE = 200
 
 
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "e.g. validation_error"})
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={"description": "a message per field that is wrong (may be empty)"},
+    )
+
+
+class Error(ma.Schema):
+    """Every error of the API: {"error": {"code", "message", "fields"}} (errors.py)."""
+
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
 class AidmatchApi(Api):
-    """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors."""
+    """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors,
+    and the document describes them in that shape."""
+
+    ERROR_SCHEMA = Error
 
     def _register_error_handlers(self):
         """Register nothing: errors of every kind are rendered in one place."""
@@ -48,7 +69,6 @@ def api_config() -> dict:
                     'Errors: {"error": {"code", "message", "fields"}}.'
                 )
             },
-            "security": [{"bearerAuth": []}],
         },
     }
 
@@ -63,13 +83,57 @@ def init_api(app) -> None:
     )
 
 
+def _text_problems(value, name: str, problems: dict) -> None:
+    """Collect, per field, why a string in value (nested too, keys included) can't be stored."""
+    from aidmatch.web.text import text_problem
+
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            problems.setdefault(name, [problem])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_problems(key, name, problems)
+            _text_problems(item, f"{name}.{key}" if name else str(key), problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _text_problems(item, f"{name}.{index}", problems)
+
+
+class CheckedParser(FlaskParser):
+    """webargs' parser, refusing (422 naming the field) a NUL character or a lone surrogate
+    anywhere in a JSON body or query string before any schema reads it; fields that drop
+    them (search words, schemas.SearchText) are left to do so."""
+
+    def pre_load(self, location_data, *, schema, req, location):
+        """Check every string of the location's raw data."""
+        raw = location_data
+        if location in ("query", "querystring"):
+            raw = {key: "".join(req.args.getlist(key)) for key in req.args}
+        if isinstance(raw, dict):
+            keep = {k for k, f in schema.fields.items() if getattr(f, "drops_bad_characters", 0)}
+            raw = {k: v for k, v in raw.items() if k not in keep}
+        problems: dict = {}
+        _text_problems(raw, "", problems)
+        if problems:
+            raise ma.ValidationError(problems if isinstance(raw, dict) else problems[""])
+        return location_data
+
+
+class ApiBlueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with the checked parser."""
+
+    ARGUMENTS_PARSER = CheckedParser()
+
+
 def make_blueprint(name: str, import_name: str, url_prefix: str = "", **kwargs):
     """A flask-smorest Blueprint mounted under /api/v1 (CSRF-exempt: bearer auth only)."""
-    return SmorestBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, **kwargs)
+    return ApiBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, **kwargs)
 
 
 def token_required(view):
-    """Require a valid bearer token (401 otherwise); the user is then `current_user`."""
+    """Require a valid bearer token (401 otherwise; documented as the route's security); the
+    user is then `current_user`."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -77,7 +141,8 @@ def token_required(view):
             abort(401, "A valid bearer token is required: POST /api/v1/tokens to get one.")
         return view(*args, **kwargs)
 
-    return wrapped
+    # The document asks for the token on these routes only: the others are public.
+    return SmorestBlueprint.doc(security=[{"bearerAuth": []}])(wrapped)
 
 
 class PageArgs(ma.Schema):

@@ -75,7 +75,7 @@ def error_response(status: int, message: str, fields: dict | None = None, code: 
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
 def _validation_fields(err: HTTPException) -> dict:

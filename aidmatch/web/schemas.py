@@ -4,9 +4,50 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from aidmatch.db import MAX_ID
 from aidmatch.web.api import PageArgs
+from aidmatch.web.text import SEARCH_MAX, search_terms, text_problem
 
 SORTS = ("default", "newest", "closest")
+FILTER_MAX = 100  # a category slug or an oblast's name
+
+
+class Text(ma.fields.String):
+    """A string the database can store: no NUL character, no lone surrogate (422 naming the
+    field otherwise). The API's parser checks every other string the same way."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = text_problem(text)
+        if problem:
+            raise ma.ValidationError(problem)
+        return text
+
+
+class SearchText(ma.fields.String):
+    """Search words: NUL characters and lone surrogates are dropped, not refused."""
+
+    drops_bad_characters = True  # the API's parser leaves such characters to this field
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return search_terms(super()._deserialize(value, attr, data, **kwargs)) or ""
+
+
+class Id(ma.fields.Integer):
+    """A row's id: a whole number from 1 to MAX_ID, the database's integer range."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=MAX_ID))
+        super().__init__(**kwargs)
+
+
+def status_filter(statuses: list[str]) -> ma.fields.String:
+    """?status=: one of a kind's statuses, or "all" (default "open")."""
+    return ma.fields.String(
+        load_default="open",
+        validate=ma.validate.OneOf([*statuses, "all"]),
+        metadata={"description": "a status, or 'all' for every status"},
+    )
 
 
 class PlaceRef(ma.Schema):
@@ -30,9 +71,9 @@ class OrgRef(ma.Schema):
 class PostingIn(ma.Schema):
     """Fields needs and offers share; rules (lengths, ranges, dates) are checked by operations."""
 
-    title = ma.fields.String(required=True)
-    description = ma.fields.String(load_default="")
-    category = ma.fields.String(required=True, metadata={"description": "category slug"})
+    title = Text(required=True)
+    description = Text(load_default="")
+    category = Text(required=True, metadata={"description": "category slug"})
     quantity = ma.fields.Integer(required=True, strict=True)
     place_id = ma.fields.Integer(allow_none=True)
     lat = ma.fields.Float(allow_none=True, allow_nan=False)
@@ -56,17 +97,28 @@ class PostingOut(ma.Schema):
 
 
 class ListArgs(PageArgs):
-    category = ma.fields.String(metadata={"description": "slug; a parent includes its children"})
-    oblast = ma.fields.String()
-    status = ma.fields.String(
-        load_default="open", metadata={"description": "a status, or 'all' for every status"}
+    """What lists of needs and offers are filtered by; each kind's API narrows ``status`` to
+    its own statuses (status_filter), and the list query refuses any other (422)."""
+
+    status = Text(
+        load_default="open",
+        validate=ma.validate.Length(max=FILTER_MAX),
+        metadata={"description": "a status, or 'all' for every status"},
     )
-    organization = ma.fields.Integer()
-    near = ma.fields.Integer(metadata={"description": "place id to measure distances from"})
+    category = Text(
+        validate=ma.validate.Length(max=FILTER_MAX),
+        metadata={"description": "slug; a parent includes its children"},
+    )
+    oblast = Text(validate=ma.validate.Length(max=FILTER_MAX))
+    organization = Id()
+    near = Id(metadata={"description": "place id to measure distances from"})
     within_km = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2000))
-    q = ma.fields.String(validate=ma.validate.Length(max=200))
+    q = SearchText(
+        validate=ma.validate.Length(max=SEARCH_MAX),
+        metadata={"description": "words in the title or description (NUL characters dropped)"},
+    )
     sort = ma.fields.String(load_default="default", validate=ma.validate.OneOf(SORTS))
 
 
 class ReasonIn(ma.Schema):
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    reason = Text(load_default="", validate=ma.validate.Length(max=2000))

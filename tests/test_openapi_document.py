@@ -1,0 +1,253 @@
+"""The OpenAPI document tells the truth (issue 12, finding 5): errors in the envelope the API
+sends, reasons required where the API requires them, public endpoints without security, and
+every operation's success and error responses matching it (tests/openapi_check.py checks each
+response of tests.conftest.ApiClient; the walk below reaches every operation)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+
+from aidmatch.db import utcnow
+from aidmatch.extensions import db
+from aidmatch.matches import operations as ops
+from aidmatch.matches.models import MatchSource
+from tests.match_helpers import make_cast
+from tests.openapi_check import api_document
+
+PUBLIC = {
+    ("POST", "/api/v1/tokens"),
+    ("GET", "/api/v1/categories"),
+    ("GET", "/api/v1/places"),
+    ("GET", "/api/v1/transparency/summary"),
+}
+
+
+@pytest.fixture
+def spec(client):
+    return client.get("/api/v1/openapi.json").get_json()
+
+
+def operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield method.upper(), path, operation
+
+
+def follow(spec, node: dict) -> dict:
+    """The object a $ref points to (followed until there is none)."""
+    while "$ref" in node:
+        target = spec
+        for part in node["$ref"].split("/")[1:]:
+            target = target[part]
+        node = target
+    return node
+
+
+def test_every_error_is_described_in_the_envelope(spec):
+    checked = 0
+    for method, path, operation in operations(spec):
+        assert "default" in operation["responses"], (method, path)  # any other error status
+        for status, response in operation["responses"].items():
+            if status.startswith("2"):
+                continue
+            body = follow(spec, follow(spec, response)["content"]["application/json"]["schema"])
+            assert body["required"] == ["error"], (method, path, status)
+            error = follow(spec, body["properties"]["error"])
+            assert set(error["properties"]) == {"code", "message", "fields"}, (method, path)
+            assert set(error["required"]) == {"code", "message", "fields"}
+            checked += 1
+    assert checked >= 50
+
+
+def test_public_endpoints_ask_for_no_token_and_the_others_do(spec, client):
+    assert "security" not in spec  # no document-wide rule: each operation says its own
+    for method, path, operation in operations(spec):
+        if (method, path) in PUBLIC:
+            assert not operation.get("security"), (method, path)
+        else:
+            assert operation.get("security") == [{"bearerAuth": []}], (method, path)
+    assert client.get("/api/v1/openapi.json").status_code == 200  # itself public
+    assert client.get("/api/v1/categories").status_code == 200
+    assert client.get("/api/v1/places?q=Kharkiv").status_code == 200
+
+
+@pytest.mark.parametrize("action", ["reject", "withdraw"])
+def test_reject_and_withdraw_require_a_reason_as_documented(spec, app, api_client, action):
+    """DESIGN: reject and withdraw take {reason}, which both sides read; so the reason is
+    required, in the document and by the API (a clear 422 naming it)."""
+    body = spec["paths"][f"/api/v1/matches/{{match_id}}/{action}"]["post"]["requestBody"]
+    assert body["required"] is True
+    schema = follow(spec, body["content"]["application/json"]["schema"])
+    assert schema["required"] == ["reason"]
+    assert schema["properties"]["reason"]["minLength"] == 1
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 5)
+    if action == "withdraw":
+        ops.approve(match, cast.coordinator)
+    db.session.commit()
+    api = api_client(cast.coordinator if action == "reject" else cast.donor)
+    for sent in ({}, {"reason": ""}, {"reason": "   "}):
+        refused = api.post(f"/matches/{match.id}/{action}", json=sent)
+        assert refused.status_code == 422, sent
+        assert "reason" in refused.get_json()["error"]["fields"]
+    done = api.post(f"/matches/{match.id}/{action}", json={"reason": "duplicate"})
+    assert done.status_code == 200 and done.get_json()["reason"] == "duplicate"
+
+
+OPTIONAL_BODIES = (
+    "/api/v1/matches/{match_id}/decline",
+    "/api/v1/matches/{match_id}/release",
+    "/api/v1/needs/{need_id}/cancel",
+    "/api/v1/offers/{offer_id}/withdraw",
+)
+
+
+def test_optional_bodies_are_documented_as_optional_and_may_be_left_out(spec, app, api_client):
+    for path in OPTIONAL_BODIES:
+        body = spec["paths"][path]["post"]["requestBody"]
+        assert body.get("required", False) is False, path
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 5)
+    db.session.commit()
+    donor = api_client(cast.donor)
+    assert donor.post(f"/matches/{match.id}/decline").get_json()["status"] == "declined"
+    assert donor.post(f"/offers/{cast.offer.id}/withdraw").get_json()["status"] == "withdrawn"
+    organizer = api_client(cast.organizer)
+    assert organizer.post(f"/needs/{cast.need.id}/cancel").get_json()["status"] == "cancelled"
+
+
+class Walk:
+    """Calls through ApiClients (each response checked against the document), noting which
+    operations answered with a success and which with an error."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.schema = api_document(app.test_client())
+        self.seen: dict[str, set[str]] = {}
+
+    def call(self, api, method: str, path: str, expect: int, **kwargs):
+        response = getattr(api, method.lower())(path, **kwargs)
+        assert response.status_code == expect, (method, path, response.get_json(silent=True))
+        operation = self.schema.find_operation_by_path(method, f"/api/v1{path}")
+        kind = "success" if response.status_code < 400 else "error"
+        self.seen.setdefault(operation.label, set()).add(kind)
+        return response.get_json(silent=True)
+
+
+def test_every_operation_answers_success_and_errors_as_documented(app, client, api_client):
+    from tests.conftest import ApiClient
+    from tests.factories import PASSWORD
+
+    cast = make_cast()
+    db.session.commit()
+    walk = Walk(app)
+    anonymous = ApiClient(client, "not-a-token")
+    donor, coordinator = api_client(cast.donor), api_client(cast.coordinator)
+    organizer = api_client(cast.organizer)
+    need, offer = cast.need.id, cast.offer.id
+
+    token = walk.call(
+        anonymous, "POST", "/tokens", 201, json={"email": cast.donor.email, "password": PASSWORD}
+    )["token"]
+    walk.call(anonymous, "POST", "/tokens", 422, json={"email": "x"})
+    own = ApiClient(app.test_client(), token)
+    walk.call(own, "GET", "/me", 200)
+    walk.call(anonymous, "GET", "/me", 401)
+    walk.call(own, "DELETE", "/tokens/current", 204)
+    walk.call(own, "DELETE", "/tokens/current", 401)
+    walk.call(anonymous, "GET", "/categories", 200)
+    walk.call(anonymous, "GET", "/places", 200, query_string={"q": "Kharkiv"})
+    walk.call(anonymous, "GET", "/places", 422)
+    walk.call(anonymous, "GET", "/transparency/summary", 200)
+
+    for kind, own_api, item, other_api in (
+        ("needs", organizer, need, donor),
+        ("offers", donor, offer, organizer),
+    ):
+        walk.call(own_api, "GET", f"/{kind}", 200)
+        walk.call(own_api, "GET", f"/{kind}", 422, query_string={"status": "bogus"})
+        walk.call(own_api, "GET", f"/{kind}/{item}", 200)
+        walk.call(own_api, "GET", f"/{kind}/99999999", 404)
+        walk.call(own_api, "PATCH", f"/{kind}/{item}", 200, json={"quantity": 60})
+        walk.call(own_api, "PATCH", f"/{kind}/{item}", 422, json={"title": "a\x00"})
+        walk.call(other_api, "POST", f"/{kind}", 403, json={})
+        walk.call(own_api, "POST", f"/{kind}", 422, json={"title": "t"})
+        posted = walk.call(
+            own_api,
+            "POST",
+            f"/{kind}",
+            201,
+            json={
+                "title": "Water filters",
+                "category": "water",
+                "quantity": 3,
+                "place_id": cast.need.place_id,
+            },
+        )
+        end = "cancel" if kind == "needs" else "withdraw"
+        walk.call(own_api, "POST", f"/{kind}/{posted['id']}/{end}", 200, json={})
+        walk.call(own_api, "POST", f"/{kind}/{posted['id']}/{end}", 409, json={})
+    walk.call(organizer, "GET", f"/needs/{need}/candidates", 200)
+    walk.call(organizer, "GET", f"/needs/{need}/candidates", 422, query_string={"limit": 0})
+    walk.call(donor, "GET", f"/offers/{offer}/candidates", 200)
+    walk.call(donor, "GET", "/offers/99999999/candidates", 404)
+
+    claim = f"/needs/{need}/claims"
+    walk.call(donor, "POST", claim, 422, json={})
+    walk.call(organizer, "POST", claim, 403, json={"quantity": 1})
+    first = walk.call(donor, "POST", claim, 201, json={"quantity": 5, "offer_id": offer})["id"]
+    second = walk.call(donor, "POST", claim, 201, json={"quantity": 5})["id"]
+    third = walk.call(donor, "POST", claim, 201, json={"quantity": 5})["id"]
+    walk.call(coordinator, "GET", "/matches", 200, query_string={"need": need})
+    walk.call(coordinator, "GET", "/matches", 422, query_string={"need": "99999999999999999999"})
+    walk.call(donor, "GET", f"/matches/{first}", 200)
+    walk.call(donor, "GET", "/matches/99999999", 404)
+
+    walk.call(donor, "POST", f"/matches/{first}/approve", 403)
+    walk.call(coordinator, "POST", f"/matches/{first}/approve", 200)
+    walk.call(donor, "POST", f"/matches/{first}/ship", 422, json={})
+    walk.call(donor, "POST", f"/matches/{first}/ship", 200, json={"note": "Nova Poshta"})
+    delivery = f"/matches/{first}/confirm-delivery"
+    walk.call(organizer, "POST", delivery, 422, json={})
+    walk.call(organizer, "POST", delivery, 200, json={"quantity_received": 5})
+    walk.call(coordinator, "POST", f"/matches/{second}/reject", 422, json={})
+    walk.call(coordinator, "POST", f"/matches/{second}/reject", 200, json={"reason": "twice"})
+    walk.call(donor, "POST", f"/matches/{second}/decline", 409, json={})
+    walk.call(donor, "POST", f"/matches/{third}/decline", 200, json={})
+    walk.call(donor, "POST", f"/matches/{third}/extend", 409)
+
+    proposal = ops.reserve(
+        cast.need, cast.offer, cast.donor_org, 4, source=MatchSource.ENGINE, score=0.7
+    )
+    db.session.commit()
+    walk.call(organizer, "POST", f"/matches/{proposal.id}/accept", 403)
+    walk.call(donor, "POST", f"/matches/{proposal.id}/accept", 200)
+    walk.call(donor, "POST", f"/matches/{proposal.id}/extend", 200)
+    walk.call(coordinator, "POST", f"/matches/{proposal.id}/approve", 200)
+    walk.call(coordinator, "POST", f"/matches/{proposal.id}/release", 409, json={})
+    walk.call(donor, "POST", f"/matches/{proposal.id}/withdraw", 422, json={})
+    later = ops.claim_need(cast.need, cast.donor, 2)
+    ops.approve(later, cast.coordinator)
+    later.expires_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    walk.call(coordinator, "POST", f"/matches/{later.id}/release", 200, json={})
+    walk.call(donor, "POST", f"/matches/{proposal.id}/withdraw", 200, json={"reason": "gone"})
+
+    walk.call(coordinator, "POST", "/matching/runs", 201, json={})  # last: it proposes
+    run = walk.call(coordinator, "GET", "/matching/runs", 200)["items"][0]
+    walk.call(donor, "GET", "/matching/runs", 403)
+    walk.call(donor, "POST", "/matching/runs", 403, json={})
+    walk.call(coordinator, "GET", f"/matching/runs/{run['id']}", 200)
+    walk.call(coordinator, "GET", "/matching/runs/99999999", 404)
+
+    documented = {result.ok().label for result in walk.schema.get_all_operations()}
+    assert set(walk.seen) == documented, documented ^ set(walk.seen)
+    # Public, without parameters or body: no error is theirs to give.
+    walk.seen["GET /api/v1/categories"].add("error")
+    walk.seen["GET /api/v1/transparency/summary"].add("error")
+    missing = {label: kinds for label, kinds in walk.seen.items() if kinds != {"success", "error"}}
+    assert not missing, missing
