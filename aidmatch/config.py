@@ -117,6 +117,19 @@ def front_oblast_names(raw) -> tuple[str, ...]:
     return tuple(name for name in (part.strip() for part in raw.split(",")) if name)
 
 
+def _limiter_storage(env: dict, mode: str) -> str:
+    """Where rate-limit counters live: RATELIMIT_STORAGE_URI, else REDIS_URL, else (outside
+    production) this process's memory. Production refuses to start without a shared store:
+    with in-process counters every worker would allow the limit again."""
+    storage = env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL")
+    if not storage and mode == "production":
+        raise ConfigError(
+            "Production needs REDIS_URL (or RATELIMIT_STORAGE_URI) so that login limits are "
+            "shared by all workers"
+        )
+    return storage or "memory://"
+
+
 def database_url(raw: str | None, instance_path: Path) -> str:
     """Validate DATABASE_URL (default: SQLite file in instance/) and normalise its driver."""
     if not raw:
@@ -164,8 +177,13 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "SQLITE_BUSY_TIMEOUT_MS": _int_setting(env, "SQLITE_BUSY_TIMEOUT_MS", 15000),
         "REDIS_URL": env.get("REDIS_URL") or None,
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STORAGE_URI": _limiter_storage(env, mode),
+        # failed logins: per account and client address, per address (several people behind
+        # one NAT), and per account from anywhere, over a short window: it slows guessing
+        # from many addresses without locking the owner out for long
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "LOGIN_ADDRESS_RATE_LIMIT": env.get("LOGIN_ADDRESS_RATE_LIMIT", "30 per 15 minutes"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
         "SESSION_IDLE_HOURS": _positive_setting(env, "SESSION_IDLE_HOURS", 72),
         "SESSION_COOKIE_SECURE": mode == "production",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -27,8 +27,19 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
         load_config(tmp_path, env={"AIDMATCH_ENV": "production"})
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config(tmp_path, env={"AIDMATCH_ENV": "production", "SECRET_KEY": "short"})
-    config = load_config(tmp_path, env={"AIDMATCH_ENV": "production", "SECRET_KEY": "k" * 40})
+    production = {"AIDMATCH_ENV": "production", "SECRET_KEY": "k" * 40}
+    config = load_config(tmp_path, env={**production, "REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+def test_production_refuses_to_start_without_a_shared_limiter_store(tmp_path):
+    production = {"AIDMATCH_ENV": "production", "SECRET_KEY": "k" * 40}
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        load_config(tmp_path, env=production)
+    stated = load_config(tmp_path, env={**production, "RATELIMIT_STORAGE_URI": "memory://"})
+    assert stated["RATELIMIT_STORAGE_URI"] == "memory://"  # said so explicitly: one worker
+    assert load_config(tmp_path, env={})["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
 @pytest.mark.parametrize(

@@ -365,6 +365,7 @@ def _start_gunicorn(database_url: str, log_path: Path) -> tuple[subprocess.Popen
         "DATABASE_URL": database_url,
         "AIDMATCH_ENV": "production",
         "SECRET_KEY": "concurrency-test-" + "k" * 40,
+        "RATELIMIT_STORAGE_URI": "memory://",  # no login in this test
     }
     env.pop("TEST_DATABASE_URL", None)
     gunicorn = Path(sys.executable).with_name("gunicorn")

@@ -39,8 +39,16 @@ bp = Blueprint("auth", __name__)
 REGISTER_FIELDS = {"name": "org_name", "kind": "org_kind", "contact": "org_contact"}
 
 
-def _login_limit() -> str:
+def _pair_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
 
 
 def address_key() -> str:
@@ -48,13 +56,22 @@ def address_key() -> str:
     return "address:" + (get_remote_address() or "unknown")
 
 
-def account_key() -> str:
-    """Rate-limit bucket of the account being tried (form or JSON email), whoever tries it."""
+def _email_tried() -> str:
     email = request.form.get("email")
     if email is None and request.is_json:
         body = request.get_json(silent=True)
         email = body.get("email") if isinstance(body, dict) else None
-    return "account:" + normalise_email(email if isinstance(email, str) else "")
+    return normalise_email(email if isinstance(email, str) else "")
+
+
+def account_key() -> str:
+    """Rate-limit bucket of the account being tried (form or JSON email), whoever tries it."""
+    return "account:" + _email_tried()
+
+
+def pair_key() -> str:
+    """Rate-limit bucket of one account tried from one client address."""
+    return f"pair:{_email_tried()}:{get_remote_address() or 'unknown'}"
 
 
 def _login_failed(response) -> bool:
@@ -70,15 +87,22 @@ def _too_many_attempts() -> str:
 
 
 def login_rate_limits(view):
-    """LOGIN_RATE_LIMIT failed POSTs per client address and, separately, per account.
+    """Failed POSTs are limited per account and client address (LOGIN_RATE_LIMIT), per client
+    address (LOGIN_ADDRESS_RATE_LIMIT) and per account from anywhere over a short window
+    (LOGIN_ACCOUNT_RATE_LIMIT): guessing from many addresses is slowed to a few tries a
+    minute, and nobody can lock the owner out for longer than that window.
 
-    The budget is shared by every view so decorated (the login page, the API's token
+    The budgets are shared by every view so decorated (the login page, the API's token
     endpoint): trying passwords through both gives no more attempts.
     """
-    for key_func in (account_key, address_key):
+    for scope, limit, key_func in (
+        ("login-account", _account_limit, account_key),
+        ("login-pair", _pair_limit, pair_key),
+        ("login-address", _address_limit, address_key),
+    ):
         view = limiter.shared_limit(
-            _login_limit,
-            "login",
+            limit,
+            scope,
             key_func=key_func,
             methods=["POST"],
             deduct_when=_login_failed,
