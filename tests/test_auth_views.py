@@ -68,9 +68,15 @@ def test_register_page_renders(client):
     assert 'name="invite_code"' in text(response)
 
 
+NEUTRAL = "If this email address was new, your account is ready"
+
+
 def test_register_with_a_new_organization(client):
     response = client.post("/register", data=new_org_form(email="Olena@Example.org"))
     assert response.status_code == 302
+    assert response.headers["Location"] == "/login?email=olena@example.org"
+    login_page = text(client.get(response.headers["Location"]))
+    assert NEUTRAL in login_page and 'value="olena@example.org"' in login_page
     user = db.session.scalars(select(User)).one()
     assert user.email == "olena@example.org"
     assert user.role == Role.ORGANIZER
@@ -78,7 +84,8 @@ def test_register_with_a_new_organization(client):
     assert org.name == "Kharkiv Field Medics"
     assert org.kind == OrgKind.FRONTLINE_GROUP
     assert not org.verified
-    # Logged in straight away, and the home page says the organization waits.
+    # Logged in with the new password, the home page says the organization waits.
+    assert client.post("/login", data={"email": user.email, "password": GOOD}).status_code == 302
     home = text(client.get("/"))
     assert "Olena" in home
     assert "waits for a coordinator" in home
@@ -105,7 +112,7 @@ def test_register_with_an_invite_code(client):
     assert user.role == Role.DONOR
     assert invite.used_by_id == user.id
     assert count(Organization) == 1
-    assert "You have joined Lviv Supply" in text(client.get("/"))
+    assert NEUTRAL in text(client.get(response.headers["Location"]))
 
 
 def test_register_link_with_invite_prefills_the_code(client):
@@ -153,14 +160,52 @@ def test_bad_registration_input_shows_message_keeps_input_creates_nothing(
     assert GOOD not in html
 
 
-def test_taken_email_is_refused_case_insensitively(client):
+def test_a_taken_email_is_answered_as_a_new_one_and_creates_nothing(app, client):
+    """Registration tells nobody who has an account (issue 12, finding 6): the answer to a
+    taken address is the answer to a new one, and nothing is made."""
     make_user(email="olena@example.org")
     db.session.commit()  # the refused request rolls back its own work only
     orgs = count(Organization)
-    response = client.post("/register", data=new_org_form(email="OLENA@example.org"))
-    assert response.status_code == 200
-    assert "exists already" in field_errors(text(response), "email")
+    taken = client.post("/register", data=new_org_form(email="OLENA@example.org"))
+    taken_page = text(client.get(taken.headers["Location"]))
     assert_nothing_created(users=1, orgs=orgs)
+    fresh = app.test_client().post(
+        "/register", data=new_org_form(email="Olena.new@example.org", org_name="Other Medics")
+    )
+    assert (taken.status_code, fresh.status_code) == (302, 302)
+    assert taken.headers["Location"] == "/login?email=olena@example.org"
+    assert fresh.headers["Location"] == "/login?email=olena.new@example.org"
+    assert NEUTRAL in taken_page and "exists already" not in taken_page
+    assert count(User) == 2
+
+
+def test_registrations_are_limited_per_client_address(database_url):
+    from tests.conftest import make_test_app
+
+    app = make_test_app(database_url, REGISTER_RATE_LIMIT="2 per hour")
+    with app.app_context():
+        for i in range(2):
+            sent = app.test_client().post(
+                "/register",
+                data=new_org_form(email=f"r{i}@example.org", org_name=f"Group {i}"),
+                environ_base={"REMOTE_ADDR": "203.0.113.9"},
+            )
+            assert sent.status_code == 302
+        refused = app.test_client().post(
+            "/register",
+            data=new_org_form(email="r9@example.org", org_name="Group 9"),
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+        assert refused.status_code == 429
+        assert "Too many registrations" in refused.get_data(as_text=True)
+        other = app.test_client().post(
+            "/register",
+            data=new_org_form(email="r8@example.org", org_name="Group 8"),
+            environ_base={"REMOTE_ADDR": "203.0.113.10"},
+        )
+        assert other.status_code == 302
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_duplicate_organization_name_is_refused(client):

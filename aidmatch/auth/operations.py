@@ -45,9 +45,11 @@ def _taken_email() -> Conflict:
 
 
 def _checked_user_input(
-    email: str, password: str, display_name: str, language: str
+    email: str, password: str, display_name: str, language: str, check_taken: bool = True
 ) -> tuple[str, str, Language]:
-    """Validate what a new account is made of; return email, display name and language."""
+    """Validate what a new account is made of; return email, display name and language.
+    Registration leaves the taken-address check to the end (create_user), after everything
+    else, so that no other answer depends on whether the address has an account."""
     email = normalise_email(email)
     if not email:
         raise Invalid(_l("Enter your email address."), field="email")
@@ -57,7 +59,7 @@ def _checked_user_input(
         raise Invalid(_l("This is not a valid email address."), field="email") from None
     if len(email) > MAX_EMAIL_LENGTH:
         raise Invalid(_l("This email address is too long."), field="email")
-    if find_user(email) is not None:
+    if check_taken and find_user(email) is not None:
         raise _taken_email()
     display_name = " ".join((display_name or "").split())
     if not display_name:
@@ -148,7 +150,7 @@ def register_with_new_org(
     language="uk",
 ) -> User:
     """Sign up with a new (unverified) organization; the role follows from its kind."""
-    _checked_user_input(email, password, display_name, language)
+    _checked_user_input(email, password, display_name, language, check_taken=False)
     org = create_organization(org_name, org_kind, contact=contact)
     return create_user(
         email, password, display_name, role_for_org_kind(org.kind), org, language=language
@@ -159,7 +161,7 @@ def register_with_invite(
     code: str, email: str, password: str, display_name: str, language="uk"
 ) -> User:
     """Sign up into an existing organization with one of its invite codes."""
-    _checked_user_input(email, password, display_name, language)
+    _checked_user_input(email, password, display_name, language, check_taken=False)
     invite = redeem_invite(code)
     org = invite.organization
     user = create_user(

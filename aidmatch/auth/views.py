@@ -129,6 +129,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_url or url_for("core.index"))
     form = LoginForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:254]  # from the registration just sent
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
@@ -159,7 +161,31 @@ def logout():
     return response
 
 
+def _registered(email: str):
+    """The one answer to a registration that passed every check: whether the address was new
+    (the account is made) or had an account already, the same redirect and message."""
+    flash(
+        _(
+            "Thank you. If this email address was new, your account is ready: log in below. "
+            "If it already had an account, log in with that account's password."
+        ),
+        "ok",
+    )
+    return redirect(url_for("auth.login", email=normalise_email(email)))
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(
+    _register_limit,
+    key_func=address_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 302,
+    error_message=lambda: _("Too many registrations from your network. Please try again later."),
+)
 def register():
     """Sign up with a new organization, or join one with an invite code."""
     if current_user.is_authenticated:
@@ -173,7 +199,7 @@ def register():
     if form.validate_on_submit():
         try:
             if form.mode.data == RegisterForm.JOIN:
-                user = register_with_invite(
+                register_with_invite(
                     form.invite_code.data,
                     form.email.data,
                     form.password.data,
@@ -181,7 +207,7 @@ def register():
                     language=form.language.data,
                 )
             else:
-                user = register_with_new_org(
+                register_with_new_org(
                     form.email.data,
                     form.password.data,
                     form.display_name.data,
@@ -192,21 +218,13 @@ def register():
                 )
         except Refusal as err:
             db.session.rollback()
-            put_on_form(form, err, REGISTER_FIELDS)
-        else:
-            session["language"] = str(user.language)
-            _start_session(user)
-            if form.mode.data == RegisterForm.JOIN:
-                flash(_("Welcome! You have joined %(org)s.", org=user.organization.name), "ok")
-            else:
-                flash(
-                    _(
-                        "Welcome! Your organization is registered. A coordinator will verify it; "
-                        "until then its needs are visible to coordinators only."
-                    ),
-                    "ok",
-                )
-            return redirect(url_for("core.index"))
+            if err.code != "email_taken":
+                put_on_form(form, err, REGISTER_FIELDS)
+                return render_template("auth/register.html", form=form)
+            # A taken address is answered as a new one is: nobody learns who has an account
+            # (the owner will get an e-mail once e-mail exists).
+        session["language"] = form.language.data
+        return _registered(form.email.data)
     return render_template("auth/register.html", form=form)
 
 
