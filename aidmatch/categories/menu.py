@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from aidmatch.categories.models import Category
-from aidmatch.extensions import db
+from aidmatch.categories.operations import named_categories, root_in
 from aidmatch.web.labels import UNIT_LABELS, unit_label
 
 
@@ -26,25 +23,12 @@ class CategoryMenu:
 def category_menu(lang: str) -> CategoryMenu:
     """The whole tree in one query of plain columns (a list page renders it on every view,
     so it skips building ORM objects); deeper levels join their root's group."""
-    name_column = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
-    rows = db.session.execute(
-        select(
-            Category.id,
-            Category.slug,
-            Category.parent_id,
-            func.coalesce(func.nullif(name_column, ""), Category.name_en),
-            Category.unit,
-        ).order_by(Category.position, Category.slug)
-    ).all()
+    rows = named_categories(lang)
     units = {unit: unit_label(unit) for unit in UNIT_LABELS}
     parent_of = {row[0]: row[2] for row in rows}
 
     def root_of(category_id: int) -> int:
-        seen = set()
-        while parent_of.get(category_id) is not None and category_id not in seen:
-            seen.add(category_id)
-            category_id = parent_of[category_id]
-        return category_id
+        return root_in(parent_of, category_id)
 
     groups: dict[int, dict] = {}
     for cid, slug, parent_id, name, unit in rows:
