@@ -43,6 +43,18 @@ ATTEMPTS = 4
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# What a request remembers that a rolled-back attempt may have made stale (the privacy
+# policy's answers): forgotten before the next attempt.
+_RETRY_HOOKS: list[Callable[[], None]] = []
+
+
+def on_retry(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register a function that forgets per-request memories before a unit of work runs
+    again."""
+    _RETRY_HOOKS.append(hook)
+    return hook
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Did the database abort this unit of work for a reason that a fresh attempt cures?"""
     if not isinstance(exc, DBAPIError):
@@ -81,6 +93,8 @@ def run_in_transaction(
             if attempt == ATTEMPTS or not is_retryable(exc):
                 raise
             log.warning("retrying %s (attempt %d) after %s", what or work, attempt + 1, exc)
+            for hook in _RETRY_HOOKS:
+                hook()
             _pause(attempt)
     raise AssertionError("unreachable")
 

@@ -121,3 +121,22 @@ def _locked_error():
     err = OperationalError("UPDATE needs", {}, Exception("database is locked"))
     assert is_retryable(err)
     return err
+
+
+def test_a_retried_request_forgets_the_privacy_answers_of_the_failed_attempt(app):
+    from flask import g
+
+    from aidmatch.privacy import viewer_for
+
+    seen = []
+
+    def work():
+        seen.append(g.get("privacy_viewer"))
+        viewer_for(None)  # remembered for the request...
+        if len(seen) == 1:
+            raise _locked_error()
+        return "done"
+
+    with app.test_request_context("/"):
+        assert run_in_transaction(work) == "done"
+    assert seen == [None, None]  # ...and forgotten before the second attempt

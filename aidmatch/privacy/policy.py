@@ -23,6 +23,7 @@ from sqlalchemy import and_, false, or_, select, true
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
 from aidmatch.permissions import is_staff
+from aidmatch.transaction import on_retry
 
 
 class _MatchTable:
@@ -241,6 +242,15 @@ def side_condition(org_id: int | None):
         return false()
     Match, Need = _matches.match, _matches.need  # noqa: N806 (models)
     return or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
+
+
+@on_retry
+def _forget_answers() -> None:
+    """A request run again after a deadlock starts from fresh rows: and from fresh answers."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("privacy_viewer", None)
 
 
 def viewer_for(user) -> Viewer:
