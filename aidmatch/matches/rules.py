@@ -85,11 +85,6 @@ def can_view_match(user, match: Match) -> bool:
     return viewer_for(user).sees_match(match)
 
 
-def is_confirmed_party(user, match: Match) -> bool:
-    """The user belongs to one side of a confirmed (or later) match: it sees the other side."""
-    return viewer_for(user).is_revealed_side(match)
-
-
 def visible_matches(user):
     """A select of the matches this user may see (staff: all; others: their org's, either side)."""
     return select(Match).where(viewer_for(user).matches_clause())
