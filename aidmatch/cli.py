@@ -24,6 +24,7 @@ def register_commands(app) -> None:
     """Attach every command group to the app's CLI."""
     from aidmatch.auth.cli import users_cli
     from aidmatch.demo.cli import seed_demo_command
+    from aidmatch.jobs.cli import jobs_cli
     from aidmatch.matches.cli import matches_cli
     from aidmatch.places.cli import places_cli
     from aidmatch.runs.cli import match_cli
@@ -34,3 +35,4 @@ def register_commands(app) -> None:
     app.cli.add_command(expire_command)
     app.cli.add_command(matches_cli)
     app.cli.add_command(match_cli)
+    app.cli.add_command(jobs_cli)

@@ -130,6 +130,55 @@ def _limiter_storage(env: dict, mode: str) -> str:
     return storage or "memory://"
 
 
+def _jobs_settings(env: dict, mode: str, instance_path: Path) -> dict:
+    """The job queue (jobs/queue.py): Redis when REDIS_URL is set, else a SQLite file of its
+    own beside the database; tests use a memory queue they drain themselves."""
+    default = "memory" if mode == "testing" else ("redis" if env.get("REDIS_URL") else "sqlite")
+    backend = env.get("JOBS_BACKEND") or default
+    if backend not in ("memory", "redis", "sqlite"):
+        raise ConfigError(f"JOBS_BACKEND must be sqlite, redis or memory, got {backend!r}")
+    if backend == "redis" and not env.get("REDIS_URL"):
+        raise ConfigError("JOBS_BACKEND=redis needs REDIS_URL")
+    return {
+        "JOBS_BACKEND": backend,
+        "JOBS_NAME": env.get("JOBS_NAME", "aidmatch"),
+        "JOBS_SQLITE_PATH": env.get("JOBS_SQLITE_PATH") or str(instance_path / "jobs.sqlite3"),
+        "JOBS_BLOCKING": backend == "redis" and mode != "testing",
+        "JOBS_WORKERS": _positive_setting(env, "JOBS_WORKERS", 2),
+    }
+
+
+def _mail_settings(env: dict) -> dict:
+    """E-mail over SMTP (Flask-Mailman's MAIL_* names); no MAIL_SERVER: e-mail is off."""
+    port = _int_setting(env, "MAIL_PORT", 25)
+    if not 0 < port < 65536:
+        raise ConfigError(f"MAIL_PORT must be a TCP port, got {port}")
+    flag = lambda name: env.get(name, "").lower() in ("1", "true", "yes", "on")  # noqa: E731
+    return {
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": port,
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": flag("MAIL_USE_SSL"),
+        "MAIL_TIMEOUT": _positive_setting(env, "MAIL_TIMEOUT", 20),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "aidmatch <noreply@localhost>"),
+    }
+
+
+def _telegram_settings(env: dict) -> dict:
+    """The Telegram bot (telegram/): off without TELEGRAM_BOT_TOKEN."""
+    return {
+        "TELEGRAM_BOT_TOKEN": env.get("TELEGRAM_BOT_TOKEN") or None,
+        "TELEGRAM_BOT_USERNAME": env.get("TELEGRAM_BOT_USERNAME") or None,
+        "TELEGRAM_API_BASE": (env.get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip(
+            "/"
+        ),
+        # The path secret of /telegram/webhook/<secret>; unset: the webhook answers 404.
+        "TELEGRAM_WEBHOOK_SECRET": env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+    }
+
+
 def database_url(raw: str | None, instance_path: Path) -> str:
     """Validate DATABASE_URL (default: SQLite file in instance/) and normalise its driver."""
     if not raw:
@@ -209,5 +258,12 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "FRONT_OBLASTS": front_oblast_names(env.get("FRONT_OBLASTS")),
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # uploads (CSV) and JSON bodies
         "PREFERRED_URL_SCHEME": "https" if mode == "production" else "http",
+        # Where links in e-mails and Telegram messages point (no request to take it from).
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "PASSWORD_RESET_RATE_LIMIT": env.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
+        "PASSWORD_RESET_TTL_MINUTES": _positive_setting(env, "PASSWORD_RESET_TTL_MINUTES", 60),
         **_match_settings(env),
+        **_jobs_settings(env, mode, instance_path),
+        **_mail_settings(env),
+        **_telegram_settings(env),
     }

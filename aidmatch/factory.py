@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
+    register_jobs(app)
     return app
 
 
@@ -96,6 +97,7 @@ def register_models() -> None:
     from aidmatch.categories import models as _categories  # noqa: F401
     from aidmatch.matches import models as _matches  # noqa: F401
     from aidmatch.needs import models as _needs  # noqa: F401
+    from aidmatch.notify import models as _notify  # noqa: F401
     from aidmatch.offers import models as _offers  # noqa: F401
     from aidmatch.orgs import models as _orgs  # noqa: F401
     from aidmatch.places import models as _places  # noqa: F401
@@ -187,6 +189,15 @@ def register_blueprints(app: Flask) -> None:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     register_docs_page(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Import every module that registers a job or a channel, then bind the jobs to the app's
+    queue (jobs/queue.py)."""
+    from aidmatch.jobs.queue import init_jobs
+    from aidmatch.notify import outbox as _outbox  # noqa: F401
+
+    init_jobs(app)
 
 
 def register_errors(app: Flask) -> None:

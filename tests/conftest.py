@@ -132,6 +132,11 @@ def make_test_app(database_url: str, **overrides):
         # tests/test_translations.py asks for the other languages.
         "BABEL_DEFAULT_LOCALE": "en",
     }
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if redis_url:  # .ci/run's PostgreSQL pass: the job queue on Redis, a name per app
+        config.update(
+            JOBS_BACKEND="redis", REDIS_URL=redis_url, JOBS_NAME=f"aidmatch-test-{uuid.uuid4().hex}"
+        )
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = IsolatedClient
@@ -219,6 +224,8 @@ def app(database_url):
             invalidate_index()
         db.session.remove()
         db.engine.dispose()
+        if application.config["JOBS_BACKEND"] == "redis":
+            application.extensions["huey"].storage.flush_all()
 
 
 @pytest.fixture

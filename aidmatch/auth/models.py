@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aidmatch.db import TimestampMixin, UTCDateTime, str_enum, utcnow
@@ -47,6 +47,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Raised by logging out (and by a new password, with the hash): every session cookie
     # made before names an older version and is refused (auth/session.py).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Notifications beyond the app (notify/): the linked Telegram chat, when the bot lost it
+    # (the user blocked it: /account says so), when the address bounced at the mail server.
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization | None] = relationship(
         back_populates="members", foreign_keys=[organization_id]

@@ -1,0 +1,239 @@
+"""Every kind of notification: to whom it speaks, what it says, where its link leads, which
+buttons a Telegram message carries, and on which channels it goes by default.
+
+A message names the category, a quantity, the settlement (or only the oblast) and a reason a
+person typed; never a point, a delivery note, a contact, a title or a date (a lock screen,
+Telegram's servers and mail servers read it). ``params`` hold only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from aidmatch.notify.models import Channel
+
+# What a group of kinds does by default beyond the inbox (which always shows them).
+#   action: the recipient must do something       -> e-mail and Telegram
+#   news:   something happened                     -> the inbox only
+#   queue:  a coordinator's queue grew             -> the inbox, and the daily digest
+#   digest: the coordinators' daily digest         -> e-mail and Telegram
+#   account: a password reset                      -> e-mail, always
+DEFAULTS: dict[str, dict[Channel, bool]] = {
+    "action": {Channel.EMAIL: True, Channel.TELEGRAM: True},
+    "news": {Channel.EMAIL: False, Channel.TELEGRAM: False},
+    "queue": {Channel.EMAIL: False, Channel.TELEGRAM: False},
+    "digest": {Channel.EMAIL: True, Channel.TELEGRAM: True},
+    "account": {Channel.EMAIL: True, Channel.TELEGRAM: False},
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    group: str  # a key of DEFAULTS
+    label: object  # what the preferences page calls it
+    text: object  # the message, with %(what)s (quantity, unit, category) and %(place)s ...
+    link: str | None  # match, need, offer, organization, review, notifications, or None
+    buttons: tuple[str, ...] = ()  # Telegram buttons (telegram/ knows each verb)
+    inbox: bool = True  # shown on /notifications (False: e-mail or Telegram only)
+    optional: bool = True  # False: sent whatever the preferences (a password reset)
+    staff: bool = False  # only coordinators and admins receive it (the preferences page)
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "match_claimed",
+            "news",
+            _l("A donor pledged aid for your need"),
+            _l("A donor pledged %(what)s for your need in %(place)s."),
+            "match",
+        ),
+        Kind(
+            "match_to_review",
+            "queue",
+            _l("A match waits for review"),
+            _l("A match waits for your review: %(what)s for a need in %(place)s."),
+            "match",
+            buttons=("approve", "reject"),
+            staff=True,
+        ),
+        Kind(
+            "match_accepted",
+            "news",
+            _l("A donor accepted a proposal for your need"),
+            _l("A donor accepted to give %(what)s for your need in %(place)s."),
+            "match",
+        ),
+        Kind(
+            "match_confirmed_ship",
+            "action",
+            _l("A match of yours is confirmed: ship it"),
+            _l("Confirmed: %(what)s for a need in %(place)s. Please ship it and mark it shipped."),
+            "match",
+        ),
+        Kind(
+            "match_confirmed",
+            "news",
+            _l("Aid for your need is confirmed"),
+            _l("Confirmed: a donor will ship %(what)s for your need in %(place)s."),
+            "match",
+        ),
+        Kind(
+            "match_rejected",
+            "news",
+            _l("A match was rejected"),
+            _l("A coordinator rejected the match of %(what)s for a need in %(place)s: %(reason)s"),
+            "match",
+        ),
+        Kind(
+            "match_declined",
+            "news",
+            _l("A donor declined a proposal"),
+            _l(
+                "The donor declined the proposal of %(what)s for your need in %(place)s. %(reason)s"
+            ),
+            "match",
+        ),
+        Kind(
+            "match_shipped",
+            "action",
+            _l("Aid for your need is on its way"),
+            _l("Shipped: %(what)s for your need in %(place)s. Confirm it when it arrives."),
+            "match",
+            buttons=("confirm_delivery",),
+        ),
+        Kind(
+            "match_delivered",
+            "news",
+            _l("Aid arrived"),
+            _l("Delivered: %(what)s arrived for the need in %(place)s."),
+            "match",
+        ),
+        Kind(
+            "match_shortfall",
+            "news",
+            _l("Less arrived than was shipped"),
+            _l("Only %(received)s of %(what)s arrived for the need in %(place)s."),
+            "match",
+        ),
+        Kind(
+            "match_withdrawn",
+            "news",
+            _l("A donor withdrew"),
+            _l("The donor withdrew %(what)s for the need in %(place)s: %(reason)s"),
+            "match",
+        ),
+        Kind(
+            "match_cancelled",
+            "news",
+            _l("A match was cancelled"),
+            _l("The match of %(what)s for the need in %(place)s was cancelled. %(reason)s"),
+            "match",
+        ),
+        Kind(
+            "match_expired",
+            "news",
+            _l("A match expired"),
+            _l("The match of %(what)s for the need in %(place)s expired. %(reason)s"),
+            "match",
+        ),
+        Kind(
+            "match_extended",
+            "news",
+            _l("A donor asked for more time"),
+            _l("The donor of %(what)s for your need in %(place)s took more time."),
+            "match",
+        ),
+        Kind(
+            "org_waiting",
+            "queue",
+            _l("An organization waits for verification"),
+            _l("A new organization waits for verification: %(organization)s."),
+            "organization",
+            staff=True,
+        ),
+        Kind(
+            "org_verified",
+            "action",
+            _l("Your organization was verified"),
+            _l("%(organization)s is verified: you can post needs and offers and claim."),
+            "organization",
+        ),
+        Kind(
+            "run_proposals",
+            "action",
+            _l("New proposals for your offers"),
+            _l("The matching proposed %(count)s new matches for your offers. Please answer them."),
+            "matches",
+        ),
+        Kind(
+            "reminder_pending",
+            "action",
+            _l("A match expires soon without your answer"),
+            _l(
+                "The match of %(what)s for a need in %(place)s expires in 12 hours unless you answer."
+            ),
+            "match",
+            buttons=("accept", "decline", "approve", "reject"),
+        ),
+        Kind(
+            "reminder_ship",
+            "action",
+            _l("A confirmed match is not shipped yet"),
+            _l(
+                "%(what)s for the need in %(place)s is not marked shipped, and most of its time has passed."
+            ),
+            "match",
+        ),
+        Kind(
+            "reminder_unpledged",
+            "action",
+            _l("A need is due soon with nothing pledged"),
+            _l(
+                "Nothing is pledged yet for the need of %(what)s in %(place)s, and it is due in a few days."
+            ),
+            "need",
+        ),
+        Kind(
+            "still_needed",
+            "action",
+            _l("Is it still needed?"),
+            _l("Is %(what)s in %(place)s still needed?"),
+            "need",
+            buttons=("keep_open", "close_need"),
+        ),
+        Kind(
+            "queue_digest",
+            "digest",
+            _l("Daily digest of the review queue"),
+            _l("%(count)s matches and %(organizations)s organizations wait for review."),
+            "review",
+            inbox=False,
+            staff=True,
+        ),
+        Kind(
+            "password_reset",
+            "account",
+            _l("Password reset"),
+            _l(
+                "Someone asked to reset the password of your aidmatch account. If it was you, open the link within an hour; if not, ignore this message."
+            ),
+            "password_reset",
+            inbox=False,
+            optional=False,
+        ),
+    )
+}
+
+
+def kind(name: str) -> Kind:
+    return KINDS[name]
+
+
+def default(name: str, channel: Channel) -> bool:
+    """Whether this kind goes on this channel for someone who chose nothing."""
+    return DEFAULTS[KINDS[name].group][channel]
