@@ -145,6 +145,7 @@ def _jobs_settings(env: dict, mode: str, instance_path: Path) -> dict:
         "JOBS_SQLITE_PATH": env.get("JOBS_SQLITE_PATH") or str(instance_path / "jobs.sqlite3"),
         "JOBS_BLOCKING": backend == "redis" and mode != "testing",
         "JOBS_WORKERS": _positive_setting(env, "JOBS_WORKERS", 2),
+        "NOTIFY_CLAIM_STALE_SECONDS": _int_setting(env, "NOTIFY_CLAIM_STALE_SECONDS", 300),
     }
 
 

@@ -16,8 +16,13 @@ jobs_cli = AppGroup("jobs", help="The job queue: run the worker, or a job now.")
 def worker_command(workers):
     """Take tasks from the queue and run the periodic jobs (expiry, reminders, the outbox
     sweep) until stopped. One per deployment is enough; more may run side by side."""
+    import logging
+
     from aidmatch.jobs.queue import enqueue
 
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     huey = current_app.extensions["huey"]
     for job in JOBS.values():
         if job.at_start:

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 50  # deliveries per task
 MAX_ATTEMPTS = 6  # then the delivery is failed and shown to admins
-STALE_AFTER = timedelta(minutes=5)  # a claim older than this was lost with its worker
 
 
 class Transient(Exception):
@@ -222,14 +221,14 @@ def _give_up(delivery: Delivery, error: str) -> None:
 
 
 def stale_after() -> timedelta:
-    seconds = current_app.config.get("NOTIFY_CLAIM_STALE_SECONDS")
-    return STALE_AFTER if seconds is None else timedelta(seconds=seconds)
+    """How old a claim is when its worker is taken for dead (NOTIFY_CLAIM_STALE_SECONDS)."""
+    return timedelta(seconds=current_app.config["NOTIFY_CLAIM_STALE_SECONDS"])
 
 
 @periodic("notify.sweep", at_start=True, minute="*")
 def sweep(now: datetime | None = None) -> int:
     """Hand over what is due and not on its way: deliveries waiting past their time (an
-    enqueue lost with Redis or a process), and claims older than STALE_AFTER (a worker killed
+    enqueue lost with Redis or a process), and claims older than NOTIFY_CLAIM_STALE_SECONDS (a worker killed
     while sending). Returns how many deliveries it handed over."""
     now = now or utcnow()
     stale = now - stale_after()
