@@ -110,6 +110,7 @@ def register_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
     from aidmatch import permissions
+    from aidmatch.notify.views import register_globals as register_notify_globals
     from aidmatch.places.labels import register_globals as register_place_globals
     from aidmatch.web.i18n import register_filters
 
@@ -120,6 +121,7 @@ def register_template_globals(app: Flask) -> None:
     )
     register_filters(app)
     register_place_globals(app)
+    register_notify_globals(app)
 
 
 def register_hooks() -> None:
@@ -139,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.matches.review import bp as review_bp
     from aidmatch.matches.views import bp as matches_bp
     from aidmatch.needs.views import bp as needs_bp
+    from aidmatch.notify.views import bp as notify_bp
     from aidmatch.offers.views import bp as offers_bp
     from aidmatch.orgs.views import bp as orgs_bp
     from aidmatch.places.views import bp as places_bp
@@ -161,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(matches_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(runs_bp)
+    app.register_blueprint(notify_bp)
 
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api
@@ -168,6 +172,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.extensions import csrf
     from aidmatch.matches.api import blp as matches_api
     from aidmatch.needs.api import blp as needs_api
+    from aidmatch.notify.api import blp as notify_api
     from aidmatch.offers.api import blp as offers_api
     from aidmatch.places.api import blp as places_api
     from aidmatch.runs.api import blp as runs_api
@@ -185,6 +190,7 @@ def register_blueprints(app: Flask) -> None:
         transparency_api,
         runs_api,
         candidates_api,
+        notify_api,
     ):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)

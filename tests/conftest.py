@@ -306,6 +306,9 @@ class ApiClient:
     def patch(self, path, **kwargs):
         return self._call("patch", path, **kwargs)
 
+    def put(self, path, **kwargs):
+        return self._call("put", path, **kwargs)
+
     def delete(self, path, **kwargs):
         return self._call("delete", path, **kwargs)
 

@@ -45,6 +45,9 @@ MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
 # (needs) are: the "anywhere" offer of an unrelated donor reaches every need.
 CANDIDATES_OF_NEED = "N_confirmed"
 CANDIDATES_OF_OFFER = "O_free"
+# The notifications of each viewer (the world tells the parties of the sensitive need and of
+# each match about them): no need's title, point, note or contact is ever on them.
+INBOX_SURFACES = ("html_inbox", "api_inbox")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ SURFACES = {
         "html_offer_candidates": set(),  # the page ranks the top 5 only: leak checks
         "transparency": set(),
         "ledger": set(),
+        "html_inbox": set(),  # /notifications: leak checks (a notification names no need)
+        "api_inbox": set(),  # /api/v1/notifications
     },
     "offer": {
         "api_list": {"listed", "exact_point", "exact_distance"},
@@ -200,6 +205,10 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
 def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> bool | None:
     """DESIGN's answer: True shown, False hidden, None when the row does not apply (a
     viewer's own contact or name, which a page may or may not repeat)."""
+    if surface in INBOX_SURFACES:
+        # A notification names the category, a quantity and the place, never the title,
+        # point, note or contact of what it is about, whoever reads it (DESIGN, issue 13).
+        return False if field in ("listed", "exact_point", "delivery_note", "contact") else None
     seen = listed(viewer, kind, key, surface)
     if field == "listed":
         return seen

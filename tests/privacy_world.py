@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass, field
 
 from aidmatch.extensions import db
+from aidmatch.matches.models import Match
+from aidmatch.needs.models import Need
+from aidmatch.notify.outbox import tell
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from tests.factories import PASSWORD, make_org, make_user
@@ -160,7 +163,34 @@ def build_world(app, api_client) -> World:
             "closeness": repr(closeness),
         }
         assert body["distance_km"] % 5 and body["score"] and closeness, body
+    tell_the_parties(world, member)
     return world
+
+
+def tell_the_parties(world: World, member: dict) -> None:
+    """Notifications about the sensitive need to its group and the staff, and about each
+    match to both its sides, naming what a notification may: category, quantity, place."""
+
+    def about(need_key: str) -> dict:
+        need = db.session.get(Need, world.ids[need_key])
+        return {
+            "category_id": need.category_id,
+            "quantity": need.quantity,
+            "unit": need.category.unit,
+            "place_id": need.place_id,
+            "place_level": "settlement",
+            "oblast": need.place.oblast,
+        }
+
+    staff = [world.users["coordinator"], world.users["admin"]]
+    sensitive = db.session.get(Need, world.ids["NS"])
+    tell([member["G"], *staff], "reminder_unpledged", params=about("NS"), need=sensitive)
+    tell([member["G"], *staff], "still_needed", params=about("NS"), need=sensitive)
+    for key, (need_key, offer_key, _status) in MATCHES.items():
+        match = db.session.get(Match, world.ids[key])
+        sides = [member["G"], member[OFFERS[offer_key]]]
+        tell(sides, "match_confirmed", params=about(need_key), match=match, need=match.need)
+    db.session.commit()
 
 
 class AnonymousApi:

@@ -15,6 +15,7 @@ from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import MatchSource
 from tests.match_helpers import make_cast
+from tests.notify_helpers import tell_one
 from tests.openapi_check import api_document
 
 PUBLIC = {
@@ -236,6 +237,21 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     db.session.commit()
     walk.call(coordinator, "POST", f"/matches/{later.id}/release", 200, json={})
     walk.call(donor, "POST", f"/matches/{proposal.id}/withdraw", 200, json={"reason": "gone"})
+
+    note = tell_one(cast.donor)
+    db.session.commit()
+    walk.call(donor, "GET", "/notifications", 200, query_string={"unread": "true"})
+    walk.call(donor, "GET", "/notifications", 422, query_string={"unread": "maybe"})
+    walk.call(donor, "POST", f"/notifications/{note.id}/read", 200)
+    walk.call(organizer, "POST", f"/notifications/{note.id}/read", 404)
+    walk.call(donor, "POST", "/notifications/read-all", 200)
+    walk.call(anonymous, "POST", "/notifications/read-all", 401)
+    walk.call(donor, "GET", "/notifications/preferences", 200)
+    walk.call(anonymous, "GET", "/notifications/preferences", 401)
+    choice = {"kind": "match_claimed", "channel": "telegram", "enabled": True}
+    walk.call(donor, "PUT", "/notifications/preferences", 200, json={"preferences": [choice]})
+    choice = {**choice, "kind": "match_to_review"}
+    walk.call(donor, "PUT", "/notifications/preferences", 422, json={"preferences": [choice]})
 
     walk.call(coordinator, "POST", "/matching/runs", 201, json={})  # last: it proposes
     run = walk.call(coordinator, "GET", "/matching/runs", 200)["items"][0]

@@ -106,6 +106,12 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "api_need_candidates":
         path = f"/needs/{ids[CANDIDATES_OF_NEED]}/candidates?limit=20"
         return _json_list(s.api(path), "offer_id", oid)
+    if surface == "html_inbox":
+        response = s.page("/notifications")
+        return _whole(response, title in response.get_data(as_text=True))
+    if surface == "api_inbox":
+        response = s.api("/notifications?per_page=200")
+        return _whole(response, title in response.get_data(as_text=True))
     if surface in ("transparency", "ledger"):
         response = s.page("/transparency" if surface == "transparency" else "/transparency/ledger")
         return _whole(response, title in response.get_data(as_text=True))

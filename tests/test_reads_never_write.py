@@ -14,6 +14,7 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
 from aidmatch.needs.models import Need
+from aidmatch.notify.outbox import tell
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
@@ -62,6 +63,11 @@ class World:
             .where(Match.id == self.lapsed)
             .values(expires_at=utcnow() - timedelta(hours=1))
         )
+        # Unread notifications for everyone: the bell and the inbox only count and show them.
+        params = {"category_id": self.need.category_id, "quantity": 5, "oblast": "Kharkiv Oblast"}
+        everyone = list(self.users.values())
+        tell(everyone, "match_claimed", params=params, match=db.session.get(Match, self.lapsed))
+        tell(everyone, "reminder_unpledged", params=params, need=self.need)
         db.session.commit()
 
     @staticmethod

@@ -21,8 +21,9 @@ from sqlalchemy import and_, or_, select, update
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import after_commit, enqueue, periodic, task
-from aidmatch.notify.kinds import KINDS, default
-from aidmatch.notify.models import Channel, Delivery, DeliveryStatus, Notification, Preference
+from aidmatch.notify.kinds import KINDS
+from aidmatch.notify.models import Channel, Delivery, DeliveryStatus, Notification
+from aidmatch.notify.preferences import choices, wants
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +57,6 @@ SENDERS: dict[Channel, Sender] = {}
 def register_sender(channel: Channel, sender: Sender) -> None:
     """A channel's module registers itself when imported (notify/mail.py, telegram/)."""
     SENDERS[channel] = sender
-
-
-def choices(user_ids: Iterable[int], kind: str) -> dict[tuple[int, Channel], bool]:
-    """What these users chose for this kind, where they chose anything."""
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Preference.user_id, Preference.channel, Preference.enabled).where(
-            Preference.user_id.in_(ids), Preference.kind == kind
-        )
-    )
-    return {(user_id, Channel(channel)): enabled for user_id, channel, enabled in rows}
-
-
-def wants(user, kind: str, channel: Channel, chosen: dict | None = None) -> bool:
-    """Whether this user gets this kind on this channel (their choice, else the default)."""
-    if not KINDS[kind].optional:
-        return default(kind, channel)
-    chosen = choices([user.id], kind) if chosen is None else chosen
-    return chosen.get((user.id, channel), default(kind, channel))
 
 
 def tell(

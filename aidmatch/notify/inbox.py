@@ -1,0 +1,95 @@
+"""The in-app inbox: which notifications a user sees (inbox=True, of a kind this version
+knows), how many are unread, one page of them in words, and marking them read. Queries read;
+the two verbs flush (the request's edge commits)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select, update
+
+from aidmatch.db import is_id, utcnow
+from aidmatch.extensions import db
+from aidmatch.notify.kinds import KINDS
+from aidmatch.notify.messages import render
+from aidmatch.notify.models import Notification
+from aidmatch.refusals import NotFound
+from aidmatch.web.api import paginate
+
+# The kinds the inbox can show: a row of a kind since removed is left out, not a crash.
+INBOX_KINDS = sorted(name for name, spec in KINDS.items() if spec.inbox)
+
+
+def shown(user_id: int):
+    """SQL: the notifications of this user that the inbox shows."""
+    return and_(
+        Notification.user_id == user_id,
+        Notification.inbox.is_(True),
+        Notification.kind.in_(INBOX_KINDS),
+    )
+
+
+def unread_count(user_id: int) -> int:
+    """How many of the user's inbox notifications are unread (one COUNT)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(shown(user_id), Notification.read_at.is_(None))
+    )
+
+
+def inbox_page(user_id: int, page: int, per_page: int, unread: bool | None = None) -> dict:
+    """One page of the user's inbox, newest first: {"items", "page", "per_page", "total"}
+    with Notification rows; unread True/False keeps only the unread/read ones."""
+    stmt = select(Notification).where(shown(user_id))
+    if unread is True:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    elif unread is False:
+        stmt = stmt.where(Notification.read_at.is_not(None))
+    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+    return paginate(stmt, page, per_page)
+
+
+def describe(note: Notification, language: str) -> dict:
+    """A notification as the inbox and the API show it, in this language."""
+    message = render(note, language)
+    return {
+        "id": note.id,
+        "kind": note.kind,
+        "subject": message.subject,
+        "text": message.text,
+        "path": message.path,
+        "created_at": note.created_at,
+        "read_at": note.read_at,
+        "unread": note.read_at is None,
+        "match_id": note.match_id,
+        "need_id": note.need_id,
+        "offer_id": note.offer_id,
+        "organization_id": note.organization_id,
+    }
+
+
+def get_own(user_id: int, note_id) -> Notification:
+    """One of the user's inbox notifications; NotFound for any other (someone else's too:
+    nobody learns that it exists)."""
+    note = db.session.get(Notification, note_id) if is_id(note_id) else None
+    if note is None or note.user_id != user_id or not note.inbox or note.kind not in KINDS:
+        raise NotFound(_l("There is no such notification among yours."))
+    return note
+
+
+def mark_read(note: Notification) -> None:
+    """Mark one notification read (once: a second time changes nothing)."""
+    if note.read_at is None:
+        note.read_at = utcnow()
+        db.session.flush()
+
+
+def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of the user's inbox read; returns how many."""
+    result = db.session.execute(
+        update(Notification)
+        .where(shown(user_id), Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
