@@ -54,7 +54,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions of extensions.py to this app."""
     register_models()
     from aidmatch.db import configure_sqlite
-    from aidmatch.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from aidmatch.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from aidmatch.web.api import init_api
     from aidmatch.web.i18n import select_locale
 
@@ -70,6 +70,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    mail.init_app(app)
     init_api(app)
     login_manager.init_app(app)
     from aidmatch.auth.session import setup_login_manager
@@ -165,6 +166,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
+    register_notify_blueprints(app)
 
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api
@@ -197,10 +199,21 @@ def register_blueprints(app: Flask) -> None:
     register_docs_page(app)
 
 
+def register_notify_blueprints(app: Flask) -> None:
+    """The notification channels' pages: e-mail (unsubscribe, a bounced address), the admins'
+    list of failed deliveries."""
+    from aidmatch.notify.deliveries import bp as deliveries_bp
+    from aidmatch.notify.mail_views import bp as mail_bp
+
+    app.register_blueprint(mail_bp)
+    app.register_blueprint(deliveries_bp)
+
+
 def register_jobs(app: Flask) -> None:
     """Import every module that registers a job or a channel, then bind the jobs to the app's
     queue (jobs/queue.py)."""
     from aidmatch.jobs.queue import init_jobs
+    from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
 
     init_jobs(app)

@@ -92,6 +92,9 @@ SURFACES = {
         "ledger": set(),
         "html_inbox": set(),  # /notifications: leak checks (a notification names no need)
         "api_inbox": set(),  # /api/v1/notifications
+        # The admins' list of failed e-mails and Telegram messages (only admins may open it):
+        # kind, channel, recipient, error; nothing of a need, for anyone.
+        "admin_deliveries": set(),
     },
     "offer": {
         "api_list": {"listed", "exact_point", "exact_distance"},
@@ -106,6 +109,7 @@ SURFACES = {
         "api_list": MATCH_FIELDS,
         "api_detail": MATCH_FIELDS,
         "html_detail": MATCH_FIELDS - {"offer_exact_point"},  # the page places the need only
+        "admin_deliveries": set(),
     },
     "org": {"html_detail": {"contact"}, "transparency": set(), "ledger": set()},
 }
@@ -181,9 +185,14 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
     return rel == "owner" or rel.removeprefix("other_side_") in REVEALED
 
 
+# Surfaces that name no need, offer or match (charts, a map's outlines, the admins' list of
+# failed deliveries).
+NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries")
+
+
 def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     """Whether the object appears on that surface for that viewer at all."""
-    if viewer.role == "anonymous" or surface in ("transparency", "ledger", "map_page"):
+    if viewer.role == "anonymous" or surface in NEVER_LISTED:
         return False
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
     if surface == "csv_export":  # exports hold one's own rows (all rows for staff)

@@ -44,6 +44,7 @@ from tests.privacy_world import (
     point_tokens,
     title_of,
 )
+from tests.smtp_server import app_on, free_port, mail_settings
 
 
 @dataclass
@@ -111,6 +112,9 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
         return _whole(response, title in response.get_data(as_text=True))
     if surface == "api_inbox":
         response = s.api("/notifications?per_page=200")
+        return _whole(response, title in response.get_data(as_text=True))
+    if surface == "admin_deliveries":
+        response = s.page("/admin/deliveries")
         return _whole(response, title in response.get_data(as_text=True))
     if surface in ("transparency", "ledger"):
         response = s.page("/transparency" if surface == "transparency" else "/transparency/ledger")
@@ -199,6 +203,14 @@ def violations(s: Session, row_ids) -> list[str]:
 
 
 VIEWER_BY_KEY = {v.key: v for v in VIEWERS}
+
+
+@pytest.fixture
+def app(database_url):
+    """The app, e-mailing to a mail server that is down: the world's notifications fail and
+    are listed on the admins' page of failed deliveries (a surface of the table)."""
+    with app_on(database_url, **mail_settings(free_port())) as application:
+        yield application
 
 
 @pytest.mark.parametrize("viewer_key", list(VIEWER_BY_KEY))

@@ -10,11 +10,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, update
 
+from aidmatch.auth.reset import make_reset_token
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
 from aidmatch.needs.models import Need
 from aidmatch.notify.outbox import tell
+from aidmatch.notify.unsubscribe import unsubscribe_token
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
@@ -102,6 +104,12 @@ class World:
             "match_id": [self.confirmed, self.lapsed],
             "org_id": [self.group.id, self.collective.id, self.unverified.id],
             "run_id": [self.run_id],
+            # a password reset link, an unsubscribe link (valid), and one forged
+            "token": [
+                make_reset_token(self.users["organizer"]),
+                unsubscribe_token(self.users["donor"], "match_shipped"),
+                "forged.token",
+            ],
         }
 
 
@@ -123,7 +131,10 @@ def _urls(app, world: World) -> list[str]:
             urls.append(rule.rule)
             continue
         (name,) = rule.arguments
-        urls.extend(rule.rule.replace(f"<int:{name}>", str(value)) for value in ids[name])
+        urls.extend(
+            rule.rule.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+            for value in ids[name]
+        )
     return sorted(urls)
 
 

@@ -102,9 +102,12 @@ INLINE = re.compile(
 
 
 def test_templates_have_nothing_inline_a_strict_csp_blocks():
+    # templates/email/ are e-mails: mail clients read them, where inline styles are the only
+    # styles there are, and no page of the site is made of them.
     found = [
         f"{path.relative_to(TEMPLATES)}:{n}: {line.strip()[:80]}"
         for path in sorted(TEMPLATES.rglob("*.html"))
+        if path.relative_to(TEMPLATES).parts[0] != "email"
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if INLINE.search(line)
     ]

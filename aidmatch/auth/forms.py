@@ -98,3 +98,17 @@ class PasswordForm(FlaskForm):
         _l("New password again"),
         validators=[_required, EqualTo("new_password", message=_l("The two passwords differ."))],
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(
+        _l("Email"), filters=[_strip], validators=[_required, _email, Length(max=MAX_EMAIL_LENGTH)]
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[_required])
+    new_password_confirm = PasswordField(
+        _l("New password again"),
+        validators=[_required, EqualTo("new_password", message=_l("The two passwords differ."))],
+    )

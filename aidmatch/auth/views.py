@@ -18,7 +18,14 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from aidmatch.auth.forms import AccountForm, LoginForm, PasswordForm, RegisterForm
+from aidmatch.auth.forms import (
+    AccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from aidmatch.auth.links import safe_next
 from aidmatch.auth.operations import (
     authenticate,
@@ -28,6 +35,7 @@ from aidmatch.auth.operations import (
     register_with_new_org,
     update_account,
 )
+from aidmatch.auth.reset import request_reset, reset_password, user_for_reset_token
 from aidmatch.extensions import db, limiter
 from aidmatch.permissions import require_login
 from aidmatch.refusals import Refusal
@@ -279,3 +287,84 @@ def password():
             flash(_("Your password is changed. You are logged out everywhere else."), "ok")
             return redirect(url_for("auth.account"))
     return _render_account(password_form=form)
+
+
+def _reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+def reset_email_key() -> str:
+    """Rate-limit bucket of the address a reset is asked for, whoever asks."""
+    return "reset-email:" + _email_tried()
+
+
+def _too_many_resets() -> str:
+    return _(
+        "Too many password reset requests for this address or from your network. "
+        "Please try again in an hour."
+    )
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(
+    _reset_limit,
+    key_func=reset_email_key,
+    methods=["POST"],
+    scope="password-reset-email",
+    error_message=_too_many_resets,
+)
+@limiter.limit(
+    _reset_limit,
+    key_func=address_key,
+    methods=["POST"],
+    scope="password-reset-address",
+    error_message=_too_many_resets,
+)
+def forgot_password():
+    """Ask for a password reset link: the same answer whether the address has an account or
+    not (an e-mail is sent only when it has one)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        request_reset(form.email.data)
+        flash(
+            _(
+                "If an account has this address, a link to choose a new password is on its way "
+                "to it. The link works for %(minutes)d minutes. Nothing arrived? Look in the "
+                "spam folder, or ask again later.",
+                minutes=current_app.config["PASSWORD_RESET_TTL_MINUTES"],
+            ),
+            "ok",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Choose a new password from a reset link; every session and API token of the account
+    ends. A forged, expired or used link is refused with a way to ask again."""
+    try:
+        user = user_for_reset_token(token)
+    except Refusal as err:
+        return render_template("auth/reset_refused.html", message=err.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(user, form.new_password.data)
+        except Refusal as err:
+            db.session.rollback()
+            if err.code == "reset_link_used":
+                return render_template("auth/reset_refused.html", message=err.message), 400
+            put_on_form(form, err)
+        else:
+            language = session.get("language")
+            logout_user()
+            session.clear()
+            if language:
+                session["language"] = language
+            flash(
+                _("Your password is changed. Log in with it; every other session has ended."),
+                "ok",
+            )
+            return redirect(url_for("auth.login", email=user.email))
+    return render_template("auth/reset.html", form=form, token=token)
