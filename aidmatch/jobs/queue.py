@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -151,26 +151,27 @@ def run_now(name: str, *args):
     return run_in_transaction(lambda: job.fn(*args), what=f"job {name}")
 
 
-def drain(app: Flask | None = None, now: datetime | None = None, limit: int = 100_000) -> int:
+def drain(app: Flask | None = None, limit: int = 100_000) -> int:
     """Run what is on the queue in this process until nothing is due (tests, and `flask jobs
-    drain`): the tasks enqueued, then scheduled ones due by ``now`` (default: the present; a
-    test passes a later time to let retries come due). Returns how many tasks ran."""
+    drain`): the tasks enqueued, then scheduled ones whose time has come. A retry scheduled
+    for later stays scheduled (to let time pass in a test, move the delivery's
+    next_attempt_at back and run the sweep). Returns how many tasks ran."""
     queue = (app or current_app).extensions["huey"]
     ran = 0
     while ran < limit:
         item = queue.dequeue()
         if item is None:
-            due = queue.read_schedule(now or datetime.now(UTC).replace(tzinfo=None))
+            due = queue.read_schedule(_naive_utcnow())
             if not due:
                 return ran
             for scheduled in due:
                 queue.enqueue(scheduled)
             continue
         ran += 1
-        queue.execute(item, timestamp=(now or datetime.now(UTC)).replace(tzinfo=None))
+        queue.execute(item, timestamp=_naive_utcnow())
     return ran
 
 
-def later(seconds: float) -> datetime:
-    """A naive UTC time, seconds from now (what huey's schedule compares with)."""
-    return datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=seconds)
+def _naive_utcnow() -> datetime:
+    """What huey's schedule compares with (utc=True: naive UTC times)."""
+    return datetime.now(UTC).replace(tzinfo=None)
