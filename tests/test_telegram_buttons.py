@@ -245,3 +245,15 @@ def test_the_webhook_acknowledges_what_it_ignores(app, client, bot_api):
     ):
         assert post_update(client, bot_api, update).status_code == 200
     assert bot_api.calls_of("sendMessage") == []
+
+
+def test_set_webhook_tells_telegram_the_address_and_the_secret(app, bot_api):
+    result = app.test_cli_runner().invoke(args=["telegram", "set-webhook"])
+    assert result.exit_code == 0, result.output
+    assert WEBHOOK_SECRET not in result.output
+    (call,) = bot_api.calls_of("setWebhook")
+    assert call["url"] == f"https://aidmatch.example.org{HOOK}"
+    assert call["secret_token"] == WEBHOOK_SECRET
+    assert call["allowed_updates"] == ["message", "callback_query"]
+    result = app.test_cli_runner().invoke(args=["telegram", "delete-webhook"])
+    assert result.exit_code == 0 and bot_api.calls_of("deleteWebhook")

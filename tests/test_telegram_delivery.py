@@ -251,3 +251,20 @@ def test_the_buttons_are_in_the_recipients_language(app, bot_api):
     (sent,) = bot_api.calls_of("sendMessage")
     taps = {b["text"] for b in keyboard_of(sent) if "callback_data" in b}
     assert taps == {"Annehmen", "Ablehnen"}
+
+
+def test_a_development_address_gets_no_link_buttons_but_the_text_has_the_link(database_url):
+    """Telegram refuses link buttons to localhost or a private address."""
+    with FakeTelegram.running() as fake:
+        for application in telegram_app(database_url, fake, PUBLIC_URL="http://127.0.0.1:5000"):
+            cast = make_cast()
+            cast.donor.telegram_chat_id = 7001
+            match = proposal(cast)
+            tell([cast.donor], "reminder_pending", params=params_of(match), match=match)
+            db.session.commit()
+            drain(application)
+            (sent,) = fake.calls_of("sendMessage")
+            assert sent["text"].endswith(f"http://127.0.0.1:5000/matches/{match.id}")
+            buttons = keyboard_of(sent)
+            assert {b["text"] for b in buttons} == {"Accept", "Decline"}
+            assert all("url" not in b for b in buttons)
