@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from aidmatch.auth.models import User
 from aidmatch.db import utcnow
@@ -177,3 +177,15 @@ def login_as_off(database_url):
             client = application.test_client()
             client.post("/login", data={"email": user.email, "password": PASSWORD})
             yield client, user
+
+
+def test_a_new_code_replaces_the_earlier_one(app, client, bot_api, login_as):
+    user = make_user()
+    db.session.commit()
+    login_as(user)
+    first, second = get_code(client), get_code(client)
+    assert db.session.scalar(select(func.count()).select_from(TelegramCode)) == 1
+    assert send_text(client, bot_api, 610, f"/start {first}")["text"].startswith(NOT_VALID)
+    assert send_text(client, bot_api, 610, f"/start {second}")["text"].startswith(
+        "This chat is linked"
+    )

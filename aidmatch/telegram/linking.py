@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from aidmatch.audit.operations import record
 from aidmatch.auth.models import User
@@ -31,7 +31,9 @@ def digest(code: str) -> str:
 
 
 def new_code(user: User) -> tuple[str, TelegramCode]:
-    """A fresh one-time code for this user (the code itself is returned, never stored)."""
+    """A fresh one-time code for this user (the code itself is returned, never stored); the
+    user's earlier codes go (one live code per user: the table does not grow)."""
+    db.session.execute(delete(TelegramCode).where(TelegramCode.user_id == user.id))
     code = secrets.token_urlsafe(CODE_BYTES)
     row = TelegramCode(user_id=user.id, digest=digest(code), expires_at=utcnow() + CODE_TTL)
     db.session.add(row)
