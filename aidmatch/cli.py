@@ -28,6 +28,7 @@ def register_commands(app) -> None:
     from aidmatch.matches.cli import matches_cli
     from aidmatch.places.cli import places_cli
     from aidmatch.runs.cli import match_cli
+    from aidmatch.telegram.cli import telegram_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(places_cli)
@@ -36,3 +37,4 @@ def register_commands(app) -> None:
     app.cli.add_command(matches_cli)
     app.cli.add_command(match_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(telegram_cli)

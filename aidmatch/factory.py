@@ -150,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.site.audit_views import bp as audit_bp
     from aidmatch.site.core_views import bp as core_bp
     from aidmatch.site.csv_views import bp as csv_bp
+    from aidmatch.telegram.views import bp as telegram_bp
     from aidmatch.transparency.views import bp as transparency_bp
 
     app.register_blueprint(core_bp)
@@ -167,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
+    app.register_blueprint(telegram_bp)
 
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api
@@ -215,6 +217,7 @@ def register_jobs(app: Flask) -> None:
     from aidmatch.jobs.queue import init_jobs
     from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
+    from aidmatch.telegram import channel as _telegram  # noqa: F401
 
     init_jobs(app)
 

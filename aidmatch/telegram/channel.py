@@ -1,0 +1,70 @@
+"""The TELEGRAM channel of the outbox (notify/outbox.py): who can be reached, and sending one
+delivery as a plain-text message (no parse mode: nothing a person typed is read as markup)
+with its link and the buttons its recipient may press now.
+
+Faults: a chat that is gone (403: the user blocked the bot; 400: chat not found) is unlinked
+and the delivery fails for good; 429 waits Telegram's retry_after; the network, a time-out or
+a 5xx is tried again with the outbox's backoff.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale
+from telegram import LinkPreviewOptions
+
+from aidmatch.db import utcnow
+from aidmatch.notify.messages import render
+from aidmatch.notify.models import Channel, Delivery
+from aidmatch.notify.outbox import Permanent, Sender, Transient, register_sender
+from aidmatch.telegram import api
+from aidmatch.telegram.keyboard import keyboard
+from aidmatch.telegram.linking import unlink
+
+MAX_TEXT = 4096  # Telegram's limit on a message's text
+
+
+def reachable(user) -> bool:
+    """The bot is on and the user linked a chat."""
+    return bool(current_app.config.get("TELEGRAM_BOT_TOKEN")) and user.telegram_chat_id is not None
+
+
+def text_of(message) -> str:
+    """The message's words, then its link (also when a button carries it: a development
+    address gets no button)."""
+    text = message.text if not message.url else f"{message.text}\n\n{message.url}"
+    return text[:MAX_TEXT]
+
+
+def send(delivery: Delivery, user) -> None:
+    """Send one notification to the user's chat, or raise Transient / Permanent."""
+    if not api.configured():
+        raise Permanent("Telegram is off: TELEGRAM_BOT_TOKEN is not set")
+    chat_id = user.telegram_chat_id
+    if chat_id is None:
+        raise Permanent("no Telegram chat is linked any more")
+    note = delivery.notification
+    language = str(user.language)
+    message = render(note, language)
+    with force_locale(language):
+        markup = keyboard(note, message, user, utcnow())
+    try:
+        api.call(
+            "send_message",
+            chat_id=chat_id,
+            text=text_of(message),
+            reply_markup=markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except api.ChatGone as exc:
+        unlink(user, None, "lost", lost=True)
+        raise Permanent(f"Telegram chat gone, unlinked: {exc}") from exc
+    except api.Flood as exc:
+        raise Transient(f"Telegram flood control: {exc}", retry_after=exc.retry_after) from exc
+    except api.Unavailable as exc:
+        raise Transient(f"Telegram unavailable: {exc}") from exc
+    except api.Refused as exc:
+        raise Permanent(f"Telegram refused the message: {exc}") from exc
+
+
+register_sender(Channel.TELEGRAM, Sender(reachable, send))
