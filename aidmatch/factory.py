@@ -195,6 +195,7 @@ def register_jobs(app: Flask) -> None:
     """Import every module that registers a job or a channel, then bind the jobs to the app's
     queue (jobs/queue.py)."""
     from aidmatch.jobs.queue import init_jobs
+    from aidmatch.notify import events as _events  # noqa: F401  (orgs' signals, told)
     from aidmatch.notify import outbox as _outbox  # noqa: F401
 
     init_jobs(app)
