@@ -2,8 +2,8 @@
 past their time, and the overdue flag on confirmed ones not shipped in time; each ended match
 tells whom the lifecycle table's row (cancel, expire) names (notices.py).
 
-Storing the expiry is the job of `flask matches expire` (and later the scheduler) and a
-claim that meets lapsed matches only: until then a lapsed
+Storing the expiry is the job of the periodic task `matches.expire` (below),
+`flask matches expire` and a claim that meets lapsed matches only: until then a lapsed
 pending match reads as expired (Match.status_at), and no read writes."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.jobs.queue import periodic
 from aidmatch.matches import lifecycle, notices
 from aidmatch.matches.holds import lock_for_update, release_totals
 from aidmatch.matches.models import Match, MatchStatus
@@ -98,10 +99,11 @@ def _flag_overdue(overdue, now: datetime) -> int:
     return len(fresh)
 
 
+@periodic("matches.expire", minute="*/10")
 def expire_matches(now: datetime | None = None, ids: list[int] | None = None) -> dict:
     """Expire pending matches past their time (releasing holds; the other sides are told) and
     flag confirmed ones not shipped in time for coordinators; return {"expired": n, "overdue":
-    m, "flagged": k}."""
+    m, "flagged": k}. Every 10 minutes (``matches.expire``), and `flask matches expire`."""
     now = now or utcnow()
     if ids is not None and not ids:
         return {"expired": 0, "overdue": 0, "flagged": 0}
