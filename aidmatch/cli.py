@@ -1,22 +1,35 @@
-"""flask commands: users, places, seed-demo, expire."""
+"""flask commands: users, places, seed-demo, expire; and the periodic job that stores the
+expiry of needs and offers (``postings.expire``, every 10 minutes: what `flask expire` does)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import with_appcontext
+
+from aidmatch.jobs.queue import periodic
+
+
+@periodic("postings.expire", minute="*/10")
+def expire_postings(now: datetime | None = None) -> tuple[int, int]:
+    """Store `expired` on needs past their needed-by date and offers past their
+    available-until date; (needs, offers) expired. A job, and `flask expire`."""
+    from aidmatch.db import utcnow
+    from aidmatch.needs.operations import expire_needs
+    from aidmatch.offers.operations import expire_offers
+
+    today = (now or utcnow()).date()
+    return expire_needs(today), expire_offers(today)
 
 
 @click.command("expire")
 @with_appcontext
 def expire_command():
     """Expire needs past their needed-by date and offers past their available-until date."""
-    from aidmatch.needs.operations import expire_needs
-    from aidmatch.offers.operations import expire_offers
     from aidmatch.transaction import run_in_transaction
 
-    needs, offers = run_in_transaction(
-        lambda: (expire_needs(), expire_offers()), what="flask expire"
-    )
+    needs, offers = run_in_transaction(expire_postings, what="flask expire")
     click.echo(f"Expired {needs} needs and {offers} offers.")
 
 

@@ -214,7 +214,13 @@ def register_notify_blueprints(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Import every module that registers a job or a channel, then bind the jobs to the app's
     queue (jobs/queue.py)."""
+    from aidmatch import cli as _cli  # noqa: F401  (postings.expire)
     from aidmatch.jobs.queue import init_jobs
+    from aidmatch.matches import digest as _digest  # noqa: F401
+    from aidmatch.matches import expiry as _expiry  # noqa: F401  (matches.expire)
+    from aidmatch.matches import reminders as _match_reminders  # noqa: F401
+    from aidmatch.needs import reminders as _need_reminders  # noqa: F401
+    from aidmatch.notify import events as _events  # noqa: F401  (orgs' signals, told)
     from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
     from aidmatch.telegram import channel as _telegram  # noqa: F401

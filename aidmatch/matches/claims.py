@@ -1,5 +1,6 @@
 """Claims: a donor takes part or all of a need's open quantity (optionally from its offer),
-once per Idempotency-Key. Flush and audit (holds.reserve), never commit."""
+once per Idempotency-Key, telling the group and the coordinators' queue (notices.py). Flush
+and audit (holds.reserve), never commit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.matches import notices
 from aidmatch.matches.expiry import expire_matches
 from aidmatch.matches.holds import expire_counters, reserve
 from aidmatch.matches.models import Match, MatchSource
@@ -138,6 +140,7 @@ def claim(
             raise
         expire_counters(need.id, offer.id if offer is not None else None)
         return _replay(existing, need, offer, quantity)
+    notices.tell_claim(match, actor)
     return ClaimResult(match, created=True)
 
 

@@ -1,8 +1,10 @@
 """Ending matches in bulk: cancellation with their need or offer, expiry of pending matches
-past their time, and the overdue flag on confirmed ones not shipped in time.
+past their time, and the overdue flag on confirmed ones not shipped in time; each ended match
+tells whom the lifecycle table's row (cancel, expire) names (notices.py).
 
-Storing the expiry is the job of `flask matches expire` (and later the scheduler) only: until
-then a lapsed pending match reads as expired (Match.status_at), and no read writes."""
+Storing the expiry is the job of the periodic task `matches.expire` (below),
+`flask matches expire` and a claim that meets lapsed matches only: until then a lapsed
+pending match reads as expired (Match.status_at), and no read writes."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.matches import lifecycle
+from aidmatch.jobs.queue import periodic
+from aidmatch.matches import lifecycle, notices
 from aidmatch.matches.holds import lock_for_update, release_totals
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE
@@ -56,9 +59,10 @@ def end_matches(
 
 
 def cancel_active_matches(
-    actor, need: Need | None = None, offer: Offer | None = None, reason: str = ""
+    actor, need: Need | None = None, offer: Offer | None = None, reason: str = "", said: str = ""
 ) -> int:
-    """Cancel the pending and confirmed matches of a need or an offer; return how many."""
+    """Cancel the pending and confirmed matches of a need or an offer; return how many.
+    reason: what is stored; said: what the actor typed (told to the other side)."""
     stmt = select(Match).where(Match.status.in_(CANCELLABLE))
     if need is not None:
         stmt = stmt.where(Match.need_id == need.id)
@@ -66,6 +70,7 @@ def cancel_active_matches(
         stmt = stmt.where(Match.offer_id == offer.id)
     matches = list(db.session.scalars(stmt.order_by(Match.id)))
     ended = end_matches(matches, MatchStatus.CANCELLED, actor, "match.cancel", reason, utcnow())
+    notices.tell_moves(ended, "cancel", actor, reason=said)
     db.session.flush()
     for obj in (need, offer):
         if obj is not None:
@@ -94,9 +99,11 @@ def _flag_overdue(overdue, now: datetime) -> int:
     return len(fresh)
 
 
+@periodic("matches.expire", minute="*/10")
 def expire_matches(now: datetime | None = None, ids: list[int] | None = None) -> dict:
-    """Expire pending matches past their time (releasing holds) and flag confirmed ones not
-    shipped in time for coordinators; return {"expired": n, "overdue": m, "flagged": k}."""
+    """Expire pending matches past their time (releasing holds; the other sides are told) and
+    flag confirmed ones not shipped in time for coordinators; return {"expired": n, "overdue":
+    m, "flagged": k}. Every 10 minutes (``matches.expire``), and `flask matches expire`."""
     now = now or utcnow()
     if ids is not None and not ids:
         return {"expired": 0, "overdue": 0, "flagged": 0}
@@ -115,6 +122,7 @@ def expire_matches(now: datetime | None = None, ids: list[int] | None = None) ->
         now,
         where=(lifecycle.condition("expire", now),),
     )
+    notices.tell_moves(expired, "expire", None)
     overdue = due("release")
     flagged = _flag_overdue(overdue, now)
     count = db.session.scalar(select(func.count()).select_from(overdue.subquery()))

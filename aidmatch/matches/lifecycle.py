@@ -3,7 +3,8 @@
 Each action on a match is one row: who may take it (a side: a predicate over user and match),
 from which statuses (as read now: a lapsed pending match reads as expired), the extra
 condition (a consent not given yet, the one extension unused, a deadline passed), where it
-goes, whether a reason is asked for, and what a refused person is told. The verbs
+goes, whether a reason is asked for, what a refused person is told, and who is told about the
+move (`tells`: a side and a kind of notify/kinds.py; matches/notices.py writes them). The verbs
 (transitions.py), the buttons of every page, the API and the CLI all read this table, so they
 cannot disagree: `refusal()` says why not (NotAllowed: wrong side; Conflict: wrong state),
 `available()` lists the buttons, `condition()` is the same rule as SQL for counts and queues.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -46,6 +48,28 @@ SIDES: dict[str, Callable] = {
 }
 
 
+class Tell(NamedTuple):
+    """Who hears of a move: the members of a side (donor, group; reviewer: coordinators and
+    admins of neither side) get this kind of notification (notify/kinds.py) when the match,
+    as the move left it, is as `when` says (a key of TOLD_WHEN). The acting user never."""
+
+    side: str
+    kind: str
+    when: str = "always"
+
+
+TOLD_WHEN: dict[str, Callable[[Match], bool]] = {
+    "always": lambda match: True,
+    "pending": lambda match: match.status == PENDING,  # the other consent is still missing
+    "confirmed": lambda match: match.status == CONFIRMED,  # this consent completed it
+    # The group hears of a match once a donor agreed to it (a claim, an accepted proposal): an
+    # engine proposal its donor never answered is not news for the group.
+    "agreed": lambda match: match.donor_accepted_at is not None,
+    "full": lambda match: (match.quantity_received or 0) >= match.quantity,
+    "short": lambda match: (match.quantity_received or 0) < match.quantity,
+}
+
+
 @dataclass(frozen=True)
 class Action:
     """One row of the lifecycle table."""
@@ -62,6 +86,7 @@ class Action:
     deadline: str = "any"  # "passed": only once expires_at is past (release, expire)
     early_message: str | None = None  # what is said before then (409), with %(when)s
     button: bool = True  # pressed by a person on a match (cancel and expire are not)
+    tells: tuple[Tell, ...] = ()  # who is told about the move, and what
 
     @property
     def slug(self) -> str:
@@ -82,6 +107,12 @@ TABLE: tuple[Action, ...] = (
         _l("Only a pending match can be accepted; this one is %(status)s."),
         unset="donor_accepted_at",
         unset_message=ALREADY_AGREED,
+        tells=(
+            Tell("group", "match_accepted", "pending"),
+            Tell("reviewer", "match_to_review", "pending"),
+            Tell("group", "match_confirmed", "confirmed"),
+            Tell("donor", "match_confirmed_ship", "confirmed"),
+        ),
     ),
     Action(
         "decline",
@@ -91,6 +122,7 @@ TABLE: tuple[Action, ...] = (
         "optional",
         _l("Only the donor organization may decline."),
         _l("Only a pending match can be declined; this one is %(status)s."),
+        tells=(Tell("group", "match_declined", "agreed"),),
     ),
     Action(
         "approve",
@@ -102,6 +134,10 @@ TABLE: tuple[Action, ...] = (
         _l("Only a pending match can be approved; this one is %(status)s."),
         unset="coordinator_approved_at",
         unset_message=ALREADY_AGREED,
+        tells=(
+            Tell("donor", "match_confirmed_ship", "confirmed"),
+            Tell("group", "match_confirmed", "confirmed"),
+        ),
     ),
     Action(
         "reject",
@@ -113,6 +149,7 @@ TABLE: tuple[Action, ...] = (
         _l("Only a pending match can be rejected; this one is %(status)s."),
         unset="coordinator_approved_at",
         unset_message=ALREADY_AGREED,
+        tells=(Tell("donor", "match_rejected"), Tell("group", "match_rejected", "agreed")),
     ),
     Action(
         "withdraw",
@@ -122,6 +159,7 @@ TABLE: tuple[Action, ...] = (
         "required",
         _l("Only the donor organization may withdraw."),
         _l("Only a confirmed match can be withdrawn; this one is %(status)s."),
+        tells=(Tell("group", "match_withdrawn"),),
     ),
     Action(
         "extend",
@@ -133,6 +171,7 @@ TABLE: tuple[Action, ...] = (
         _l("Only a pending or confirmed match can get more time; this one is %(status)s."),
         unset="extension_used",
         unset_message=_l("More time was already given once for this match."),
+        tells=(Tell("group", "match_extended", "agreed"),),
     ),
     Action(
         "ship",
@@ -142,6 +181,7 @@ TABLE: tuple[Action, ...] = (
         "none",
         _l("Only the donor organization may ship."),
         _l("Only a confirmed match can be marked shipped; this one is %(status)s."),
+        tells=(Tell("group", "match_shipped"),),
     ),
     Action(
         "confirm_delivery",
@@ -151,6 +191,12 @@ TABLE: tuple[Action, ...] = (
         "none",
         _l("Only the group that posted the need may confirm its delivery."),
         _l("Only a shipped match can be confirmed as received; it is %(status)s."),
+        tells=(
+            Tell("donor", "match_delivered", "full"),
+            Tell("reviewer", "match_delivered", "full"),
+            Tell("donor", "match_shortfall", "short"),
+            Tell("reviewer", "match_shortfall", "short"),
+        ),
     ),
     Action(
         "cancel",
@@ -163,6 +209,7 @@ TABLE: tuple[Action, ...] = (
         "Only the need's group, the donor or a coordinator may cancel.",
         "Only a pending or confirmed match can be cancelled; this one is %(status)s.",
         button=False,
+        tells=(Tell("donor", "match_cancelled"), Tell("group", "match_cancelled", "agreed")),
     ),
     Action(
         "release",
@@ -174,6 +221,7 @@ TABLE: tuple[Action, ...] = (
         _l("Only a confirmed match can be released; this one is %(status)s."),
         deadline="passed",
         early_message=_l("This match is not overdue yet: it can be released after %(when)s."),
+        tells=(Tell("donor", "match_expired"), Tell("group", "match_expired")),
     ),
     Action(
         "expire",
@@ -186,8 +234,18 @@ TABLE: tuple[Action, ...] = (
         deadline="passed",
         early_message="This match is not past its time yet (%(when)s).",
         button=False,
+        tells=(Tell("donor", "match_expired"), Tell("group", "match_expired", "agreed")),
     ),
 )
+# A match made by a claim (it carries the donor's consent) is news for the group and waits in
+# the coordinators' queue. An engine proposal tells nobody by itself: its run tells each donor
+# organization once, with a count (runs/storing.tell_donors); the group hears once the donor
+# accepts, the coordinators from the queue and its daily digest.
+ON_CLAIM: tuple[Tell, ...] = (Tell("group", "match_claimed"), Tell("reviewer", "match_to_review"))
+# A pending match near its time reminds whoever still has to say yes: the side of each of these
+# consents while it is missing (matches/reminders.py).
+CONSENTS = ("accept", "approve")
+
 ACTIONS: dict[str, Action] = {action.name: action for action in TABLE}
 BY_SLUG: dict[str, Action] = {action.slug: action for action in TABLE if action.button}
 

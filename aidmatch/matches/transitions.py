@@ -4,8 +4,8 @@ message is the lifecycle table (lifecycle.py); these verbs only do the moving.
 
 Every status change is one conditional UPDATE on the match (`WHERE id = :id AND status = :old`
 plus the row's extra condition, row count checked: a request that lost a race gets a
-Conflict), in the same transaction as the release of what it held (holds.py) and its audit
-event. Flush and audit, never commit.
+Conflict), in the same transaction as the release of what it held (holds.py), its audit event
+and the notifications the table's row names (notices.py). Flush and audit, never commit.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, literal, update
 from aidmatch.audit.operations import record
 from aidmatch.db import UTCDateTime, utcnow
 from aidmatch.extensions import db
-from aidmatch.matches import lifecycle
+from aidmatch.matches import lifecycle, notices
 from aidmatch.matches.holds import lock_for_update, release_hold
 from aidmatch.matches.models import TERMINAL, Match, MatchStatus
 from aidmatch.matches.rules import clean_quantity, clean_text, confirmed_ttl, extension
@@ -51,10 +51,12 @@ def _transition(
     values: dict | None = None,
     where=(),
     audit: dict | None = None,
+    reason: str = "",
 ) -> None:
     """Move the match as the table's row `name` says, with one conditional UPDATE (the row's
     statuses and extra condition: a Conflict if another request moved it first); release its
-    hold when the move ends it; audit the change."""
+    hold when the move ends it; audit the change; tell whom the row names (with the reason
+    the actor typed)."""
     row = lifecycle.action(name)
     to = row.to if to is None else to
     before = _snapshot(match)
@@ -80,6 +82,7 @@ def _transition(
     after = _snapshot(match)
     after.update(audit or {})
     record(actor, f"match.{name}", match, before=before, after=after)
+    notices.tell_move(match, name, actor, reason=reason)
 
 
 def _consent(match: Match, actor, name: str, own_by, other_at, now: datetime) -> Match:
@@ -132,7 +135,15 @@ def _end(match: Match, actor, name: str, reason) -> Match:
     now = utcnow()
     row = lifecycle.check(name, actor, match, now)
     reason = clean_text(reason, "reason", required=row.reason == "required")
-    _transition(match, actor, name, now, values={"reason": reason}, audit={"reason": reason})
+    _transition(
+        match,
+        actor,
+        name,
+        now,
+        values={"reason": reason},
+        audit={"reason": reason},
+        reason=reason,
+    )
     return match
 
 
@@ -230,8 +241,17 @@ def release(match: Match, actor, reason: str = "") -> Match:
     """A coordinator releases a confirmed match not shipped in time: it expires, freeing its hold."""
     now = utcnow()
     lifecycle.check("release", actor, match, now)
-    reason = clean_text(reason, "reason", required=False) or "not shipped in time"
-    _transition(match, actor, "release", now, values={"reason": reason}, audit={"reason": reason})
+    typed = clean_text(reason, "reason", required=False)
+    stored = typed or "not shipped in time"
+    _transition(
+        match,
+        actor,
+        "release",
+        now,
+        values={"reason": stored},
+        audit={"reason": stored},
+        reason=typed,
+    )
     return match
 
 

@@ -2,9 +2,10 @@
 
 ``tell`` writes a notification per recipient and a delivery per channel the recipient gets it
 on, in the caller's transaction, and enqueues their delivery after the commit: a change that
-rolls back tells nobody. ``deliver`` (a task) claims deliveries with one conditional UPDATE,
-sends each through its channel and records the outcome at once; ``sweep`` (every minute, and
-when a worker starts) hands the queue whatever a lost enqueue or a killed worker left behind.
+rolls back tells nobody (``tell_all``: many tells in a few queries, for jobs). ``deliver`` (a
+task) claims deliveries with one conditional UPDATE, sends each through its channel and
+records the outcome at once; ``sweep`` (every minute, and when a worker starts) hands the
+queue whatever a lost enqueue or a killed worker left behind.
 """
 
 from __future__ import annotations
@@ -74,38 +75,84 @@ def tell(
 
     params: only what every one of these recipients may see (notify/kinds.py). dedupe_key:
     tell each user this once only, ever (a reminder); the user's id is added to it."""
-    spec = KINDS[kind]
-    recipients = {user.id: user for user in users if user is not None and user.active}
-    if dedupe_key:
-        keys = {uid: f"{dedupe_key}:u{uid}" for uid in recipients}
-        told = set(
+    return tell_all(
+        [Telling(list(users), kind, params, match, need, offer, organization, dedupe_key)]
+    )
+
+
+@dataclass(frozen=True)
+class Telling:
+    """One tell of many (tell_all): these users, this kind, as tell's arguments say."""
+
+    users: list
+    kind: str
+    params: dict | None = None
+    match: object = None
+    need: object = None
+    offer: object = None
+    organization: object = None
+    dedupe_key: str | None = None
+
+
+CHUNK = 500  # values per IN (...)
+
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def tell_all(tellings: Iterable[Telling]) -> list[Notification]:
+    """Several tells at once (a job telling about thousands of matches), in a few queries
+    whatever their number: the dedupe keys told already, each kind's preferences, one flush."""
+    plans = []
+    for item in tellings:
+        recipients = {u.id: u for u in item.users if u is not None and u.active}
+        keys = {uid: f"{item.dedupe_key}:u{uid}" for uid in recipients} if item.dedupe_key else {}
+        plans.append((item, recipients, keys))
+    wanted = [key for _item, _r, keys in plans for key in keys.values()]
+    told: set[str] = set()
+    for chunk in _chunks(wanted):
+        told.update(
             db.session.scalars(
-                select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys.values()))
+                select(Notification.dedupe_key).where(Notification.dedupe_key.in_(chunk))
             )
         )
-        recipients = {uid: u for uid, u in recipients.items() if keys[uid] not in told}
-    chosen = choices(recipients, kind)
-    body = json.dumps(params or {}, sort_keys=True, default=str)
+    by_kind: dict[str, set[int]] = {}
+    for item, recipients, _keys in plans:
+        by_kind.setdefault(item.kind, set()).update(recipients)
+    chosen = {
+        kind: {k: v for chunk in _chunks(sorted(ids)) for k, v in choices(chunk, kind).items()}
+        for kind, ids in by_kind.items()
+    }
     made, deliveries = [], []
-    for uid, user in sorted(recipients.items()):
-        note = Notification(
-            user_id=uid,
-            kind=kind,
-            inbox=spec.inbox,
-            params_json=body,
-            match_id=getattr(match, "id", None),
-            need_id=getattr(need, "id", None),
-            offer_id=getattr(offer, "id", None),
-            organization_id=getattr(organization, "id", None),
-            dedupe_key=f"{dedupe_key}:u{uid}" if dedupe_key else None,
-        )
-        for channel, sender in SENDERS.items():
-            if wants(user, kind, channel, chosen) and sender.reachable(user):
-                delivery = Delivery(channel=channel)
-                note.deliveries.append(delivery)
-                deliveries.append(delivery)
-        db.session.add(note)
-        made.append(note)
+    for item, recipients, keys in plans:
+        spec = KINDS[item.kind]
+        body = json.dumps(item.params or {}, sort_keys=True, default=str)
+        for uid, user in sorted(recipients.items()):
+            key = keys.get(uid)
+            if key in told:
+                continue
+            if key:
+                told.add(key)  # also once within this call
+            note = Notification(
+                user_id=uid,
+                kind=item.kind,
+                inbox=spec.inbox,
+                params_json=body,
+                match_id=getattr(item.match, "id", None),
+                need_id=getattr(item.need, "id", None),
+                offer_id=getattr(item.offer, "id", None),
+                organization_id=getattr(item.organization, "id", None),
+                dedupe_key=key,
+            )
+            for channel, sender in SENDERS.items():
+                if wants(user, item.kind, channel, chosen[item.kind]) and sender.reachable(user):
+                    delivery = Delivery(channel=channel)
+                    note.deliveries.append(delivery)
+                    deliveries.append(delivery)
+            db.session.add(note)
+            made.append(note)
     if deliveries:
         db.session.flush()
         ids = [d.id for d in deliveries]

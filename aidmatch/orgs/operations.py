@@ -1,4 +1,6 @@
-"""Organization verbs: create, verify, invite, redeem an invite (flush and audit, never commit)."""
+"""Organization verbs: create, verify, invite, redeem an invite (flush and audit, never commit).
+A new organization waiting for verification, and a verification, are announced by the signals
+of orgs/signals.py."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Invite, Organization, OrgKind, org_name_key
+from aidmatch.orgs.signals import org_verified, org_waiting
 from aidmatch.permissions import can_invite, can_verify_orgs
 from aidmatch.refusals import Conflict, Invalid, NotAllowed
 
@@ -86,6 +89,8 @@ def create_organization(
     except IntegrityError:
         raise duplicate from None
     record(actor, "org.create", org, after=_org_snapshot(org))
+    if org.verified_at is None:
+        org_waiting.send(org, actor=actor)
     return org
 
 
@@ -105,6 +110,7 @@ def verify_organization(org: Organization, actor) -> Organization:
         raise Conflict(_l("This organization is already verified."), code="already_verified")
     db.session.refresh(org)
     record(actor, "org.verify", org, before=before, after=_org_snapshot(org))
+    org_verified.send(org, actor=actor)
     return org
 
 

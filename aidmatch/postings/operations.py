@@ -237,8 +237,9 @@ _match_ending: dict = {}
 
 def end_matches_with(lock, cancel) -> None:
     """Register how end() treats matches: lock(need=|offer=) takes the locks before the
-    status changes, cancel(actor, reason=, need=|offer=) cancels those not yet shipped and
-    returns how many."""
+    status changes, cancel(actor, reason=, said=, need=|offer=) cancels those not yet shipped
+    (reason: what is stored, said: what the actor typed, told to the other side) and returns
+    how many."""
     _match_ending.update(lock=lock, cancel=cancel)
 
 
@@ -270,7 +271,7 @@ def end(kind: Kind, obj, actor, reason: str = ""):
     db.session.refresh(obj, ["status"])
     if not changed:
         raise Conflict(kind.say("not_endable", s=obj.effective_status))
-    cancelled = cancel_active_matches(actor, reason=reason or action, **target)
+    cancelled = cancel_active_matches(actor, reason=reason or action, said=reason, **target)
     after = {"status": obj.status, "reason": reason, "matches_cancelled": cancelled}
     record(actor, action, obj, before=before, after=after)
     return obj

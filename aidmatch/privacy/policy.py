@@ -76,6 +76,17 @@ class Viewer:
             public = and_(public, sensitive_column.is_(False))
         return or_(model.organization_id == self.org_id, public)
 
+    def sees_row(self, obj, *, sensitive: bool = False) -> bool:
+        """rows_clause for one loaded need or offer (sensitive: the need's flag), where no
+        statement is at hand (what a notification may name of it)."""
+        if self.user is None:
+            return False
+        if self.staff or (self.org_id is not None and obj.organization_id == self.org_id):
+            return True
+        if obj.organization.verified_at is None:
+            return False
+        return not sensitive or self.org_verified
+
     def matches_clause(self):
         """The SQL condition of the matches this viewer may see: staff all, others either side."""
         return true() if self.staff else side_condition(self.org_id)

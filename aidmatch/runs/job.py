@@ -15,7 +15,9 @@
    through ``reserve(..., allow_partial=True)``: a claim that arrived meanwhile reduces or
    skips it, never over-allocates; a pair that got such a match meanwhile is skipped
    (:mod:`aidmatch.runs.storing`);
-5. *finish*: counts, timings, status and the audit event ``matching.run``.
+5. *finish*: counts, timings, status, the audit event ``matching.run``, and one notification
+   per donor organization with the number of its new proposals (also when the run failed
+   after some batches were stored: those proposals are real).
 
 What a run covers is in :mod:`aidmatch.runs.scope`; which rows it loads, and where it places
 each need, in :mod:`aidmatch.runs.loading`.
@@ -42,7 +44,7 @@ from aidmatch.refusals import Conflict, Invalid
 from aidmatch.runs.loading import load_need_records, load_offer_records, pairs_not_to_propose
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.scope import RunScope, resolve_scope
-from aidmatch.runs.storing import store_proposals
+from aidmatch.runs.storing import store_proposals, tell_donors
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,7 @@ def _execute(
     }
     run.finished_at = utcnow()
     record(actor, "matching.run", run, before={"status": "running"}, after=run_summary(run))
+    tell_donors(run_id)
     db.session.commit()
     log.info("matching run %s: %s", run_id, run_summary(run))
 
@@ -204,6 +207,7 @@ def _finish_failed(run_id: int, actor, error: str, started: float) -> None:
     run.seconds = round(time.perf_counter() - started, 3)
     run.finished_at = utcnow()
     record(actor, "matching.run", run, before={"status": "running"}, after=run_summary(run))
+    tell_donors(run_id)
     db.session.commit()
 
 

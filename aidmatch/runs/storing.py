@@ -2,7 +2,9 @@
 
 Each goes through ``matches.operations.reserve``, the one way a match takes quantity, with
 ``allow_partial``: a claim that arrived meanwhile reduces or skips it, never over-allocates;
-a pair that got such a match meanwhile is skipped.
+a pair that got such a match meanwhile is skipped. When the run ends, each donor organization
+is told once how many new proposals wait for its answer (``tell_donors``), never once per
+proposal; the coordinators learn of them from their queue and its daily digest.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from aidmatch.candidates.inputs import NOT_AGAIN
 from aidmatch.engine import Proposal
 from aidmatch.extensions import db
 from aidmatch.matches import operations as match_operations
-from aidmatch.matches.models import Match, MatchSource
+from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.notify.outbox import Telling, tell_all
+from aidmatch.notify.recipients import members_of
 from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.refusals import Refusal
 from aidmatch.runs.models import MatchingRun
@@ -102,3 +106,27 @@ def _store_batch(run_id: int, batch: list[Proposal], actor, skipped: Counter) ->
         taken.add(pair)
         stored += 1
     return stored
+
+
+def tell_donors(run_id: int) -> int:
+    """Tell each donor organization's members once how many of this run's proposals wait for
+    their answer (run_proposals, params.count): one GROUP BY, one query for the members, one
+    outbox.tell_all. Returns how many organizations were told."""
+    counts = dict(
+        db.session.execute(
+            select(Match.organization_id, func.count(Match.id))
+            .where(
+                Match.run_id == run_id,
+                Match.status == MatchStatus.PENDING,
+                Match.donor_accepted_at.is_(None),
+            )
+            .group_by(Match.organization_id)
+        ).all()
+    )
+    tellings = [
+        Telling(members, "run_proposals", {"count": counts[org_id]}, dedupe_key=f"run:{run_id}")
+        for org_id, members in members_of(counts).items()
+        if members
+    ]
+    tell_all(tellings)
+    return len(tellings)

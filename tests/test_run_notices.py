@@ -1,0 +1,72 @@
+"""A matching run tells each donor organization once, with the number of its new proposals
+(run_proposals), however many batches stored them; nobody else hears of a proposal."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from aidmatch.extensions import db
+from aidmatch.matches.models import Match, MatchSource
+from aidmatch.notify.messages import render
+from aidmatch.orgs.models import OrgKind
+from aidmatch.permissions import Role
+from aidmatch.runs import storing
+from aidmatch.runs.job import run_matching
+from aidmatch.runs.models import RunStatus
+from tests.factories import make_org, make_user
+from tests.notice_helpers import mark, notes, told
+from tests.posting_factories import make_need, make_offer, make_place
+
+
+def three_donors():
+    kharkiv = make_place("Kharkiv run test", lat=49.99, lon=36.23, oblast="Kharkiv Oblast")
+    group = make_org("Front run")
+    organizer = make_user(Role.ORGANIZER, org=group)
+    for quantity in (30, 20, 25, 15, 10):
+        make_need(group, organizer, kharkiv, quantity=quantity)
+    donors = {}
+    for name, offers in (("Donor one", 1), ("Donor two", 2), ("Donor three", 3)):
+        org = make_org(name, kind=OrgKind.DONOR_COLLECTIVE)
+        members = [make_user(Role.DONOR, org=org, language="en") for _ in range(2)]
+        for _ in range(offers):
+            make_offer(org, members[0], kharkiv, quantity=12, delivery_radius_km=50)
+        donors[org.id] = members
+    coordinator = make_user(Role.COORDINATOR)
+    db.session.commit()
+    return donors, organizer, coordinator
+
+
+def test_a_run_tells_each_donor_organization_once_with_its_count(app, monkeypatch):
+    monkeypatch.setattr(storing, "STORE_BATCH", 2)  # several committed batches
+    donors, organizer, coordinator = three_donors()
+    start = mark()
+    run = run_matching(coordinator)
+    assert run.status == RunStatus.FINISHED, run.error
+    proposals = Counter(
+        db.session.scalars(
+            select(Match.organization_id).where(
+                Match.run_id == run.id, Match.source == MatchSource.ENGINE
+            )
+        )
+    )
+    assert set(proposals) == set(donors), run.skipped
+    assert sum(proposals.values()) == run.proposals
+    assert len(set(proposals.values())) > 1  # the counts differ from one donor to the next
+
+    everyone = [user for members in donors.values() for user in members]
+    assert told(start) == sorted((user.id, "run_proposals") for user in everyone)
+    for org_id, members in donors.items():
+        for member in members:
+            (note,) = [n for n in notes(start) if n.user_id == member.id]
+            assert note.params == {"count": proposals[org_id]}
+            assert render(note, "en").text == (
+                f"The matching proposed {proposals[org_id]} new matches for your offers. "
+                "Please answer them."
+            )
+
+    start = mark()
+    again = run_matching(coordinator)
+    assert again.status == RunStatus.FINISHED and again.proposals == 0
+    assert told(start) == []
