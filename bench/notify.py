@@ -134,7 +134,7 @@ def main() -> None:
             t0 = time.perf_counter()
             run = run_matching(coordinator, category_slug=category.slug)
             run_s = time.perf_counter() - t0
-            proposals = run.proposals
+            proposals, run_status = run.proposals, run.status
 
             told = db.session.execute(
                 select(Notification.kind, func.count()).group_by(Notification.kind)
@@ -169,7 +169,7 @@ def main() -> None:
 
     print(f"database {backend}, queue {queue['JOBS_BACKEND']}; {args.orgs} donor organizations, "
           f"{args.needs} needs")  # fmt: skip
-    print(f"fill {fill_s:.1f} s; matching run {run_s:.1f} s, status {run.status}, "
+    print(f"fill {fill_s:.1f} s; matching run {run_s:.1f} s, status {run_status}, "
           f"proposals {proposals}")  # fmt: skip
     print("notifications by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(told)))
     print(f"run summaries: {len(per_org_channel)} (user, channel) pairs, at most {most} each")
