@@ -84,6 +84,31 @@ def test_a_job_enqueued_after_commit_runs_only_once_committed(app):
         init_jobs(app)
 
 
+def test_a_savepoint_rolled_back_forgets_only_its_own_jobs(app):
+    ran = []
+    JOBS_BEFORE = dict(JOBS)
+    try:
+        from aidmatch.jobs.queue import init_jobs, task
+
+        @task("test.record")
+        def record(value):
+            ran.append(value)
+
+        init_jobs(app)
+        after_commit("test.record", "before the savepoint")
+        savepoint = db.session.begin_nested()
+        after_commit("test.record", "inside the savepoint")
+        savepoint.rollback()
+        after_commit("test.record", "after the savepoint")
+        db.session.commit()
+        drain(app)
+        assert ran == ["before the savepoint", "after the savepoint"]
+    finally:
+        JOBS.clear()
+        JOBS.update(JOBS_BEFORE)
+        init_jobs(app)
+
+
 @pytest.mark.parametrize("name", ["notify.deliver", "notify.sweep"])
 def test_the_outbox_jobs_are_registered(app, name):
     assert name in app.extensions["jobs"]

@@ -1,5 +1,6 @@
-"""A matching run tells each donor organization once, with the number of its new proposals
-(run_proposals), however many batches stored them; nobody else hears of a proposal."""
+"""A matching run tells each organization once, however many batches stored its proposals: a
+donor organization the number of its new proposals (run_proposals), a group for how many of
+its needs donors were proposed (run_proposals_group); the coordinators nothing."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def three_donors():
     return donors, organizer, coordinator
 
 
-def test_a_run_tells_each_donor_organization_once_with_its_count(app, monkeypatch):
+def test_a_run_tells_each_organization_once_with_its_count(app, monkeypatch):
     monkeypatch.setattr(storing, "STORE_BATCH", 2)  # several committed batches
     donors, organizer, coordinator = three_donors()
     start = mark()
@@ -56,7 +57,17 @@ def test_a_run_tells_each_donor_organization_once_with_its_count(app, monkeypatc
     assert len(set(proposals.values())) > 1  # the counts differ from one donor to the next
 
     everyone = [user for members in donors.values() for user in members]
-    assert told(start) == sorted((user.id, "run_proposals") for user in everyone)
+    expected = [(user.id, "run_proposals") for user in everyone]
+    assert told(start) == sorted([*expected, (organizer.id, "run_proposals_group")])
+    (group_note,) = [n for n in notes(start) if n.user_id == organizer.id]
+    needs_proposed = len(
+        set(db.session.scalars(select(Match.need_id).where(Match.run_id == run.id)))
+    )
+    assert group_note.params == {"count": needs_proposed}
+    assert render(group_note, "en").text == (
+        f"The matching proposed donors for {needs_proposed} of your needs. You will hear when "
+        "a donor agrees."
+    )
     for org_id, members in donors.items():
         for member in members:
             (note,) = [n for n in notes(start) if n.user_id == member.id]

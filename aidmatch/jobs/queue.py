@@ -125,15 +125,18 @@ def enqueue(name: str, *args, delay: float | None = None) -> None:
 
 
 def after_commit(name: str, *args) -> None:
-    """Enqueue the task once the current transaction commits (never if it rolls back)."""
-    db.session.connection()  # begin the transaction now, so that its rollback is seen
-    db.session.info.setdefault("jobs_after_commit", []).append((name, args))
+    """Enqueue the task once the current transaction commits (never if it, or the savepoint
+    it was asked in, rolls back)."""
+    session = db.session()  # the scoped session's own Session
+    session.connection()  # begin the transaction now, so that its rollback is seen
+    asked_in = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault("jobs_after_commit", []).append((asked_in, name, args))
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
     waiting = session.info.pop("jobs_after_commit", None)
-    for name, args in waiting or ():
+    for _asked_in, name, args in waiting or ():
         try:
             enqueue(name, *args)
         except Exception:  # the queue is down: the outbox sweep hands it over later
@@ -142,7 +145,24 @@ def _enqueue_committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, previous_transaction) -> None:
-    session.info.pop("jobs_after_commit", None)
+    """Forget what was asked inside the transaction or savepoint that rolled back (and the
+    savepoints within it); keep what the enclosing transaction asked before."""
+    waiting = session.info.get("jobs_after_commit")
+    if not waiting:
+        return
+    kept = [item for item in waiting if not _within(item[0], previous_transaction)]
+    if kept:
+        session.info["jobs_after_commit"] = kept
+    else:
+        session.info.pop("jobs_after_commit")
+
+
+def _within(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def run_now(name: str, *args):

@@ -238,9 +238,9 @@ TABLE: tuple[Action, ...] = (
     ),
 )
 # A match made by a claim (it carries the donor's consent) is news for the group and waits in
-# the coordinators' queue. An engine proposal tells nobody by itself: its run tells each donor
-# organization once, with a count (runs/storing.tell_donors); the group hears once the donor
-# accepts, the coordinators from the queue and its daily digest.
+# the coordinators' queue. An engine proposal tells nobody by itself: its run tells each
+# organization once, with a count (runs/storing.tell_organizations); the group hears of a
+# proposal by itself once the donor accepts, the coordinators from the queue and its digest.
 ON_CLAIM: tuple[Tell, ...] = (Tell("group", "match_claimed"), Tell("reviewer", "match_to_review"))
 # A pending match near its time reminds whoever still has to say yes: the side of each of these
 # consents while it is missing (matches/reminders.py).

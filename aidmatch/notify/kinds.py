@@ -171,6 +171,16 @@ KINDS: dict[str, Kind] = {
             "matches",
         ),
         Kind(
+            "run_proposals_group",
+            "news",
+            _l("Donors proposed for your needs"),
+            _l(
+                "The matching proposed donors for %(count)s of your needs. You will hear when "
+                "a donor agrees."
+            ),
+            "matches",
+        ),
+        Kind(
             "reminder_pending",
             "action",
             _l("A match expires soon without your answer"),

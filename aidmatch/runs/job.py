@@ -44,7 +44,7 @@ from aidmatch.refusals import Conflict, Invalid
 from aidmatch.runs.loading import load_need_records, load_offer_records, pairs_not_to_propose
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.scope import RunScope, resolve_scope
-from aidmatch.runs.storing import store_proposals, tell_donors
+from aidmatch.runs.storing import store_proposals, tell_organizations
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _execute(
     }
     run.finished_at = utcnow()
     record(actor, "matching.run", run, before={"status": "running"}, after=run_summary(run))
-    tell_donors(run_id)
+    tell_organizations(run_id)
     db.session.commit()
     log.info("matching run %s: %s", run_id, run_summary(run))
 
@@ -207,7 +207,7 @@ def _finish_failed(run_id: int, actor, error: str, started: float) -> None:
     run.seconds = round(time.perf_counter() - started, 3)
     run.finished_at = utcnow()
     record(actor, "matching.run", run, before={"status": "running"}, after=run_summary(run))
-    tell_donors(run_id)
+    tell_organizations(run_id)
     db.session.commit()
 
 

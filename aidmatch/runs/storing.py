@@ -2,9 +2,10 @@
 
 Each goes through ``matches.operations.reserve``, the one way a match takes quantity, with
 ``allow_partial``: a claim that arrived meanwhile reduces or skips it, never over-allocates;
-a pair that got such a match meanwhile is skipped. When the run ends, each donor organization
-is told once how many new proposals wait for its answer (``tell_donors``), never once per
-proposal; the coordinators learn of them from their queue and its daily digest.
+a pair that got such a match meanwhile is skipped. When the run ends, each organization is told
+once (``tell_organizations``): a donor organization how many new proposals wait for its answer,
+a group for how many of its needs donors were proposed; never once per proposal. The
+coordinators learn of them from their queue and its daily digest.
 """
 
 from __future__ import annotations
@@ -108,25 +109,37 @@ def _store_batch(run_id: int, batch: list[Proposal], actor, skipped: Counter) ->
     return stored
 
 
-def tell_donors(run_id: int) -> int:
-    """Tell each donor organization's members once how many of this run's proposals wait for
-    their answer (run_proposals, params.count): one GROUP BY, one query for the members, one
-    outbox.tell_all. Returns how many organizations were told."""
-    counts = dict(
+def tell_organizations(run_id: int) -> int:
+    """Tell each organization's members once what this run proposed: a donor organization how
+    many proposals wait for its answer (run_proposals), a group for how many of its needs
+    (run_proposals_group); one GROUP BY each, one query for the members, one outbox.tell_all.
+    Returns how many organizations were told."""
+    waiting = (
+        Match.run_id == run_id,
+        Match.status == MatchStatus.PENDING,
+        Match.donor_accepted_at.is_(None),
+    )
+    donors = dict(
         db.session.execute(
             select(Match.organization_id, func.count(Match.id))
-            .where(
-                Match.run_id == run_id,
-                Match.status == MatchStatus.PENDING,
-                Match.donor_accepted_at.is_(None),
-            )
+            .where(*waiting)
             .group_by(Match.organization_id)
         ).all()
     )
+    groups = dict(
+        db.session.execute(
+            select(Need.organization_id, func.count(func.distinct(Match.need_id)))
+            .join(Need, Need.id == Match.need_id)
+            .where(*waiting)
+            .group_by(Need.organization_id)
+        ).all()
+    )
+    members = members_of({**donors, **groups})
     tellings = [
-        Telling(members, "run_proposals", {"count": counts[org_id]}, dedupe_key=f"run:{run_id}")
-        for org_id, members in members_of(counts).items()
-        if members
+        Telling(members[org_id], kind, {"count": count}, dedupe_key=f"run:{run_id}:{kind}")
+        for kind, counts in (("run_proposals", donors), ("run_proposals_group", groups))
+        for org_id, count in counts.items()
+        if members.get(org_id)
     ]
     tell_all(tellings)
     return len(tellings)
