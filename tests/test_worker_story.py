@@ -201,7 +201,7 @@ def test_the_whole_story_told_by_a_running_worker(database_url, smtp, tmp_path):
                     m for m in smtp.to(email_of[note.user_id]) if words.text in m.part("text/plain")
                 ]
                 assert mail.message["Content-Language"] == language[note.user_id]
-                assert mail.message["Subject"] == words.subject
+                assert mail.message["Subject"].strip() == words.subject
                 if note.user_id in chat_of:
                     assert [
                         call
