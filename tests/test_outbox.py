@@ -57,7 +57,7 @@ def test_the_message_is_in_the_recipients_language(app):
     )
     db.session.commit()
     english = render(note, "en")
-    assert english.text == "Група Схід is verified: you can post needs and offers and claim."
+    assert english.text == "Група Схід is verified: what it posts is now shown to others."
     assert english.url == f"http://127.0.0.1:5000/orgs/{user.organization_id}"
 
 

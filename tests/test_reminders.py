@@ -148,7 +148,7 @@ def test_the_daily_digest_counts_what_each_coordinator_may_review(app):
         mine = 0 if note.user_id == world.party_coordinator.id else 2
         assert note.params == {"count": mine, "organizations": organizations}
     assert render(notes(start)[0], "en").text == (
-        f"2 matches and {organizations} organizations wait for review."
+        f"Waiting for review: matches 2, organizations {organizations}."
     )
     start = mark()
     assert queue_digest(now + HOUR) == 0  # once a day

@@ -65,16 +65,15 @@ def test_a_run_tells_each_organization_once_with_its_count(app, monkeypatch):
     )
     assert group_note.params == {"count": needs_proposed}
     assert render(group_note, "en").text == (
-        f"The matching proposed donors for {needs_proposed} of your needs. You will hear when "
-        "a donor agrees."
+        f"Your needs for which the matching proposed donors: {needs_proposed}. You will hear "
+        "when a donor agrees."
     )
     for org_id, members in donors.items():
         for member in members:
             (note,) = [n for n in notes(start) if n.user_id == member.id]
             assert note.params == {"count": proposals[org_id]}
             assert render(note, "en").text == (
-                f"The matching proposed {proposals[org_id]} new matches for your offers. "
-                "Please answer them."
+                f"New proposals for your offers: {proposals[org_id]}. Please answer them."
             )
 
     start = mark()

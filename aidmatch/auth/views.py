@@ -301,7 +301,7 @@ def reset_email_key() -> str:
 def _too_many_resets() -> str:
     return _(
         "Too many password reset requests for this address or from your network. "
-        "Please try again in an hour."
+        "Please try again later."
     )
 
 

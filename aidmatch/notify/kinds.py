@@ -65,7 +65,7 @@ KINDS: dict[str, Kind] = {
             "match_accepted",
             "news",
             _l("A donor accepted a proposal for your need"),
-            _l("A donor accepted to give %(what)s for your need in %(place)s."),
+            _l("A donor agreed to give %(what)s for your need in %(place)s."),
             "match",
         ),
         Kind(
@@ -131,21 +131,21 @@ KINDS: dict[str, Kind] = {
             "match_cancelled",
             "news",
             _l("A match was cancelled"),
-            _l("The match of %(what)s for the need in %(place)s was cancelled. %(reason)s"),
+            _l("The match for %(what)s for the need in %(place)s was cancelled. %(reason)s"),
             "match",
         ),
         Kind(
             "match_expired",
             "news",
             _l("A match expired"),
-            _l("The match of %(what)s for the need in %(place)s expired. %(reason)s"),
+            _l("The match for %(what)s for the need in %(place)s expired. %(reason)s"),
             "match",
         ),
         Kind(
             "match_extended",
             "news",
             _l("A donor asked for more time"),
-            _l("The donor of %(what)s for your need in %(place)s took more time."),
+            _l("The donor of %(what)s for your need in %(place)s was given more time to ship."),
             "match",
         ),
         Kind(
@@ -160,14 +160,14 @@ KINDS: dict[str, Kind] = {
             "org_verified",
             "action",
             _l("Your organization was verified"),
-            _l("%(organization)s is verified: you can post needs and offers and claim."),
+            _l("%(organization)s is verified: what it posts is now shown to others."),
             "organization",
         ),
         Kind(
             "run_proposals",
             "action",
             _l("New proposals for your offers"),
-            _l("The matching proposed %(count)s new matches for your offers. Please answer them."),
+            _l("New proposals for your offers: %(count)s. Please answer them."),
             "matches",
         ),
         Kind(
@@ -175,8 +175,8 @@ KINDS: dict[str, Kind] = {
             "news",
             _l("Donors proposed for your needs"),
             _l(
-                "The matching proposed donors for %(count)s of your needs. You will hear when "
-                "a donor agrees."
+                "Your needs for which the matching proposed donors: %(count)s. You will hear "
+                "when a donor agrees."
             ),
             "matches",
         ),
@@ -185,7 +185,7 @@ KINDS: dict[str, Kind] = {
             "action",
             _l("A match expires soon without your answer"),
             _l(
-                "The match of %(what)s for a need in %(place)s expires in 12 hours unless you answer."
+                "The match for %(what)s for a need in %(place)s expires in 12 hours unless you answer."
             ),
             "match",
             buttons=("accept", "decline", "approve", "reject"),
@@ -220,7 +220,7 @@ KINDS: dict[str, Kind] = {
             "queue_digest",
             "digest",
             _l("Daily digest of the review queue"),
-            _l("%(count)s matches and %(organizations)s organizations wait for review."),
+            _l("Waiting for review: matches %(count)s, organizations %(organizations)s."),
             "review",
             inbox=False,
             staff=True,
@@ -230,7 +230,7 @@ KINDS: dict[str, Kind] = {
             "account",
             _l("Password reset"),
             _l(
-                "Someone asked to reset the password of your aidmatch account. If it was you, open the link within an hour; if not, ignore this message."
+                "Someone asked to reset the password of your aidmatch account. If it was you, open the link within %(minutes)s minutes; if not, ignore this message."
             ),
             "password_reset",
             inbox=False,

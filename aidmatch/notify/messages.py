@@ -102,6 +102,7 @@ def render(note: Notification, language: str) -> Message:
             "organizations": local_number(params.get("organizations", 0)),
             "organization": params.get("organization", ""),
             "received": local_number(params.get("received", 0)),
+            "minutes": local_number(current_app.config["PASSWORD_RESET_TTL_MINUTES"]),
         }
         text = str(spec.text) % words
         subject = str(spec.label)
