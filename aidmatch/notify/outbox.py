@@ -70,13 +70,15 @@ def tell(
     offer=None,
     organization=None,
     dedupe_key: str | None = None,
+    quiet: bool = False,
 ) -> list[Notification]:
     """Tell each (active, distinct) user this kind of thing, in the current transaction.
 
     params: only what every one of these recipients may see (notify/kinds.py). dedupe_key:
-    tell each user this once only, ever (a reminder); the user's id is added to it."""
+    tell each user this once only, ever (a reminder); the user's id is added to it. quiet:
+    the inbox only, no e-mail or Telegram (a summary of many goes there instead)."""
     return tell_all(
-        [Telling(list(users), kind, params, match, need, offer, organization, dedupe_key)]
+        [Telling(list(users), kind, params, match, need, offer, organization, dedupe_key, quiet)]
     )
 
 
@@ -92,6 +94,7 @@ class Telling:
     offer: object = None
     organization: object = None
     dedupe_key: str | None = None
+    quiet: bool = False  # the inbox only
 
 
 CHUNK = 500  # values per IN (...)
@@ -146,7 +149,7 @@ def tell_all(tellings: Iterable[Telling]) -> list[Notification]:
                 organization_id=getattr(item.organization, "id", None),
                 dedupe_key=key,
             )
-            for channel, sender in SENDERS.items():
+            for channel, sender in () if item.quiet else SENDERS.items():
                 if wants(user, item.kind, channel, chosen[item.kind]) and sender.reachable(user):
                     delivery = Delivery(channel=channel)
                     note.deliveries.append(delivery)
