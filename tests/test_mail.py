@@ -171,13 +171,14 @@ def test_a_forged_unsubscribe_link_is_refused(app, client, token):
 
 def come_due(delivery: Delivery) -> None:
     """Time passes until the delivery's next attempt, without sleeping: its due time is moved
-    to now, the periodic sweep hands it to the queue, and the queue runs. (The retry the
+    back past the sweep's grace minute, the periodic sweep hands it to the queue, and the
+    queue runs. (The retry the
     outbox scheduled stays in the queue's schedule, due later: `deliver` claims by the
     database's clock, so draining it early would claim nothing.)"""
     db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery.id)
-        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        .values(next_attempt_at=utcnow() - timedelta(minutes=2))
     )
     db.session.commit()
     assert run_now("notify.sweep") == 1

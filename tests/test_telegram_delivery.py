@@ -4,6 +4,7 @@ blocked bot unlinks the chat (and /account says so); 429 waits Telegram's retry_
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -192,20 +193,38 @@ def test_a_chat_telegram_does_not_know_is_unlinked(app, bot_api):
     assert user.telegram_chat_id is None and user.telegram_lost_at is not None
 
 
+def test_the_bots_token_is_never_logged(app, bot_api, caplog):
+    caplog.set_level(logging.DEBUG)
+    user = make_user(telegram_chat_id=5004)
+    tell([user], "org_verified", params={"organization": "G"}, organization=user.organization)
+    db.session.commit()
+    drain(app)
+    assert len(bot_api.calls_of("sendMessage")) == 1
+    assert caplog.records  # the worker's logging was on
+    assert bot_api.token not in caplog.text
+    assert bot_api.token.split(":")[1] not in caplog.text
+
+
 def test_flood_control_waits_telegrams_retry_after(app, bot_api):
     user = make_user(telegram_chat_id=5001)
+    other = make_user(telegram_chat_id=5003)
     bot_api.flood(retry_after=120)
-    tell([user], "org_verified", params={"organization": "Group"}, organization=user.organization)
+    # One batch: the second waits without being tried.
+    tell(
+        [user, other], "org_verified", params={"organization": "G"}, organization=user.organization
+    )
     db.session.commit()
     attempted = utcnow()
     drain(app)
 
-    (delivery,) = deliveries(user)
-    assert delivery.status == DeliveryStatus.PENDING
-    assert delivery.attempts == 1
-    assert delivery.next_attempt_at >= attempted + timedelta(seconds=120)
-    assert delivery.next_attempt_at <= utcnow() + timedelta(seconds=125)
-    assert "flood control" in delivery.last_error.lower()
+    assert len(bot_api.calls_of("sendMessage")) == 1
+    for someone in (user, other):
+        (delivery,) = deliveries(someone)
+        assert delivery.status == DeliveryStatus.PENDING
+        assert delivery.attempts == 0  # flood control is not the message's fault
+        assert delivery.next_attempt_at >= attempted + timedelta(seconds=120)
+        assert delivery.next_attempt_at <= utcnow() + timedelta(seconds=125)
+        assert "flood control" in delivery.last_error.lower()
     db.session.refresh(user)
     assert user.telegram_chat_id == 5001  # still linked
 

@@ -124,21 +124,21 @@ def enqueue(name: str, *args, delay: float | None = None) -> None:
         bound(*args)
 
 
-def after_commit(name: str, *args) -> None:
+def after_commit(name: str, *args, delay: float | None = None) -> None:
     """Enqueue the task once the current transaction commits (never if it, or the savepoint
-    it was asked in, rolls back)."""
+    it was asked in, rolls back); delay: seconds after the commit before it may run."""
     session = db.session()  # the scoped session's own Session
     session.connection()  # begin the transaction now, so that its rollback is seen
     asked_in = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault("jobs_after_commit", []).append((asked_in, name, args))
+    session.info.setdefault("jobs_after_commit", []).append((asked_in, name, args, delay))
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
     waiting = session.info.pop("jobs_after_commit", None)
-    for _asked_in, name, args in waiting or ():
+    for _asked_in, name, args, delay in waiting or ():
         try:
-            enqueue(name, *args)
+            enqueue(name, *args, delay=delay)
         except Exception:  # the queue is down: the outbox sweep hands it over later
             log.exception("could not enqueue %s%r after commit", name, args)
 

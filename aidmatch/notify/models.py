@@ -86,6 +86,8 @@ class Delivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The worker that claimed it (a token per deliver task): only it records the outcome.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries")

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.jobs.queue import after_commit, enqueue, periodic, task
+from aidmatch.jobs.queue import after_commit, periodic, task
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Channel, Delivery, DeliveryStatus, Notification
 from aidmatch.notify.preferences import choices, wants
@@ -33,11 +34,15 @@ MAX_ATTEMPTS = 6  # then the delivery is failed and shown to admins
 
 
 class Transient(Exception):
-    """The channel failed this time (server down, 429): try again later."""
+    """The channel failed this time: try again later. retry_after: the channel said when
+    (Telegram's flood control; not counted as an attempt). whole_channel: the channel itself
+    failed (server down, flood control), not this one message: the rest of the batch on that
+    channel waits as long, without being tried."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, whole_channel: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.whole_channel = whole_channel or retry_after is not None
 
 
 class Permanent(Exception):
@@ -164,9 +169,9 @@ def tell_all(tellings: Iterable[Telling]) -> list[Notification]:
     return made
 
 
-def _claim(ids: list[int], now: datetime) -> list[Delivery]:
-    """Take the deliveries that are still waiting and due, so that no other worker sends
-    them too; committed at once."""
+def _claim(ids: list[int], token: str, now: datetime) -> list[tuple[int, Channel]]:
+    """Take the deliveries that are still waiting and due, marked with this worker's token,
+    so that no other worker sends them too; committed at once."""
     db.session.execute(
         update(Delivery)
         .where(
@@ -174,21 +179,42 @@ def _claim(ids: list[int], now: datetime) -> list[Delivery]:
             Delivery.status == DeliveryStatus.PENDING,
             Delivery.next_attempt_at <= now,
         )
-        .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .values(
+            status=DeliveryStatus.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            attempts=Delivery.attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
+    taken = db.session.execute(
+        select(Delivery.id, Delivery.channel)
+        .where(Delivery.claim_token == token, Delivery.status == DeliveryStatus.SENDING)
+        .order_by(Delivery.id)
+    ).all()
     db.session.commit()
-    return list(
-        db.session.scalars(
-            select(Delivery)
-            .where(
-                Delivery.id.in_(ids),
-                Delivery.status == DeliveryStatus.SENDING,
-                Delivery.claimed_at == now,
-            )
-            .order_by(Delivery.id)
-        )
+    return [(delivery_id, Channel(channel)) for delivery_id, channel in taken]
+
+
+def _mine(delivery_id: int, token: str):
+    """SQL: this delivery, still claimed by this worker."""
+    return and_(
+        Delivery.id == delivery_id,
+        Delivery.claim_token == token,
+        Delivery.status == DeliveryStatus.SENDING,
     )
+
+
+def _update_mine(delivery_id: int, token: str, **values) -> bool:
+    """Change the delivery if this worker still holds its claim (a claim gone stale was taken
+    by the sweep, and may be another worker's now): whether it did."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(_mine(delivery_id, token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def backoff(attempts: int) -> float:
@@ -198,56 +224,83 @@ def backoff(attempts: int) -> float:
 
 @task("notify.deliver")
 def deliver(ids: list[int]) -> dict:
-    """Send these deliveries, each on its channel; record each outcome as it happens."""
-    outcome = {"sent": 0, "retry": 0, "failed": 0}
-    for delivery in _claim(list(ids), utcnow()):
-        sender = SENDERS.get(delivery.channel)
+    """Send these deliveries, each on its channel, and record each outcome as it happens
+    (committed one by one: a worker killed now re-sends nothing it recorded). Before each
+    send the claim is renewed, so the sweep never hands a delivery being sent to another
+    worker; an outcome is written only while the claim is this worker's."""
+    outcome = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
+    token = uuid.uuid4().hex
+    put_off: dict[Channel, tuple[float, str]] = {}  # the channel failed: the rest waits
+    for delivery_id, channel in _claim(list(ids), token, utcnow()):
+        if channel in put_off:
+            delay, error = put_off[channel]
+            kept = _retry(delivery_id, token, error, delay, attempted=False)
+            outcome["retry" if kept else "lost"] += 1
+            db.session.commit()
+            continue
+        if not _update_mine(delivery_id, token, claimed_at=utcnow()):
+            outcome["lost"] += 1
+            db.session.commit()
+            continue
+        db.session.commit()
+        delivery = db.session.get(Delivery, delivery_id)
+        sender = SENDERS.get(channel)
         try:
             if sender is None:
-                raise Permanent(f"the {delivery.channel} channel is off")
+                raise Permanent(f"the {channel} channel is off")
             sender.send(delivery, delivery.notification.user)
         except Transient as exc:
-            _record_failure(delivery, str(exc), exc.retry_after)
-            outcome["retry" if delivery.status == DeliveryStatus.PENDING else "failed"] += 1
+            attempted = exc.retry_after is None  # flood control: not this message's fault
+            delay = exc.retry_after if not attempted else backoff(delivery.attempts)
+            if exc.whole_channel:
+                put_off[channel] = (delay, str(exc))
+            if delivery.attempts >= MAX_ATTEMPTS and attempted:
+                kept = _update_mine(
+                    delivery_id, token, status=DeliveryStatus.FAILED, last_error=str(exc)[:500]
+                )
+                outcome["failed" if kept else "lost"] += 1
+            else:
+                kept = _retry(delivery_id, token, str(exc), delay, attempted)
+                outcome["retry" if kept else "lost"] += 1
         except Permanent as exc:
-            _give_up(delivery, str(exc))
-            outcome["failed"] += 1
+            kept = _update_mine(
+                delivery_id, token, status=DeliveryStatus.FAILED, last_error=str(exc)[:500]
+            )
+            outcome["failed" if kept else "lost"] += 1
         except Exception as exc:  # a bug or an unexpected answer: retried like a fault
-            log.exception("delivery %s failed", delivery.id)
-            _record_failure(delivery, f"{type(exc).__name__}: {exc}", None)
-            outcome["retry" if delivery.status == DeliveryStatus.PENDING else "failed"] += 1
+            log.exception("delivery %s failed", delivery_id)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if delivery.attempts >= MAX_ATTEMPTS:
+                kept = _update_mine(
+                    delivery_id, token, status=DeliveryStatus.FAILED, last_error=error
+                )
+            else:
+                kept = _retry(delivery_id, token, error, backoff(delivery.attempts), True)
+            outcome["retry" if kept else "lost"] += 1
         else:
-            delivery.status = DeliveryStatus.SENT
-            delivery.sent_at = utcnow()
-            delivery.last_error = None
-            outcome["sent"] += 1
-        db.session.commit()  # each outcome at once: a worker killed now re-sends nothing sent
+            kept = _update_mine(
+                delivery_id, token, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None
+            )
+            outcome["sent" if kept else "lost"] += 1
+        db.session.commit()
     return outcome
 
 
-def _record_failure(delivery: Delivery, error: str, retry_after: float | None) -> None:
-    delivery.last_error = error[:500]
-    if delivery.attempts >= MAX_ATTEMPTS:
-        _give_up(delivery, error)
-        return
-    delay = retry_after if retry_after is not None else backoff(delivery.attempts)
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
-    after_commit_delay(delivery.id, delay)
-
-
-def after_commit_delay(delivery_id: int, delay: float) -> None:
-    """Enqueue one delivery's next attempt to run after delay seconds (best effort: the sweep
-    finds it anyway once it is due)."""
-    try:
-        enqueue("notify.deliver", [delivery_id], delay=delay)
-    except Exception:
-        log.exception("could not schedule delivery %s", delivery_id)
-
-
-def _give_up(delivery: Delivery, error: str) -> None:
-    delivery.status = DeliveryStatus.FAILED
-    delivery.last_error = error[:500]
+def _retry(delivery_id: int, token: str, error: str, delay: float, attempted: bool) -> bool:
+    """Put the delivery back to wait delay seconds (not counted as an attempt when it was
+    not tried, or the channel said when), and enqueue it then, once committed."""
+    values = {
+        "status": DeliveryStatus.PENDING,
+        "next_attempt_at": utcnow() + timedelta(seconds=delay),
+        "last_error": error[:500],
+        "claim_token": None,
+    }
+    if not attempted:
+        values["attempts"] = Delivery.attempts - 1
+    kept = _update_mine(delivery_id, token, **values)
+    if kept:
+        after_commit("notify.deliver", [delivery_id], delay=delay)
+    return kept
 
 
 def stale_after() -> timedelta:
@@ -255,24 +308,41 @@ def stale_after() -> timedelta:
     return timedelta(seconds=current_app.config["NOTIFY_CLAIM_STALE_SECONDS"])
 
 
+SWEEP_LIMIT = 5000  # deliveries handed over per sweep (a minute later, the next ones)
+
+
 @periodic("notify.sweep", at_start=True, minute="*")
 def sweep(now: datetime | None = None) -> int:
-    """Hand over what is due and not on its way: deliveries waiting past their time (an
-    enqueue lost with Redis or a process), and claims older than NOTIFY_CLAIM_STALE_SECONDS (a worker killed
-    while sending). Returns how many deliveries it handed over."""
+    """Hand over what is due and not on its way: deliveries waiting a while past their time
+    (an enqueue lost with Redis or a process; fresh ones are on their way), and claims older
+    than NOTIFY_CLAIM_STALE_SECONDS (a worker killed while sending; one that has had all its
+    attempts is failed instead, so a message that kills its worker is not tried forever).
+    Returns how many deliveries it handed over."""
     now = now or utcnow()
     stale = now - stale_after()
-    due = and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+    grace = min(timedelta(minutes=1), stale_after())
     lost = and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= stale)
-    ids = list(db.session.scalars(select(Delivery.id).where(or_(due, lost)).order_by(Delivery.id)))
-    if not ids:
-        return 0
     db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), lost)
-        .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
+        .where(lost, Delivery.attempts >= MAX_ATTEMPTS)
+        .values(status=DeliveryStatus.FAILED, claim_token=None, last_error="lost with its worker")
         .execution_options(synchronize_session=False)
     )
+    lost_ids = list(
+        db.session.scalars(select(Delivery.id).where(lost).order_by(Delivery.id).limit(SWEEP_LIMIT))
+    )
+    for chunk in _chunks(lost_ids):
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(chunk), lost)
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=now, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+    due = and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now - grace)
+    due_ids = db.session.scalars(
+        select(Delivery.id).where(due).order_by(Delivery.id).limit(SWEEP_LIMIT)
+    )
+    ids = sorted({*lost_ids, *due_ids})
     for start in range(0, len(ids), BATCH):
         after_commit("notify.deliver", ids[start : start + BATCH])
     return len(ids)

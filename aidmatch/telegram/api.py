@@ -26,6 +26,12 @@ from telegram.request import HTTPXRequest
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
+# httpx logs each request's URL at INFO, python-telegram-bot its base URLs at DEBUG, and a
+# Bot API URL holds the bot's token: whatever level the worker or gunicorn logs at, those
+# lines are never written.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+logging.getLogger("telegram").setLevel(logging.INFO)
 
 
 class ApiError(Exception):
