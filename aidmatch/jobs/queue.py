@@ -110,11 +110,6 @@ def _runner(app: Flask, job: Job) -> Callable:
     return run
 
 
-def huey() -> Huey:
-    """This app's queue."""
-    return current_app.extensions["huey"]
-
-
 def enqueue(name: str, *args, delay: float | None = None) -> None:
     """Put the task on the queue now (delay: seconds before it may run)."""
     bound = current_app.extensions["jobs"][name]

@@ -240,10 +240,6 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def kind(name: str) -> Kind:
-    return KINDS[name]
-
-
 def default(name: str, channel: Channel) -> bool:
     """Whether this kind goes on this channel for someone who chose nothing."""
     return DEFAULTS[KINDS[name].group][channel]
