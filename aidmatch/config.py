@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "production", "testing")
+# What Telegram's secret header (set-webhook's secret_token) takes.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(RuntimeError):
@@ -169,14 +172,21 @@ def _mail_settings(env: dict) -> dict:
 
 def _telegram_settings(env: dict) -> dict:
     """The Telegram bot (telegram/): off without TELEGRAM_BOT_TOKEN."""
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if secret is not None and not WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - "
+            "(what Telegram's secret header takes)"
+        )
     return {
         "TELEGRAM_BOT_TOKEN": env.get("TELEGRAM_BOT_TOKEN") or None,
         "TELEGRAM_BOT_USERNAME": env.get("TELEGRAM_BOT_USERNAME") or None,
         "TELEGRAM_API_BASE": (env.get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip(
             "/"
         ),
-        # The path secret of /telegram/webhook/<secret>; unset: the webhook answers 404.
-        "TELEGRAM_WEBHOOK_SECRET": env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        # What Telegram's X-Telegram-Bot-Api-Secret-Token header must carry to the webhook;
+        # unset: the webhook answers 404.
+        "TELEGRAM_WEBHOOK_SECRET": secret,
     }
 
 

@@ -25,6 +25,9 @@ import sqlalchemy as sa
 TOKEN = "123456:TEST-fake-token"
 BOT_USERNAME = "aidmatch_test_bot"
 WEBHOOK_SECRET = "hook-secret_42"
+HOOK = "/telegram/webhook"
+# What Telegram sends with every update to a webhook set with the secret.
+HOOK_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 PUBLIC_URL = "https://aidmatch.example.org"
 
 

@@ -114,3 +114,11 @@ def test_transparency_delay_and_front_oblasts(tmp_path):
         front({"FRONT_OBLASTS": "Donetsk, Narnia"})
     with pytest.raises(ConfigError, match="TRANSPARENCY_DELAY_DAYS"):
         load_config(tmp_path, env={"TRANSPARENCY_DELAY_DAYS": "-1"})
+
+
+@pytest.mark.parametrize("secret", ["with space", "a/b", "ключ", "x" * 257])
+def test_a_webhook_secret_that_telegrams_header_cannot_carry_is_refused(tmp_path, secret):
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_config(tmp_path, env={"TELEGRAM_WEBHOOK_SECRET": secret})
+    fine = load_config(tmp_path, env={"TELEGRAM_WEBHOOK_SECRET": "Az09_-" + "x" * 250})
+    assert fine["TELEGRAM_WEBHOOK_SECRET"].startswith("Az09_-")

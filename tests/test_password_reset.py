@@ -1,7 +1,8 @@
 """Password reset by e-mail, through a real SMTP server (tests/smtp_server.py): ask, follow the
-link, set a new password; every session ends and every API token is revoked; a link works
-once and for PASSWORD_RESET_TTL_MINUTES; an unknown address gets the same answer and no
-e-mail; asking is limited per address and per client."""
+link, set a new password; every session ends, every API token is revoked and a linked
+Telegram chat is unlinked; a link works once and for PASSWORD_RESET_TTL_MINUTES; an unknown
+address gets the same answer, the same work (no lookup, no write, one job) and no e-mail; a
+bounced address stays bounced; asking is limited per address and per client."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from aidmatch.notify.models import Delivery, Notification
 from aidmatch.refusals import Invalid
 from tests.factories import PASSWORD, make_user
 from tests.smtp_server import mail_app_fixture, smtp_fixture  # noqa: F401 (app, smtp)
+from tests.sql_statements import statements
 
 NEW_PASSWORD = "a fresh river of stones"
 CSRF = re.compile(r'name="csrf_token" value="[^"]+"')
+DATA = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/password/reset/[A-Za-z0-9_.\-]+)")
 
 
@@ -86,10 +89,13 @@ def test_the_whole_reset(app, smtp, api_client):
     done = browser.post(
         path, data={"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
     )
-    assert done.status_code == 302 and done.headers["Location"].startswith("/login")
-    assert "Your password is changed" in browser.get(done.headers["Location"]).get_data(
-        as_text=True
-    )
+    # The address waits in the session for the login form, not in the URL (access logs).
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    login_page = browser.get("/login").get_data(as_text=True)
+    assert "Your password is changed" in login_page
+    assert f'value="{user.email}"' in login_page
+    assert "Telegram" not in login_page  # no chat was linked
+    assert user.email not in browser.get("/login").get_data(as_text=True)  # once
 
     # Every session ended, every API token revoked; the new password logs in, the old not.
     assert old_session.get("/account").status_code == 302
@@ -160,16 +166,22 @@ def test_a_forged_link_is_refused(app, client, token):
     assert "This password reset link is not valid" in response.get_data(as_text=True)
 
 
-def test_an_unknown_address_gets_the_same_answer_and_no_email(app, smtp):
+def test_an_unknown_address_gets_the_same_answer_the_same_work_and_no_email(app, smtp):
     make_user(email="known@example.org")
     gone = make_user(email="disabled@example.org", active=False)
     db.session.commit()
-    answers = []
+    queue = app.extensions["huey"]
+    answers, work = [], []
     for email in ("known@example.org", "nobody@example.org", gone.email):
-        response = ask(app, email)
+        waiting = queue.pending_count()
+        with statements(DATA) as sent:
+            response = ask(app, email)
+        # Nothing looked up, nothing written: one job, whose lookup no answer waits for.
+        work.append((sent, queue.pending_count() - waiting))
         page = app.test_client().get(response.headers["Location"])
         answers.append((response.status_code, response.headers["Location"], page.status_code))
     assert answers[0] == answers[1] == answers[2]
+    assert work == [([], 1)] * 3
     drain(app)
     assert [r.rcpt_tos for r in smtp.received] == [["known@example.org"]]
     (told,) = db.session.scalars(select(Notification)).all()
@@ -207,15 +219,46 @@ def test_asking_is_limited_per_address_and_per_client(app):
     assert app.test_client().get("/password/forgot").status_code == 200  # reading is free
 
 
-def test_asking_tries_a_bounced_address_again(app, smtp):
+def test_asking_leaves_a_bounced_address_bounced(app, smtp):
+    """Anyone may ask for a reset: it must not turn e-mail to an address back on (only its
+    owner may, from /account). The answer is the same; no link can go out."""
     user = make_user(email="was-full@example.org")
-    user.email_bounced_at = utcnow()
+    bounced_at = utcnow()
+    user.email_bounced_at = bounced_at
+    db.session.commit()
+    for _ in range(3):
+        response = ask(app, user.email)
+        assert response.status_code == 302 and response.headers["Location"] == "/login"
+    drain(app)
+    assert smtp.to(user.email) == []
+    db.session.refresh(user)
+    assert user.email_bounced_at == bounced_at
+    assert db.session.scalars(select(Notification)).all() == []
+
+
+def test_a_reset_unlinks_the_telegram_chat_and_says_so(app, smtp):
+    user = make_user(email="chatty@example.org")
+    user.telegram_chat_id = 4242
     db.session.commit()
     ask(app, user.email)
     drain(app)
-    assert len(smtp.to(user.email)) == 1
+    path = reset_link(smtp, user.email)
+    browser = app.test_client()
+    done = browser.post(
+        path, data={"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
+    )
+    assert done.status_code == 302
+    page = browser.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Your Telegram chat was unlinked; link it again from your account." in page
     db.session.refresh(user)
-    assert user.email_bounced_at is None
+    assert user.telegram_chat_id is None and user.telegram_lost_at is None
+    (unlinked,) = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "user.telegram_unlink", AuditEvent.object_id == user.id
+        )
+    )
+    assert unlinked.actor_id == user.id
+    assert unlinked.after == {"why": "reset"}  # the chat's id is not kept
 
 
 def test_the_login_page_offers_a_reset(app, client):

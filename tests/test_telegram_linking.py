@@ -18,13 +18,13 @@ from aidmatch.notify.models import TelegramCode
 from tests.factories import make_user
 from tests.fake_telegram import (
     BOT_USERNAME,
-    WEBHOOK_SECRET,
+    HOOK,
+    HOOK_HEADERS,
     FakeTelegram,
     telegram_app,
     text_update,
 )
 
-HOOK = f"/telegram/webhook/{WEBHOOK_SECRET}"
 NOT_VALID = "This code is not valid or has expired."
 
 
@@ -41,7 +41,7 @@ def app(database_url, bot_api):
 
 def send_text(client, bot_api, chat_id: int, text: str, language: str = "en"):
     update = {"update_id": bot_api.new_update_id(), **text_update(chat_id, text, language)}
-    response = client.post(HOOK, json=update)
+    response = client.post(HOOK, json=update, headers=HOOK_HEADERS)
     assert response.status_code == 200
     return bot_api.calls_of("sendMessage")[-1] if bot_api.calls_of("sendMessage") else None
 
@@ -143,7 +143,7 @@ def test_updates_from_groups_are_ignored(app, client, bot_api, login_as):
         "update_id": bot_api.new_update_id(),
         **text_update(-100, f"/start {code}", chat_type="group"),
     }
-    assert client.post(HOOK, json=update).status_code == 200
+    assert client.post(HOOK, json=update, headers=HOOK_HEADERS).status_code == 200
     assert bot_api.calls_of("sendMessage") == []
     assert chat_of(user.id) is None
 
@@ -162,7 +162,7 @@ def test_with_no_bot_the_account_page_says_telegram_is_off(database_url, login_a
     response = client.post("/account/telegram/link")
     assert response.status_code == 302
     assert db.session.scalars(select(TelegramCode)).all() == []
-    assert client.post("/telegram/webhook/anything", json={"update_id": 1}).status_code == 404
+    assert client.post(HOOK, json={"update_id": 1}, headers=HOOK_HEADERS).status_code == 404
 
 
 @pytest.fixture

@@ -21,7 +21,15 @@ from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.messages import render
 from aidmatch.notify.models import Channel, Delivery, DeliveryStatus, Notification
 from tests.factories import PASSWORD
-from tests.fake_telegram import BOT_USERNAME, PUBLIC_URL, WEBHOOK_SECRET, FakeTelegram, press_update
+from tests.fake_telegram import (
+    BOT_USERNAME,
+    HOOK,
+    HOOK_HEADERS,
+    PUBLIC_URL,
+    WEBHOOK_SECRET,
+    FakeTelegram,
+    press_update,
+)
 from tests.match_helpers import make_cast
 from tests.smtp_server import app_on, mail_settings, smtp_fixture  # noqa: F401
 from tests.worker_process import Worker, queue_settings, wait_until
@@ -139,7 +147,8 @@ def test_the_whole_story_told_by_a_running_worker(database_url, smtp, tmp_path):
 
                     accept = gettext("Accept")
                 client.post(
-                    f"/telegram/webhook/{WEBHOOK_SECRET}",
+                    HOOK,
+                    headers=HOOK_HEADERS,
                     json={
                         "update_id": bot.new_update_id(),
                         **press_update(DONOR_CHAT, taps[accept], "de"),

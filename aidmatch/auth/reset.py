@@ -4,8 +4,14 @@ The token is signed (itsdangerous, salt "password-reset") over the user's id and
 (auth/models.User.session_stamp), and made when the e-mail is sent: it is never stored. A new
 password changes the stamp, so a link works once; it expires after PASSWORD_RESET_TTL_MINUTES.
 
-auth sits below notify: asking for a reset only announces ``reset_requested`` (a blinker
-signal) with the user; the e-mail channel (notify/mail.py) listens and tells the outbox.
+Asking for a reset does the same work whatever the address: it only enqueues the job
+``auth.reset_request`` with the address, after the request commits, and looks nothing up, so
+neither the answer nor its timing says whether the address has an account. The job lives in
+notify (notify/mail.py: auth sits below notify): it looks the address up and tells the outbox
+for an active account only.
+
+A new password also ends what acts as the user without a password: every session, every API
+token, and the linked Telegram chat (its buttons run verbs as the user).
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import hmac
 from datetime import datetime, timedelta
 
-from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -21,20 +26,19 @@ from sqlalchemy import update
 
 from aidmatch.audit.operations import record
 from aidmatch.auth.models import User
-from aidmatch.auth.operations import _check_password, find_user
+from aidmatch.auth.operations import _check_password, normalise_email
 from aidmatch.auth.passwords import hash_password
 from aidmatch.auth.tokens import revoke_all
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.jobs.queue import after_commit
 from aidmatch.refusals import Invalid
 
 SALT = "password-reset"
 MAX_TOKEN_LENGTH = 400  # a real token is about 90 characters
-
-signals = Namespace()
-# Sent with the user (an active account with the address asked for), in the request's
-# transaction; never for an unknown address.
-reset_requested = signals.signal("password-reset-requested")
+# The job that e-mails a link to the account with the address asked for, if any (registered
+# by notify/mail.py); its only argument is the normalised address.
+RESET_REQUEST_JOB = "auth.reset_request"
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -98,17 +102,16 @@ def _used() -> Invalid:
 
 
 def request_reset(email: str) -> None:
-    """Someone asks to reset the password of this address: announce it for an active account
-    (the e-mail channel sends the link); do nothing for any other address. The caller answers
-    alike either way."""
-    user = find_user(email) if email else None
-    if user is not None and user.active:
-        reset_requested.send(user)
+    """Someone asks to reset the password of this address: hand it to the reset job once the
+    request commits, whatever the address (no lookup, no write: the same work for an account's
+    address and for any other). The caller answers alike either way."""
+    after_commit(RESET_REQUEST_JOB, normalise_email(email or ""))
 
 
-def reset_password(user: User, new: str) -> User:
-    """Set a new password from a reset link: every session of the user ends and every API
-    token is revoked. Of two uses of one link at once, only the first one counts."""
+def reset_password(user: User, new: str) -> bool:
+    """Set a new password from a reset link: every session of the user ends, every API token
+    is revoked and the linked Telegram chat is unlinked. Of two uses of one link at once, only
+    the first one counts. Returns whether a Telegram chat was unlinked."""
     _check_password(new, user.email, field="new_password")
     version = user.session_version or 0
     # end_sessions() with the password, on the condition that nobody did it in between:
@@ -124,5 +127,19 @@ def reset_password(user: User, new: str) -> User:
     db.session.refresh(user)
     revoke_all(user)
     record(user, "user.reset_password", user)
+    unlinked = _unlink_telegram(user)
     db.session.flush()
-    return user
+    return unlinked
+
+
+def _unlink_telegram(user: User) -> bool:
+    """Forget the user's Telegram chat, as telegram/linking.unlink does (auth sits below
+    telegram): whoever holds the chat could otherwise go on pressing its buttons as the user.
+    False if no chat was linked."""
+    if user.telegram_chat_id is None:
+        return False
+    user.telegram_chat_id = None
+    user.telegram_lost_at = None
+    db.session.flush()
+    record(user, "user.telegram_unlink", user, after={"why": "reset"})
+    return True

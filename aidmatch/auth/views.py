@@ -43,6 +43,9 @@ from aidmatch.web.errors import put_on_form
 
 bp = Blueprint("auth", __name__)
 
+# The session key of the address the login form is filled with after a password reset.
+RESET_EMAIL_KEY = "reset_email"
+
 # Operation field names that differ from the registration form's.
 REGISTER_FIELDS = {"name": "org_name", "kind": "org_kind", "contact": "org_contact"}
 
@@ -137,8 +140,12 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_url or url_for("core.index"))
     form = LoginForm()
-    if request.method == "GET" and request.args.get("email"):
-        form.email.data = request.args["email"][:254]  # from the registration just sent
+    if request.method == "GET":
+        # The address of a password just reset waits in the session (not the URL: access
+        # logs, history); one just registered comes in the URL.
+        email = session.pop(RESET_EMAIL_KEY, None) or request.args.get("email")
+        if email:
+            form.email.data = email[:254]
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
@@ -350,7 +357,7 @@ def reset(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            reset_password(user, form.new_password.data)
+            unlinked = reset_password(user, form.new_password.data)
         except Refusal as err:
             db.session.rollback()
             if err.code == "reset_link_used":
@@ -362,9 +369,14 @@ def reset(token: str):
             session.clear()
             if language:
                 session["language"] = language
+            session[RESET_EMAIL_KEY] = user.email
             flash(
                 _("Your password is changed. Log in with it; every other session has ended."),
                 "ok",
             )
-            return redirect(url_for("auth.login", email=user.email))
+            if unlinked:
+                flash(
+                    _("Your Telegram chat was unlinked; link it again from your account."), "info"
+                )
+            return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, token=token)

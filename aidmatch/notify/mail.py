@@ -7,15 +7,18 @@
 What the server answers decides what the outbox does next:
 - 5xx to the recipient (RCPT): the address bounces. ``Permanent``; the user's
   ``email_bounced_at`` is set, /account says so, and no more e-mail is written for them until
-  they ask to try again (or ask for a password reset, which tries the address once more);
+  they ask to try again there (only the owner may: not a password reset, which anyone can ask
+  for; so a bounced address gets no reset link either);
 - 4xx (421 closing, 451 try later...), a refused or timed-out connection (MAIL_TIMEOUT), a
   dropped one, any other answer of the server: ``Transient``, retried with backoff, then
   failed and listed for admins on /admin/deliveries;
 - 5xx to the message itself (DATA): ``Permanent`` (the same e-mail would be refused again),
   the address is not marked.
 
-Asking for a password reset (auth/reset.py's signal) is told here as a password_reset
-notification: the e-mail carries a link whose token is made when it is sent.
+Asking for a password reset (auth/reset.py) enqueues the job ``auth.reset_request`` with the
+address, whatever it is; the job runs here: for an active account whose address e-mail
+reaches, it tells a password_reset notification, whose e-mail carries a link with a token made
+when it is sent; for any other address it does nothing.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ import smtplib
 from flask import appcontext_tearing_down, current_app, g
 
 from aidmatch.auth.models import User
-from aidmatch.auth.reset import reset_requested
+from aidmatch.auth.operations import find_user
+from aidmatch.auth.reset import RESET_REQUEST_JOB
 from aidmatch.db import utcnow
 from aidmatch.extensions import mail
+from aidmatch.jobs.queue import task
 from aidmatch.notify.mail_message import compose
 from aidmatch.notify.models import Channel, Delivery
 from aidmatch.notify.outbox import Permanent, Sender, Transient, register_sender, tell
@@ -128,9 +133,11 @@ def send(delivery: Delivery, user: User) -> None:
 register_sender(Channel.EMAIL, Sender(reachable, send))
 
 
-@reset_requested.connect
-def _tell_reset(user: User, **_extra) -> None:
-    """A password reset was asked for this account: e-mail it a link. The person asks for
-    mail to this address now, so an earlier bounce is forgotten and the address tried again."""
-    user.email_bounced_at = None
-    tell([user], "password_reset")
+@task(RESET_REQUEST_JOB)
+def tell_reset(email: str) -> None:
+    """A password reset was asked for this address: e-mail a link to its account, if it is
+    active and e-mail reaches it. A bounced address stays bounced (only its owner may try it
+    again, from /account), and gets nothing."""
+    user = find_user(email) if email else None
+    if user is not None and user.active and reachable(user):
+        tell([user], "password_reset")
