@@ -16,7 +16,7 @@ from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match
 from aidmatch.needs.operations import cancel_need
-from aidmatch.notify.messages import render
+from aidmatch.notify.messages import render, what, where
 from aidmatch.notify.models import Notification
 from aidmatch.orgs.models import OrgKind
 from aidmatch.orgs.operations import verify_organization
@@ -70,13 +70,23 @@ def test_an_engine_proposal_tells_nobody_until_the_donor_accepts(app):
     )
 
 
-def test_an_approval_before_the_donor_answered_tells_nobody_and_the_acceptance_confirms(app):
+def test_an_approval_before_the_donor_answered_asks_the_donor_and_the_acceptance_confirms(app):
     world = make_world()
     match = propose(world)
     start = mark()
     ops.approve(match, world.cast.coordinator)
-    assert told(start) == []
+    assert told(start) == expect("match_approved_answer", *world.donors)  # they must act next
+    note = notes(start)[0]
+    message = render(note, "en")
+    assert message.text == (
+        f"A coordinator approved the proposal of {what(note.params)} for a need in "
+        f"{where(note.params)}. Please accept or decline."
+    )
+    assert what(note.params).startswith("10 ")
+    assert message.buttons == ("accept", "decline")
+    assert message.path == f"/matches/{match.id}"
 
+    start = mark()
     ops.accept(match, world.cast.donor)
     assert told(start) == sorted(
         expect("match_confirmed", *world.group) + expect("match_confirmed_ship", world.donor2)

@@ -56,7 +56,8 @@ def test_a_pending_match_reminds_who_must_still_agree_12_hours_before_once(app):
         | pairs(claim, world.reviewers)
         | pairs(approved, world.donors)
     )
-    assert {kind for _user, kind in told(start)} == {"reminder_pending"}
+    # The donors have two: each in the inbox and one summary (tests/test_reminder_summaries.py)
+    assert {kind for _user, kind in told(start)} == {"reminder_pending", "reminders_pending"}
 
     start = mark()
     assert remind_pending(now + HOUR) == 0
@@ -146,13 +147,26 @@ def test_the_daily_digest_counts_what_each_coordinator_may_review(app):
     for note in notes(start):
         assert not note.inbox
         mine = 0 if note.user_id == world.party_coordinator.id else 2
-        assert note.params == {"count": mine, "organizations": organizations}
+        assert note.params == {"count": mine, "expiring": 0, "organizations": organizations}
     assert render(notes(start)[0], "en").text == (
-        f"Waiting for review: matches 2, organizations {organizations}."
+        f"Waiting for review: matches 2 (expiring within 24 hours: 0), organizations "
+        f"{organizations}."
     )
     start = mark()
     assert queue_digest(now + HOUR) == 0  # once a day
     assert queue_digest(now + DAY) == 3
+
+
+def test_the_digest_counts_what_expires_before_the_next_one(app):
+    world = make_world()
+    first, second = claimed(world, 5), claimed(world, 6)
+    ops.request_extension(second, world.cast.donor)  # now further away than a day
+    assert second.expires_at > first.expires_at + DAY
+    start = mark()
+    queue_digest(first.expires_at - 12 * HOUR)
+    params = {n.user_id: n.params for n in notes(start)}
+    assert params[world.cast.coordinator.id]["count"] == 2
+    assert params[world.cast.coordinator.id]["expiring"] == 1
 
 
 def test_the_digest_says_nothing_to_whom_nothing_waits(app):

@@ -1,21 +1,28 @@
 """A matching run tells each organization once, however many batches stored its proposals: a
 donor organization the number of its new proposals (run_proposals), a group for how many of
-its needs donors were proposed (run_proposals_group); the coordinators nothing."""
+its needs donors were proposed (run_proposals_group); the coordinators nothing. A run that
+died unfinished tells when the next run marks it failed."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.matches.holds import reserve
 from aidmatch.matches.models import Match, MatchSource
+from aidmatch.needs.models import Need
 from aidmatch.notify.messages import render
+from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from aidmatch.runs import storing
-from aidmatch.runs.job import run_matching
-from aidmatch.runs.models import RunStatus
+from aidmatch.runs.job import RUN_STALE_AFTER, run_matching
+from aidmatch.runs.models import MatchingRun, RunStatus
 from tests.factories import make_org, make_user
 from tests.notice_helpers import mark, notes, told
 from tests.posting_factories import make_need, make_offer, make_place
@@ -80,3 +87,39 @@ def test_a_run_tells_each_organization_once_with_its_count(app, monkeypatch):
     again = run_matching(coordinator)
     assert again.status == RunStatus.FINISHED and again.proposals == 0
     assert told(start) == []
+
+
+def test_a_stale_run_marked_failed_tells_what_it_stored(app):
+    donors, organizer, coordinator = three_donors()
+    org_id, members = next(iter(donors.items()))
+    stale = MatchingRun(
+        started_by_id=coordinator.id,
+        parameters={"allocator": "flow", "verified_only": True},
+        scope="all",
+        status=RunStatus.RUNNING,
+        started_at=utcnow() - RUN_STALE_AFTER - timedelta(minutes=1),
+        skipped={},
+        timings={},
+    )
+    db.session.add(stale)
+    db.session.flush()
+    need = db.session.scalars(
+        select(Need).where(Need.organization_id == organizer.organization_id)
+    ).first()
+    offer = db.session.scalars(select(Offer).where(Offer.organization_id == org_id)).first()
+    reserve(need, offer, offer.organization, 2, source=MatchSource.ENGINE, run=stale)
+    db.session.commit()  # the worker died here: the run never finished, nobody was told
+    start = mark()
+
+    run = run_matching(coordinator)
+    db.session.refresh(stale)
+    assert stale.status == RunStatus.FAILED and run.status == RunStatus.FINISHED
+    told_of_stale = {
+        (n.user_id, n.kind, json.dumps(n.params))
+        for n in notes(start)
+        if n.dedupe_key.startswith(f"run:{stale.id}:")
+    }
+    assert told_of_stale == {
+        *((member.id, "run_proposals", '{"count": 1}') for member in members),
+        (organizer.id, "run_proposals_group", '{"count": 1}'),
+    }

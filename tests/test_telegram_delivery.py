@@ -102,6 +102,21 @@ def test_a_delivery_sends_the_text_the_link_and_the_buttons_the_user_may_press(a
     assert all(d.status == DeliveryStatus.SENT for d in deliveries(cast.donor))
 
 
+def test_an_approved_proposal_asks_the_donor_to_accept_or_decline(app, bot_api):
+    cast = make_cast()
+    cast.donor.telegram_chat_id = 1501
+    match = proposal(cast)
+    ops.approve(match, cast.coordinator)  # the donor has not answered: it must act next
+    db.session.commit()
+    drain(app)
+    (sent,) = bot_api.calls_of("sendMessage")
+    assert sent["chat_id"] == 1501
+    assert sent["text"].startswith("A coordinator approved the proposal of 5 ")
+    taps = {b["text"]: b["callback_data"] for b in keyboard_of(sent) if "callback_data" in b}
+    assert set(taps) == {"Accept", "Decline"}
+    assert signing.read(taps["Accept"], cast.donor.id) == signing.Press("accept", match.id)
+
+
 def test_a_shipped_match_offers_the_full_receipt_and_links_a_partial_one(app, bot_api):
     cast = make_cast()
     cast.organizer.telegram_chat_id = 2001

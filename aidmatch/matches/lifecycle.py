@@ -135,6 +135,7 @@ TABLE: tuple[Action, ...] = (
         unset="coordinator_approved_at",
         unset_message=ALREADY_AGREED,
         tells=(
+            Tell("donor", "match_approved_answer", "pending"),  # the donor must answer next
             Tell("donor", "match_confirmed_ship", "confirmed"),
             Tell("group", "match_confirmed", "confirmed"),
         ),

@@ -22,7 +22,7 @@ from aidmatch.matches import lifecycle
 from aidmatch.matches.lifecycle import Tell
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import Need
-from aidmatch.notify.outbox import tell_all
+from aidmatch.notify.outbox import Telling, tell_all
 from aidmatch.notify.recipients import CHUNK, each_told, members_of, posting_params, staff
 
 
@@ -79,10 +79,22 @@ def tell_sides(
     about each match, never the actor; key(match): a dedupe key (a reminder is told once).
     All in one outbox.tell_all: a few queries whatever the number of matches. Returns how
     many notifications were written."""
+    return len(tell_all(tellings_of(matches, tells, actor, reason=reason, key=key)))
+
+
+def tellings_of(
+    matches: list[Match],
+    tells: Iterable[Tell],
+    actor=None,
+    *,
+    reason: str = "",
+    key: Callable[[Match], str] | None = None,
+) -> list[Telling]:
+    """What tell_sides tells, not told yet (a reminder job sums them up first)."""
     tells = tuple(tells)
     due = [(m, t) for m in matches for t in tells if lifecycle.TOLD_WHEN[t.when](m)]
     if not due:
-        return 0
+        return []
     load_needs([m for m, _t in due])
     members = members_of(o for m, _t in due for o in (m.organization_id, m.need.organization_id))
     reviewers = staff() if any(t.side == "reviewer" for _m, t in due) else []
@@ -103,4 +115,4 @@ def tell_sides(
             match=match,
             dedupe_key=key(match) if key else None,
         )
-    return len(tell_all(tellings))
+    return tellings

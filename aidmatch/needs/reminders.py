@@ -3,11 +3,14 @@
 - reminder_unpledged: an open need with nothing pledged, from 3 days before its needed-by
   date, to its group's members and the coordinators and admins (told once per need and date);
 - still_needed: every 7 days after it was posted, to its group's members (told once per need
-  and week since it was posted); on Telegram it carries the answers as buttons, in the app it
-  links to the need.
+  and week since it was posted), unless all of it is pledged; on Telegram it carries the
+  answers as buttons, in the app it links to the need.
 
-Each selects in the database and tells through notify.recipients (params as the privacy policy
-lets each recipient know the need), all in one outbox.tell_all: a few queries in all.
+Each run sends each recipient at most one message per kind beyond the inbox
+(notify/summary.py): one need as before; several each in the inbox and one summary with their
+count (reminders_unpledged, reminders_still_needed). Each selects in the database and tells
+through notify.recipients (params as the privacy policy lets each recipient know the need),
+all in one outbox.tell_all: a few queries in all.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.notify.models import Notification
 from aidmatch.notify.outbox import tell_all
 from aidmatch.notify.recipients import each_told, members_of, posting_params, staff
+from aidmatch.notify.summary import summed_up
 
 UNPLEDGED_BEFORE = timedelta(days=3)
 STILL_NEEDED_EVERY = timedelta(days=7)
@@ -77,12 +81,13 @@ def remind_unpledged(now: datetime | None = None) -> int:
             dedupe_key=f"reminder_unpledged:n{need.id}:{need.needed_by.isoformat()}",
         )
     ]
-    return len(tell_all(tellings))
+    return len(tell_all(summed_up(tellings, "reminders_unpledged")))
 
 
 def ask_still_needed(now: datetime | None = None) -> int:
-    """Ask the group of each open need posted at least 7 days ago, and not asked in the last 7
-    days, whether it is still needed; returns how many notifications were written."""
+    """Ask the group of each open need posted at least 7 days ago, not all of it pledged and
+    not asked in the last 7 days, whether it is still needed; returns how many notifications
+    were written."""
     now = now or utcnow()
     week_ago = now - STILL_NEEDED_EVERY
     asked = exists().where(
@@ -90,7 +95,9 @@ def ask_still_needed(now: datetime | None = None) -> int:
         Notification.need_id == Need.id,
         Notification.created_at > week_ago,
     )
-    needs = _needs(_open(now.date()), Need.created_at <= week_ago, ~asked)
+    needs = _needs(
+        _open(now.date()), Need.created_at <= week_ago, Need.pledged < Need.quantity, ~asked
+    )
     if not needs:
         return 0
     members = members_of(need.organization_id for need in needs)
@@ -104,7 +111,7 @@ def ask_still_needed(now: datetime | None = None) -> int:
             need=need,
             dedupe_key=f"still_needed:n{need.id}:w{week}",
         )
-    return len(tell_all(tellings))
+    return len(tell_all(summed_up(tellings, "reminders_still_needed")))
 
 
 @periodic("needs.remind", minute="15")

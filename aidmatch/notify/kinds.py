@@ -35,11 +35,14 @@ class Kind:
     group: str  # a key of DEFAULTS
     label: object  # what the preferences page calls it
     text: object  # the message, with %(what)s (quantity, unit, category) and %(place)s ...
-    link: str | None  # match, need, offer, organization, review, notifications, or None
+    link: str | None  # a key of notify/messages.LINKS (match, need, matches ...) or None
     buttons: tuple[str, ...] = ()  # Telegram buttons (telegram/ knows each verb)
     inbox: bool = True  # shown on /notifications (False: e-mail or Telegram only)
     optional: bool = True  # False: sent whatever the preferences (a password reset)
     staff: bool = False  # only coordinators and admins receive it (the preferences page)
+    # A summary of several of another kind (notify/summary.py): sent as the choices made for
+    # that kind say, and not chosen by itself.
+    follows: str | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -67,6 +70,17 @@ KINDS: dict[str, Kind] = {
             _l("A donor accepted a proposal for your need"),
             _l("A donor agreed to give %(what)s for your need in %(place)s."),
             "match",
+        ),
+        Kind(
+            "match_approved_answer",
+            "action",
+            _l("A coordinator approved a proposal: please answer"),
+            _l(
+                "A coordinator approved the proposal of %(what)s for a need in %(place)s. "
+                "Please accept or decline."
+            ),
+            "match",
+            buttons=("accept", "decline"),
         ),
         Kind(
             "match_confirmed_ship",
@@ -217,10 +231,55 @@ KINDS: dict[str, Kind] = {
             buttons=("keep_open", "close_need"),
         ),
         Kind(
+            "reminders_pending",
+            "action",
+            _l("Matches expire soon without your answer"),
+            _l("Matches that expire in 12 hours unless you answer: %(count)s. Please answer them."),
+            "matches",
+            inbox=False,  # each is in the inbox
+            follows="reminder_pending",
+        ),
+        Kind(
+            "reminders_ship",
+            "action",
+            _l("Confirmed matches are not shipped yet"),
+            _l(
+                "Confirmed matches not marked shipped, most of their time passed: %(count)s. "
+                "Please ship them and mark them shipped."
+            ),
+            "matches",
+            inbox=False,
+            follows="reminder_ship",
+        ),
+        Kind(
+            "reminders_unpledged",
+            "action",
+            _l("Needs due soon with nothing pledged"),
+            _l("Needs due in a few days with nothing pledged yet: %(count)s."),
+            "needs",
+            inbox=False,
+            follows="reminder_unpledged",
+        ),
+        Kind(
+            "reminders_still_needed",
+            "action",
+            _l("Are your needs still needed?"),
+            _l(
+                "Needs of yours posted a week or more ago: %(count)s. Please keep each open "
+                "or close it."
+            ),
+            "my_needs",
+            inbox=False,
+            follows="still_needed",
+        ),
+        Kind(
             "queue_digest",
             "digest",
             _l("Daily digest of the review queue"),
-            _l("Waiting for review: matches %(count)s, organizations %(organizations)s."),
+            _l(
+                "Waiting for review: matches %(count)s (expiring within 24 hours: "
+                "%(expiring)s), organizations %(organizations)s."
+            ),
             "review",
             inbox=False,
             staff=True,
@@ -240,6 +299,11 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def chosen_as(name: str) -> str:
+    """The kind whose choices decide where this kind goes (itself, or what a summary sums up)."""
+    return KINDS[name].follows or name
+
+
 def default(name: str, channel: Channel) -> bool:
     """Whether this kind goes on this channel for someone who chose nothing."""
-    return DEFAULTS[KINDS[name].group][channel]
+    return DEFAULTS[KINDS[chosen_as(name)].group][channel]

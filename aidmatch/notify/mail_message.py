@@ -15,7 +15,7 @@ from flask_mailman import EmailMultiAlternatives
 
 from aidmatch.auth.models import User
 from aidmatch.auth.reset import make_reset_token
-from aidmatch.notify.kinds import KINDS
+from aidmatch.notify.kinds import KINDS, chosen_as
 from aidmatch.notify.messages import render
 from aidmatch.notify.models import Notification
 from aidmatch.notify.unsubscribe import unsubscribe_token
@@ -42,7 +42,9 @@ def compose(note: Notification, user: User) -> EmailMultiAlternatives:
         link = external_url("auth.reset", token=make_reset_token(user))
     else:
         link = message.url
-    unsubscribe = unsubscribe_url(user, note.kind) if spec.optional else None
+    # A summary is turned off with the kind it sums up (notify/kinds.py, follows).
+    chosen = KINDS[chosen_as(note.kind)]
+    unsubscribe = unsubscribe_url(user, chosen.name) if spec.optional else None
     with force_locale(language):
         context = {
             "language": language,
@@ -51,7 +53,7 @@ def compose(note: Notification, user: User) -> EmailMultiAlternatives:
             "link": link,
             "action": _("Choose a new password") if note.kind == "password_reset" else _("Open"),
             "unsubscribe": unsubscribe,
-            "kind_label": str(spec.label),
+            "kind_label": str(chosen.label),
             "account_url": external_url("auth.account"),
         }
         text = render_template("email/notification.txt", **context)

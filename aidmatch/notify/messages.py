@@ -18,13 +18,16 @@ from aidmatch.places.models import Place
 from aidmatch.web.i18n import local_number
 from aidmatch.web.labels import unit_label
 
-# Where each kind's link leads: an endpoint and the id it takes from the notification.
+# Where each kind's link leads: an endpoint, the id it takes from the notification, and any
+# fixed query values.
 LINKS = {
     "match": ("matches.detail", "match_id", "match_id"),
     "need": ("needs.detail", "need_id", "need_id"),
     "offer": ("offers.detail", "offer_id", "offer_id"),
     "organization": ("orgs.detail", "org_id", "organization_id"),
     "matches": ("matches.index", None, None),
+    "needs": ("needs.index", None, None),
+    "my_needs": ("needs.index", None, None, {"mine": "y"}),
     "review": ("review.index", None, None),
     "notifications": ("notify.inbox", None, None),
 }
@@ -76,8 +79,8 @@ def link(note: Notification, external: bool) -> str | None:
     target = LINKS.get(KINDS[note.kind].link or "")
     if target is None:
         return None
-    endpoint, arg, attr = target
-    values = {}
+    endpoint, arg, attr, *fixed = target
+    values = dict(*fixed)
     if arg:
         value = getattr(note, attr)
         if value is None:
@@ -100,6 +103,7 @@ def render(note: Notification, language: str) -> Message:
             "reason": params.get("reason") or "",
             "count": local_number(params.get("count", 0)),
             "organizations": local_number(params.get("organizations", 0)),
+            "expiring": local_number(params.get("expiring", 0)),
             "organization": params.get("organization", ""),
             "received": local_number(params.get("received", 0)),
             "minutes": local_number(current_app.config["PASSWORD_RESET_TTL_MINUTES"]),

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from aidmatch.extensions import db
-from aidmatch.notify.kinds import KINDS, Kind, default
+from aidmatch.notify.kinds import KINDS, Kind, chosen_as, default
 from aidmatch.notify.models import Channel, Preference
 from aidmatch.permissions import is_staff
 from aidmatch.refusals import Invalid
@@ -27,13 +27,14 @@ CHANNEL_LABELS = {Channel.EMAIL: _l("E-mail"), Channel.TELEGRAM: _l("Telegram")}
 
 
 def choices(user_ids: Iterable[int], kind: str) -> dict[tuple[int, Channel], bool]:
-    """What these users chose for this kind, where they chose anything."""
+    """What these users chose for this kind (for a summary: for the kind it sums up), where
+    they chose anything."""
     ids = list(user_ids)
     if not ids:
         return {}
     rows = db.session.execute(
         select(Preference.user_id, Preference.channel, Preference.enabled).where(
-            Preference.user_id.in_(ids), Preference.kind == kind
+            Preference.user_id.in_(ids), Preference.kind == chosen_as(kind)
         )
     )
     return {(user_id, Channel(channel)): enabled for user_id, channel, enabled in rows}
@@ -48,10 +49,10 @@ def wants(user, kind: str, channel: Channel, chosen: dict | None = None) -> bool
 
 
 def choosable(user) -> list[Kind]:
-    """The kinds this user may turn on or off: the optional ones, and those only staff
-    receive for coordinators and admins alone."""
+    """The kinds this user may turn on or off: the optional ones but summaries (they follow
+    the kind they sum up), and those only staff receive for coordinators and admins alone."""
     staff = is_staff(user)
-    return [k for k in KINDS.values() if k.optional and (staff or not k.staff)]
+    return [k for k in KINDS.values() if k.optional and not k.follows and (staff or not k.staff)]
 
 
 def _rows(user) -> dict[tuple[str, Channel], Preference]:
@@ -91,7 +92,7 @@ def check(user, entries: list[dict]) -> dict[tuple[str, Channel], bool]:
         at = f"preferences.{n}"
         name, channel = entry["kind"], entry["channel"]
         spec = KINDS.get(name)
-        if spec is None:
+        if spec is None or spec.follows:
             problems[f"{at}.kind"] = _(
                 "Unknown kind of notification: %(kind)s. Known kinds: %(known)s.",
                 kind=name,

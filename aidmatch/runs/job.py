@@ -4,7 +4,8 @@
 
 1. *start*: in one short transaction, serialised (PostgreSQL: an advisory transaction
    lock; SQLite: every transaction is ``BEGIN IMMEDIATE``), runs left ``running`` for more
-   than ``RUN_STALE_AFTER`` are marked failed (a crashed run cannot block forever), a run
+   than ``RUN_STALE_AFTER`` are marked failed (a crashed run cannot block forever; the
+   organizations are told what it stored, as when a run fails), a run
    whose scope overlaps a running one is refused (409), and the ``running`` row is
    committed, so a second start sees it;
 2. *load* needs, offers, the category tree and the pairs not to propose (``NOT_AGAIN``:
@@ -98,6 +99,7 @@ def start_run(actor, scope: RunScope, allocator: str) -> MatchingRun:
         old.finished_at = now
         old.error = f"stale: no end recorded within {RUN_STALE_AFTER} (h:mm:ss)"
         record(None, "matching.run", old, before={"status": "running"}, after={"status": "failed"})
+        tell_organizations(old.id)  # what it stored is real (told once: dedupe keys)
     running = db.session.scalars(
         select(MatchingRun).where(MatchingRun.status == RunStatus.RUNNING)
     ).all()
