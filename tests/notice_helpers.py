@@ -29,6 +29,7 @@ ALLOWED_PARAMS = {
     "received",
     "count",
     "organizations",
+    "expiring",
     "organization",
 }
 

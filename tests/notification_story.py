@@ -193,14 +193,15 @@ def run(story: Story) -> None:
     run_now("needs.remind", now + 28 * DAY)
     new_organizations(s)
 
-    # A matching run proposes; the donor accepts; the coordinators are reminded, one rejects.
+    # A matching run proposes; the donor is reminded (the coordinators too, in their inbox)
+    # and accepts; a coordinator rejects.
     result = run_matching(s.coordinator, category_slug="generators")
     assert result.status == RunStatus.FINISHED and result.proposals == 1, (result.error, result)
     proposal = db.session.query(Match).filter_by(run_id=result.id).one()
-    ops.accept(proposal, s.donor)
-    db.session.commit()
     s.seen(proposal)
     run_now("matches.remind", proposal.expires_at - PENDING_REMINDER_BEFORE + HOUR)
+    ops.accept(proposal, s.donor)
+    db.session.commit()
     ops.reject(proposal, s.coordinator, "Another donor is closer")
     db.session.commit()
 
@@ -243,6 +244,31 @@ def run(story: Story) -> None:
     waiting = claimed(s, 5)
     s.seen(stray)
     db.session.commit()
+
+    # Proposals the donor has not answered: one approved first (the donor is asked), and the
+    # reminder of the two together, summed up in one message per person.
+    donor_org = db.session.get(Organization, s.donor.organization_id)
+    asked = ops.reserve(s.need, s.offers[0], donor_org, 3, source=MatchSource.ENGINE)
+    ops.approve(asked, s.coordinator)
+    unanswered = ops.reserve(s.need, s.offers[0], donor_org, 2, source=MatchSource.ENGINE)
+    db.session.commit()
+    s.seen(asked, unanswered)
+    run_now("matches.remind", unanswered.expires_at - PENDING_REMINDER_BEFORE + HOUR)
+
+    # Two confirmed matches not shipped at three quarters of their time: one message.
+    twins = [claimed(s, 2, approve=True), claimed(s, 2, approve=True)]
+    db.session.commit()
+    begun, deadline = twins[1].confirmed_at, twins[1].expires_at
+    run_now("matches.remind", begun + (deadline - begun) * SHIP_REMINDER_AT + MINUTE)
+
+    # Two more needs of the group, due with nothing pledged and asked "still needed?": one
+    # message each for the organizer, summing both up.
+    for n in (1, 2):
+        make_need(s.organizer.organization, s.organizer, s.need.place, category="generators",
+                  quantity=10 * n, needed_by=s.need.needed_by.isoformat(),
+                  title=f"Spare batteries {n}")  # fmt: skip
+    db.session.commit()
+    run_now("needs.remind", now + 28 * DAY)
 
     # The coordinators' digest; then the group ends the need: the open matches are cancelled.
     run_now("matches.digest", utcnow())
