@@ -2,14 +2,14 @@
 the job queue delivering what it tells them.
 
 Fills a fresh database with 500 donor organizations (one member each, with an e-mail address
-and a linked Telegram chat, and one offer of 20) and 10 000 needs of one each in the same
-category, runs the matching engine (`run_matching`, as the coordinators' button does), counts
+and a linked Telegram chat, and one offer of 22) and 11 000 needs of one each in the same
+category, posted by 50 groups (one member each, reachable alike), runs the matching engine (`run_matching`, as the coordinators' button does), counts
 the notifications and deliveries the run wrote per organization and channel (the goal: at most
 one per organization per channel), then starts a real worker (`flask jobs worker`, as
 `./scripts/demo` does) and times it until every delivery reached the SMTP server (aiosmtpd)
 and the fake Telegram Bot API server running in this process.
 
-    .venv/bin/python bench/notify.py [--orgs 500] [--needs 10000]
+    .venv/bin/python bench/notify.py [--orgs 500] [--needs 11000]
         [--database-url postgresql://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/0]
 """
 
@@ -69,6 +69,9 @@ def fill(n_orgs: int, n_needs: int) -> tuple[object, Category]:
             quantity=max(1, n_needs // n_orgs), allocated=0, delivery_radius_km=None,
         ))  # fmt: skip
     fronts = [make_org(f"Bench front {i}") for i in range(50)]
+    for i, front in enumerate(fronts):
+        make_user(Role.ORGANIZER, org=front, email=f"organizer{i}@bench.example.org",
+                  telegram_chat_id=600_000 + i)  # fmt: skip
     needs = []
     for i in range(n_needs):
         pid, lat, lon = places[(i * 7) % len(places)]
@@ -98,7 +101,7 @@ def counts() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=500)
-    parser.add_argument("--needs", type=int, default=10_000)
+    parser.add_argument("--needs", type=int, default=11_000)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis", default="", help="put the queue on this Redis")
     args = parser.parse_args()
@@ -143,7 +146,7 @@ def main() -> None:
                 db.session.execute(
                     select(Notification.user_id, Delivery.channel)
                     .join(Delivery, Delivery.notification_id == Notification.id)
-                    .where(Notification.kind == "run_proposals")
+                    .where(Notification.kind.in_(["run_proposals", "run_proposals_group"]))
                 ).all()
             )
             most = max(per_org_channel.values(), default=0)
