@@ -209,12 +209,12 @@ def empty_database_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
 
 
-@pytest.fixture
-def app(database_url):
-    """The application on this test's clean database, inside an app context."""
+@contextmanager
+def running(application):
+    """The application inside an app context, cleaned up after: what the test left
+    uncommitted, a place index built over its places, its connections, its Redis queue."""
     from aidmatch.places.search import invalidate_index
 
-    application = make_test_app(database_url)
     with application.app_context():
         yield application
         db.session.rollback()
@@ -226,6 +226,13 @@ def app(database_url):
         db.engine.dispose()
         if application.config["JOBS_BACKEND"] == "redis":
             application.extensions["huey"].storage.flush_all()
+
+
+@pytest.fixture
+def app(database_url):
+    """The application on this test's clean database, inside an app context."""
+    with running(make_test_app(database_url)) as application:
+        yield application
 
 
 @pytest.fixture

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-import sqlalchemy as sa
-
 TOKEN = "123456:TEST-fake-token"
 BOT_USERNAME = "aidmatch_test_bot"
 WEBHOOK_SECRET = "hook-secret_42"
@@ -244,9 +242,7 @@ def _decode(raw: str, content_type: str) -> dict:
 
 def telegram_app(database_url: str, fake: FakeTelegram, **overrides):
     """An app whose bot talks to the fake server, inside an app context (as conftest's app)."""
-    from aidmatch.extensions import db
-    from aidmatch.places.search import invalidate_index
-    from tests.conftest import TEST_PLACES_EXIST, make_test_app
+    from tests.conftest import make_test_app, running
 
     settings = {
         "TELEGRAM_BOT_TOKEN": fake.token,
@@ -256,16 +252,8 @@ def telegram_app(database_url: str, fake: FakeTelegram, **overrides):
         "PUBLIC_URL": PUBLIC_URL,
         **overrides,
     }
-    application = make_test_app(database_url, **settings)
-    with application.app_context():
+    with running(make_test_app(database_url, **settings)) as application:
         yield application
-        db.session.rollback()
-        if db.session.scalar(sa.text(TEST_PLACES_EXIST)):
-            invalidate_index()
-        db.session.remove()
-        db.engine.dispose()
-        if application.config["JOBS_BACKEND"] == "redis":
-            application.extensions["huey"].storage.flush_all()
 
 
 def private_chat(chat_id: int, language: str = "en") -> tuple[dict, dict]:

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import itertools
 import socket
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from aidmatch.extensions import db
-from tests.conftest import TEST_PLACES_EXIST, make_test_app
+from tests.conftest import make_test_app, running
 
 
 def free_port() -> int:
@@ -117,21 +114,9 @@ def smtp_fixture():
     server.controller.stop()
 
 
-@contextmanager
 def app_on(database_url: str, **overrides):
     """An app on this test's database inside its context (cleaned up as conftest's app)."""
-    from aidmatch.places.search import invalidate_index
-
-    application = make_test_app(database_url, **overrides)
-    with application.app_context():
-        yield application
-        db.session.rollback()
-        if db.session.scalar(sa.text(TEST_PLACES_EXIST)):
-            invalidate_index()
-        db.session.remove()
-        db.engine.dispose()
-        if application.config["JOBS_BACKEND"] == "redis":
-            application.extensions["huey"].storage.flush_all()
+    return running(make_test_app(database_url, **overrides))
 
 
 def mail_settings(port: int) -> dict:

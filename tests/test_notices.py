@@ -8,6 +8,7 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from aidmatch.auth.operations import register_with_new_org
@@ -217,12 +218,9 @@ def test_a_rolled_back_move_tells_nobody(app):
     # One move of a bulk review undone by its savepoint: only the others tell.
     other = claimed(world, 5)
     start = mark()
-    try:
-        with db.session.begin_nested():
-            ops.reject(match, world.cast.coordinator, "No")
-            raise RuntimeError("undone")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        ops.reject(match, world.cast.coordinator, "No")
+        raise RuntimeError("undone")
     ops.approve(other, world.cast.coordinator)
     db.session.commit()
     assert {n.match_id for n in notes(start)} == {other.id}

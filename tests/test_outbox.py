@@ -61,52 +61,38 @@ def test_the_message_is_in_the_recipients_language(app):
     assert english.url == f"http://127.0.0.1:5000/orgs/{user.organization_id}"
 
 
-def test_a_job_enqueued_after_commit_runs_only_once_committed(app):
-    ran = []
-    JOBS_BEFORE = dict(JOBS)
-    try:
-        from aidmatch.jobs.queue import init_jobs, task
+@pytest.fixture
+def recorded(app):
+    """A task "test.record" bound to the app's queue for this test, noting what it ran."""
+    from aidmatch.jobs.queue import init_jobs, task
 
-        @task("test.record")
-        def record(value):
-            ran.append(value)
-
-        init_jobs(app)
-        after_commit("test.record", "rolled back")
-        db.session.rollback()
-        after_commit("test.record", "committed")
-        db.session.commit()
-        assert drain(app) == 1
-        assert ran == ["committed"]
-    finally:
-        JOBS.clear()
-        JOBS.update(JOBS_BEFORE)
-        init_jobs(app)
+    ran, before = [], dict(JOBS)
+    task("test.record")(ran.append)
+    init_jobs(app)
+    yield ran
+    JOBS.clear()
+    JOBS.update(before)
+    init_jobs(app)
 
 
-def test_a_savepoint_rolled_back_forgets_only_its_own_jobs(app):
-    ran = []
-    JOBS_BEFORE = dict(JOBS)
-    try:
-        from aidmatch.jobs.queue import init_jobs, task
+def test_a_job_enqueued_after_commit_runs_only_once_committed(app, recorded):
+    after_commit("test.record", "rolled back")
+    db.session.rollback()
+    after_commit("test.record", "committed")
+    db.session.commit()
+    assert drain(app) == 1
+    assert recorded == ["committed"]
 
-        @task("test.record")
-        def record(value):
-            ran.append(value)
 
-        init_jobs(app)
-        after_commit("test.record", "before the savepoint")
-        savepoint = db.session.begin_nested()
-        after_commit("test.record", "inside the savepoint")
-        savepoint.rollback()
-        after_commit("test.record", "after the savepoint")
-        db.session.commit()
-        drain(app)
-        assert ran == ["before the savepoint", "after the savepoint"]
-    finally:
-        JOBS.clear()
-        JOBS.update(JOBS_BEFORE)
-        init_jobs(app)
+def test_a_savepoint_rolled_back_forgets_only_its_own_jobs(app, recorded):
+    after_commit("test.record", "before the savepoint")
+    savepoint = db.session.begin_nested()
+    after_commit("test.record", "inside the savepoint")
+    savepoint.rollback()
+    after_commit("test.record", "after the savepoint")
+    db.session.commit()
+    drain(app)
+    assert recorded == ["before the savepoint", "after the savepoint"]
 
 
 @pytest.mark.parametrize("name", ["notify.deliver", "notify.sweep"])

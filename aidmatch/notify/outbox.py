@@ -224,66 +224,62 @@ def backoff(attempts: int) -> float:
 
 @task("notify.deliver")
 def deliver(ids: list[int]) -> dict:
-    """Send these deliveries, each on its channel, and record each outcome as it happens
-    (committed one by one: a worker killed now re-sends nothing it recorded). Before each
-    send the claim is renewed, so the sweep never hands a delivery being sent to another
-    worker; an outcome is written only while the claim is this worker's."""
+    """Send these deliveries, each on its channel. The job commits its claim, each renewal of
+    it just before a send, and each outcome as it happens (a worker killed now re-sends
+    nothing it recorded); the sweep never hands a delivery being sent to another worker, and
+    an outcome is written only while the claim is this worker's."""
     outcome = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
     token = uuid.uuid4().hex
     put_off: dict[Channel, tuple[float, str]] = {}  # the channel failed: the rest waits
     for delivery_id, channel in _claim(list(ids), token, utcnow()):
-        if channel in put_off:
-            delay, error = put_off[channel]
-            kept = _retry(delivery_id, token, error, delay, attempted=False)
-            outcome["retry" if kept else "lost"] += 1
-            db.session.commit()
-            continue
-        if not _update_mine(delivery_id, token, claimed_at=utcnow()):
-            outcome["lost"] += 1
-            db.session.commit()
-            continue
-        db.session.commit()
-        delivery = db.session.get(Delivery, delivery_id)
-        sender = SENDERS.get(channel)
-        try:
-            if sender is None:
-                raise Permanent(f"the {channel} channel is off")
-            sender.send(delivery, delivery.notification.user)
-        except Transient as exc:
-            attempted = exc.retry_after is None  # flood control: not this message's fault
-            delay = exc.retry_after if not attempted else backoff(delivery.attempts)
-            if exc.whole_channel:
-                put_off[channel] = (delay, str(exc))
-            if delivery.attempts >= MAX_ATTEMPTS and attempted:
-                kept = _update_mine(
-                    delivery_id, token, status=DeliveryStatus.FAILED, last_error=str(exc)[:500]
-                )
-                outcome["failed" if kept else "lost"] += 1
-            else:
-                kept = _retry(delivery_id, token, str(exc), delay, attempted)
-                outcome["retry" if kept else "lost"] += 1
-        except Permanent as exc:
-            kept = _update_mine(
-                delivery_id, token, status=DeliveryStatus.FAILED, last_error=str(exc)[:500]
-            )
-            outcome["failed" if kept else "lost"] += 1
-        except Exception as exc:  # a bug or an unexpected answer: retried like a fault
-            log.exception("delivery %s failed", delivery_id)
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            if delivery.attempts >= MAX_ATTEMPTS:
-                kept = _update_mine(
-                    delivery_id, token, status=DeliveryStatus.FAILED, last_error=error
-                )
-            else:
-                kept = _retry(delivery_id, token, error, backoff(delivery.attempts), True)
-            outcome["retry" if kept else "lost"] += 1
-        else:
-            kept = _update_mine(
-                delivery_id, token, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None
-            )
-            outcome["sent" if kept else "lost"] += 1
+        outcome[_deliver_one(delivery_id, channel, token, put_off)] += 1
         db.session.commit()
     return outcome
+
+
+def _deliver_one(delivery_id: int, channel: Channel, token: str, put_off: dict) -> str:
+    """Send one claimed delivery and record what came of it (sent, retry, failed, or lost:
+    the claim went stale and is another worker's now)."""
+    if channel in put_off:
+        delay, error = put_off[channel]
+        return "retry" if _retry(delivery_id, token, error, delay, attempted=False) else "lost"
+    if not _update_mine(delivery_id, token, claimed_at=utcnow()):
+        return "lost"
+    db.session.commit()  # the renewed claim, seen by the sweep while the message goes out
+    delivery = db.session.get(Delivery, delivery_id)
+    sender = SENDERS.get(channel)
+    try:
+        if sender is None:
+            raise Permanent(f"the {channel} channel is off")
+        sender.send(delivery, delivery.notification.user)
+    except Transient as exc:
+        attempted = exc.retry_after is None  # flood control: not this message's fault
+        delay = backoff(delivery.attempts) if attempted else exc.retry_after
+        if exc.whole_channel:
+            put_off[channel] = (delay, str(exc))
+        return _again_or_failed(delivery, token, str(exc), delay, attempted)
+    except Permanent as exc:
+        return _failed(delivery_id, token, str(exc))
+    except Exception as exc:  # a bug or an unexpected answer: retried like a fault
+        log.exception("delivery %s failed", delivery_id)
+        error = f"{type(exc).__name__}: {exc}"
+        return _again_or_failed(delivery, token, error, backoff(delivery.attempts), True)
+    kept = _update_mine(
+        delivery_id, token, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None
+    )
+    return "sent" if kept else "lost"
+
+
+def _failed(delivery_id: int, token: str, error: str) -> str:
+    kept = _update_mine(delivery_id, token, status=DeliveryStatus.FAILED, last_error=error[:500])
+    return "failed" if kept else "lost"
+
+
+def _again_or_failed(delivery, token: str, error: str, delay: float, attempted: bool) -> str:
+    """Try again after delay, or give up once an attempt was the last one."""
+    if attempted and delivery.attempts >= MAX_ATTEMPTS:
+        return _failed(delivery.id, token, error)
+    return "retry" if _retry(delivery.id, token, error, delay, attempted) else "lost"
 
 
 def _retry(delivery_id: int, token: str, error: str, delay: float, attempted: bool) -> bool:
