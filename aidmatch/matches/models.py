@@ -72,8 +72,9 @@ REFUSED_MATCH_STATUSES = frozenset(
 
 
 class MatchSource(StrEnum):
-    ENGINE = "engine"
-    CLAIM = "claim"
+    ENGINE = "engine"  # a matching run proposed it (soft until the donor accepts)
+    CLAIM = "claim"  # a donor claimed the need (the donor's consent given)
+    REQUEST = "request"  # a group asked for an offer (soft until the donor accepts)
 
 
 class Match(TimestampMixin, db.Model):
@@ -96,6 +97,10 @@ class Match(TimestampMixin, db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("matching_runs.id"), index=True)
     quantity: Mapped[int]
+    # What was first proposed, claimed or requested, when an answer lowered it (accepted or
+    # approved for less, or less remained when the donor accepted); why, in quantity_note.
+    quantity_asked: Mapped[int | None]
+    quantity_note: Mapped[str | None] = mapped_column(Text)
     distance_km: Mapped[float | None]
     score: Mapped[float | None]
     explanation: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_, case, or_
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_, case, false, or_
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -34,6 +34,9 @@ def posting_table_args(table: str, held: str, due: str, *own) -> tuple:
     return (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(f"{held} >= 0 AND {held} <= quantity", name=f"{held}_within_quantity"),
+        # What engine proposals and group requests hold until the donor says yes (soft):
+        # runs see quantity - held - proposed, claims quantity - held (matches/holds.py).
+        CheckConstraint("proposed >= 0", name="proposed_nonnegative"),
         CheckConstraint(
             "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
         ),
@@ -70,9 +73,14 @@ class PostingMixin(TimestampMixin):
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id"), index=True)
     lat: Mapped[float]
     lon: Mapped[float]
+    # True when the organization gave this point; False: it is its settlement's centre.
+    point_set: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The coarse point shown to those who may not see the exact one (see DESIGN.md privacy).
     public_lat: Mapped[float]
     public_lon: Mapped[float]
+    # Held softly by pending engine proposals and group requests the donor has not accepted
+    # (matches/holds.py); the hard hold is the kind's pledged (needs) or allocated (offers).
+    proposed: Mapped[int] = mapped_column(default=0, server_default="0")
     # The key of the form or API call that posted it (None: posted without one).
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     # SHA-256 of what that call asked to post: a repeat is compared with it (post_once).

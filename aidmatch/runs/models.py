@@ -13,6 +13,7 @@ from aidmatch.extensions import db
 
 
 class RunStatus(StrEnum):
+    QUEUED = "queued"  # enqueued on the job queue, no worker has taken it yet
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
@@ -35,6 +36,12 @@ class MatchingRun(db.Model):
     skipped: Mapped[dict] = mapped_column(JSON, default=dict)
     timings: Mapped[dict] = mapped_column(JSON, default=dict)
     seconds: Mapped[float | None]
+    # Progress while it runs: the stage (loading, candidates, allocation, storing), how much
+    # of it is done out of how much, and when its worker last said it is alive.
+    stage: Mapped[str | None] = mapped_column(String(20))
+    progress_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    progress_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
