@@ -3,6 +3,7 @@ history, discrepancies and overdue matches, permissions, and no N+1 queries."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -51,6 +52,14 @@ def cast(app):
     }
 
 
+def engine_match(need, cast, score: float, distance: float, quantity: int = 2) -> Match:
+    """A pending engine proposal with this score and distance."""
+    return ops.reserve(
+        need, cast["offer"], cast["donor_org"], quantity, source=MatchSource.ENGINE,
+        distance_km=distance, score=score, explanation={"parts": {"urgency": score}},
+    )  # fmt: skip
+
+
 def propose(need, cast, quantity: int = 5, claim: bool = True) -> Match:
     """A pending match: a donor's claim (donor consent given) or an engine proposal."""
     if claim:
@@ -68,6 +77,16 @@ def propose(need, cast, quantity: int = 5, claim: bool = True) -> Match:
             "facts": {"distance_km": 123.4, "radius_km": 300},
         },
     )
+
+
+def row_of(html: str, match_id: int) -> str:
+    """One match's row of the queue's table."""
+    return html[html.index(f'<tr id="m{match_id}"') :].split("</tr>")[0]
+
+
+def shown_ids(html: str) -> list[int]:
+    """The queue's rows, in order."""
+    return [int(i) for i in re.findall(r'<tr id="m(\d+)"', html)]
 
 
 def test_queue_orders_by_urgency_then_age_and_filters(cast, client, login_as):
@@ -91,66 +110,102 @@ def test_queue_orders_by_urgency_then_age_and_filters(cast, client, login_as):
     assert "3 matches wait for a coordinator&#39;s review" in text(client.get("/"))
     html = text(client.get("/review"))
     assert "3 matches wait for review" in html
-    positions = [html.index(f"Match #{m.id}<") for m in (m_critical, m_normal, m_water)]
-    assert positions == sorted(positions)
-    assert "Distance: 123.4 km" in html and "Closeness" in html  # the engine's reasons
-    assert "the donor has not answered yet" in html
+    assert shown_ids(html) == [m_critical.id, m_normal.id, m_water.id]
+    assert "donor agreed" not in row_of(html, m_critical.id)
+    assert "donor agreed" in row_of(html, m_normal.id)
 
     html = text(client.get("/review?oblast=Donetsk+Oblast"))
-    assert f"Match #{m_critical.id}<" in html and f"Match #{m_water.id}<" in html
-    assert f"Match #{m_normal.id}<" not in html
+    assert shown_ids(html) == [m_critical.id, m_water.id]
     html = text(client.get("/review?category=water"))  # a parent takes in its children
-    assert f"Match #{m_water.id}<" in html and f"Match #{m_normal.id}<" not in html
+    assert shown_ids(html) == [m_water.id]
     html = text(client.get("/review?category=tourniquets&oblast=Kharkiv+Oblast"))
-    assert "1 match waits for review" in html and f"Match #{m_normal.id}<" in html
+    assert "1 match waits for review" in html and shown_ids(html) == [m_normal.id]
 
 
-def test_bulk_approve_and_bulk_reject(cast, client, login_as):
-    needs = [make_need(cast["group_a"], place=cast["kharkiv"], quantity=10) for _ in range(4)]
-    claims = [propose(n, cast) for n in needs[:2]]
-    proposals = [propose(n, cast, claim=False) for n in needs[2:]]
+def test_rows_are_compact_and_the_explanation_is_one_click_away(cast, client, login_as):
+    need = make_need(cast["group_a"], place=cast["kharkiv"], urgency="critical", title="Vans")
+    match = propose(need, cast, 7, claim=False)
+    db.session.commit()
+    login_as(cast["coordinator"])
+    html = text(client.get("/review"))
+    row = row_of(html, match.id)
+    # need, offer, quantity, distance, fit, urgency, flags: one line each, no score table
+    for words in ("Vans", "CAT tourniquets from our stock", "7 pcs", "123 km", "0.50",
+                  "critical", "engine"):  # fmt: skip
+        assert words in row, words
+    assert "Closeness" not in html and "<tbody>\n    <tr><th" not in html
+    assert f'href="/matches/{match.id}"' in row
+    detail = text(client.get(f"/matches/{match.id}"))  # the engine's reasons, one click away
+    assert "Closeness" in detail and "Score:" in detail
+
+
+def test_filter_by_source_and_sort(cast, client, login_as):
+    near = make_need(cast["group_a"], place=cast["kharkiv"], urgency="low", title="Near")
+    far = make_need(cast["group_b"], place=cast["donetsk"], urgency="critical", title="Far")
+    third = make_need(cast["group_a"], place=cast["kharkiv"], urgency="normal", title="Third")
+    claimed = propose(third, cast)
+    best = engine_match(near, cast, score=0.9, distance=12.0)
+    worse = engine_match(far, cast, score=0.4, distance=300.0)
+    asked = ops.reserve(third, cast["offer"], cast["donor_org"], 2, source=MatchSource.REQUEST)
     db.session.commit()
     login_as(cast["coordinator"])
 
-    response = client.post(
-        "/review",
-        data={"action": "approve", "ids": [str(m.id) for m in (*claims, proposals[0])]},
-    )
-    assert response.status_code == 302
-    assert [status_of(m.id) for m in claims] == ["confirmed", "confirmed"]
-    assert status_of(proposals[0].id) == "pending"  # approved, waiting for the donor
-    assert db.session.get(Match, proposals[0].id).coordinator_approved_at is not None
-    page = text(client.get("/review"))
-    assert "3 matches approved." in page and "1 match waits for review" in page
-
-    # Rejecting needs a reason.
-    client.post("/review", data={"action": "reject", "ids": [str(proposals[1].id)]})
-    assert status_of(proposals[1].id) == "pending"
-    assert "Please give a reason" in text(client.get("/review"))
-    client.post(
-        "/review",
-        data={"action": "reject", "ids": [str(proposals[1].id)], "reason": "Not a fit"},
-    )
-    assert status_of(proposals[1].id) == "rejected"
-    assert db.session.get(Match, proposals[1].id).reason == "Not a fit"
-
-    # Approving again (or something already decided) is reported, not applied twice.
-    client.post("/review", data={"action": f"approve:{claims[0].id}"})
-    assert "already confirmed" in text(client.get("/review"))
-    assert client.post("/review", data={"action": "approve"}).status_code == 302
-    assert "Tick at least one match first." in text(client.get("/review"))
+    assert shown_ids(text(client.get("/review?source=engine"))) == [worse.id, best.id]
+    assert shown_ids(text(client.get("/review?source=claim"))) == [claimed.id]
+    assert shown_ids(text(client.get("/review?source=request"))) == [asked.id]
+    assert "group&#39;s request" in row_of(text(client.get("/review")), asked.id)
+    by_score = shown_ids(text(client.get("/review?sort=best")))
+    assert by_score[:2] == [best.id, worse.id]  # unscored claims and requests last
+    assert shown_ids(text(client.get("/review?sort=oldest"))) == [
+        claimed.id, best.id, worse.id, asked.id
+    ]  # fmt: skip
+    assert shown_ids(text(client.get("/review?sort=closest")))[:2] == [best.id, worse.id]
+    assert shown_ids(text(client.get("/review?sort=urgent")))[0] == worse.id
 
 
-def test_reject_one_with_its_own_reason(cast, client, login_as):
+def test_pages_keep_their_filters(cast, client, login_as):
+    needs = [make_need(cast["group_a"], place=cast["kharkiv"], quantity=10) for _ in range(5)]
+    made = [propose(n, cast) for n in needs]
+    other = propose(make_need(cast["group_b"], place=cast["donetsk"]), cast)
+    db.session.commit()
+    login_as(cast["coordinator"])
+    query = "oblast=Kharkiv+Oblast&per_page=2"
+    html = text(client.get(f"/review?{query}"))
+    assert "5 matches wait for review" in html and "Page 1 of 3" in html
+    assert shown_ids(html) == [m.id for m in made[:2]]
+    assert 'href="/review?oblast=Kharkiv+Oblast&amp;per_page=2&amp;page=2"' in html
+    html = text(client.get(f"/review?{query}&page=3"))
+    assert shown_ids(html) == [made[4].id] and "Page 3 of 3" in html
+    assert f'id="m{other.id}"' not in html
+    # A page past the last (the queue shrank) shows the last one and says so.
+    html = text(client.get(f"/review?{query}&page=9"))
+    assert "There is no page 9 (any more): this is the last page." in html
+    assert shown_ids(html) == [made[4].id]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("oblast=Atlantis", "Choose an oblast from the list."),
+        ("category=unicorns", "No such category: choose one from the list."),
+        ("flag=purple", "Choose a flag from the list."),
+        ("source=telepathy", "Choose where the matches come from from the list."),
+        ("sort=random", "Choose an order from the list."),
+        ("page=0", "A page number is a whole number from 1 to 100000."),
+        ("page=two", "A page number is a whole number from 1 to 100000."),
+        ("per_page=5000", "Matches per page: a whole number from 1 to 200."),
+        ("oblast=Kharkiv%00", "Text may not contain NUL characters."),
+    ],
+)
+def test_every_bad_query_argument_gets_a_message(cast, client, login_as, query, message):
     match = propose(make_need(cast["group_a"], place=cast["kharkiv"]), cast)
     db.session.commit()
     login_as(cast["coordinator"])
-    client.post(
-        "/review",
-        data={"action": f"reject:{match.id}", f"reason-{match.id}": "Group asked to stop"},
-    )
-    assert status_of(match.id) == "rejected"
-    assert db.session.get(Match, match.id).reason == "Group asked to stop"
+    response = client.get(f"/review?{query}")
+    assert response.status_code == 422
+    html = text(response)
+    assert message in html and "Correct the filters above to see the queue." in html
+    assert f'id="m{match.id}"' not in html  # nothing to approve by mistake, unfiltered
 
 
 def test_history_counts_of_both_groups(cast, client, login_as):
@@ -168,7 +223,7 @@ def test_history_counts_of_both_groups(cast, client, login_as):
     db.session.commit()
     login_as(coordinator)
     html = text(client.get("/review"))
-    assert f"Match #{waiting.id}<" in html
+    assert shown_ids(html) == [waiting.id]
     assert html.count("earlier: 1 delivered, 1 lapsed (0 expired, 1 withdrawn), 0 rejected") == 2
 
 
@@ -268,6 +323,6 @@ def test_a_lapsed_pending_match_leaves_the_queue_without_a_write(cast, client, l
     db.session.commit()
     login_as(cast["coordinator"])
     html = text(client.get("/review"))
-    assert f"Match #{lapsed.id}<" not in html and f"Match #{fresh.id}<" in html
+    assert shown_ids(html) == [fresh.id]
     assert status_of(lapsed.id) == "pending"  # reads as expired; `flask matches expire` stores it
     assert db.session.get(type(need), need.id).pledged == 7

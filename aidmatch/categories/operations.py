@@ -19,7 +19,8 @@ def _category_id(category: Category | int) -> int:
     return category if isinstance(category, int) else category.id
 
 
-def _parents() -> dict[int, int | None]:
+def category_parents() -> dict[int, int | None]:
+    """The whole tree as {id: parent_id}, in one query (for ancestors_in and root_in)."""
     return dict(db.session.execute(select(Category.id, Category.parent_id)).all())
 
 
@@ -39,7 +40,7 @@ def descendant_ids(category: Category | int) -> set[int]:
     """The ids of a category and of everything below it (a filter on a parent includes them)."""
     root = _category_id(category)
     children: dict[int, list[int]] = {}
-    for child, parent in _parents().items():
+    for child, parent in category_parents().items():
         if parent is not None:
             children.setdefault(parent, []).append(child)
     found, stack = {root}, [root]
@@ -53,7 +54,7 @@ def descendant_ids(category: Category | int) -> set[int]:
 
 def ancestor_ids(category: Category | int) -> list[int]:
     """The ids above a category, nearest first, itself excluded (an offer there covers it)."""
-    return ancestors_in(_parents(), _category_id(category))
+    return ancestors_in(category_parents(), _category_id(category))
 
 
 def ancestors_in(parents: Mapping[int, int | None], category_id: int) -> list[int]:

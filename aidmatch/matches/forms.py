@@ -98,6 +98,10 @@ class ReviewFilterForm(FlaskForm):
 
     oblast = SelectField(_l("Oblast"), validate_choice=False, default="")
     category = StringField(_l("Category"))  # a <select> of category_menu(), drawn by hand
+    flag = SelectField(_l("Flag"), validate_choice=False, default="")
+    source = SelectField(_l("Comes from"), validate_choice=False, default="")
+    sort = SelectField(_l("Order"), validate_choice=False, default="urgent")
+    per_page = HiddenField()
 
 
 class BulkReviewForm(FlaskForm):

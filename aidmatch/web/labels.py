@@ -31,6 +31,10 @@ MATCH_STATUS_LABELS = {
     "declined": _l("declined"), "rejected": _l("rejected"), "expired": _l("expired"),
     "withdrawn": _l("withdrawn"), "cancelled": _l("cancelled"),
 }  # fmt: skip
+# Where a match comes from (matches.models.MatchSource), in a word or two.
+MATCH_SOURCE_LABELS = {
+    "engine": _l("engine"), "claim": _l("claim"), "request": _l("group's request"),
+}  # fmt: skip
 
 
 def language() -> str:
