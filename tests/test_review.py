@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
@@ -17,6 +17,7 @@ from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_place
+from tests.sql_statements import statements
 
 
 def text(response) -> str:
@@ -280,37 +281,58 @@ def test_a_coordinator_of_one_side_cannot_approve(cast, client, login_as):
     assert status_of(match.id) == "pending"
 
 
-def test_statements_do_not_grow_with_rows(cast, client, login_as):
-    login_as(cast["coordinator"])
-    statements: list[str] = []
-
-    def counter(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    def run() -> int:
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", counter)
-        try:
-            response = client.get("/review")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counter)
-        assert response.status_code == 200
-        return len(statements)
-
-    def add(n: int) -> None:
-        for i in range(n):
-            group = make_org(f"Queue group {len(statements)}-{i}-{utcnow().timestamp()}")
-            need = make_need(group, place=cast["kharkiv" if i % 2 else "donetsk"])
+def add_rows(cast, n: int, title: str = "Queue need") -> None:
+    """n pending matches of n groups, claims and engine proposals in turn, some of them of a
+    general offer, in both oblasts."""
+    general = make_offer(
+        cast["donor_org"], cast["donor"], title="Mixed medical", category="medical"
+    )
+    for i in range(n):
+        group = make_org(f"Queue group {i}-{utcnow().timestamp()}")
+        need = make_need(group, place=cast["kharkiv" if i % 2 else "donetsk"], title=title)
+        if i % 3 == 2:
+            ops.reserve(need, general, cast["donor_org"], 2, source=MatchSource.ENGINE, score=0.3)
+        else:
             propose(need, cast, claim=bool(i % 2))
-        db.session.commit()
+    db.session.commit()
 
-    add(2)
+
+@pytest.mark.parametrize("query", ["", "?flag=general_offer&sort=best&category=medical"])
+def test_statements_do_not_grow_with_rows(cast, client, login_as, query):
+    login_as(cast["coordinator"])
+
+    def run() -> list[str]:
+        with statements() as seen:
+            response = client.get(f"/review{query}")
+        assert response.status_code == 200
+        return seen
+
+    add_rows(cast, 3)
     client.get("/review")  # warm up
     few = run()
-    add(10)
+    add_rows(cast, 12)
     client.get("/review")  # the same state of the session as before the first count
     many = run()
-    assert many == few, "\n".join(s[:160] for s in statements)
+    assert len(many) == len(few) <= 12, "\n".join(s[:160] for s in many)
+
+
+def test_the_page_stays_within_a_byte_budget_per_row(cast, client, login_as):
+    """Issue 14's goal: 200 pending proposals in under 40 KB (50 a page). Each row costs at
+    most ROW_BUDGET bytes (with a 60-character title, a general offer's flag on some), and
+    the rest of the page PAGE_BUDGET (bench/review_page.py measures the whole)."""
+    row_budget, page_budget = 520, 13_000
+    login_as(cast["coordinator"])
+    title = "Tourniquets and hemostatic gauze for the evacuation team no."
+    add_rows(cast, 5, title)
+    few = len(client.get("/review").get_data())
+    add_rows(cast, 25, title)
+    html = text(client.get("/review"))
+    assert len(shown_ids(html)) == 30
+    per_row = (len(html.encode()) - few) / 25
+    base = few - 5 * per_row
+    assert per_row < row_budget, per_row
+    assert base < page_budget, base
+    assert 50 * per_row + base < 40_000  # a full page of 50
 
 
 def test_a_lapsed_pending_match_leaves_the_queue_without_a_write(cast, client, login_as):
