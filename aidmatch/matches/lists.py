@@ -3,6 +3,7 @@ records. Each runs a fixed number of statements, whatever the number of rows."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from sqlalchemy import func, literal, select, union_all
@@ -14,11 +15,13 @@ from aidmatch.matches.models import IN_PROGRESS, Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, status_label, time_left
 from aidmatch.matches.rules import party_condition
 from aidmatch.needs.models import Need
+from aidmatch.web.api import paginate
 from aidmatch.web.labels import unit_label
 
 # Lapsed: the matches an organization let go without delivering.
 LAPSED = (MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)
-MINE_LIMIT = 200
+PER_PAGE = 50  # matches in progress on one page of /matches
+MAX_PAGE = 100_000
 RECENT_LIMIT = 20
 
 
@@ -44,9 +47,13 @@ def row(match: Match, viewer, now: datetime) -> dict:
     }
 
 
-def my_matches(viewer, now: datetime) -> tuple[dict[str, list[dict]], list[dict]]:
-    """The viewer's organization's matches, either side: active ones sorted into what it
-    must do (answer, ship, receive) and what it waits for; and the recently closed."""
+def my_matches(
+    viewer, now: datetime, page: int = 1, per_page: int = PER_PAGE
+) -> tuple[dict[str, list[dict]], list[dict], dict]:
+    """The viewer's organization's matches, either side: one page of those in progress,
+    oldest first, sorted into what it must do (answer, ship, receive) and what it waits for;
+    the recently closed; and the page's envelope (page, pages, per_page, total). A page past
+    the last gives the last one."""
     mine = party_condition(viewer.organization_id)
     in_progress = Match.status_at(now).in_([s.value for s in IN_PROGRESS])
     options = (
@@ -54,13 +61,18 @@ def my_matches(viewer, now: datetime) -> tuple[dict[str, list[dict]], list[dict]
         joinedload(Match.need).joinedload(Need.category),
         joinedload(Match.organization),
     )
-    active = db.session.scalars(
+    active_query = (
         select(Match)
         .where(mine, in_progress)
         .options(*options)
         .order_by(Match.created_at, Match.id)
-        .limit(MINE_LIMIT)
-    ).all()
+    )
+    envelope = paginate(active_query, page, per_page)
+    pages = max(1, math.ceil(envelope["total"] / per_page))
+    if page > pages:
+        envelope = paginate(active_query, pages, per_page)
+    envelope["pages"] = pages
+    active = envelope.pop("items")
     recent = db.session.scalars(
         select(Match)
         .where(mine, ~in_progress)
@@ -86,7 +98,7 @@ def my_matches(viewer, now: datetime) -> tuple[dict[str, list[dict]], list[dict]
         if "group" in on:
             key = "receive" if match.status == MatchStatus.SHIPPED else "incoming"
             sections[key].append(line)
-    return sections, [row(m, viewer, now) for m in recent]
+    return sections, [row(m, viewer, now) for m in recent], envelope
 
 
 def org_histories(org_ids, now: datetime) -> dict[int, dict[str, int]]:

@@ -34,7 +34,7 @@ from aidmatch.matches.forms import (
     parse_quantity,
     with_ids,
 )
-from aidmatch.matches.lists import my_matches
+from aidmatch.matches.lists import MAX_PAGE, my_matches
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import allowed_actions, history, match_view, sides, status_label
 from aidmatch.matches.rules import can_claim, get_visible_match, party_condition
@@ -315,10 +315,16 @@ def index():
     """The viewer's organization's matches: what waits for its answer, what to ship, what
     to confirm as received, and what happened recently."""
     viewer = current_user._get_current_object()
-    sections, recent = my_matches(viewer, utcnow())
+    page, page_note = _page_argument()
+    sections, recent, envelope = my_matches(viewer, utcnow(), page)
+    if envelope["page"] < page:
+        page_note = _("There is no page %(page)d (any more): this is the last page.", page=page)
     context = {
         "sections": sections,
         "recent": recent,
+        "page": envelope,
+        "page_note": page_note,
+        "page_url": lambda n: url_for("matches.index", page=n),
         "is_donor": can_claim(viewer),
         "is_group": viewer.organization is not None and not can_claim(viewer),
         "staff": is_staff(viewer),
@@ -326,3 +332,17 @@ def index():
         "new_receipt_form": ReceiptForm,
     }
     return render_template("matches/index.html", **context)
+
+
+def _page_argument() -> tuple[int, str | None]:
+    """?page= of /matches, and a message when it is not a page number (page 1 is shown)."""
+    raw = (request.args.get("page") or "").strip()
+    if not raw:
+        return 1, None
+    try:
+        page = int(raw)
+    except ValueError:
+        page = 0
+    if 1 <= page <= MAX_PAGE:
+        return page, None
+    return 1, _("A page number is a whole number from 1 to %(max)d.", max=MAX_PAGE)
