@@ -109,6 +109,9 @@ SURFACES = {
         "api_list": MATCH_FIELDS,
         "api_detail": MATCH_FIELDS,
         "html_detail": MATCH_FIELDS - {"offer_exact_point"},  # the page places the need only
+        # The coordinators' review queue (/review, filtered and sorted): a row per match
+        # waiting for a coordinator, naming both sides, the distance and the score.
+        "html_review": {"listed", "other_side_name", "exact_distance", "score_explanation"},
         "admin_deliveries": set(),
     },
     "org": {"html_detail": {"contact"}, "transparency": set(), "ledger": set()},
@@ -197,6 +200,8 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
     if surface == "csv_export":  # exports hold one's own rows (all rows for staff)
         return staff or rel == "owner"
+    if surface == "html_review":  # staff only; the matches that wait for a coordinator
+        return staff and kind == "match" and MATCHES[key][2] == "pending"
     if kind == "match":
         return staff or rel.startswith("other_side_")
     if surface == "api_need_candidates" and key not in ("O_free", "O_u"):

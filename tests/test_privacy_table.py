@@ -86,6 +86,12 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "html_detail":
         response = s.page(f"/{plural}/{oid}")
         return _whole(response, response.status_code == 200)
+    if surface == "html_review":
+        response = s.page("/review?per_page=200&sort=closest&source=engine")
+        html = response.get_data(as_text=True) if response.status_code == 200 else ""
+        start = html.find(f'<tr id="m{oid}"')
+        row = html[start:].split("</tr>")[0] if start >= 0 else ""
+        return Located(bool(row), row, response.get_data(as_text=True), None)
     if surface == "html_list":
         response = s.page(f"/{plural}?status=all&per_page=100")
         return _whole(response, title in response.get_data(as_text=True))
@@ -173,6 +179,8 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
         facts = s.world.match_facts[key]
         if surface == "html_detail":
             return "Score:" in text or "Closeness" in text
+        if surface == "html_review":  # the score to two decimals, in the "fit" column
+            return f"<td>{float(facts['score']):.2f}</td>" in text
         return facts["score"] in text or facts["closeness"] in text
     if name == "exact_distance" and surface.endswith("candidates"):
         return present and not _rounded(item)

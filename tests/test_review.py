@@ -131,7 +131,7 @@ def test_rows_are_compact_and_the_explanation_is_one_click_away(cast, client, lo
     html = text(client.get("/review"))
     row = row_of(html, match.id)
     # need, offer, quantity, distance, fit, urgency, flags: one line each, no score table
-    for words in ("Vans", "CAT tourniquets from our stock", "7 pcs", "123 km", "0.50",
+    for words in ("Vans", "CAT tourniquets from our stock", "7 pcs", "123.4 km", "0.50",
                   "critical", "engine"):  # fmt: skip
         assert words in row, words
     assert "Closeness" not in html and "<tbody>\n    <tr><th" not in html
