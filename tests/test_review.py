@@ -190,7 +190,7 @@ def test_pages_keep_their_filters(cast, client, login_as):
         ("oblast=Atlantis", "Choose an oblast from the list."),
         ("category=unicorns", "No such category: choose one from the list."),
         ("flag=purple", "Choose a flag from the list."),
-        ("source=telepathy", "Choose where the matches come from from the list."),
+        ("source=telepathy", "Choose one of the sources in the list."),
         ("sort=random", "Choose an order from the list."),
         ("page=0", "A page number is a whole number from 1 to 100000."),
         ("page=two", "A page number is a whole number from 1 to 100000."),

@@ -113,7 +113,7 @@ def read_args(args) -> QueueArgs:
         if text["source"] in {s.value for s in MatchSource}:
             found.source = text["source"]
         else:
-            errors["source"] = _("Choose where the matches come from from the list.")
+            errors["source"] = _("Choose one of the sources in the list.")
     if text["sort"]:
         if text["sort"] in SORTS:
             found.sort = text["sort"]
