@@ -212,6 +212,7 @@ def row(match: Match, viewer, now: datetime, names: dict[int, str], parents) -> 
         "quantity": match.quantity,
         "unit": unit_label(need.category.unit),
         "open": need.quantity - need.pledged,
+        "need_quantity": need.quantity,
         "distance_km": match.distance_km,
         "score": match.score,
         "urgency": str(need.urgency),
