@@ -59,7 +59,7 @@ def test_gets_write_nothing_and_show_a_lapsed_match_as_expired(
     if queue is not None:
         assert queue.status_code == 200
         body = queue.get_data(as_text=True)
-        assert f"Match #{match_id}<" not in body and f"Match #{fresh_id}<" in body
+        assert f'<tr id="m{match_id}"' not in body and f'<tr id="m{fresh_id}"' in body
     db.session.expire_all()
     assert db.session.get(Match, match_id).status == MatchStatus.PENDING
     with writes() as seen:  # the listener does see writes: a POST that acts writes
