@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aidmatch.auth.tokens import issue
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
@@ -471,6 +472,7 @@ def naive_claim(app, need_id: int, org_id: int, quantity: int, between) -> bool:
                 quantity=quantity,
                 source=MatchSource.CLAIM,
                 status=MatchStatus.PENDING,
+                donor_accepted_at=utcnow(),
             )
         )
         db.session.commit()

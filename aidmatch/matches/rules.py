@@ -35,6 +35,19 @@ STATUS_LABELS = {
     MatchStatus.WITHDRAWN: _l("withdrawn"),
     MatchStatus.CANCELLED: _l("cancelled"),
 }
+# What a match's quantity_note holds when less remained for the donor than it accepted (others
+# pledged part of the need or offer meanwhile); any other note is the reason a coordinator
+# typed when approving less.
+REMAINED = "remained"
+
+
+def quantity_note_text(note: str | None) -> str | None:
+    """Why a match's quantity is lower than was asked, in the reader's language."""
+    if not note:
+        return None
+    if note == REMAINED:
+        return _("Others pledged part of it meanwhile: the donor got what remained.")
+    return note
 
 
 # --- permissions (the one place for match permissions) -------------------------------------
