@@ -26,6 +26,8 @@ from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.rules import can_claim, deny, get_visible_match, party_condition
 from aidmatch.matches.schemas import (
+    AcceptIn,
+    ApproveIn,
     ClaimIn,
     DeliveryIn,
     MatchOut,
@@ -167,10 +169,17 @@ def read(match_id):
 @blp.route("/matches/<int:match_id>/accept", methods=["POST"])
 @token_required
 @may_act("accept")
+@blp.arguments(AcceptIn, required=False)
 @blp.response(200, MatchOut)
-def accept(match_id):
-    """The donor agrees (confirmed at once if a coordinator already approved)."""
-    return _act(match_id, lambda m: ops.accept(m, current_user))
+def accept(payload, match_id):
+    """The donor agrees, for all of it or less (confirmed at once if a coordinator already
+    approved); the rest is released at once.
+
+    If others pledged part of the need or offer meanwhile, the donor gets what remains: the
+    answer's `quantity` is lower than `quantity_asked`, and `quantity_note` says why; if
+    nothing remains, 409 and nothing changes.
+    """
+    return _act(match_id, lambda m: ops.accept(m, current_user, payload.get("quantity")))
 
 
 @blp.route("/matches/<int:match_id>/decline", methods=["POST"])
@@ -186,10 +195,15 @@ def decline(payload, match_id):
 @blp.route("/matches/<int:match_id>/approve", methods=["POST"])
 @token_required
 @may_act("approve")
+@blp.arguments(ApproveIn, required=False)
 @blp.response(200, MatchOut)
-def approve(match_id):
-    """A coordinator approves (confirmed at once if the donor already accepted)."""
-    return _act(match_id, lambda m: ops.approve(m, current_user))
+def approve(payload, match_id):
+    """A coordinator approves, for all of it or less with a reason (confirmed at once if the
+    donor already accepted); the difference is released at once."""
+    return _act(
+        match_id,
+        lambda m: ops.approve(m, current_user, payload.get("quantity"), payload.get("reason", "")),
+    )
 
 
 @blp.route("/matches/<int:match_id>/reject", methods=["POST"])

@@ -26,9 +26,12 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def parse_quantity(field) -> int | None:
-    """The whole number typed into a quantity field, or None with a message on the field."""
+def parse_quantity(field, blank=False) -> int | None:
+    """The whole number typed into a quantity field, or None with a message on the field
+    (blank=True: an empty field is None without a message, "all of it")."""
     raw = (field.data or "").strip()
+    if blank and not raw:
+        return None
     try:
         return int(raw)
     except ValueError:
@@ -66,6 +69,19 @@ class ClaimForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes a match's state (accept, approve, ask for more time)."""
+
+
+class AcceptForm(FlaskForm):
+    """The donor accepts a match: all of it (the field prefilled) or less."""
+
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric", "size": 8})
+
+
+class ApproveForm(FlaskForm):
+    """A coordinator approves a match: all of it (prefilled) or less, with a reason then."""
+
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric", "size": 8})
+    reason = TextAreaField(_l("Reason for less"), validators=[Length(max=REASON_MAX)])
 
 
 class ReasonForm(FlaskForm):

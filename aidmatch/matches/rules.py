@@ -19,6 +19,7 @@ from aidmatch.permissions import is_member, is_staff
 from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
 from aidmatch.privacy.policy import side_condition, viewer_for
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
+from aidmatch.web.i18n import local_number
 from aidmatch.web.text import text_problem
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
@@ -48,6 +49,15 @@ def quantity_note_text(note: str | None) -> str | None:
     if note == REMAINED:
         return _("Others pledged part of it meanwhile: the donor got what remained.")
     return note
+
+
+def remained_message(match: Match) -> str:
+    """What the donor is told when it got less than it accepted (others pledged meanwhile)."""
+    return _(
+        "Others pledged part of it meanwhile: you accepted %(n)s of the %(asked)s proposed.",
+        n=local_number(match.quantity),
+        asked=local_number(match.quantity_asked or match.quantity),
+    )
 
 
 # --- permissions (the one place for match permissions) -------------------------------------

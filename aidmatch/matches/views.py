@@ -25,7 +25,9 @@ from aidmatch.matches import (
 )
 from aidmatch.matches import operations as ops
 from aidmatch.matches.forms import (
+    AcceptForm,
     ActionForm,
+    ApproveForm,
     ClaimForm,
     ReasonForm,
     ReceiptForm,
@@ -37,7 +39,13 @@ from aidmatch.matches.forms import (
 from aidmatch.matches.lists import my_matches
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import allowed_actions, history, match_view, sides, status_label
-from aidmatch.matches.rules import can_claim, get_visible_match, party_condition
+from aidmatch.matches.rules import (
+    REMAINED,
+    can_claim,
+    get_visible_match,
+    party_condition,
+    remained_message,
+)
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
@@ -51,8 +59,8 @@ from aidmatch.web.labels import language, unit_label, urgency_label
 bp = Blueprint("matches", __name__)
 
 ACTION_FORMS = {
-    "accept": ActionForm,
-    "approve": ActionForm,
+    "accept": AcceptForm,
+    "approve": ApproveForm,
     "extend": ActionForm,
     "decline": ReasonForm,
     "reject": ReasonForm,
@@ -225,6 +233,8 @@ def action_forms(actions: list[str], match: Match, bound: dict | None = None) ->
         form = ACTION_FORMS[action](formdata=None)
         if action == "confirm-delivery":
             form.quantity_received.data = str(match.quantity)
+        elif action in ("accept", "approve"):
+            form.quantity.data = str(match.quantity)
         forms[action] = form
     return forms
 
@@ -255,10 +265,14 @@ def detail(match_id: int):
 
 def run_action(action: str, match: Match, user, form) -> None:
     """Call the verb behind a button with what the form holds; a refusal propagates."""
-    if action == "accept":
-        ops.accept(match, user)
-    elif action == "approve":
-        ops.approve(match, user)
+    if action in ("accept", "approve"):
+        quantity = parse_quantity(form.quantity, blank=True) if form.quantity.data else None
+        if form.quantity.errors:
+            raise Invalid(form.quantity.errors[-1], "quantity")
+        if action == "accept":
+            ops.accept(match, user, quantity)
+        else:
+            ops.approve(match, user, quantity, form.reason.data or "")
     elif action == "extend":
         ops.request_extension(match, user)
     elif action == "decline":
@@ -303,6 +317,8 @@ def act(match_id: int, action: str):
         put_on_form(form, err)
         return render_match(match, {action: form}, refusal_status(err))
     flash(str(DONE_MESSAGES[action]), "ok")
+    if action == "accept" and match.quantity_note == REMAINED:
+        flash(remained_message(match), "warn")
     return redirect(back or url_for("matches.detail", match_id=match.id))
 
 
