@@ -95,8 +95,13 @@ def _helpers() -> dict:
 
 
 def may_claim_need(need: dict) -> bool:
-    """Show the Claim button: a donor, and a need still open with something left."""
-    return can_claim(current_user) and need["status"] == "open" and need["open"] > 0
+    """Show the Claim button: a donor, and a need still open with something not pledged
+    (what is only proposed to other donors may still be claimed: matches/holds.py)."""
+    return (
+        can_claim(current_user)
+        and need["status"] == "open"
+        and need["quantity"] - need["pledged"] > 0
+    )
 
 
 def need_matches_for_viewer(need_id: int) -> list[dict]:
