@@ -67,6 +67,37 @@ class ClaimForm(FlaskForm):
         )
 
 
+class RequestForm(FlaskForm):
+    """A group asks for a quantity of an offer, for one of its open needs the offer fits."""
+
+    need = SelectField(_l("For our need"), validate_choice=False, default="")
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric", "size": 8})
+    idempotency_key = HiddenField()
+
+    def set_needs(self, needs: list, unit: str) -> None:
+        """The group's fitting open needs, with what is open of each, as choices."""
+        self.need.choices = options(
+            [
+                (
+                    str(n.id),
+                    _(
+                        "%(title)s (%(n)s %(unit)s open)",
+                        title=n.title,
+                        n=local_number(open_of(n)),
+                        unit=unit,
+                    ),
+                )
+                for n in needs
+            ]
+        )
+
+
+def open_of(posting) -> int:
+    """What a need or offer still has neither held hard nor proposed (at least 0)."""
+    held = posting.pledged if hasattr(posting, "pledged") else posting.allocated
+    return max(posting.quantity - held - posting.proposed, 0)
+
+
 class ActionForm(FlaskForm):
     """A button that changes a match's state (accept, approve, ask for more time)."""
 

@@ -42,6 +42,12 @@ def tell_claim(match: Match, actor) -> int:
     return tell_sides([match], lifecycle.ON_CLAIM, actor)
 
 
+def tell_request(match: Match, actor) -> int:
+    """A group's request: the donor's members and the coordinators' queue hear of it
+    (lifecycle.ON_REQUEST)."""
+    return tell_sides([match], lifecycle.ON_REQUEST, actor)
+
+
 def load_needs(matches: list[Match]) -> None:
     """Load the needs of these matches with their place, category and group, a few queries for
     any number of matches."""

@@ -69,6 +69,13 @@ def can_claim(user) -> bool:
     return org is not None and org.kind in DONOR_KINDS
 
 
+def can_request(user) -> bool:
+    """Members of a group (not a donor or supply collective) request aid from an offer
+    (matches/requests.py; a verified group only, which the verb checks with its own words)."""
+    org = user.organization if user and user.is_authenticated else None
+    return org is not None and org.kind not in DONOR_KINDS
+
+
 def can_act_as_donor(user, match: Match) -> bool:
     """Members of the match's donor organization accept, decline, withdraw, ship, extend."""
     return is_member(user, match.organization)

@@ -23,6 +23,20 @@ class ClaimIn(ma.Schema):
     )
 
 
+class RequestIn(ma.Schema):
+    need_id = ma.fields.Integer(
+        required=True,
+        strict=True,
+        metadata={"description": "one of your group's open needs that the offer fits"},
+    )
+    quantity = ma.fields.Integer(
+        required=True,
+        strict=True,
+        metadata={"description": "whole units, at most what the need and the offer have "
+                  "neither pledged nor proposed"},
+    )  # fmt: skip
+
+
 class AcceptIn(ma.Schema):
     quantity = ma.fields.Integer(
         strict=True,

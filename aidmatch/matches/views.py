@@ -31,8 +31,10 @@ from aidmatch.matches.forms import (
     ClaimForm,
     ReasonForm,
     ReceiptForm,
+    RequestForm,
     ShipForm,
     new_idempotency_key,
+    open_of,
     parse_quantity,
     with_ids,
 )
@@ -42,6 +44,7 @@ from aidmatch.matches.pages import allowed_actions, history, match_view, sides, 
 from aidmatch.matches.rules import (
     REMAINED,
     can_claim,
+    can_request,
     get_visible_match,
     party_condition,
     remained_message,
@@ -49,6 +52,7 @@ from aidmatch.matches.rules import (
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
+from aidmatch.offers.operations import get_visible_offer
 from aidmatch.permissions import deny_unless, is_staff, require_login
 from aidmatch.postings.serialize import need_to_dict
 from aidmatch.refusals import Invalid, Refusal
@@ -207,6 +211,79 @@ def claim(need_id: int):
         category=need.category.name(language()),
         urgency=urgency_label(need.urgency),
         has_offers=bool(offers),
+    ), status
+
+
+# --- a group's request for an offer -------------------------------------------------------------
+
+
+def request_form_for(offer: Offer, user, needs: list[Need] | None = None) -> RequestForm | None:
+    """The "Request this" form for an organizer of a group with a fitting open need, drawn
+    with the first need and min(its open part, the offer's remaining) filled in; else None."""
+    if not can_request(user) or offer.effective_status != OfferStatus.OPEN:
+        return None
+    needs = ops.requestable_needs(user, offer) if needs is None else needs
+    if not needs:
+        return None
+    form = RequestForm(formdata=None)
+    form.set_needs(needs, unit_label(offer.category.unit))
+    form.need.data = str(needs[0].id)
+    form.quantity.data = str(max(min(open_of(needs[0]), open_of(offer)), 1))
+    form.idempotency_key.data = new_idempotency_key()
+    return form
+
+
+@bp.route("/offers/<int:offer_id>/request", methods=["GET", "POST"])
+@require_login
+def request_offer(offer_id: int):
+    """An organizer asks for a quantity of this offer for one of her group's open needs: a
+    pending match the donor accepts or declines (matches/requests.py)."""
+    offer = get_visible_offer(current_user, offer_id)
+    user = current_user._get_current_object()
+    deny_unless(can_request(user))
+    needs = ops.requestable_needs(user, offer)
+    unit = unit_label(offer.category.unit)
+    status = 200
+    if request.method == "GET":
+        form = request_form_for(offer, user, needs) or RequestForm(formdata=None)
+        form.set_needs(needs, unit)
+    else:
+        form = RequestForm()
+        form.set_needs(needs, unit)
+        if not form.validate_on_submit():
+            status = 400
+            form.form_errors.append(_("The form had expired. Please send it again."))
+        else:
+            quantity = parse_quantity(form.quantity)
+            need = next((n for n in needs if str(n.id) == form.need.data), None)
+            if need is None and form.need.data and str(form.need.data).isdigit():
+                # not among the fitting ones: the verb says why (not hers, not open, ...)
+                need = db.session.get(Need, int(form.need.data))
+            if quantity is None:
+                status = 422
+            else:
+                try:
+                    result = ops.request_offer(
+                        offer, user, need, quantity, form.idempotency_key.data or None
+                    )
+                except Refusal as err:
+                    db.session.rollback()
+                    put_on_form(form, err, {"need_id": "need", "idempotency_key": "quantity"})
+                    status = refusal_status(err)
+                else:
+                    if result.created:
+                        flash(_("Your request is sent: the donor answers it next."), "ok")
+                    else:
+                        flash(_("This request was already sent."), "ok")
+                    return redirect(url_for("matches.detail", match_id=result.match.id))
+    from aidmatch.postings.serialize import offer_to_dict
+
+    return render_template(
+        "matches/request.html",
+        form=form,
+        offer=offer_to_dict(offer, user),
+        unit=unit,
+        has_needs=bool(needs),
     ), status
 
 
