@@ -44,12 +44,13 @@ def find_request(group, idempotency_key: str | None) -> Match | None:
 
 
 def requestable_needs(user, offer: Offer) -> list[Need]:
-    """The user's group's open needs with something neither pledged nor proposed, of the
-    offer's category or one below it, counted in the same unit (the request form's choices)."""
+    """The user's verified group's open needs with something neither pledged nor proposed, of
+    the offer's category or one below it, counted in the same unit (the request form's
+    choices)."""
     from aidmatch.categories.models import Category
     from aidmatch.categories.operations import descendant_ids
 
-    if not can_request(user):
+    if not can_request(user) or not user.organization.verified:
         return []
     categories = [offer.category_id, *descendant_ids(offer.category_id)]
     return list(

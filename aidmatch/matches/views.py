@@ -284,6 +284,7 @@ def request_offer(offer_id: int):
         offer=offer_to_dict(offer, user),
         unit=unit,
         has_needs=bool(needs),
+        verified=user.organization.verified,
     ), status
 
 
