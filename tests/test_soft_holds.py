@@ -354,3 +354,23 @@ def test_withdraw_and_release_of_an_accepted_proposal_give_back_the_hard_hold(ca
     ops.release(second, cast.coordinator, "")
     assert held(cast) == counts()
     assert_invariant()
+
+
+def test_the_api_and_the_csv_show_pledged_proposed_and_open_apart(
+    cast, api_client, client, login_as
+):
+    proposal(cast, 15)
+    ops.claim_need(cast.need, cast.donor, 10, offer=cast.offer)
+    db.session.commit()
+    organizer = api_client(cast.organizer)
+    need = organizer.get(f"/needs/{cast.need.id}").get_json()
+    assert (need["pledged"], need["proposed"], need["open"]) == (10, 15, 15)
+    offer = api_client(cast.donor).get(f"/offers/{cast.offer.id}").get_json()
+    assert (offer["allocated"], offer["proposed"], offer["remaining"]) == (10, 15, 75)
+    login_as(cast.organizer)
+    rows = client.get("/needs/export.csv?status=all").get_data(as_text=True).splitlines()
+    header = rows[0].split(",")
+    values = dict(zip(header, rows[1].split(","), strict=False))
+    assert (values["pledged"], values["proposed"], values["open"]) == ("10", "15", "15")
+    page = client.get("/needs").get_data(as_text=True)
+    assert "10 pledged" in page and "15 proposed" in page and "15 open" in page
