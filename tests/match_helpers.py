@@ -18,61 +18,72 @@ from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer
 
 HOLDING = (MatchStatus.PENDING, MatchStatus.CONFIRMED, MatchStatus.SHIPPED)
+# A soft hold (matches/holds.py): pending, the donor has not accepted (a proposal, a request).
+SOFT = and_(Match.status == MatchStatus.PENDING, Match.donor_accepted_at.is_(None))
+# A hard hold: pending with the donor's acceptance, confirmed, shipped.
+HARD = and_(Match.status.in_(HOLDING), ~SOFT)
+
+
+def _sum(*whens) -> object:
+    return func.coalesce(func.sum(case(*whens, else_=0)), 0)
 
 
 def invariant_violations() -> list[str]:
     """Recompute every need's and offer's holds from its matches and compare them with the
-    stored counters and quantities (DESIGN.md): an empty list when the invariant holds.
+    stored counters and quantities (DESIGN.md, matches/holds.py): an empty list when the
+    invariant holds.
 
-    A match holds its quantity while pending, confirmed or shipped; once delivered it holds
-    the quantity received against the need and its whole quantity against the offer.
+    A match holds its quantity while pending, confirmed or shipped: softly (in ``proposed``)
+    while pending without the donor's acceptance, hard (in ``pledged`` and ``allocated``)
+    otherwise; once delivered it holds the quantity received against the need (pledged) and
+    its whole quantity against the offer (allocated). What is held hard never exceeds the
+    quantity.
     """
-    need_held = func.coalesce(
-        func.sum(
-            case(
-                (Match.status.in_(HOLDING), Match.quantity),
-                (Match.status == MatchStatus.DELIVERED, Match.quantity_received),
-                else_=0,
-            )
-        ),
-        0,
+    need_hard = _sum(
+        (HARD, Match.quantity),
+        (Match.status == MatchStatus.DELIVERED, Match.quantity_received),
     )
-    received = func.coalesce(
-        func.sum(case((Match.status == MatchStatus.DELIVERED, Match.quantity_received), else_=0)),
-        0,
-    )
+    soft = _sum((SOFT, Match.quantity))
+    received = _sum((Match.status == MatchStatus.DELIVERED, Match.quantity_received))
     problems = []
     rows = db.session.execute(
-        select(Need.id, Need.quantity, Need.pledged, Need.delivered, need_held, received)
+        select(
+            Need.id,
+            Need.quantity,
+            Need.pledged,
+            Need.proposed,
+            Need.delivered,
+            need_hard,
+            soft,
+            received,
+        )  # fmt: skip
         .outerjoin(Match, Match.need_id == Need.id)
-        .group_by(Need.id, Need.quantity, Need.pledged, Need.delivered)
+        .group_by(Need.id, Need.quantity, Need.pledged, Need.proposed, Need.delivered)
     ).all()
-    for need_id, quantity, pledged, delivered, held, got in rows:
+    for need_id, quantity, pledged, proposed, delivered, held, softly, got in rows:
         if held > quantity:
             problems.append(f"need {need_id}: matches hold {held} > quantity {quantity}")
         if held != pledged:
             problems.append(f"need {need_id}: matches hold {held} but pledged = {pledged}")
+        if softly != proposed:
+            problems.append(f"need {need_id}: proposals hold {softly} but proposed = {proposed}")
         if got != delivered:
             problems.append(f"need {need_id}: received {got} but delivered = {delivered}")
-    offer_held = func.coalesce(
-        func.sum(
-            case(
-                (and_(Match.status.in_((*HOLDING, MatchStatus.DELIVERED))), Match.quantity),
-                else_=0,
-            )
-        ),
-        0,
+    offer_hard = _sum(
+        (and_(HARD), Match.quantity), (Match.status == MatchStatus.DELIVERED, Match.quantity)
     )
     rows = db.session.execute(
-        select(Offer.id, Offer.quantity, Offer.allocated, offer_held)
+        select(Offer.id, Offer.quantity, Offer.allocated, Offer.proposed, offer_hard, soft)
         .outerjoin(Match, Match.offer_id == Offer.id)
-        .group_by(Offer.id, Offer.quantity, Offer.allocated)
+        .group_by(Offer.id, Offer.quantity, Offer.allocated, Offer.proposed)
     ).all()
-    for offer_id, quantity, allocated, held in rows:
+    for offer_id, quantity, allocated, proposed, held, softly in rows:
         if held > quantity:
             problems.append(f"offer {offer_id}: matches hold {held} > quantity {quantity}")
         if held != allocated:
             problems.append(f"offer {offer_id}: matches hold {held} but allocated = {allocated}")
+        if softly != proposed:
+            problems.append(f"offer {offer_id}: proposals hold {softly} but proposed = {proposed}")
     return problems
 
 

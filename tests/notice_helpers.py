@@ -27,6 +27,7 @@ ALLOWED_PARAMS = {
     "oblast",
     "reason",
     "received",
+    "asked",
     "count",
     "organizations",
     "expiring",

@@ -205,6 +205,14 @@ def run(story: Story) -> None:
     ops.reject(proposal, s.coordinator, "Another donor is closer")
     db.session.commit()
 
+    # The group asks for the donor's offer (the donor is asked, the queue grows); the donor
+    # declines, and the group that asked hears it.
+    asked_for = ops.request_offer(s.offers[0], s.organizer, s.need, 4).match
+    db.session.commit()
+    s.seen(asked_for)
+    ops.decline(asked_for, s.donor, "Not this week")
+    db.session.commit()
+
     # Claims: delivered in full, short, declined, withdrawn.
     full = claimed(s, 10, approve=True)
     ops.ship(full, s.donor, SHIPPING_NOTE, tracking=TRACKING)

@@ -88,6 +88,9 @@ SURFACES = {
         "csv_export": {"listed", "exact_point", "delivery_note"},
         "api_offer_candidates": {"listed", "exact_distance"},
         "html_offer_candidates": set(),  # the page ranks the top 5 only: leak checks
+        # The "Request this" form of the offer CANDIDATES_OF_OFFER (its own page): the
+        # organizer's verified group's fitting open needs, by title, nothing else.
+        "html_request_form": {"listed"},
         "transparency": set(),
         "ledger": set(),
         "html_inbox": set(),  # /notifications: leak checks (a notification names no need)
@@ -104,6 +107,9 @@ SURFACES = {
         "map_data": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point"},
         "api_need_candidates": {"listed", "exact_distance"},
+        # POST /api/v1/offers/<id>/requests with an empty body: 404 for an offer the caller
+        # may not see (listed: the answer is a 403 or 422, which names nothing of it).
+        "api_request": {"listed"},
     },
     "match": {
         "api_list": MATCH_FIELDS,
@@ -204,6 +210,8 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff and kind == "match" and MATCHES[key][2] == "pending"
     if kind == "match":
         return staff or rel.startswith("other_side_")
+    if surface == "html_request_form":  # one's own verified group's fitting open needs
+        return viewer.role == "organizer" and rel == "owner" and ORGS[viewer.org][1]
     if surface == "api_need_candidates" and key not in ("O_free", "O_u"):
         return False  # only the offers that are still open candidates (not yet matched)
     if staff or rel == "owner":

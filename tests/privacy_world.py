@@ -227,6 +227,9 @@ class AnonymousApi:
     def get(self, path):
         return self.client.get(f"/api/v1{path}")
 
+    def post(self, path, json=None):
+        return self.client.post(f"/api/v1{path}", json=json)
+
 
 class Session:
     """One viewer's requests: its pages (logged in) and its API calls (bearer token), each
@@ -265,3 +268,15 @@ class Session:
     def page(self, path):
         """GET a page (or the map feed, an export) as this viewer."""
         return self._load("page", path)
+
+    def api_post(self, path, body):
+        """POST to /api/v1<path> as this viewer: a probe that writes nothing (a body every
+        verb refuses), answered 401, 403, 404 or 422."""
+        key = ("api_post", path)
+        if key not in self.cache:
+            response = self.api_client.post(path, json=body)
+            assert response.status_code in (401, 403, 404, 422), (
+                self.viewer.key, path, response.status_code
+            )  # fmt: skip
+            self.cache[key] = response
+        return self.cache[key]

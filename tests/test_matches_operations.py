@@ -46,6 +46,13 @@ def counters(cast) -> tuple:
     return cast.need.pledged, cast.need.delivered, cast.need.status, cast.offer.allocated
 
 
+def proposed(cast) -> tuple[int, int]:
+    """What the need and the offer hold softly (pending proposals and requests)."""
+    db.session.refresh(cast.need)
+    db.session.refresh(cast.offer)
+    return cast.need.proposed, cast.offer.proposed
+
+
 def audit_actions(match) -> list[str]:
     return list(
         db.session.scalars(
@@ -228,7 +235,8 @@ def test_reserve_partial_reduces_to_what_remains(cast):
         cast.need, cast.offer, cast.donor_org, 5, source=MatchSource.ENGINE, allow_partial=True
     )
     assert none_left is None
-    assert counters(cast) == (40, 0, NeedStatus.OPEN, 10)
+    # the claim holds hard, the proposal softly
+    assert counters(cast) == (30, 0, NeedStatus.OPEN, 0) and proposed(cast) == (10, 10)
     assert_invariant()
 
 
@@ -320,11 +328,11 @@ def test_a_lapsed_pending_match_cannot_be_agreed_to(cast):
 def test_decline_releases_and_is_donor_only(cast):
     match = proposal(cast, 12)
     refused(403, ops.decline, match, cast.coordinator)
-    assert counters(cast) == (12, 0, NeedStatus.OPEN, 12)
+    assert counters(cast) == (0, 0, NeedStatus.OPEN, 0) and proposed(cast) == (12, 12)
     ops.decline(match, cast.donor, "no stock after all")
     assert match.status == MatchStatus.DECLINED and match.closed_at is not None
     assert match.reason == "no stock after all"
-    assert counters(cast) == (0, 0, NeedStatus.OPEN, 0)
+    assert counters(cast) == (0, 0, NeedStatus.OPEN, 0) and proposed(cast) == (0, 0)
     error = refused(409, ops.decline, match, cast.donor)
     assert error.message == "This match is already declined."
     assert counters(cast) == (0, 0, NeedStatus.OPEN, 0)
@@ -448,12 +456,12 @@ def test_expire_matches_expires_pending_and_flags_overdue_once(cast):
     lapsed.expires_at = utcnow() - timedelta(hours=1)
     overdue.expires_at = utcnow() - timedelta(hours=1)
     db.session.flush()
-    assert counters(cast)[0] == 18
+    assert counters(cast)[0] == 7 and proposed(cast) == (11, 11)
     counts = ops.expire_matches()
     assert counts == {"expired": 1, "overdue": 1, "flagged": 1}
     assert lapsed.status == MatchStatus.EXPIRED and fresh.status == MatchStatus.PENDING
     assert overdue.status == MatchStatus.CONFIRMED and ops.is_overdue(overdue)
-    assert counters(cast) == (13, 0, NeedStatus.OPEN, 13)
+    assert counters(cast) == (7, 0, NeedStatus.OPEN, 7) and proposed(cast) == (6, 6)
     assert ops.expire_matches() == {"expired": 0, "overdue": 1, "flagged": 0}
     assert audit_actions(lapsed)[-1] == "match.expire"
     assert audit_actions(overdue).count("match.overdue") == 1
@@ -470,9 +478,9 @@ def test_a_lapsed_pending_match_reads_as_expired_and_refuses_every_action(cast):
     for call, actor in ((ops.accept, cast.donor), (ops.approve, cast.coordinator)):
         assert refused(409, call, match, actor).message == "This match has expired."
     assert refused(409, ops.decline, match, cast.donor, "").message == "This match has expired."
-    assert match.status == MatchStatus.PENDING and counters(cast)[0] == 5
+    assert match.status == MatchStatus.PENDING and proposed(cast) == (5, 5)
     assert ops.expire_matches()["expired"] == 1
-    assert match.status == MatchStatus.EXPIRED and counters(cast)[0] == 0
+    assert match.status == MatchStatus.EXPIRED and proposed(cast) == (0, 0)
     assert_invariant()
 
 

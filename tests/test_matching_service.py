@@ -109,12 +109,15 @@ def test_a_run_stores_valid_proposals_that_reserve_their_quantities(app):
         assert sum(match.explanation["parts"].values()) == pytest.approx(match.score, abs=1e-3)
     assert invariant_violations() == []
     db.session.expire_all()
+    # Proposals hold softly (proposed) until the donor accepts: nothing is pledged yet.
     for need in world["needs"]:
         held = sum(m.quantity for m in matches if m.need_id == need.id)
-        assert db.session.get(Need, need.id).pledged == held
+        stored = db.session.get(Need, need.id)
+        assert (stored.pledged, stored.proposed) == (0, held)
     for offer in world["offers"]:
         held = sum(m.quantity for m in matches if m.offer_id == offer.id)
-        assert db.session.get(Offer, offer.id).allocated == held
+        stored = db.session.get(Offer, offer.id)
+        assert (stored.allocated, stored.proposed) == (0, held)
     assert not [m for m in matches if m.need_id == world["unverified_need"].id]
     assert not [m for m in matches if m.offer_id == world["shady_offer"].id]
     event = db.session.scalar(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
@@ -252,6 +253,7 @@ def _pledge(need, quantity: int) -> Match:
         quantity=quantity,
         source=MatchSource.CLAIM,
         status=MatchStatus.PENDING,
+        donor_accepted_at=utcnow(),  # a claim carries the donor's consent: it holds hard
     )
     db.session.add(match)
     need.pledged = quantity  # as the claim operation would count it

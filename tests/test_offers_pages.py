@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.offers.models import Offer
@@ -127,6 +128,7 @@ def test_edit_and_withdraw(app, client, login_as):
         quantity=30,
         source=MatchSource.ENGINE,
         status=MatchStatus.PENDING,
+        donor_accepted_at=utcnow(),  # accepted: it holds hard (matches/holds.py)
     )
     db.session.add(match)
     offer.allocated, need.pledged = 30, 30

@@ -220,6 +220,12 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     walk.call(donor, "POST", f"/matches/{second}/decline", 409, json={})
     walk.call(donor, "POST", f"/matches/{third}/decline", 200, json={})
     walk.call(donor, "POST", f"/matches/{third}/extend", 409)
+    requests = f"/offers/{offer}/requests"
+    walk.call(organizer, "POST", requests, 422, json={})
+    walk.call(donor, "POST", requests, 403, json={"need_id": need, "quantity": 1})
+    asked = walk.call(organizer, "POST", requests, 201, json={"need_id": need, "quantity": 2})
+    walk.call(donor, "POST", f"/matches/{asked['id']}/accept", 200, json={"quantity": 1})
+    walk.call(coordinator, "POST", f"/matches/{asked['id']}/approve", 422, json={"quantity": 0})
 
     proposal = ops.reserve(
         cast.need, cast.offer, cast.donor_org, 4, source=MatchSource.ENGINE, score=0.7

@@ -110,6 +110,14 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "html_offer_candidates":
         response = s.page(f"/offers/{ids[CANDIDATES_OF_OFFER]}")
         return _whole(response, title in response.get_data(as_text=True))
+    if surface == "html_request_form":
+        response = s.page(f"/offers/{ids[CANDIDATES_OF_OFFER]}/request")
+        return _whole(
+            response, response.status_code == 200 and title in response.get_data(as_text=True)
+        )
+    if surface == "api_request":
+        response = s.api_post(f"/offers/{oid}/requests", {})
+        return _whole(response, response.status_code in (403, 422))
     if surface == "api_need_candidates":
         path = f"/needs/{ids[CANDIDATES_OF_NEED]}/candidates?limit=20"
         return _json_list(s.api(path), "offer_id", oid)

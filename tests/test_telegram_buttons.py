@@ -12,7 +12,10 @@ from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.orgs.models import OrgKind
+from aidmatch.permissions import Role
 from aidmatch.telegram import signing
+from tests.factories import make_org, make_user
 from tests.fake_telegram import (
     HOOK,
     HOOK_HEADERS,
@@ -91,6 +94,22 @@ def test_a_press_through_the_webhook_accepts_the_match_once(app, client, bot_api
     assert answers(bot_api)[-1] == "This was already agreed to."
     assert audit_count() == events
     assert reload(cast.match).donor_accepted_at == match.donor_accepted_at
+
+
+def test_an_accept_press_says_when_less_remained(app, client, bot_api, cast):
+    """Others pledged part of the need meanwhile: the donor gets what remains, and is told."""
+    other = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+    ops.claim_need(cast.need, make_user(Role.DONOR, org=other), 37)
+    db.session.commit()
+    post_update(
+        client, bot_api, press_update(11, signing.sign(cast.donor.id, "accept", cast.match.id))
+    )
+    assert reload(cast.match).quantity == 3
+    assert answers(bot_api) == [
+        "Accepted: a coordinator reviews it next. Others pledged part of it meanwhile: you "
+        "accepted 3 of the 5 proposed."
+    ]
+    assert_invariant()
 
 
 def test_the_coordinator_approves_and_the_match_is_confirmed(app, client, bot_api, cast):

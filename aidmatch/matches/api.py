@@ -24,18 +24,29 @@ from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.matches.rules import can_claim, deny, get_visible_match, party_condition
+from aidmatch.matches.rules import (
+    can_claim,
+    can_request,
+    deny,
+    get_visible_match,
+    party_condition,
+)
 from aidmatch.matches.schemas import (
+    AcceptIn,
+    ApproveIn,
     ClaimIn,
     DeliveryIn,
     MatchOut,
     OptionalReasonIn,
+    RequestIn,
     RequiredReasonIn,
     ShipIn,
 )
 from aidmatch.matches.serialize import match_to_dict, matches_to_dicts
+from aidmatch.needs.models import Need
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer
+from aidmatch.offers.operations import get_visible_offer
 from aidmatch.refusals import Invalid
 from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 from aidmatch.web.schemas import Id
@@ -125,6 +136,42 @@ def claim(payload, need_id):
     return match_to_dict(result.match, current_user), 201 if result.created else 200
 
 
+def may_request(view):
+    """Check, before the body is parsed, that the offer is visible (else 404) and the caller
+    is a member of a group (else 403)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        get_visible_offer(current_user, kwargs.get("offer_id"))
+        deny(can_request(current_user), _("Only members of a group request aid from an offer."))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@blp.route("/offers/<int:offer_id>/requests", methods=["POST"])
+@token_required
+@may_request
+@blp.arguments(RequestIn)
+@blp.response(201, MatchOut)
+@blp.alt_response(200, schema=MatchOut, description="the match a repeated Idempotency-Key made")
+def request_offer(payload, offer_id):
+    """Ask for a quantity of an offer for one of your group's open needs that it fits.
+
+    The request is a pending match (`source`: `request`) that holds the quantity softly until
+    the donor accepts it (all or less) or declines; a coordinator approves or rejects it. Only
+    members of a verified group may ask. Send an `Idempotency-Key` header to make a retry
+    safe: the same key returns the match the first request made (200).
+    """
+    key = request.headers.get("Idempotency-Key")
+    offer = get_visible_offer(current_user, offer_id)
+    need_id = payload["need_id"]
+    need = db.session.get(Need, need_id) if is_id(need_id) else None
+    result = ops.request_offer(offer, current_user, need, payload["quantity"], key)
+    db.session.flush()
+    return match_to_dict(result.match, current_user), 201 if result.created else 200
+
+
 @blp.route("/matches", methods=["GET"])
 @token_required
 @blp.arguments(MatchListArgs, location="query")
@@ -167,10 +214,17 @@ def read(match_id):
 @blp.route("/matches/<int:match_id>/accept", methods=["POST"])
 @token_required
 @may_act("accept")
+@blp.arguments(AcceptIn, required=False)
 @blp.response(200, MatchOut)
-def accept(match_id):
-    """The donor agrees (confirmed at once if a coordinator already approved)."""
-    return _act(match_id, lambda m: ops.accept(m, current_user))
+def accept(payload, match_id):
+    """The donor agrees, for all of it or less (confirmed at once if a coordinator already
+    approved); the rest is released at once.
+
+    If others pledged part of the need or offer meanwhile, the donor gets what remains: the
+    answer's `quantity` is lower than `quantity_asked`, and `quantity_note` says why; if
+    nothing remains, 409 and nothing changes.
+    """
+    return _act(match_id, lambda m: ops.accept(m, current_user, payload.get("quantity")))
 
 
 @blp.route("/matches/<int:match_id>/decline", methods=["POST"])
@@ -186,10 +240,15 @@ def decline(payload, match_id):
 @blp.route("/matches/<int:match_id>/approve", methods=["POST"])
 @token_required
 @may_act("approve")
+@blp.arguments(ApproveIn, required=False)
 @blp.response(200, MatchOut)
-def approve(match_id):
-    """A coordinator approves (confirmed at once if the donor already accepted)."""
-    return _act(match_id, lambda m: ops.approve(m, current_user))
+def approve(payload, match_id):
+    """A coordinator approves, for all of it or less with a reason (confirmed at once if the
+    donor already accepted); the difference is released at once."""
+    return _act(
+        match_id,
+        lambda m: ops.approve(m, current_user, payload.get("quantity"), payload.get("reason", "")),
+    )
 
 
 @blp.route("/matches/<int:match_id>/reject", methods=["POST"])

@@ -1,9 +1,14 @@
 """Claims: a donor takes part or all of a need's open quantity (optionally from its offer),
 once per Idempotency-Key, telling the group and the coordinators' queue (notices.py). Flush
-and audit (holds.reserve), never commit."""
+and audit (holds.reserve), never commit.
+
+What claims and group requests (requests.py) share lives here: made once per Idempotency-Key
+(``made_once``: a repeat returns the first match, also when both arrive at once) and whether
+an offer fits a need (``check_offer_fits``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -43,26 +48,55 @@ def find_claim(organization, idempotency_key: str | None) -> Match | None:
     )
 
 
-def _replay(existing: Match, need: Need, offer: Offer | None, quantity: int) -> ClaimResult:
+def _replay(existing: Match, same: bool, message: str) -> ClaimResult:
     """Answer a repeated Idempotency-Key with the match it made, if it asked for the same."""
-    same = (
-        existing.need_id == need.id
-        and existing.offer_id == (offer.id if offer is not None else None)
-        and existing.quantity == quantity
-    )
     if not same:
-        raise Conflict(
-            _("This Idempotency-Key was already used for a different claim."),
-            field="idempotency_key",
-        )
+        raise Conflict(message, field="idempotency_key")
     return ClaimResult(existing, created=False)
+
+
+def made_once(
+    find: Callable[[], Match | None],
+    make: Callable[[], Match],
+    same: Callable[[Match], bool],
+    other: str,
+    counters: tuple[int, int | None],
+) -> ClaimResult:
+    """Make a match once per Idempotency-Key: the match a key already made (find) if it asked
+    for the same (same, else a Conflict saying `other`), or a new one (make, in a savepoint: if
+    an identical keyed call wins meanwhile, only this attempt is undone and its match is
+    answered). counters: the need and offer ids whose loaded counters to forget then."""
+    existing = find()
+    if existing is not None:
+        return _replay(existing, same(existing), other)
+    try:
+        with db.session.begin_nested():
+            match = make()
+    except (IntegrityError, Refusal):
+        existing = find()
+        if existing is None:
+            raise
+        expire_counters(*counters)
+        return _replay(existing, same(existing), other)
+    return ClaimResult(match, created=True)
+
+
+def check_offer_fits(need: Need, offer: Offer, field: str) -> None:
+    """An offer fits a need when its category is the need's or one above it, counted in the
+    same unit (claims from an offer, group requests); Invalid on `field` otherwise."""
+    from aidmatch.categories.operations import ancestor_ids
+
+    if offer.category_id != need.category_id and offer.category_id not in ancestor_ids(
+        need.category_id
+    ):
+        raise Invalid(_("This offer's category does not fit the need."), field)
+    if offer.category.unit != need.category.unit:
+        raise Invalid(_("This offer is counted in another unit."), field)
 
 
 def _check_claimable(need: Need, actor, offer: Offer | None) -> None:
     """Who may claim which need, from which offer: NotAllowed for the wrong party, Invalid for
     an offer that does not fit."""
-    from aidmatch.categories.operations import ancestor_ids
-
     deny(can_claim(actor), _("Only members of a donor or supply collective claim needs."))
     org = actor.organization
     # Needs of unverified groups are shown to coordinators only, and sensitive ones to
@@ -74,12 +108,7 @@ def _check_claimable(need: Need, actor, offer: Offer | None) -> None:
     )
     if offer is not None:
         deny(is_member(actor, offer.organization), _("You may only claim from your own offers."))
-        if offer.category_id != need.category_id and offer.category_id not in ancestor_ids(
-            need.category_id
-        ):
-            raise Invalid(_("This offer's category does not fit the need."), "offer_id")
-        if offer.category.unit != need.category.unit:
-            raise Invalid(_("This offer is counted in another unit."), "offer_id")
+        check_offer_fits(need, offer, "offer_id")
 
 
 def release_lapsed(need: Need, offer: Offer | None) -> int:
@@ -110,36 +139,35 @@ def claim(
     quantity = clean_quantity(quantity)
     key = clean_idempotency_key(idempotency_key)
     org = actor.organization
-    existing = find_claim(org, key)
-    if existing is not None:
-        return _replay(existing, need, offer, quantity)
-
+    offer_id = offer.id if offer is not None else None
     release_lapsed(need, offer)
     distance = None
     if offer is not None:
         from aidmatch.geo import haversine_km
 
         distance = round(haversine_km(offer.lat, offer.lon, need.lat, need.lon), 1)
-    try:
-        # A savepoint: if an identical keyed claim wins meanwhile, only this attempt is undone.
-        with db.session.begin_nested():
-            match = reserve(
-                need,
-                offer,
-                org,
-                quantity,
-                source=MatchSource.CLAIM,
-                actor=actor,
-                distance_km=distance,
-                donor_accepted=True,
-                idempotency_key=key,
-            )
-    except (IntegrityError, Refusal):
-        existing = find_claim(org, key)
-        if existing is None:
-            raise
-        expire_counters(need.id, offer.id if offer is not None else None)
-        return _replay(existing, need, offer, quantity)
+    result = made_once(
+        lambda: find_claim(org, key),
+        lambda: reserve(
+            need,
+            offer,
+            org,
+            quantity,
+            source=MatchSource.CLAIM,
+            actor=actor,
+            distance_km=distance,
+            donor_accepted=True,
+            idempotency_key=key,
+        ),
+        lambda m: (
+            (m.need_id, m.offer_id, m.quantity_asked or m.quantity) == (need.id, offer_id, quantity)
+        ),
+        _("This Idempotency-Key was already used for a different claim."),
+        (need.id, offer_id),
+    )
+    if not result.created:
+        return result
+    match = result.match
     notices.tell_claim(match, actor)
     return ClaimResult(match, created=True)
 

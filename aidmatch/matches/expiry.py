@@ -18,7 +18,7 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import periodic
 from aidmatch.matches import lifecycle, notices
-from aidmatch.matches.holds import lock_for_update, release_totals
+from aidmatch.matches.holds import holds_softly, lock_for_update, lock_matches, release_totals
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE
 from aidmatch.needs.models import Need
@@ -32,10 +32,12 @@ def end_matches(
     those that this call ended (others were moved meanwhile)."""
     if not matches:
         return []
+    # needs, then matches (read afresh: what each holds, soft or hard, cannot change now)
     lock_for_update(need_ids=[m.need_id for m in matches])
-    ended: list[tuple[Match, dict]] = []
-    for match in sorted(matches, key=lambda m: m.id):
+    ended: list[tuple[Match, dict, bool]] = []
+    for match in lock_matches([m.id for m in matches]):
         before = {"status": match.status}
+        soft = holds_softly(match)
         changed = db.session.execute(
             update(Match)
             .where(Match.id == match.id, Match.status.in_(CANCELLABLE), *where)
@@ -43,19 +45,21 @@ def end_matches(
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed == 1:
-            ended.append((match, before))
-    by_need: dict[int, int] = {}
-    by_offer: dict[int | None, int] = {}
-    for match, _before in ended:
-        by_need[match.need_id] = by_need.get(match.need_id, 0) + match.quantity
-        by_offer[match.offer_id] = by_offer.get(match.offer_id, 0) + match.quantity
-    release_totals(by_need, by_offer)
-    for match, before in ended:
+            ended.append((match, before, soft))
+    for soft in (False, True):
+        by_need: dict[int, int] = {}
+        by_offer: dict[int | None, int] = {}
+        for match, _before, held_softly in ended:
+            if held_softly == soft:
+                by_need[match.need_id] = by_need.get(match.need_id, 0) + match.quantity
+                by_offer[match.offer_id] = by_offer.get(match.offer_id, 0) + match.quantity
+        release_totals(by_need, by_offer, soft=soft)
+    for match, before, _soft in ended:
         db.session.refresh(match)
         record(
             actor, action, match, before=before, after={"status": match.status, "reason": reason}
         )
-    return [m for m, _b in ended]
+    return [m for m, _b, _s in ended]
 
 
 def cancel_active_matches(

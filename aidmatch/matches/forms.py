@@ -26,9 +26,12 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def parse_quantity(field) -> int | None:
-    """The whole number typed into a quantity field, or None with a message on the field."""
+def parse_quantity(field, blank=False) -> int | None:
+    """The whole number typed into a quantity field, or None with a message on the field
+    (blank=True: an empty field is None without a message, "all of it")."""
     raw = (field.data or "").strip()
+    if blank and not raw:
+        return None
     try:
         return int(raw)
     except ValueError:
@@ -64,8 +67,52 @@ class ClaimForm(FlaskForm):
         )
 
 
+class RequestForm(FlaskForm):
+    """A group asks for a quantity of an offer, for one of its open needs the offer fits."""
+
+    need = SelectField(_l("For our need"), validate_choice=False, default="")
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric", "size": 8})
+    idempotency_key = HiddenField()
+
+    def set_needs(self, needs: list, unit: str) -> None:
+        """The group's fitting open needs, with what is open of each, as choices."""
+        self.need.choices = options(
+            [
+                (
+                    str(n.id),
+                    _(
+                        "%(title)s (%(n)s %(unit)s open)",
+                        title=n.title,
+                        n=local_number(open_of(n)),
+                        unit=unit,
+                    ),
+                )
+                for n in needs
+            ]
+        )
+
+
+def open_of(posting) -> int:
+    """What a need or offer still has neither held hard nor proposed (at least 0)."""
+    held = posting.pledged if hasattr(posting, "pledged") else posting.allocated
+    return max(posting.quantity - held - posting.proposed, 0)
+
+
 class ActionForm(FlaskForm):
     """A button that changes a match's state (accept, approve, ask for more time)."""
+
+
+class AcceptForm(FlaskForm):
+    """The donor accepts a match: all of it (the field prefilled) or less."""
+
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric", "size": 8})
+
+
+class ApproveForm(FlaskForm):
+    """A coordinator approves a match: all of it (prefilled) or less, with a reason then."""
+
+    quantity = StringField(_l("Quantity"), render_kw={"inputmode": "numeric", "size": 8})
+    reason = TextAreaField(_l("Reason for less"), validators=[Length(max=REASON_MAX)])
 
 
 class ReasonForm(FlaskForm):

@@ -1,9 +1,37 @@
 """Holds: the one place where a match takes quantity from a need and an offer, and gives it
 back.
 
-Every quantity a match holds is added to or released from the need's `pledged` and the offer's
-`allocated` counters by one conditional UPDATE each (`... WHERE quantity - pledged >= :q`, row
-count checked), never read, checked in Python and written back.
+**Two kinds of hold.** A match holds its quantity either *softly* or *hard*:
+
+- *Soft*: a pending match whose donor has not accepted (an engine proposal, a group's
+  request). It counts in the need's and the offer's ``proposed``. Soft holds are taken with
+  ``WHERE quantity - pledged - proposed >= :q`` (offers: ``quantity - allocated - proposed``),
+  so a later run (runs/loading.py sees ``quantity - pledged - proposed``) and a later request
+  never propose what pending proposals already cover.
+- *Hard*: every other holding match: pending with the donor's consent (a claim, an accepted
+  proposal or request), confirmed, shipped; a delivered match keeps what was received on the
+  need (``delivered``) and its whole quantity on the offer. It counts in ``pledged`` (needs)
+  and ``allocated`` (offers). Hard holds are taken with ``WHERE quantity - pledged >= :q``
+  (offers: ``quantity - allocated >= :q``): soft holds do not stop them, so a need with
+  pending proposals stays claimable by anyone, and pledged + proposed may exceed the quantity.
+
+So, for every need: pledged = the quantity of its hard-holding matches + what its delivered
+matches received, and proposed = the quantity of its soft-holding matches; for every offer:
+allocated = the quantity of its hard-holding and delivered matches, and proposed = that of its
+soft-holding ones (tests/match_helpers.invariant_violations checks it).
+
+**Moves.** ``reserve`` takes softly unless the donor consents at once (``donor_accepted``: a
+claim). ``harden`` is the donor's acceptance: it gives the soft hold back and takes the
+accepted quantity hard by the same conditional UPDATE a claim uses, or what remains of it.
+Every release (decline, reject, expire, cancel, withdraw, release, a posting that ends, an
+approval for less) gives back from the counter the match held from, decided by the match as
+it was *before* the move (``holds_softly``: pending without donor_accepted_at); the caller
+locks the need and then the match row first (``lock_matches``), so that state cannot change
+between the decision and the UPDATE. A batch writer (runs/storing.py) keeps the same
+semantics: one conditional UPDATE per need and per offer, soft, row count checked.
+
+Every change to a counter is one conditional UPDATE, row count checked, never read, checked in
+Python and written back.
 
 Rows are locked in one order everywhere, so that two transactions never wait for each other in
 a circle on PostgreSQL (SQLite serializes writers with BEGIN IMMEDIATE): needs (by id), then
@@ -28,6 +56,11 @@ from aidmatch.refusals import Conflict
 from aidmatch.web.i18n import local_number
 from aidmatch.web.labels import NEED_STATUS_LABELS, OFFER_STATUS_LABELS, label_of
 
+AUDIT_ACTIONS = {
+    MatchSource.CLAIM: "match.claim",
+    MatchSource.ENGINE: "match.propose",
+    MatchSource.REQUEST: "match.request",
+}
 # How often allow_partial re-reads what remains when a concurrent claim took it meanwhile.
 PARTIAL_ATTEMPTS = 5
 
@@ -44,6 +77,18 @@ def lock_for_update(need_ids=(), offer_ids=()) -> None:
             db.session.execute(
                 select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update()
             ).all()
+
+
+def lock_matches(ids) -> list[Match]:
+    """Lock these matches (after their needs: see the module docstring) and read them afresh,
+    in id order: what they hold cannot change until the transaction ends."""
+    ids = sorted({i for i in ids if i is not None})
+    if not ids:
+        return []
+    stmt = select(Match).where(Match.id.in_(ids)).order_by(Match.id)
+    if db.session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return list(db.session.scalars(stmt.execution_options(populate_existing=True)))
 
 
 def lock_for_cancellation(need: Need | None = None, offer: Offer | None = None) -> None:
@@ -64,8 +109,8 @@ def lock_for_cancellation(need: Need | None = None, offer: Offer | None = None) 
 def expire_counters(need_id: int | None = None, offer_id: int | None = None) -> None:
     """Forget loaded counters changed behind the ORM's back, so the next read is fresh."""
     for model, obj_id, fields in (
-        (Need, need_id, ["pledged", "delivered", "status", "updated_at"]),
-        (Offer, offer_id, ["allocated", "updated_at"]),
+        (Need, need_id, ["pledged", "proposed", "delivered", "status", "updated_at"]),
+        (Offer, offer_id, ["allocated", "proposed", "updated_at"]),
     ):
         key = identity_key(model, obj_id) if obj_id else None
         obj = db.session.identity_map.get(key) if key else None
@@ -76,57 +121,83 @@ def expire_counters(need_id: int | None = None, offer_id: int | None = None) -> 
 # --- holds --------------------------------------------------------------------------------
 
 
-def release_hold(match: Match) -> None:
-    """Give back what an ending match held: its quantity to the need and to the offer."""
-    release_totals({match.need_id: match.quantity}, {match.offer_id: match.quantity})
+def holds_softly(match: Match) -> bool:
+    """Whether this match holds its quantity softly (in ``proposed``) rather than hard: pending
+    without the donor's acceptance. Ask it of the match as it is *before* a move, locked."""
+    return MatchStatus(match.status) == MatchStatus.PENDING and match.donor_accepted_at is None
 
 
-def release_totals(by_need: dict[int, int], by_offer: dict[int | None, int]) -> None:
-    """Lower pledged and allocated by these amounts: needs first, then offers, in id order."""
+def _held(model, soft: bool):
+    """The counter a hold of this kind adds to: proposed (soft), pledged or allocated (hard)."""
+    if soft:
+        return model.proposed
+    return model.pledged if model is Need else model.allocated
+
+
+def _left(model, soft: bool):
+    """SQL: what a hold of this kind may still take (soft: beyond the soft holds too)."""
+    left = model.quantity - (model.pledged if model is Need else model.allocated)
+    return left - model.proposed if soft else left
+
+
+def release_hold(match: Match, soft: bool, quantity: int | None = None) -> None:
+    """Give back what a match held (or `quantity` of it) to its need and offer, from the counter
+    it held from (soft: proposed; hard: pledged and allocated)."""
+    amount = match.quantity if quantity is None else quantity
+    release_totals({match.need_id: amount}, {match.offer_id: amount}, soft=soft)
+
+
+def release_totals(
+    by_need: dict[int, int], by_offer: dict[int | None, int], soft: bool = False
+) -> None:
+    """Lower pledged and allocated (soft: proposed) by these amounts: needs first, then offers,
+    in id order."""
     now = utcnow()
-    for need_id in sorted(by_need):
-        db.session.execute(
-            update(Need)
-            .where(Need.id == need_id)
-            .values(pledged=Need.pledged - by_need[need_id], updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        expire_counters(need_id=need_id)
-    for offer_id in sorted(k for k in by_offer if k is not None):
-        db.session.execute(
-            update(Offer)
-            .where(Offer.id == offer_id)
-            .values(allocated=Offer.allocated - by_offer[offer_id], updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        expire_counters(offer_id=offer_id)
+    for model, amounts in ((Need, by_need), (Offer, by_offer)):
+        column = _held(model, soft)
+        for obj_id in sorted(k for k in amounts if k is not None):
+            if not amounts[obj_id]:
+                continue
+            db.session.execute(
+                update(model)
+                .where(model.id == obj_id)
+                .values({column.key: column - amounts[obj_id], "updated_at": now})
+                .execution_options(synchronize_session=False)
+            )
+            if model is Need:
+                expire_counters(need_id=obj_id)
+            else:
+                expire_counters(offer_id=obj_id)
 
 
-def _take(need_id: int, offer_id: int | None, quantity: int) -> str | None:
-    """Add quantity to the need's pledged and the offer's allocated, each only if it fits;
-    return None on success, else "need" or "offer" (and nothing is left taken)."""
+def _take(need_id: int, offer_id: int | None, quantity: int, soft: bool = False) -> str | None:
+    """Add quantity to the need's and the offer's counter (hard: pledged and allocated; soft:
+    proposed), each only if it fits; return None on success, else "need" or "offer" (and
+    nothing is left taken)."""
     now = utcnow()
+    need_held = _held(Need, soft)
     taken = db.session.execute(
         update(Need)
         .where(
             Need.id == need_id,
             Need.status_is(NeedStatus.OPEN),
-            Need.quantity - Need.pledged >= quantity,
+            _left(Need, soft) >= quantity,
         )
-        .values(pledged=Need.pledged + quantity, updated_at=now)
+        .values({need_held.key: need_held + quantity, "updated_at": now})
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
         return "need"
     if offer_id is not None:
+        offer_held = _held(Offer, soft)
         taken = db.session.execute(
             update(Offer)
             .where(
                 Offer.id == offer_id,
                 Offer.status_is(OfferStatus.OPEN),
-                Offer.quantity - Offer.allocated >= quantity,
+                _left(Offer, soft) >= quantity,
             )
-            .values(allocated=Offer.allocated + quantity, updated_at=now)
+            .values({offer_held.key: offer_held + quantity, "updated_at": now})
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
@@ -134,23 +205,30 @@ def _take(need_id: int, offer_id: int | None, quantity: int) -> str | None:
             db.session.execute(
                 update(Need)
                 .where(Need.id == need_id)
-                .values(pledged=Need.pledged - quantity)
+                .values({need_held.key: need_held - quantity})
                 .execution_options(synchronize_session=False)
             )
             return "offer"
     return None
 
 
-def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
+def _refusal(need_id: int, offer_id: int | None, failed: str, soft: bool = False) -> Conflict:
     """The 409 for a quantity that no longer fits, saying how much is still open."""
     if failed == "need":
         status, left = db.session.execute(
-            select(Need.effective_status, Need.quantity - Need.pledged).where(Need.id == need_id)
+            select(Need.effective_status, _left(Need, soft)).where(Need.id == need_id)
         ).one()
         if status != NeedStatus.OPEN:
             message = _(
                 "This need is %(status)s: it takes no more pledges.",
                 status=label_of(NEED_STATUS_LABELS, status),
+            )
+        elif soft:
+            message = ngettext(
+                "Only %(left)s is still open (neither pledged nor proposed to a donor).",
+                "Only %(left)s are still open (neither pledged nor proposed to a donor).",
+                max(left, 0),
+                left=local_number(max(left, 0)),
             )
         else:
             message = ngettext(
@@ -161,9 +239,7 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
             )
     else:
         status, left = db.session.execute(
-            select(Offer.effective_status, Offer.quantity - Offer.allocated).where(
-                Offer.id == offer_id
-            )
+            select(Offer.effective_status, _left(Offer, soft)).where(Offer.id == offer_id)
         ).one()
         if status != OfferStatus.OPEN:
             message = _(
@@ -180,22 +256,61 @@ def _refusal(need_id: int, offer_id: int | None, failed: str) -> Conflict:
     return Conflict(message, field="quantity")
 
 
-def _remaining(need_id: int, offer_id: int | None) -> int:
-    """What the need (and the offer) can still take, as committed now."""
+def remaining(need_id: int, offer_id: int | None, soft: bool = False) -> int:
+    """What the need (and the offer) can still give a hold of this kind, as committed now
+    (soft: beyond pledged and proposed; hard: beyond pledged and allocated)."""
     left = db.session.scalar(
-        select(Need.quantity - Need.pledged).where(
-            Need.id == need_id, Need.status_is(NeedStatus.OPEN)
-        )
+        select(_left(Need, soft)).where(Need.id == need_id, Need.status_is(NeedStatus.OPEN))
     )
     left = left or 0
     if offer_id is not None:
         offer_left = db.session.scalar(
-            select(Offer.quantity - Offer.allocated).where(
+            select(_left(Offer, soft)).where(
                 Offer.id == offer_id, Offer.status_is(OfferStatus.OPEN)
             )
         )
         left = min(left, offer_left or 0)
     return max(left, 0)
+
+
+def _take_up_to(need_id: int, offer_id: int | None, quantity: int, soft: bool) -> int:
+    """Take as much of quantity as fits (re-reading what remains when a concurrent claim took
+    part of it meanwhile); how much was taken (0: nothing was)."""
+    for _attempt in range(PARTIAL_ATTEMPTS):
+        fits = min(quantity, remaining(need_id, offer_id, soft))
+        if fits <= 0:
+            return 0
+        if _take(need_id, offer_id, fits, soft) is None:
+            return fits
+    return 0
+
+
+def harden(match: Match, quantity: int) -> int:
+    """The donor accepts: give back the soft hold of the match's whole quantity and take
+    `quantity` hard (the claim's conditional UPDATE), or what remains of it when others
+    pledged part of the need or offer meanwhile. Returns how much was taken; a Conflict when
+    nothing remains (the caller runs it in a savepoint, so then nothing changed). The caller
+    has locked the need and the match (pending, not accepted: a soft hold)."""
+    release_hold(match, soft=True)
+    taken = _take_up_to(match.need_id, match.offer_id, quantity, soft=False)
+    expire_counters(match.need_id, match.offer_id)
+    if taken:
+        return taken
+    need_open, offer_open = db.session.execute(
+        select(
+            Need.status_is(NeedStatus.OPEN),
+            select(Offer.status_is(OfferStatus.OPEN))
+            .where(Offer.id == match.offer_id)
+            .scalar_subquery(),
+        ).where(Need.id == match.need_id)
+    ).one()
+    if not need_open:
+        raise _refusal(match.need_id, match.offer_id, "need")
+    if match.offer_id is not None and not offer_open:
+        raise _refusal(match.need_id, match.offer_id, "offer")
+    raise Conflict(
+        _("Others pledged all of it meanwhile: nothing is left to accept."), field="quantity"
+    )
 
 
 def reserve(
@@ -217,28 +332,24 @@ def reserve(
     """Create a pending match holding quantity of the need (and offer), or refuse with 409.
 
     The only place a match takes quantity: one conditional UPDATE on the need and one on the
-    offer, row counts checked. With allow_partial (engine proposals) the quantity is reduced to
-    what remains, and None is returned when nothing does.
+    offer, row counts checked; hard with the donor's consent (a claim), soft otherwise (an
+    engine proposal, a group's request: see the module docstring). With allow_partial (engine
+    proposals) the quantity is reduced to what remains, and None is returned when nothing does.
     """
     quantity = clean_quantity(quantity)
     offer_id = offer.id if offer is not None else None
     if offer is not None and offer.organization_id != organization.id:
         # A caller's mistake, not a user's: claims check the offer's owner first (403).
         raise ValueError(f"offer {offer.id} does not belong to organization {organization.id}")
+    soft = not donor_accepted
     if allow_partial:
-        for _attempt in range(PARTIAL_ATTEMPTS):
-            fits = min(quantity, _remaining(need.id, offer_id))
-            if fits <= 0:
-                return None
-            if _take(need.id, offer_id, fits) is None:
-                quantity = fits
-                break
-        else:
+        quantity = _take_up_to(need.id, offer_id, quantity, soft)
+        if not quantity:
             return None
     else:
-        failed = _take(need.id, offer_id, quantity)
+        failed = _take(need.id, offer_id, quantity, soft)
         if failed is not None:
-            raise _refusal(need.id, offer_id, failed)
+            raise _refusal(need.id, offer_id, failed, soft)
     expire_counters(need.id, offer_id)
 
     now = utcnow()
@@ -264,7 +375,7 @@ def reserve(
     db.session.flush()
     record(
         actor,
-        "match.claim" if source == MatchSource.CLAIM else "match.propose",
+        AUDIT_ACTIONS[MatchSource(source)],
         match,
         after={
             "status": match.status,

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, not_, true
 
-from aidmatch.matches.models import TERMINAL, Match, MatchStatus
+from aidmatch.matches.models import TERMINAL, Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import (
     CANCELLABLE,
     can_act_as_donor,
@@ -62,9 +62,12 @@ TOLD_WHEN: dict[str, Callable[[Match], bool]] = {
     "always": lambda match: True,
     "pending": lambda match: match.status == PENDING,  # the other consent is still missing
     "confirmed": lambda match: match.status == CONFIRMED,  # this consent completed it
-    # The group hears of a match once a donor agreed to it (a claim, an accepted proposal): an
-    # engine proposal its donor never answered is not news for the group.
-    "agreed": lambda match: match.donor_accepted_at is not None,
+    # The group hears of a match once a donor agreed to it (a claim, an accepted proposal) or
+    # when it asked for it itself (a request): an engine proposal its donor never answered is
+    # not news for the group.
+    "agreed": lambda match: (
+        match.donor_accepted_at is not None or match.source == MatchSource.REQUEST
+    ),
     "full": lambda match: (match.quantity_received or 0) >= match.quantity,
     "short": lambda match: (match.quantity_received or 0) < match.quantity,
 }
@@ -243,6 +246,12 @@ TABLE: tuple[Action, ...] = (
 # organization once, with a count (runs/storing.tell_organizations); the group hears of a
 # proposal by itself once the donor accepts, the coordinators from the queue and its digest.
 ON_CLAIM: tuple[Tell, ...] = (Tell("group", "match_claimed"), Tell("reviewer", "match_to_review"))
+# A group's request asks the donor to answer and waits in the coordinators' queue; the group
+# asked, so it is not told (its member who asked is the actor; matches/requests.py).
+ON_REQUEST: tuple[Tell, ...] = (
+    Tell("donor", "match_requested"),
+    Tell("reviewer", "match_to_review"),
+)
 # A pending match near its time reminds whoever still has to say yes: the side of each of these
 # consents while it is missing (matches/reminders.py).
 CONSENTS = ("accept", "approve")

@@ -26,9 +26,10 @@ from aidmatch.notify.outbox import Telling, tell_all
 from aidmatch.notify.recipients import CHUNK, each_told, members_of, posting_params, staff
 
 
-def tell_move(match: Match, name: str, actor, reason: str = "") -> int:
-    """Tell whom the table's row `name` names about this move (reason: what the actor typed)."""
-    return tell_sides([match], lifecycle.action(name).tells, actor, reason=reason)
+def tell_move(match: Match, name: str, actor, reason: str = "", asked: int | None = None) -> int:
+    """Tell whom the table's row `name` names about this move (reason: what the actor typed;
+    asked: the quantity before the move lowered it)."""
+    return tell_sides([match], lifecycle.action(name).tells, actor, reason=reason, asked=asked)
 
 
 def tell_moves(matches: Iterable[Match], name: str, actor, reason: str = "") -> int:
@@ -39,6 +40,12 @@ def tell_moves(matches: Iterable[Match], name: str, actor, reason: str = "") -> 
 def tell_claim(match: Match, actor) -> int:
     """A donor's claim: the group and the coordinators' queue hear of it (lifecycle.ON_CLAIM)."""
     return tell_sides([match], lifecycle.ON_CLAIM, actor)
+
+
+def tell_request(match: Match, actor) -> int:
+    """A group's request: the donor's members and the coordinators' queue hear of it
+    (lifecycle.ON_REQUEST)."""
+    return tell_sides([match], lifecycle.ON_REQUEST, actor)
 
 
 def load_needs(matches: list[Match]) -> None:
@@ -55,13 +62,19 @@ def load_needs(matches: list[Match]) -> None:
         ).all()
 
 
-def params_for(match: Match, reason: str = "") -> Callable:
-    """(user) -> what this user may read of this match (see the module docstring)."""
+def params_for(match: Match, reason: str = "", asked: int | None = None) -> Callable:
+    """(user) -> what this user may read of this match (see the module docstring); asked: the
+    quantity first asked, when the move lowered it."""
     received = match.quantity_received if match.status == MatchStatus.DELIVERED else None
 
     def params(user) -> dict:
         return posting_params(
-            match.need, user, quantity=match.quantity, reason=reason, received=received
+            match.need,
+            user,
+            quantity=match.quantity,
+            reason=reason,
+            received=received,
+            asked=asked,
         )
 
     return params
@@ -74,12 +87,13 @@ def tell_sides(
     *,
     reason: str = "",
     key: Callable[[Match], str] | None = None,
+    asked: int | None = None,
 ) -> int:
     """Tell each side named in tells (when its condition holds for the match as it is now)
     about each match, never the actor; key(match): a dedupe key (a reminder is told once).
     All in one outbox.tell_all: a few queries whatever the number of matches. Returns how
     many notifications were written."""
-    return len(tell_all(tellings_of(matches, tells, actor, reason=reason, key=key)))
+    return len(tell_all(tellings_of(matches, tells, actor, reason=reason, key=key, asked=asked)))
 
 
 def tellings_of(
@@ -89,6 +103,7 @@ def tellings_of(
     *,
     reason: str = "",
     key: Callable[[Match], str] | None = None,
+    asked: int | None = None,
 ) -> list[Telling]:
     """What tell_sides tells, not told yet (a reminder job sums them up first)."""
     tells = tuple(tells)
@@ -110,7 +125,7 @@ def tellings_of(
         tellings += each_told(
             [user for user in candidates if side(user, match)],
             told.kind,
-            params_for(match, reason),
+            params_for(match, reason, asked),
             not_to=actor,
             match=match,
             dedupe_key=key(match) if key else None,

@@ -17,6 +17,7 @@ from aidmatch.matches.holds import (
     reserve,
 )
 from aidmatch.matches.models import REVEALED, TERMINAL
+from aidmatch.matches.requests import find_request, request_offer, requestable_needs
 from aidmatch.matches.rules import (
     CANCELLABLE,
     STATUS_LABELS,
@@ -68,6 +69,7 @@ __all__ = [
     "expire_matches",
     "extension",
     "find_claim",
+    "find_request",
     "is_overdue",
     "is_party",
     "lock_for_cancellation",
@@ -75,6 +77,8 @@ __all__ = [
     "pending_ttl",
     "reject",
     "release",
+    "request_offer",
+    "requestable_needs",
     "release_hold",
     "request_extension",
     "reserve",

@@ -20,7 +20,7 @@ from aidmatch.auth.models import User
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import REVEALED, Match, MatchStatus
-from aidmatch.matches.rules import STATUS_LABELS, is_overdue
+from aidmatch.matches.rules import STATUS_LABELS, is_overdue, quantity_note_text
 from aidmatch.permissions import STAFF_ROLES, is_staff
 from aidmatch.privacy import viewer_for
 from aidmatch.web.i18n import local_datetime, local_number
@@ -29,6 +29,7 @@ from aidmatch.web.labels import label_of, unit_label, urgency_label
 SOURCE_LABELS = {
     "engine": _l("proposed by the matching engine"),
     "claim": _l("claimed by the donor"),
+    "request": _l("requested by the group"),
 }
 PART_LABELS = {
     "urgency": _l("Urgency"),
@@ -49,6 +50,7 @@ EXACT_ONLY_PARTS = frozenset({"closeness"})
 ACTION_LABELS = {
     "claim": _l("claimed"),
     "propose": _l("proposed by the matching engine"),
+    "request": _l("requested by the group"),
     "accept": _l("accepted by the donor"),
     "approve": _l("approved by a coordinator"),
     "decline": _l("declined by the donor"),
@@ -170,7 +172,7 @@ def history(match: Match, viewer) -> list[dict]:
             if key in before and before[key] == after[key]:
                 continue
             changes.append((str(label), _shown(key, before.get(key)), _shown(key, after[key])))
-        if verb in ("claim", "propose"):
+        if verb in ("claim", "propose", "request"):
             changes = [c for c in changes if c[0] == str(CHANGE_LABELS["quantity"])]
         events.append(
             {
@@ -240,6 +242,8 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
         "source": str(match.source),
         "source_label": str(SOURCE_LABELS.get(str(match.source), match.source)),
         "quantity": match.quantity,
+        "quantity_asked": match.quantity_asked,
+        "quantity_note": quantity_note_text(match.quantity_note),
         "quantity_received": match.quantity_received,
         "unit": unit_label(match.need.category.unit),
         "need": need,

@@ -19,6 +19,7 @@ from aidmatch.permissions import is_member, is_staff
 from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
 from aidmatch.privacy.policy import side_condition, viewer_for
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
+from aidmatch.web.i18n import local_number
 from aidmatch.web.text import text_problem
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
@@ -35,6 +36,28 @@ STATUS_LABELS = {
     MatchStatus.WITHDRAWN: _l("withdrawn"),
     MatchStatus.CANCELLED: _l("cancelled"),
 }
+# What a match's quantity_note holds when less remained for the donor than it accepted (others
+# pledged part of the need or offer meanwhile); any other note is the reason a coordinator
+# typed when approving less.
+REMAINED = "remained"
+
+
+def quantity_note_text(note: str | None) -> str | None:
+    """Why a match's quantity is lower than was asked, in the reader's language."""
+    if not note:
+        return None
+    if note == REMAINED:
+        return _("Others pledged part of it meanwhile: the donor got what remained.")
+    return note
+
+
+def remained_message(match: Match) -> str:
+    """What the donor is told when it got less than it accepted (others pledged meanwhile)."""
+    return _(
+        "Others pledged part of it meanwhile: you accepted %(n)s of the %(asked)s proposed.",
+        n=local_number(match.quantity),
+        asked=local_number(match.quantity_asked or match.quantity),
+    )
 
 
 # --- permissions (the one place for match permissions) -------------------------------------
@@ -44,6 +67,13 @@ def can_claim(user) -> bool:
     """Donors (members of a donor or supply collective) claim needs."""
     org = user.organization if user and user.is_authenticated else None
     return org is not None and org.kind in DONOR_KINDS
+
+
+def can_request(user) -> bool:
+    """Members of a group (not a donor or supply collective) request aid from an offer
+    (matches/requests.py; a verified group only, which the verb checks with its own words)."""
+    org = user.organization if user and user.is_authenticated else None
+    return org is not None and org.kind not in DONOR_KINDS
 
 
 def can_act_as_donor(user, match: Match) -> bool:

@@ -23,6 +23,35 @@ class ClaimIn(ma.Schema):
     )
 
 
+class RequestIn(ma.Schema):
+    need_id = ma.fields.Integer(
+        required=True,
+        strict=True,
+        metadata={"description": "one of your group's open needs that the offer fits"},
+    )
+    quantity = ma.fields.Integer(
+        required=True,
+        strict=True,
+        metadata={"description": "whole units, at most what the need and the offer have "
+                  "neither pledged nor proposed"},
+    )  # fmt: skip
+
+
+class AcceptIn(ma.Schema):
+    quantity = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        metadata={"description": "1 to the match's quantity; left out: all of it"},
+    )
+
+
+class ApproveIn(AcceptIn):
+    reason = Text(
+        load_default="",
+        metadata={"description": "required when the quantity is less; both sides read it"},
+    )
+
+
 class OptionalReasonIn(ma.Schema):
     reason = Text(load_default="")
 
@@ -60,8 +89,18 @@ class MatchOut(ma.Schema):
     offer_id = ma.fields.Integer(allow_none=True)
     organization = ma.fields.Nested(OrgRef, metadata={"description": "the donor organization"})
     quantity = ma.fields.Integer()
+    quantity_asked = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "what was first proposed, claimed or requested, when an "
+                  "answer lowered it"},
+    )  # fmt: skip
+    quantity_note = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "why it was lowered: the coordinator's reason, or that "
+                  "others pledged part of it meanwhile"},
+    )  # fmt: skip
     status = ma.fields.String()
-    source = ma.fields.String(metadata={"description": "engine or claim"})
+    source = ma.fields.String(metadata={"description": "engine, claim or request"})
     donor_accepted = ma.fields.Boolean()
     coordinator_approved = ma.fields.Boolean()
     distance_km = ma.fields.Float(

@@ -21,8 +21,13 @@ def _need_matches(need, viewer, may_edit: bool) -> dict:
 
 @page_section("offer")
 def _offer_matches(offer, viewer, may_edit: bool) -> dict:
+    from aidmatch.matches.views import request_form_for
+
     # Which need each match serves: only for the offer's own collective and staff.
-    return {"matches": matches_of(offer, viewer, show_needs=may_edit or is_staff(viewer))}
+    return {
+        "matches": matches_of(offer, viewer, show_needs=may_edit or is_staff(viewer)),
+        "request_form": request_form_for(offer, viewer),
+    }
 
 
 def matches_of(obj, viewer, show_needs: bool = False) -> list[dict]:

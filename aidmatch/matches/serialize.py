@@ -12,6 +12,7 @@ def match_to_dict(
     """A match for this viewer: the other side's contact and exact points only for the two
     parties of a confirmed (or later) match and for staff; distances coarse for the others."""
     from aidmatch.matches.operations import is_overdue
+    from aidmatch.matches.rules import quantity_note_text
 
     need, offer, org = match.need, match.offer, match.organization
     policy = viewer_for(viewer)
@@ -27,6 +28,8 @@ def match_to_dict(
         "offer_id": match.offer_id,
         "organization": {"id": org.id, "name": org.name, "verified": org.verified},
         "quantity": match.quantity,
+        "quantity_asked": match.quantity_asked,
+        "quantity_note": quantity_note_text(match.quantity_note),
         "status": str(match.effective_status),
         "source": str(match.source),
         "donor_accepted": match.donor_accepted_at is not None,

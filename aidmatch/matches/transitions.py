@@ -13,15 +13,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, literal, update
+from sqlalchemy import and_, case, func, literal, update
 
 from aidmatch.audit.operations import record
 from aidmatch.db import UTCDateTime, utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle, notices
-from aidmatch.matches.holds import lock_for_update, release_hold
+from aidmatch.matches.holds import (
+    harden,
+    holds_softly,
+    lock_for_update,
+    lock_matches,
+    release_hold,
+)
 from aidmatch.matches.models import TERMINAL, Match, MatchStatus
-from aidmatch.matches.rules import clean_quantity, clean_text, confirmed_ttl, extension
+from aidmatch.matches.rules import (
+    REMAINED,
+    clean_quantity,
+    clean_text,
+    confirmed_ttl,
+    extension,
+)
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.refusals import Conflict, Invalid
 from aidmatch.web.i18n import local_number
@@ -30,6 +42,8 @@ TRACKING_MAX = 200
 AUDITED = (
     "status",
     "quantity",
+    "quantity_asked",
+    "quantity_note",
     "donor_accepted_at",
     "coordinator_approved_at",
     "confirmed_at",
@@ -52,17 +66,23 @@ def _transition(
     where=(),
     audit: dict | None = None,
     reason: str = "",
+    lowered_by: int = 0,
 ) -> None:
     """Move the match as the table's row `name` says, with one conditional UPDATE (the row's
     statuses and extra condition: a Conflict if another request moved it first); release its
-    hold when the move ends it; audit the change; tell whom the row names (with the reason
+    hold when the move ends it (or `lowered_by` of it, an approval for less), from the counter
+    it held from before the move; audit the change; tell whom the row names (with the reason
     the actor typed)."""
     row = lifecycle.action(name)
     to = row.to if to is None else to
-    before = _snapshot(match)
     releases = isinstance(to, MatchStatus) and to in TERMINAL and to != MatchStatus.DELIVERED
-    if releases:
-        lock_for_update(need_ids=[match.need_id])  # needs before matches: see holds.py
+    soft = False
+    if releases or lowered_by:
+        # needs, then matches (see holds.py): what it holds cannot change until we are done
+        lock_for_update(need_ids=[match.need_id])
+        lock_matches([match.id])
+        soft = holds_softly(match)
+    before = _snapshot(match)
     values = dict(values or {})
     if releases:
         values.setdefault("closed_at", now)
@@ -78,14 +98,29 @@ def _transition(
             _("This changed meanwhile. Reload the page and try again."), code="conflict"
         )
     if releases:
-        release_hold(match)
+        release_hold(match, soft, quantity=before["quantity"])
+    elif lowered_by:
+        release_hold(match, soft, quantity=lowered_by)
     after = _snapshot(match)
     after.update(audit or {})
     record(actor, f"match.{name}", match, before=before, after=after)
-    notices.tell_move(match, name, actor, reason=reason)
+    asked = before["quantity"] if after["quantity"] != before["quantity"] else None
+    notices.tell_move(match, name, actor, reason=reason, asked=asked)
 
 
-def _consent(match: Match, actor, name: str, own_by, other_at, now: datetime) -> Match:
+def _consent(
+    match: Match,
+    actor,
+    name: str,
+    own_by,
+    other_at,
+    now: datetime,
+    *,
+    values: dict | None = None,
+    where=(),
+    reason: str = "",
+    lowered_by: int = 0,
+) -> Match:
     """Record one side's consent; with the other already given, the match becomes confirmed.
 
     One statement decides it from the row as it is when written, so an acceptance and an
@@ -107,27 +142,92 @@ def _consent(match: Match, actor, name: str, own_by, other_at, now: datetime) ->
             "expires_at": case(
                 (both, literal(now + confirmed_ttl(), UTCDateTime())), else_=Match.expires_at
             ),
+            **(values or {}),
         },
+        where=where,
+        reason=reason,
+        lowered_by=lowered_by,
     )
     return match
 
 
-def accept(match: Match, actor) -> Match:
-    """The donor agrees to a pending match (confirmed at once if a coordinator approved)."""
+def _answered_quantity(match: Match, quantity) -> int:
+    """The quantity an answer agrees to: all of the match's (None), or 1 up to it."""
+    if quantity is None or quantity == "":
+        return match.quantity
+    quantity = clean_quantity(quantity)
+    if quantity > match.quantity:
+        raise Invalid(
+            _("At most %(n)s: the quantity of this match.", n=local_number(match.quantity)),
+            "quantity",
+        )
+    return quantity
+
+
+def _lowered(match: Match, quantity: int, note) -> dict:
+    """The values that lower a match to `quantity`, keeping what was first asked."""
+    return {
+        "quantity": quantity,
+        "quantity_asked": func.coalesce(Match.quantity_asked, match.quantity),
+        "quantity_note": note,
+    }
+
+
+def accept(match: Match, actor, quantity=None) -> Match:
+    """The donor agrees to a pending match, for all of it or less (confirmed at once if a
+    coordinator approved). Its soft hold becomes a hard one (holds.harden): if others pledged
+    part of the need or offer meanwhile, the donor gets what remains (the match says so in
+    quantity_note: rules.REMAINED); if nothing remains, a Conflict and nothing changes."""
     now = utcnow()
     lifecycle.check("accept", actor, match, now)
-    return _consent(
-        match, actor, "accept", Match.donor_accepted_by_id, Match.coordinator_approved_at, now
-    )
+    wanted = _answered_quantity(match, quantity)
+    with db.session.begin_nested():  # a refusal below leaves nothing behind
+        lock_for_update(need_ids=[match.need_id])  # needs, then matches, then offers
+        lock_matches([match.id])
+        lifecycle.check("accept", actor, match, now)
+        wanted = min(wanted, match.quantity)
+        proposed = match.quantity
+        got = harden(match, wanted)
+        values = {}
+        if got < proposed:
+            note = REMAINED if got < wanted else Match.quantity_note
+            values = _lowered(match, got, note)
+        _consent(
+            match,
+            actor,
+            "accept",
+            Match.donor_accepted_by_id,
+            Match.coordinator_approved_at,
+            now,
+            values=values,
+        )
+    return match
 
 
-def approve(match: Match, actor) -> Match:
-    """A coordinator approves a pending match (confirmed at once if the donor accepted)."""
+def approve(match: Match, actor, quantity=None, reason: str = "") -> Match:
+    """A coordinator approves a pending match (confirmed at once if the donor accepted), for
+    all of it or less: then a reason is required (both sides read it: quantity_note), and the
+    difference is released at once from the counter the match holds it in."""
     now = utcnow()
     lifecycle.check("approve", actor, match, now)
-    return _consent(
-        match, actor, "approve", Match.coordinator_approved_by_id, Match.donor_accepted_at, now
+    approved = _answered_quantity(match, quantity)
+    less = approved < match.quantity
+    reason = clean_text(reason, "reason", required=less)
+    values = _lowered(match, approved, reason) if less else {}
+    _consent(
+        match,
+        actor,
+        "approve",
+        Match.coordinator_approved_by_id,
+        Match.donor_accepted_at,
+        now,
+        values=values,
+        # the quantity it lowers must still be the one read (a donor may have lowered it)
+        where=(Match.quantity == match.quantity,) if less else (),
+        reason=reason if less else "",
+        lowered_by=match.quantity - approved,
     )
+    return match
 
 
 def _end(match: Match, actor, name: str, reason) -> Match:

@@ -25,22 +25,34 @@ from aidmatch.matches import (
 )
 from aidmatch.matches import operations as ops
 from aidmatch.matches.forms import (
+    AcceptForm,
     ActionForm,
+    ApproveForm,
     ClaimForm,
     ReasonForm,
     ReceiptForm,
+    RequestForm,
     ShipForm,
     new_idempotency_key,
+    open_of,
     parse_quantity,
     with_ids,
 )
 from aidmatch.matches.lists import MAX_PAGE, my_matches
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import allowed_actions, history, match_view, sides, status_label
-from aidmatch.matches.rules import can_claim, get_visible_match, party_condition
+from aidmatch.matches.rules import (
+    REMAINED,
+    can_claim,
+    can_request,
+    get_visible_match,
+    party_condition,
+    remained_message,
+)
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer, OfferStatus
+from aidmatch.offers.operations import get_visible_offer
 from aidmatch.permissions import deny_unless, is_staff, require_login
 from aidmatch.postings.serialize import need_to_dict
 from aidmatch.refusals import Invalid, Refusal
@@ -51,8 +63,8 @@ from aidmatch.web.labels import language, unit_label, urgency_label
 bp = Blueprint("matches", __name__)
 
 ACTION_FORMS = {
-    "accept": ActionForm,
-    "approve": ActionForm,
+    "accept": AcceptForm,
+    "approve": ApproveForm,
     "extend": ActionForm,
     "decline": ReasonForm,
     "reject": ReasonForm,
@@ -87,8 +99,13 @@ def _helpers() -> dict:
 
 
 def may_claim_need(need: dict) -> bool:
-    """Show the Claim button: a donor, and a need still open with something left."""
-    return can_claim(current_user) and need["status"] == "open" and need["open"] > 0
+    """Show the Claim button: a donor, and a need still open with something not pledged
+    (what is only proposed to other donors may still be claimed: matches/holds.py)."""
+    return (
+        can_claim(current_user)
+        and need["status"] == "open"
+        and need["quantity"] - need["pledged"] > 0
+    )
 
 
 def need_matches_for_viewer(need_id: int) -> list[dict]:
@@ -197,6 +214,80 @@ def claim(need_id: int):
     ), status
 
 
+# --- a group's request for an offer -------------------------------------------------------------
+
+
+def request_form_for(offer: Offer, user, needs: list[Need] | None = None) -> RequestForm | None:
+    """The "Request this" form for an organizer of a group with a fitting open need, drawn
+    with the first need and min(its open part, the offer's remaining) filled in; else None."""
+    if not can_request(user) or offer.effective_status != OfferStatus.OPEN:
+        return None
+    needs = ops.requestable_needs(user, offer) if needs is None else needs
+    if not needs:
+        return None
+    form = RequestForm(formdata=None)
+    form.set_needs(needs, unit_label(offer.category.unit))
+    form.need.data = str(needs[0].id)
+    form.quantity.data = str(max(min(open_of(needs[0]), open_of(offer)), 1))
+    form.idempotency_key.data = new_idempotency_key()
+    return form
+
+
+@bp.route("/offers/<int:offer_id>/request", methods=["GET", "POST"])
+@require_login
+def request_offer(offer_id: int):
+    """An organizer asks for a quantity of this offer for one of her group's open needs: a
+    pending match the donor accepts or declines (matches/requests.py)."""
+    offer = get_visible_offer(current_user, offer_id)
+    user = current_user._get_current_object()
+    deny_unless(can_request(user))
+    needs = ops.requestable_needs(user, offer)
+    unit = unit_label(offer.category.unit)
+    status = 200
+    if request.method == "GET":
+        form = request_form_for(offer, user, needs) or RequestForm(formdata=None)
+        form.set_needs(needs, unit)
+    else:
+        form = RequestForm()
+        form.set_needs(needs, unit)
+        if not form.validate_on_submit():
+            status = 400
+            form.form_errors.append(_("The form had expired. Please send it again."))
+        else:
+            quantity = parse_quantity(form.quantity)
+            need = next((n for n in needs if str(n.id) == form.need.data), None)
+            if need is None and form.need.data and str(form.need.data).isdigit():
+                # not among the fitting ones: the verb says why (not hers, not open, ...)
+                need = db.session.get(Need, int(form.need.data))
+            if quantity is None:
+                status = 422
+            else:
+                try:
+                    result = ops.request_offer(
+                        offer, user, need, quantity, form.idempotency_key.data or None
+                    )
+                except Refusal as err:
+                    db.session.rollback()
+                    put_on_form(form, err, {"need_id": "need", "idempotency_key": "quantity"})
+                    status = refusal_status(err)
+                else:
+                    if result.created:
+                        flash(_("Your request is sent: the donor answers it next."), "ok")
+                    else:
+                        flash(_("This request was already sent."), "ok")
+                    return redirect(url_for("matches.detail", match_id=result.match.id))
+    from aidmatch.postings.serialize import offer_to_dict
+
+    return render_template(
+        "matches/request.html",
+        form=form,
+        offer=offer_to_dict(offer, user),
+        unit=unit,
+        has_needs=bool(needs),
+        verified=user.organization.verified,
+    ), status
+
+
 # --- one match ------------------------------------------------------------------------------
 
 
@@ -225,6 +316,8 @@ def action_forms(actions: list[str], match: Match, bound: dict | None = None) ->
         form = ACTION_FORMS[action](formdata=None)
         if action == "confirm-delivery":
             form.quantity_received.data = str(match.quantity)
+        elif action in ("accept", "approve"):
+            form.quantity.data = str(match.quantity)
         forms[action] = form
     return forms
 
@@ -255,10 +348,14 @@ def detail(match_id: int):
 
 def run_action(action: str, match: Match, user, form) -> None:
     """Call the verb behind a button with what the form holds; a refusal propagates."""
-    if action == "accept":
-        ops.accept(match, user)
-    elif action == "approve":
-        ops.approve(match, user)
+    if action in ("accept", "approve"):
+        quantity = parse_quantity(form.quantity, blank=True) if form.quantity.data else None
+        if form.quantity.errors:
+            raise Invalid(form.quantity.errors[-1], "quantity")
+        if action == "accept":
+            ops.accept(match, user, quantity)
+        else:
+            ops.approve(match, user, quantity, form.reason.data or "")
     elif action == "extend":
         ops.request_extension(match, user)
     elif action == "decline":
@@ -303,6 +400,8 @@ def act(match_id: int, action: str):
         put_on_form(form, err)
         return render_match(match, {action: form}, refusal_status(err))
     flash(str(DONE_MESSAGES[action]), "ok")
+    if action == "accept" and match.quantity_note == REMAINED:
+        flash(remained_message(match), "warn")
     return redirect(back or url_for("matches.detail", match_id=match.id))
 
 

@@ -33,9 +33,20 @@ class NeedOut(PostingOut):
     urgency = ma.fields.String()
     needed_by = ma.fields.Date(allow_none=True)
     sensitive = ma.fields.Boolean()
-    pledged = ma.fields.Integer()
+    pledged = ma.fields.Integer(
+        metadata={"description": "held by matches a donor agreed to (claims, accepted)"}
+    )
+    proposed = ma.fields.Integer(
+        metadata={
+            "description": "held by proposals and requests no donor has accepted yet; "
+            "still claimable"
+        }
+    )
     delivered = ma.fields.Integer()
-    open = ma.fields.Integer()
+    open = ma.fields.Integer(
+        metadata={"description": "quantity - pledged - proposed (at least 0); a claim may "
+                  "take up to quantity - pledged"}
+    )  # fmt: skip
     delivery_note = ma.fields.String(
         metadata={"description": "only for the owner, coordinators and a confirmed donor"}
     )

@@ -56,6 +56,17 @@ KINDS: dict[str, Kind] = {
             "match",
         ),
         Kind(
+            "match_requested",
+            "action",
+            _l("A group asks for aid from your offer"),
+            _l(
+                "A group asks for %(what)s from your offer, for a need in %(place)s. "
+                "Please accept (all or less) or decline."
+            ),
+            "match",
+            buttons=("accept", "decline"),
+        ),
+        Kind(
             "match_to_review",
             "queue",
             _l("A match waits for review"),

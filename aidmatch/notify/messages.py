@@ -109,6 +109,14 @@ def render(note: Notification, language: str) -> Message:
             "minutes": local_number(current_app.config["PASSWORD_RESET_TTL_MINUTES"]),
         }
         text = str(spec.text) % words
+        if params.get("asked"):
+            # An answer lowered the quantity: say from how much, and the typed reason.
+            asked = local_number(params["asked"])
+            if "%(reason)s" not in str(spec.text) and words["reason"]:
+                text += " " + _("Less than the %(asked)s asked: %(reason)s", asked=asked,
+                                reason=words["reason"])  # fmt: skip
+            else:
+                text += " " + _("Less than the %(asked)s asked.", asked=asked)
         subject = str(spec.label)
     return Message(
         subject=subject,

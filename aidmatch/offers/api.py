@@ -34,8 +34,13 @@ class OfferListArgs(ListArgs):
 class OfferOut(PostingOut):
     delivery_radius_km = ma.fields.Integer(allow_none=True)
     available_until = ma.fields.Date(allow_none=True)
-    allocated = ma.fields.Integer()
-    remaining = ma.fields.Integer()
+    allocated = ma.fields.Integer(metadata={"description": "held by matches the donor agreed to"})
+    proposed = ma.fields.Integer(
+        metadata={"description": "held by proposals and requests the donor has not accepted"}
+    )
+    remaining = ma.fields.Integer(
+        metadata={"description": "quantity - allocated - proposed (at least 0)"}
+    )
 
 
 posting_routes(

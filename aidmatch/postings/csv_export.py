@@ -6,12 +6,13 @@ import csv
 import io
 
 NEED_COLUMNS = (
-    "id", "title", "category", "unit", "quantity", "pledged", "delivered", "open", "urgency",
+    "id", "title", "category", "unit", "quantity", "pledged", "proposed", "delivered", "open",
+    "urgency",
     "needed_by", "status", "place", "oblast", "lat", "lon", "precision_km", "organization",
     "verified", "sensitive", "delivery_note", "created_at",
 )  # fmt: skip
 OFFER_COLUMNS = (
-    "id", "title", "category", "unit", "quantity", "allocated", "remaining",
+    "id", "title", "category", "unit", "quantity", "allocated", "proposed", "remaining",
     "delivery_radius_km", "available_until", "status", "place", "oblast", "lat", "lon",
     "precision_km", "organization", "verified", "created_at",
 )  # fmt: skip

@@ -41,8 +41,10 @@ def _need_fields(need, policy, exact: bool) -> dict:
         "needed_by": need.needed_by,
         "sensitive": need.sensitive,
         "pledged": need.pledged,
+        # held softly by proposals and requests the donor has not accepted (matches/holds.py)
+        "proposed": need.proposed,
         "delivered": need.delivered,
-        "open": need.quantity - need.pledged,
+        "open": max(need.quantity - need.pledged - need.proposed, 0),
     }
     note = policy.delivery_note(need, exact)
     if note is not None:
@@ -55,7 +57,8 @@ def _offer_fields(offer, _policy, _exact: bool) -> dict:
         "delivery_radius_km": offer.delivery_radius_km,
         "available_until": offer.available_until,
         "allocated": offer.allocated,
-        "remaining": offer.quantity - offer.allocated,
+        "proposed": offer.proposed,
+        "remaining": max(offer.quantity - offer.allocated - offer.proposed, 0),
     }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from aidmatch.candidates.inputs import NOT_AGAIN
 from aidmatch.categories.models import Category
@@ -39,8 +39,11 @@ from aidmatch.runs.scope import RunScope
 def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
     """Open needs in the scope with something left to cover, as plain records.
 
-    Fully pledged needs are left out; over-reserved ones (old data) are loaded, so that the
-    engine skips and counts them; needs of unverified groups are counted and left out.
+    What is left is quantity - pledged - proposed: a run does not propose again what pending
+    proposals and requests already cover (matches/holds.py, soft holds). Needs with nothing
+    left that way are left out; over-reserved ones (pledged beyond the quantity: old data) are
+    loaded, so that the engine skips and counts them; needs of unverified groups are counted
+    and left out.
     Each need is at its coarse point (see "Where" in the module docstring).
     """
     columns = (Need.public_lat, Need.public_lon, Need.urgency, Need.needed_by, Need.created_at)
@@ -58,7 +61,8 @@ def load_need_records(scope: RunScope, skipped: Counter) -> list[NeedRecord]:
 
 
 def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
-    """Open offers with something remaining, compatible with the scope, as plain records."""
+    """Open offers with something remaining (quantity - allocated - proposed), compatible with
+    the scope, as plain records."""
     columns = (Offer.public_lat, Offer.public_lon, Offer.delivery_radius_km, Offer.organization_id)
     stmt = _open_rows(Offer, OfferStatus.OPEN, Offer.allocated, *columns)
     if scope.offer_categories is not None:
@@ -67,21 +71,23 @@ def load_offer_records(scope: RunScope, skipped: Counter) -> list[OfferRecord]:
 
 
 def _open_rows(model, open_status, held, *columns) -> Select:
-    """Open needs or offers that are not fully held (``held`` is pledged or allocated): id,
-    category, unit, what is left, then ``columns``, and last whether the organization is
-    verified."""
+    """Open needs or offers with something left beyond what is held hard (``held`` is pledged
+    or allocated) and softly (``proposed``), or over-reserved by old data (held beyond the
+    quantity): id, category, unit, what is left, then ``columns``, and last whether the
+    organization is verified."""
+    left = model.quantity - held - model.proposed
     return (
         select(
             model.id,
             model.category_id,
             Category.unit,
-            model.quantity - held,
+            left,
             *columns,
             Organization.verified_at.is_not(None),
         )
         .join(Category, Category.id == model.category_id)
         .join(Organization, Organization.id == model.organization_id)
-        .where(model.status_is(open_status), held != model.quantity)
+        .where(model.status_is(open_status), or_(left > 0, held > model.quantity))
     )
 
 

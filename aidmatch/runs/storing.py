@@ -2,7 +2,9 @@
 
 Each goes through ``matches.operations.reserve``, the one way a match takes quantity, with
 ``allow_partial``: a claim that arrived meanwhile reduces or skips it, never over-allocates;
-a pair that got such a match meanwhile is skipped. When the run ends, each organization is told
+a pair that got such a match meanwhile is skipped. A proposal holds softly (the donor has not
+accepted: ``proposed``, taken where ``quantity - pledged - proposed`` allows; see
+matches/holds.py): the need stays claimable by anyone until the donor says yes. When the run ends, each organization is told
 once (``tell_organizations``): a donor organization how many new proposals wait for its answer,
 a group for how many of its needs donors were proposed; never once per proposal. The
 coordinators learn of them from their queue and its daily digest.

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.matches.rules import get_visible_match
+from aidmatch.matches.rules import REMAINED, get_visible_match, remained_message
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import can_edit_need, cancel_need, get_visible_need
 from aidmatch.postings.models import OPEN
@@ -28,10 +28,15 @@ def _match(user, press: Press, slug: str) -> Match:
 
 
 def accept(user, press: Press) -> str:
+    """All of it (less is typed on the match's page); less if others pledged part meanwhile."""
     match = ops.accept(_match(user, press, "accept"), user)
     if match.status == MatchStatus.CONFIRMED:
-        return _("Accepted: the match is confirmed.")
-    return _("Accepted: a coordinator reviews it next.")
+        said = _("Accepted: the match is confirmed.")
+    else:
+        said = _("Accepted: a coordinator reviews it next.")
+    if match.quantity_note == REMAINED:
+        said = f"{said} {remained_message(match)}"
+    return said
 
 
 def decline(user, press: Press) -> str:
