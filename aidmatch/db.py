@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -105,3 +108,35 @@ def str_enum(enum_cls, name: str):
         values_callable=lambda cls: [m.value for m in cls],
         validate_strings=True,
     )
+
+
+def driver_values(
+    table: Table, rows: list[dict], constants: dict, bind, extra: tuple[str, ...] = ()
+) -> tuple[TableClause, list[dict]]:
+    """For one executemany of many rows into ``table`` (a run's proposals): the table with
+    untyped columns, and each row with the ``constants`` added, every value already as the
+    column's type hands it to the driver (``bind``'s dialect). The constants are processed
+    once, the other values once each only where the type has a processor: SQLAlchemy would
+    process every value of every row, which costs more than the database's own work.
+    Keys of the rows that are no column of the table are bind parameters of the statement
+    (``bindparam``), sent as they are; ``extra`` names more columns the statement uses."""
+    dialect = bind.dialect
+    processors = {}
+    for name in {*constants, *(rows[0] if rows else ())}:
+        processors[name] = (
+            table.c[name].type.bind_processor(dialect) if name in table.c else None
+        )
+    fixed = {
+        name: processors[name](value) if processors[name] else value
+        for name, value in constants.items()
+    }
+    typed = [name for name in (rows[0] if rows else ()) if processors[name]]
+    driven = []
+    for row in rows:
+        values = {**row, **fixed}
+        for name in typed:
+            values[name] = processors[name](row[name])
+        driven.append(values)
+    names = [name for name in (*processors, *extra) if name in table.c]
+    untyped = sa_table(table.name, *(sa_column(name) for name in dict.fromkeys(names)))
+    return untyped, driven

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 
+from sqlalchemy import insert
+
 from aidmatch.audit.models import AuditEvent
+from aidmatch.db import driver_values, utcnow
 from aidmatch.extensions import db
 
 
@@ -36,3 +39,26 @@ def record(actor, action: str, obj, before: dict | None = None, after: dict | No
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def record_all(actor, action: str, object_type: str, afters: list[tuple[int, dict]]) -> None:
+    """Append one AuditEvent per (object id, after) in one bulk INSERT: what ``record`` writes
+    for each, for a batch of objects of one table written together (a run's proposals).
+    Each ``after`` is given JSON-ready (strings, numbers, None: what ``record`` makes of
+    enums and dates), as converting them here costs more than the INSERT."""
+    if not afters:
+        return
+    connection = db.session.connection()
+    table, values = driver_values(
+        AuditEvent.__table__,
+        [{"object_id": object_id, "after": after} for object_id, after in afters],
+        {
+            "actor_id": getattr(actor, "id", None),
+            "action": action,
+            "object_type": object_type,
+            "before": None,
+            "created_at": utcnow(),
+        },
+        connection,
+    )
+    connection.execute(insert(table), values)

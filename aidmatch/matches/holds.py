@@ -12,13 +12,16 @@ matches (by id), then offers (by id).
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm.util import identity_key
 
-from aidmatch.audit.operations import record
-from aidmatch.db import utcnow
+from aidmatch.audit.operations import record, record_all
+from aidmatch.db import driver_values, utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import CANCELLABLE, clean_quantity, pending_ttl
@@ -280,3 +283,183 @@ def reserve(
         },
     )
     return match
+
+
+# --- a run's proposals, a batch at a time -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposed:
+    """One engine proposal to store: the pair, its quantity and why (the engine's Proposal)."""
+
+    need_id: int
+    offer_id: int
+    quantity: int
+    distance_km: float | None
+    score: float | None
+    explanation: dict
+
+
+def reserve_proposals(
+    proposals: list[Proposed], *, actor, run_id: int, not_again: tuple
+) -> tuple[int, Counter]:
+    """Reserve a batch of engine proposals, best first, as soft holds: what ``reserve`` does
+    for one proposal, set-based.
+
+    The batch's needs and offers are locked in the global order, their counters read once;
+    each proposal is decided in Python under those locks: a pair with a match in
+    ``not_again`` (one made meanwhile) is skipped, a need or offer no longer open too, the
+    quantity is reduced to what remains (``quantity - pledged - proposed``, offers
+    ``quantity - allocated - proposed``: soft holds, like every pending proposal the donor has
+    not accepted) and skipped when nothing does. Then one executemany of the conditional
+    UPDATEs per table (``... WHERE quantity - pledged - proposed >= :q``, row counts checked),
+    one bulk INSERT of the matches and one of their audit events, the same as ``reserve``
+    writes. Flushes nothing else and never commits. Returns how many were stored and the
+    others counted by reason (``pair:already_matched``, ``proposal:closed_meanwhile``,
+    ``proposal:reserved_meanwhile``, ``proposal:reduced_meanwhile``).
+    """
+    skipped: Counter = Counter()
+    if not proposals:
+        return 0, skipped
+    need_ids = sorted({p.need_id for p in proposals})
+    offer_ids = sorted({p.offer_id for p in proposals})
+    lock_for_update(need_ids, offer_ids)
+    need_left = dict(
+        db.session.execute(
+            select(Need.id, Need.quantity - Need.pledged - Need.proposed).where(
+                Need.id.in_(need_ids), Need.status_is(NeedStatus.OPEN)
+            )
+        ).all()
+    )
+    offer_left, donor_of = {}, {}
+    for offer_id, left, org_id in db.session.execute(
+        select(Offer.id, Offer.quantity - Offer.allocated - Offer.proposed, Offer.organization_id)
+        .where(Offer.id.in_(offer_ids), Offer.status_is(OfferStatus.OPEN))
+    ):
+        offer_left[offer_id], donor_of[offer_id] = left, org_id
+    taken = set(
+        db.session.execute(
+            select(Match.need_id, Match.offer_id).where(
+                Match.need_id.in_(need_ids), Match.status.in_(not_again)
+            )
+        ).all()
+    )
+    chosen: list[tuple[Proposed, int]] = []
+    for proposal in proposals:
+        pair = (proposal.need_id, proposal.offer_id)
+        if pair in taken:
+            skipped["pair:already_matched"] += 1
+            continue
+        if proposal.need_id not in need_left or proposal.offer_id not in offer_left:
+            skipped["proposal:closed_meanwhile"] += 1
+            continue
+        fits = min(proposal.quantity, need_left[proposal.need_id], offer_left[proposal.offer_id])
+        if fits <= 0:
+            skipped["proposal:reserved_meanwhile"] += 1
+            continue
+        if fits < proposal.quantity:
+            skipped["proposal:reduced_meanwhile"] += 1
+        need_left[proposal.need_id] -= fits
+        offer_left[proposal.offer_id] -= fits
+        taken.add(pair)
+        chosen.append((proposal, fits))
+    if not chosen:
+        return 0, skipped
+
+    now = utcnow()
+    connection = db.session.connection()
+    by_need: Counter = Counter()
+    by_offer: Counter = Counter()
+    for proposal, quantity in chosen:
+        by_need[proposal.need_id] += quantity
+        by_offer[proposal.offer_id] += quantity
+    for model, totals, held in ((Need, by_need, "pledged"), (Offer, by_offer, "allocated")):
+        table, values = driver_values(
+            model.__table__,
+            [{"row_id": row_id, "q": q} for row_id, q in sorted(totals.items())],
+            {"updated_at": now},
+            connection,
+            extra=("id", "quantity", held, "proposed"),
+        )
+        result = connection.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("row_id"),
+                table.c.quantity - table.c[held] - table.c.proposed >= bindparam("q"),
+            )
+            .values(proposed=table.c.proposed + bindparam("q")),
+            values,  # updated_at too, set from each row's values
+        )
+        if result.rowcount != len(totals):  # the locks make this impossible: say so loudly
+            raise RuntimeError(f"{table.name}: {result.rowcount} of {len(totals)} rows reserved")
+
+    expires_at = now + pending_ttl()
+    actor_id = getattr(actor, "id", None)
+    rows = [
+        {
+            "need_id": proposal.need_id,
+            "offer_id": proposal.offer_id,
+            "organization_id": donor_of[proposal.offer_id],
+            "quantity": quantity,
+            "distance_km": proposal.distance_km,
+            "score": proposal.score,
+            "explanation": proposal.explanation or {},
+        }
+        for proposal, quantity in chosen
+    ]
+    table, values = driver_values(
+        Match.__table__,
+        rows,
+        {
+            "run_id": run_id,
+            "source": MatchSource.ENGINE,
+            "status": MatchStatus.PENDING,
+            "idempotency_key": None,
+            "created_by_id": actor_id,
+            "donor_accepted_at": None,
+            "donor_accepted_by_id": None,
+            "expires_at": expires_at,
+            "extension_used": False,
+            "discrepancy": False,
+            "created_at": now,
+            "updated_at": now,
+        },
+        connection,
+    )
+    before = db.session.scalar(select(func.max(Match.id))) or 0
+    connection.execute(insert(table), values)
+    # a run stores a pair once: its new matches' ids by pair, in one read of the ids after
+    id_of = {
+        (need_id, offer_id): match_id
+        for match_id, need_id, offer_id in db.session.execute(
+            select(Match.id, Match.need_id, Match.offer_id).where(
+                Match.id > before, Match.run_id == run_id
+            )
+        )
+    }
+    ids = [id_of[(row["need_id"], row["offer_id"])] for row in rows]
+    expires = expires_at.isoformat()  # as record() writes it (audit.operations._jsonable)
+    record_all(
+        actor,
+        "match.propose",
+        table.name,
+        [
+            (
+                match_id,
+                {
+                    "status": "pending",
+                    "need_id": row["need_id"],
+                    "offer_id": row["offer_id"],
+                    "organization_id": row["organization_id"],
+                    "quantity": row["quantity"],
+                    "source": "engine",
+                    "donor_accepted": False,
+                    "run_id": run_id,
+                    "idempotency_key": None,
+                    "expires_at": expires,
+                },
+            )
+            for match_id, row in zip(ids, rows, strict=True)
+        ],
+    )
+    return len(chosen), skipped

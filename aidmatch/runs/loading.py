@@ -75,7 +75,7 @@ def _open_rows(model, open_status, held, *columns) -> Select:
             model.id,
             model.category_id,
             Category.unit,
-            model.quantity - held,
+            model.quantity - held - model.proposed,
             *columns,
             Organization.verified_at.is_not(None),
         )
