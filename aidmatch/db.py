@@ -124,7 +124,9 @@ def driver_values(
     processors = {}
     for name in {*constants, *(rows[0] if rows else ())}:
         processors[name] = (
-            table.c[name].type.bind_processor(dialect) if name in table.c else None
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if name in table.c
+            else None
         )
     fixed = {
         name: processors[name](value) if processors[name] else value

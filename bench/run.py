@@ -61,9 +61,7 @@ def fill(n_needs: int, n_offers: int, seed: int):
     ]
     coordinator = make_user(Role.COORDINATOR, email="coordinator@bench.example.org")
     groups = [make_org(f"Bench group {i}").id for i in range(100)]
-    donors = [
-        make_org(f"Bench donor {i}", kind=OrgKind.DONOR_COLLECTIVE).id for i in range(500)
-    ]
+    donors = [make_org(f"Bench donor {i}", kind=OrgKind.DONOR_COLLECTIVE).id for i in range(500)]
     now = datetime.now(UTC)
     urgencies = list(Urgency)
 

@@ -333,8 +333,9 @@ def reserve_proposals(
     )
     offer_left, donor_of = {}, {}
     for offer_id, left, org_id in db.session.execute(
-        select(Offer.id, Offer.quantity - Offer.allocated - Offer.proposed, Offer.organization_id)
-        .where(Offer.id.in_(offer_ids), Offer.status_is(OfferStatus.OPEN))
+        select(
+            Offer.id, Offer.quantity - Offer.allocated - Offer.proposed, Offer.organization_id
+        ).where(Offer.id.in_(offer_ids), Offer.status_is(OfferStatus.OPEN))
     ):
         offer_left[offer_id], donor_of[offer_id] = left, org_id
     taken = set(

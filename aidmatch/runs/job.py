@@ -174,9 +174,7 @@ def fail_lost_runs(now: datetime | None = None) -> int:
                 "what it stored is kept"
             )
         else:
-            run.error = (
-                f"lost: no worker took it within {config['RUN_QUEUED_TIMEOUT_SECONDS']} s"
-            )
+            run.error = f"lost: no worker took it within {config['RUN_QUEUED_TIMEOUT_SECONDS']} s"
         run.status = RunStatus.FAILED
         run.finished_at = now
         record(None, "matching.run", run, before={"status": before}, after=run_summary(run))
