@@ -9,10 +9,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from aidmatch.audit.models import AuditEvent
+from aidmatch.candidates.inputs import NOT_AGAIN
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import drain, run_now
 from aidmatch.matches import operations as match_operations
+from aidmatch.matches.holds import Proposed, reserve_proposals
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.notify.models import Notification
@@ -276,3 +278,44 @@ def test_the_cli_shows_the_stages_and_keeps_json_on_stdout(app):
     assert "loading…" in result.stderr and "storing 7 proposals" in result.stderr
     assert "storing: 7 of 7 proposals" in result.stderr
     assert result.stdout.strip().startswith("{") and '"proposals": 7' in result.stdout
+
+
+def test_reserve_proposals_stores_each_value_as_given_and_reduces_to_what_remains(app):
+    """The batch writes (one statement over arrays on PostgreSQL, executemany on SQLite) keep
+    every value: a missing distance, the explanation's text; the second proposal for a need
+    gets what the first left, the third nothing."""
+    world = small_world()
+    need, offer, other = world["needs"][3], world["offers"][0], world["offers"][1]  # need: 5
+    run = under_way(RunStatus.RUNNING, started_at=utcnow())
+    why = {"reasons": ['category "exact"', "Харків ≤ 150 km"], "weights": {"distance": 0.25}}
+    stored, skipped = reserve_proposals(
+        [
+            Proposed(need.id, offer.id, 3, None, 0.5, why),
+            Proposed(need.id, other.id, 4, 12.5, None, {}),
+            Proposed(need.id, world["offers"][2].id, 1, 1.0, 0.1, {}),
+        ],
+        actor=world["coordinator"],
+        run_id=run.id,
+        not_again=NOT_AGAIN,
+    )
+    db.session.commit()
+    assert stored == 2
+    assert skipped == {"proposal:reduced_meanwhile": 1, "proposal:reserved_meanwhile": 1}
+    rows = db.session.execute(
+        select(Match.offer_id, Match.quantity, Match.distance_km, Match.score, Match.explanation)
+        .where(Match.run_id == run.id)
+        .order_by(Match.id)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (offer.id, 3, None, 0.5, why),
+        (other.id, 2, 12.5, None, {}),
+    ]
+    db.session.refresh(need)
+    assert (need.pledged, need.proposed) == (0, 5)
+    afters = db.session.scalars(
+        select(AuditEvent.after).where(AuditEvent.action == "match.propose").order_by(AuditEvent.id)
+    ).all()
+    assert [(a["offer_id"], a["quantity"], a["run_id"]) for a in afters] == [
+        (offer.id, 3, run.id),
+        (other.id, 2, run.id),
+    ]
