@@ -149,6 +149,12 @@ def _jobs_settings(env: dict, mode: str, instance_path: Path) -> dict:
         "JOBS_BLOCKING": backend == "redis" and mode != "testing",
         "JOBS_WORKERS": _positive_setting(env, "JOBS_WORKERS", 2),
         "NOTIFY_CLAIM_STALE_SECONDS": _int_setting(env, "NOTIFY_CLAIM_STALE_SECONDS", 300),
+        # A matching run whose worker has not written its heartbeat for this long is taken
+        # for dead and marked failed; one still queued after RUN_QUEUED_TIMEOUT_SECONDS too.
+        "RUN_HEARTBEAT_TIMEOUT_SECONDS": _positive_setting(
+            env, "RUN_HEARTBEAT_TIMEOUT_SECONDS", 60
+        ),
+        "RUN_QUEUED_TIMEOUT_SECONDS": _positive_setting(env, "RUN_QUEUED_TIMEOUT_SECONDS", 900),
     }
 
 

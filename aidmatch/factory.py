@@ -223,6 +223,7 @@ def register_jobs(app: Flask) -> None:
     from aidmatch.notify import events as _events  # noqa: F401  (orgs' signals, told)
     from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
+    from aidmatch.runs import job as _runs  # noqa: F401  (runs.run, runs.sweep)
     from aidmatch.telegram import channel as _telegram  # noqa: F401
 
     init_jobs(app)

@@ -31,11 +31,13 @@ from aidmatch.demo.seeding import (
 )
 from aidmatch.extensions import db
 from aidmatch.geo import coarse_point, haversine_km
+from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import URGENCY_RANK, Need, Urgency
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.permissions import Role
 from aidmatch.places.models import Place
+from aidmatch.runs.models import MatchingRun, RunStatus
 from tests.conftest import create_pg_database, drop_pg_database, make_test_app, upgrade_and_load
 
 FRONT_OBLASTS = {
@@ -243,8 +245,18 @@ def test_every_need_and_offer_is_audited_by_its_poster(demo):
         assert all(created_by == actor for _id, created_by, actor in rows)
 
 
+def test_the_demo_runs_matching_once_so_the_review_queue_is_not_empty(demo):
+    run = db.session.scalar(select(MatchingRun))
+    assert run is not None and run.status == RunStatus.FINISHED and run.proposals > 0
+    assert f"Matching run #{run.id}: finished" in demo.output
+    pending = db.session.scalar(
+        select(func.count()).select_from(Match).where(Match.status == MatchStatus.PENDING)
+    )
+    assert pending == run.proposals
+
+
 def test_a_second_run_adds_nothing(demo):
-    models = (Organization, User, Need, Offer, AuditEvent)
+    models = (Organization, User, Need, Offer, AuditEvent, MatchingRun, Match)
     before = [_count(m) for m in models]
     result = demo.app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

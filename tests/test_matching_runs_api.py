@@ -1,4 +1,5 @@
-"""The matching runs API and page: who may start runs, 201/403/409, reading a run."""
+"""The matching runs API and page: who may start runs, 202/403/409, a run queued and run by
+the job queue, reading its stage and progress."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.jobs.queue import drain
 from aidmatch.matches.models import Match
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
@@ -43,23 +45,31 @@ def test_a_coordinator_starts_a_run_and_reads_it(app, api_client):
     coordinator, _donor = cast()
     api = api_client(coordinator)
     response = api.post("/matching/runs", json={"category": "tourniquets"})
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
     body = response.get_json()
-    assert {"id", "status", "proposals", "needs_considered", "offers_considered", "seconds"} <= set(
-        body
-    )
-    assert body["status"] == "finished" and body["proposals"] == 1
-    assert body["needs_considered"] == 1 and body["offers_considered"] == 1
+    assert {"id", "status", "stage", "progress_done", "progress_total", "proposals"} <= set(body)
+    assert body["status"] == "queued" and body["proposals"] == 0 and body["stage"] is None
     assert body["scope"] == "category=tourniquets"
+    assert response.headers["Location"].endswith(f"/api/v1/matching/runs/{body['id']}")
+    assert db.session.scalar(select(Match)) is None  # the answer came before the run
+    db.session.rollback()  # end the test's read: SQLite lets one writer at a time
+    assert drain(app) == 1  # the job queue runs it
     match = db.session.scalar(select(Match))
     assert match.quantity == 15 and match.run_id == body["id"]
     read = api.get(f"/matching/runs/{body['id']}")
-    assert read.status_code == 200 and read.get_json()["proposals"] == 1
+    assert read.status_code == 200
+    done = read.get_json()
+    assert done["status"] == "finished" and done["proposals"] == 1
+    assert done["needs_considered"] == 1 and done["offers_considered"] == 1
+    assert done["stage"] == "storing" and done["progress_done"] == done["progress_total"] == 1
+    assert done["heartbeat_at"] is not None
     listed = api.get("/matching/runs").get_json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == body["id"]
     assert api.get("/matching/runs/999").status_code == 404
     again = api.post("/matching/runs", json={}).get_json()
-    assert again["proposals"] == 0
+    db.session.rollback()
+    drain(app)
+    assert api.get(f"/matching/runs/{again['id']}").get_json()["proposals"] == 0
 
 
 def test_a_run_while_another_runs_is_refused_with_409(app, api_client):
@@ -71,6 +81,7 @@ def test_a_run_while_another_runs_is_refused_with_409(app, api_client):
             scope=scope.key,
             status=RunStatus.RUNNING,
             started_at=utcnow() - timedelta(minutes=2),
+            heartbeat_at=utcnow(),  # its worker is alive
             skipped={},
             timings={},
         )
@@ -81,7 +92,10 @@ def test_a_run_while_another_runs_is_refused_with_409(app, api_client):
     error = response.get_json()["error"]
     assert error["code"] == "run_in_progress" and "still running" in error["message"]
     other = api_client(coordinator).post("/matching/runs", json={"category": "generators"})
-    assert other.status_code == 201
+    assert other.status_code == 202
+    queued = api_client(coordinator).post("/matching/runs", json={"category": "generators"})
+    assert queued.status_code == 409  # a queued run holds its scope too
+    assert f"#{other.get_json()['id']}" in queued.get_json()["error"]["message"]
 
 
 def test_bad_parameters_answer_422(app, api_client):
@@ -110,7 +124,7 @@ def test_bad_parameters_answer_422(app, api_client):
 def test_an_oblast_is_taken_as_people_write_it(app, api_client, typed):
     coordinator, _donor = cast()
     response = api_client(coordinator).post("/matching/runs", json={"oblast": typed})
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
     assert response.get_json()["scope"] == "oblast=Kharkiv Oblast"
 
 
@@ -127,11 +141,20 @@ def test_the_runs_page_starts_a_run_and_shows_its_proposals(app, login_as):
     client = login_as(coordinator)
     page = client.get("/matching")
     assert page.status_code == 200 and "Start a matching run" in page.get_data(as_text=True)
+    assert "Best overall" in page.get_data(as_text=True)
+    assert "Fast, one by one" in page.get_data(as_text=True)
+    assert "(a min-cost flow)" in page.get_data(as_text=True)  # the names in the note
     response = client.post("/matching", data={"category": "", "oblast": "", "allocator": "flow"})
     assert response.status_code == 302
     run = db.session.scalar(select(MatchingRun))
     assert response.headers["Location"].endswith(f"/matching/runs/{run.id}")
+    waiting = client.get(f"/matching/runs/{run.id}").get_data(as_text=True)
+    assert "waiting for a worker" in waiting and "<progress" in waiting
+    assert '<meta http-equiv="refresh"' in waiting  # it reloads without JavaScript
+    db.session.rollback()
+    drain(app)
     page = client.get(f"/matching/runs/{run.id}").get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' not in page and "<progress" not in page
     assert "Tourniquets for the evacuation team" in page and "critical" not in page
     assert " km" in page
     listing = client.get("/matching").get_data(as_text=True)

@@ -347,12 +347,14 @@ def test_a_failing_run_is_marked_failed_with_its_error(app, monkeypatch):
     )
 
 
-def running_row(scope: RunScope, minutes_ago: float = 1) -> MatchingRun:
+def running_row(scope: RunScope, minutes_ago: float = 1, beat_ago: float = 0) -> MatchingRun:
+    """A run under way, started minutes ago, its worker's last heartbeat seconds ago."""
     run = MatchingRun(
         parameters=scope.parameters(),
         scope=scope.key,
         status=RunStatus.RUNNING,
         started_at=utcnow() - timedelta(minutes=minutes_ago),
+        heartbeat_at=utcnow() - timedelta(seconds=beat_ago),
         skipped={},
         timings={},
     )
@@ -400,13 +402,14 @@ def test_a_run_for_another_oblast_may_run_meanwhile(app):
     assert needs and all(db.session.get(Need, n).place.oblast == "Kharkiv Oblast" for n in needs)
 
 
-def test_a_stale_running_run_is_marked_failed_and_does_not_block(app):
+def test_a_run_whose_worker_died_is_marked_failed_and_does_not_block(app):
     world = small_world()
-    stale = running_row(resolve_scope(), minutes_ago=45)
+    silent = app.config["RUN_HEARTBEAT_TIMEOUT_SECONDS"] + 1
+    lost = running_row(resolve_scope(), minutes_ago=45, beat_ago=silent)
     run = run_matching(world["coordinator"])
     assert run.status == RunStatus.FINISHED
-    db.session.refresh(stale)
-    assert stale.status == RunStatus.FAILED and "stale" in stale.error
+    db.session.refresh(lost)
+    assert lost.status == RunStatus.FAILED and "no heartbeat since" in lost.error
 
 
 def test_a_claim_from_another_connection_between_two_stored_batches(app, monkeypatch):

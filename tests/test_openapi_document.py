@@ -259,7 +259,7 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     choice = {**choice, "kind": "match_to_review"}
     walk.call(donor, "PUT", "/notifications/preferences", 422, json={"preferences": [choice]})
 
-    walk.call(coordinator, "POST", "/matching/runs", 201, json={})  # last: it proposes
+    walk.call(coordinator, "POST", "/matching/runs", 202, json={})  # queued: a job runs it
     run = walk.call(coordinator, "GET", "/matching/runs", 200)["items"][0]
     walk.call(donor, "GET", "/matching/runs", 403)
     walk.call(donor, "POST", "/matching/runs", 403, json={})

@@ -21,7 +21,7 @@ from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from aidmatch.runs import storing
-from aidmatch.runs.job import RUN_STALE_AFTER, run_matching
+from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from tests.factories import make_org, make_user
 from tests.notice_helpers import mark, notes, told
@@ -89,7 +89,7 @@ def test_a_run_tells_each_organization_once_with_its_count(app, monkeypatch):
     assert told(start) == []
 
 
-def test_a_stale_run_marked_failed_tells_what_it_stored(app):
+def test_a_lost_run_marked_failed_tells_what_it_stored(app):
     donors, organizer, coordinator = three_donors()
     org_id, members = next(iter(donors.items()))
     stale = MatchingRun(
@@ -97,7 +97,8 @@ def test_a_stale_run_marked_failed_tells_what_it_stored(app):
         parameters={"allocator": "flow", "verified_only": True},
         scope="all",
         status=RunStatus.RUNNING,
-        started_at=utcnow() - RUN_STALE_AFTER - timedelta(minutes=1),
+        started_at=utcnow() - timedelta(minutes=5),
+        heartbeat_at=utcnow() - timedelta(seconds=app.config["RUN_HEARTBEAT_TIMEOUT_SECONDS"] + 1),
         skipped={},
         timings={},
     )

@@ -47,4 +47,21 @@ def seed_demo_command():
         )
     else:
         click.echo(f"Demo data already exists ({COORDINATOR_EMAIL}): nothing added.")
+    _run_matching_once()
     _print_logins()
+
+
+def _run_matching_once() -> None:
+    """Run the engine once over the demo data when no run exists yet, so that the review
+    queue and the donors' proposals are not empty for a new user (idempotent)."""
+    from sqlalchemy import select
+
+    from aidmatch.runs.job import run_matching
+    from aidmatch.runs.models import MatchingRun
+
+    if db.session.scalar(select(MatchingRun.id).limit(1)) is not None:
+        db.session.rollback()
+        return
+    db.session.rollback()
+    run = run_matching(None)
+    click.echo(f"Matching run #{run.id}: {run.status}, {run.proposals} proposals.")

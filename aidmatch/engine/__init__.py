@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -93,6 +93,7 @@ def propose(
     units: Mapping[Any, str] | None = None,
     workers: int = 1,
     exclude: Iterable[tuple[int, int]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MatchResult:
     """Allocate open offers to open needs; proposals best score first, with a report.
 
@@ -134,6 +135,8 @@ def propose(
         log.warning("matching: skipped %d rows: %s", len(report.skipped), report.skipped_counts)
     clock.lap("validate_s")
 
+    if progress is not None:
+        progress("candidates")
     pairs = find_candidates(
         need_rows,
         offer_rows,
@@ -156,6 +159,8 @@ def propose(
     )
     clock.lap("scoring_s")
 
+    if progress is not None:
+        progress("allocation")
     if allocator == "flow":
         cost = costs_from_scores(score, weights.max_score, cost_scale)
         # number the solver's nodes along a space-filling curve (faster than by id)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import abort
+from flask import abort, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.permissions import is_staff
-from aidmatch.runs.job import run_matching
+from aidmatch.runs.job import request_run
 from aidmatch.runs.models import MatchingRun
 from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 
@@ -25,13 +25,31 @@ class RunIn(ma.Schema):
         allow_none=True, metadata={"description": "the needs of this oblast, offers from anywhere"}
     )
     allocator = ma.fields.String(
-        load_default="flow", validate=ma.validate.OneOf(["flow", "greedy"])
+        load_default="flow",
+        validate=ma.validate.OneOf(["flow", "greedy"]),
+        metadata={
+            "description": "flow: best overall (a min-cost flow over all pairs); greedy: fast, "
+            "one by one (the best-scored pair first)"
+        },
     )
 
 
 class RunOut(ma.Schema):
     id = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "running, finished or failed"})
+    status = ma.fields.String(metadata={"description": "queued, running, finished or failed"})
+    stage = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "while it runs: loading, candidates, allocation or storing"},
+    )
+    progress_done = ma.fields.Integer(
+        metadata={"description": "proposals stored so far (stage storing)"}
+    )
+    progress_total = ma.fields.Integer(
+        metadata={"description": "proposals to store (stage storing)"}
+    )
+    heartbeat_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "when its worker last said it is alive"}
+    )
     scope = ma.fields.String()
     proposals = ma.fields.Integer()
     needs_considered = ma.fields.Integer()
@@ -65,6 +83,10 @@ def _run_dict(run: MatchingRun) -> dict:
                 "needs_considered",
                 "offers_considered",
                 "candidate_pairs",
+                "stage",
+                "progress_done",
+                "progress_total",
+                "heartbeat_at",
                 "timings",
                 "seconds",
                 "error",
@@ -86,17 +108,23 @@ def _require_staff() -> None:
 @blp.route("/matching/runs", methods=["POST"])
 @token_required
 @blp.arguments(RunIn)
-@blp.response(201, RunOut)
+@blp.response(
+    202,
+    RunOut,
+    headers={"Location": {"description": "the run's URL", "schema": {"type": "string"}}},
+)
 def start(payload):
-    """Run matching now over a scope (409 while a run for an overlapping scope is running)."""
+    """Start a matching run over a scope: it is queued and runs in the background (read it
+    for its stage and progress); 409 while a run for an overlapping scope is queued or
+    running."""
     _require_staff()
-    run = run_matching(
+    run = request_run(
         current_user._get_current_object(),
         payload.get("category"),
         payload.get("oblast"),
         payload.get("allocator", "flow"),
     )
-    return _run_dict(run)
+    return _run_dict(run), 202, {"Location": url_for("api_matching.read", run_id=run.id)}
 
 
 @blp.route("/matching/runs", methods=["GET"])

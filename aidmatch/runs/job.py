@@ -1,24 +1,35 @@
-"""A coordinator's matching run: start, load, propose, store, finish.
+"""A coordinator's matching run: queue, start, load, propose, store, finish.
 
-``run_matching`` is a job, not a request, so it manages its own transactions:
+A run is a job on the job queue (``runs.run``), not a request, so it manages its own
+transactions:
 
-1. *start*: in one short transaction, serialised (PostgreSQL: an advisory transaction
-   lock; SQLite: every transaction is ``BEGIN IMMEDIATE``), runs left ``running`` for more
-   than ``RUN_STALE_AFTER`` are marked failed (a crashed run cannot block forever; the
-   organizations are told what it stored, as when a run fails), a run
-   whose scope overlaps a running one is refused (409), and the ``running`` row is
-   committed, so a second start sees it;
-2. *load* needs, offers, the category tree and the pairs not to propose (``NOT_AGAIN``:
-   they have an active match, or a party declined, rejected or withdrew one), then
-   commit (SQLite holds its write lock for a whole transaction);
-3. *engine*: ``propose`` with no transaction open;
-4. *store* each proposal, best first, in batches of ``STORE_BATCH`` committed one by one,
-   through ``reserve(..., allow_partial=True)``: a claim that arrived meanwhile reduces or
-   skips it, never over-allocates; a pair that got such a match meanwhile is skipped
+1. *queue* (``request_run``: the /matching page and the API; ``run_matching``, which the CLI
+   and the tests call, then runs it in this process): serialised (PostgreSQL: an advisory
+   transaction lock; SQLite: every transaction is ``BEGIN IMMEDIATE``), runs whose worker
+   died are marked failed first (``fail_lost_runs``), a run whose scope overlaps a queued or
+   running one is refused (409), and the ``queued`` row is inserted; the job is enqueued once
+   that commits;
+2. *claim*: the worker turns ``queued`` into ``running`` (a conditional UPDATE: a job handed
+   out twice runs once) and starts its heartbeat, a thread with its own connection writing
+   ``heartbeat_at`` every ``HEARTBEAT_EVERY`` seconds, in transactions of one UPDATE, until
+   the run ends;
+3. *load* (stage ``loading``) needs, offers, the category tree and the pairs not to propose
+   (``NOT_AGAIN``: they have an active match, or a party declined, rejected or withdrew one),
+   then commit (SQLite holds its write lock for a whole transaction);
+4. *engine*: ``propose`` with no transaction open; it reports its stages (``candidates``,
+   ``allocation``), each written to the run in a short commit of its own;
+5. *store* (stage ``storing``, n of N) the proposals, best first, in batches of
+   ``STORE_BATCH``, each reserved together and committed with the run's progress
    (:mod:`aidmatch.runs.storing`);
-5. *finish*: counts, timings, status, the audit event ``matching.run``, and one notification
+6. *finish*: counts, timings, status, the audit event ``matching.run``, and one notification
    per donor organization with the number of its new proposals (also when the run failed
    after some batches were stored: those proposals are real).
+
+A worker killed mid-run leaves its run ``running`` with a heartbeat that stops: the periodic
+job ``runs.sweep`` (every minute, and when a worker starts) marks it failed once the
+heartbeat is older than ``RUN_HEARTBEAT_TIMEOUT_SECONDS``, and tells the organizations what
+it stored, so its scope is free again; a run still queued after
+``RUN_QUEUED_TIMEOUT_SECONDS`` (its job lost) likewise.
 
 What a run covers is in :mod:`aidmatch.runs.scope`; which rows it loads, and where it places
 each need, in :mod:`aidmatch.runs.loading`.
@@ -27,19 +38,23 @@ each need, in :mod:`aidmatch.runs.loading`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text, update
 
 from aidmatch.audit.operations import record
+from aidmatch.auth.models import User
 from aidmatch.candidates.inputs import category_catalog, engine_weights
 from aidmatch.db import utcnow
 from aidmatch.engine import ALLOCATORS, propose
 from aidmatch.extensions import db
+from aidmatch.jobs.queue import after_commit, periodic, task
 from aidmatch.postings.validate import check_texts
 from aidmatch.refusals import Conflict, Invalid
 from aidmatch.runs.loading import load_need_records, load_offer_records, pairs_not_to_propose
@@ -49,9 +64,26 @@ from aidmatch.runs.storing import store_proposals, tell_organizations
 
 log = logging.getLogger(__name__)
 
-RUN_STALE_AFTER = timedelta(minutes=30)
+RUN_JOB = "runs.run"
+HEARTBEAT_EVERY = 10  # seconds between two heartbeats of a running run
 # Serialises run starts on PostgreSQL (pg_advisory_xact_lock key: "aidmatch" in ASCII).
 RUN_LOCK_KEY = 0x6169646D61746368 & 0x7FFFFFFFFFFFFFFF
+# What a run's progress callback is told: the stage, how much of it is done, out of how much.
+Progress = Callable[[str, int, int], None]
+
+
+class RunLost(Exception):
+    """The run was marked failed while it ran (its heartbeat was taken for dead)."""
+
+
+def request_run(
+    actor, category_slug: str | None = None, oblast: str | None = None, allocator: str = "flow"
+) -> MatchingRun:
+    """Queue a run (the /matching page and the API): the ``queued`` row, flushed, and the job
+    ``runs.run`` enqueued once the caller commits. Raises as ``create_run``."""
+    run = create_run(actor, category_slug, oblast, allocator)
+    after_commit(RUN_JOB, run.id)
+    return run
 
 
 def run_matching(
@@ -61,51 +93,34 @@ def run_matching(
     allocator: str = "flow",
     *,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> MatchingRun:
-    """Run the engine over a scope and store its proposals; the finished (or failed) run.
+    """Queue a run and run it in this process now (``flask match run``, the demo, tests): the
+    finished (or failed) run. Commits as it goes: call it with no pending changes."""
+    run = create_run(actor, category_slug, oblast, allocator)
+    db.session.commit()
+    execute_run(run.id, now=now, progress=progress)
+    return db.session.get(MatchingRun, run.id)
 
-    Commits as it goes (see the module docstring): call it with no pending changes.
-    Raises Invalid for an unknown category, oblast or allocator and Conflict when a run
-    for an overlapping scope is already running.
+
+def create_run(actor, category_slug: str | None, oblast: str | None, allocator: str):
+    """Insert (flushed, not committed) the ``queued`` row of a run over a scope.
+
+    Raises Invalid for an unknown category, oblast or allocator and Conflict (409) when a run
+    for an overlapping scope is queued or running; runs whose worker died are marked failed
+    first (``fail_lost_runs``).
     """
     if allocator not in ALLOCATORS:
         raise Invalid(_l("Unknown allocator: use flow or greedy."), field="allocator")
     check_texts({"category": category_slug, "oblast": oblast})
     scope = resolve_scope(category_slug, oblast)
-    run = start_run(actor, scope, allocator)
-    run_id = run.id
-    started = time.perf_counter()
-    try:
-        _execute(run_id, scope, allocator, actor, now or utcnow(), started)
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run
-        log.exception("matching run %s failed", run_id)
-        db.session.rollback()
-        _finish_failed(run_id, actor, f"{type(exc).__name__}: {exc}", started)
-    return db.session.get(MatchingRun, run_id)
-
-
-def start_run(actor, scope: RunScope, allocator: str) -> MatchingRun:
-    """Insert and commit the ``running`` row, or refuse (409) if an overlapping run runs."""
     _lock_run_starts()
-    now = utcnow()
-    stale = db.session.scalars(
-        select(MatchingRun).where(
-            MatchingRun.status == RunStatus.RUNNING,
-            MatchingRun.started_at < now - RUN_STALE_AFTER,
-        )
+    fail_lost_runs()
+    under_way = db.session.scalars(
+        select(MatchingRun).where(MatchingRun.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)))
     ).all()
-    for old in stale:
-        old.status = RunStatus.FAILED
-        old.finished_at = now
-        old.error = f"stale: no end recorded within {RUN_STALE_AFTER} (h:mm:ss)"
-        record(None, "matching.run", old, before={"status": "running"}, after={"status": "failed"})
-        tell_organizations(old.id)  # what it stored is real (told once: dedupe keys)
-    running = db.session.scalars(
-        select(MatchingRun).where(MatchingRun.status == RunStatus.RUNNING)
-    ).all()
-    for other in running:
+    for other in under_way:
         if scope.overlaps(RunScope.from_parameters(other.parameters)):
-            db.session.commit()  # keep the stale runs marked
             raise Conflict(
                 _l(
                     "Matching run #%(id)s (%(scope)s) is still running for an overlapping "
@@ -119,14 +134,156 @@ def start_run(actor, scope: RunScope, allocator: str) -> MatchingRun:
         started_by_id=getattr(actor, "id", None),
         parameters={**scope.parameters(), "allocator": allocator, "verified_only": True},
         scope=scope.key,
-        status=RunStatus.RUNNING,
-        started_at=now,
+        status=RunStatus.QUEUED,
+        started_at=utcnow(),
         skipped={},
         timings={},
     )
     db.session.add(run)
-    db.session.commit()
+    db.session.flush()
     return run
+
+
+def fail_lost_runs(now: datetime | None = None) -> int:
+    """Mark failed the runs whose worker died: running with a heartbeat older than
+    RUN_HEARTBEAT_TIMEOUT_SECONDS, or queued for longer than RUN_QUEUED_TIMEOUT_SECONDS (the
+    job lost); tell the organizations what each stored. Flushes; returns how many."""
+    config = current_app.config
+    now = now or utcnow()
+    silent = now - timedelta(seconds=config["RUN_HEARTBEAT_TIMEOUT_SECONDS"])
+    waited = now - timedelta(seconds=config["RUN_QUEUED_TIMEOUT_SECONDS"])
+    lost = db.session.scalars(
+        select(MatchingRun)
+        .where(
+            or_(
+                and_(
+                    MatchingRun.status == RunStatus.RUNNING,
+                    func.coalesce(MatchingRun.heartbeat_at, MatchingRun.started_at) < silent,
+                ),
+                and_(MatchingRun.status == RunStatus.QUEUED, MatchingRun.started_at < waited),
+            )
+        )
+        .order_by(MatchingRun.id)
+    ).all()
+    for run in lost:
+        before = str(run.status)
+        if run.status == RunStatus.RUNNING:
+            last = run.heartbeat_at or run.started_at
+            run.error = (
+                f"lost: its worker stopped (no heartbeat since {last:%Y-%m-%d %H:%M:%S} UTC); "
+                "what it stored is kept"
+            )
+        else:
+            run.error = f"lost: no worker took it within {config['RUN_QUEUED_TIMEOUT_SECONDS']} s"
+        run.status = RunStatus.FAILED
+        run.finished_at = now
+        record(None, "matching.run", run, before={"status": before}, after=run_summary(run))
+        tell_organizations(run.id)  # what it stored is real (told once: dedupe keys)
+    db.session.flush()
+    return len(lost)
+
+
+@periodic("runs.sweep", at_start=True, minute="*")
+def sweep_lost_runs() -> int:
+    """The periodic job: free the scopes of runs whose worker died (``fail_lost_runs``)."""
+    return fail_lost_runs()
+
+
+@task(RUN_JOB)
+def run_queued(run_id: int) -> None:
+    """The job: run a queued run (its transactions are its own, see the module docstring)."""
+    db.session.commit()  # the job's transaction holds nothing yet
+    execute_run(run_id)
+
+
+def execute_run(
+    run_id: int, *, now: datetime | None = None, progress: Progress | None = None
+) -> MatchingRun | None:
+    """Claim a queued run and run it: load, propose, store, finish (or fail, with its error).
+    None if the run was not queued (another worker took it, or it was marked failed)."""
+    claimed = db.session.execute(
+        update(MatchingRun)
+        .where(MatchingRun.id == run_id, MatchingRun.status == RunStatus.QUEUED)
+        .values(status=RunStatus.RUNNING, stage="loading", started_at=utcnow(),
+                heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    db.session.commit()
+    if claimed != 1:
+        log.warning("matching run %s was not queued: not run", run_id)
+        return None
+    run = db.session.get(MatchingRun, run_id)
+    actor = db.session.get(User, run.started_by_id) if run.started_by_id else None
+    scope = RunScope.from_parameters(run.parameters)
+    allocator = run.parameters.get("allocator", "flow")
+    reporter = _Reporter(run_id, progress)
+    started = time.perf_counter()
+    with _Heartbeat(run_id):
+        try:
+            _execute(run_id, scope, allocator, actor, now or utcnow(), started, reporter)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run
+            log.exception("matching run %s failed", run_id)
+            db.session.rollback()
+            _finish_failed(run_id, actor, f"{type(exc).__name__}: {exc}", started)
+    return db.session.get(MatchingRun, run_id)
+
+
+class _Reporter:
+    """Writes a run's stage and progress (and so its heartbeat) and tells ``show``."""
+
+    def __init__(self, run_id: int, show: Progress | None) -> None:
+        self.run_id, self.show = run_id, show
+
+    def stage(self, name: str, total: int = 0) -> None:
+        """A new stage begins: written in a short commit of its own."""
+        self.write(name, 0, total)
+        db.session.commit()
+
+    def write(self, name: str, done: int, total: int) -> None:
+        """Write the progress in the current transaction (RunLost if the run is not running)."""
+        written = db.session.execute(
+            update(MatchingRun)
+            .where(MatchingRun.id == self.run_id, MatchingRun.status == RunStatus.RUNNING)
+            .values(stage=name, progress_done=done, progress_total=total, heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if written != 1:
+            raise RunLost(f"run {self.run_id} was marked failed while it ran")
+        if self.show is not None:
+            self.show(name, done, total)
+
+
+class _Heartbeat:
+    """A thread writing the run's ``heartbeat_at`` every HEARTBEAT_EVERY seconds, each in a
+    transaction of one UPDATE on a connection of its own, while the run runs (also while the
+    engine computes, when nothing else writes)."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.engine = db.engine
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"run-{run_id}-heartbeat")
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        table = MatchingRun.__table__
+        while not self.stopped.wait(HEARTBEAT_EVERY):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(table)
+                        .where(table.c.id == self.run_id, table.c.status == RunStatus.RUNNING)
+                        .values(heartbeat_at=utcnow())
+                    )
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("matching run %s: heartbeat not written", self.run_id, exc_info=True)
 
 
 def _lock_run_starts() -> None:
@@ -138,7 +295,13 @@ def _lock_run_starts() -> None:
 
 
 def _execute(
-    run_id: int, scope: RunScope, allocator: str, actor, now: datetime, started: float
+    run_id: int,
+    scope: RunScope,
+    allocator: str,
+    actor,
+    now: datetime,
+    started: float,
+    reporter: _Reporter,
 ) -> None:
     """Load, propose, store and finish one run (see the module docstring)."""
     from aidmatch.needs.operations import expire_needs
@@ -146,6 +309,7 @@ def _execute(
 
     timings: dict[str, float] = {}
     lap = time.perf_counter()
+    reporter.stage("loading")
     expire_needs(now.date())
     expire_offers(now.date())
     skipped: Counter[str] = Counter()
@@ -166,6 +330,7 @@ def _execute(
         units=units,
         exclude=exclude,
         workers=int(current_app.config.get("MATCH_WORKERS", 1)),
+        progress=reporter.stage,
     )
     report = result.report
     timings.update({f"engine_{k}": v for k, v in report.timings.items()})
@@ -174,10 +339,20 @@ def _execute(
         skipped["pair:already_matched"] += report.excluded_pairs
 
     lap = time.perf_counter()
-    stored = store_proposals(run_id, result.proposals, actor, skipped)
+    total = len(result.proposals)
+    reporter.stage("storing", total)
+    stored = store_proposals(
+        run_id,
+        result.proposals,
+        actor,
+        skipped,
+        progress=lambda done, _total: reporter.write("storing", done, total),
+    )
     timings["store_s"] = time.perf_counter() - lap
 
     run = db.session.get(MatchingRun, run_id)
+    if run.status != RunStatus.RUNNING:
+        raise RunLost(f"run {run_id} was marked failed while it ran")
     run.status = RunStatus.FINISHED
     run.needs_considered = report.needs_considered
     run.offers_considered = report.offers_considered
@@ -202,8 +377,12 @@ def _execute(
 
 
 def _finish_failed(run_id: int, actor, error: str, started: float) -> None:
-    """Mark a run failed with its error text (in a transaction of its own)."""
+    """Mark a run failed with its error text (in a transaction of its own), unless it was
+    marked failed already (``fail_lost_runs`` told the organizations then)."""
     run = db.session.get(MatchingRun, run_id)
+    if run.status != RunStatus.RUNNING:
+        db.session.rollback()
+        return
     run.status = RunStatus.FAILED
     run.error = error[:2000]
     run.seconds = round(time.perf_counter() - started, 3)

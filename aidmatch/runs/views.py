@@ -15,7 +15,7 @@ from aidmatch.extensions import db
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_choices, oblast_label
 from aidmatch.refusals import Refusal
-from aidmatch.runs.job import run_matching
+from aidmatch.runs.job import request_run
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.queries import recent_runs, run_proposals
 from aidmatch.web.labels import MATCH_STATUS_LABELS, label_of, language, options, unit_label
@@ -23,14 +23,24 @@ from aidmatch.web.labels import MATCH_STATUS_LABELS, label_of, language, options
 bp = Blueprint("matching", __name__, url_prefix="/matching")
 
 ALLOCATOR_LABELS = {
-    "flow": _l("Most quantity, best scores (min-cost flow)"),
-    "greedy": _l("Best score first (greedy)"),
+    "flow": _l("Best overall"),
+    "greedy": _l("Fast, one by one"),
 }
 RUN_STATUS_LABELS = {
+    RunStatus.QUEUED: _l("waiting to start"),
     RunStatus.RUNNING: _l("running"),
     RunStatus.FINISHED: _l("finished"),
     RunStatus.FAILED: _l("failed"),
 }
+# What a running run is doing (MatchingRun.stage, written by runs.job).
+STAGE_LABELS = {
+    "loading": _l("loading needs and offers"),
+    "candidates": _l("finding candidates"),
+    "allocation": _l("allocating"),
+    "storing": _l("storing proposals"),
+}
+# Seconds between two reloads of a run's page while it is queued or running.
+REFRESH_SECONDS = 3
 TIMING_LABELS = {
     "load_s": _l("loading"),
     "engine_candidates_s": _l("candidates"),
@@ -111,6 +121,7 @@ def scope_text(run: MatchingRun) -> str:
 def _helpers() -> dict:
     return {
         "run_status_label": lambda s: str(RUN_STATUS_LABELS.get(s, s)),
+        "stage_label": lambda s: str(STAGE_LABELS.get(s, s or "")),
         "skip_label": skip_label,
         "skip_reason_label": lambda r: str(SKIP_REASONS.get(r, r)),
         "scope_text": scope_text,
@@ -131,20 +142,14 @@ def index():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            run = run_matching(
+            run = request_run(
                 user, form.category.data or None, form.oblast.data or None, form.allocator.data
             )
         except Refusal as err:
             db.session.rollback()
             flash(err.message, "error")
         else:
-            if run.status == RunStatus.FINISHED:
-                flash(
-                    _("The run made %(n)d proposals.", n=run.proposals),
-                    "ok",
-                )
-            else:
-                flash(_("The run failed: %(error)s", error=run.error or ""), "error")
+            flash(_("The run has started. This page shows how far it is."), "ok")
             return redirect(url_for("matching.run", run_id=run.id))
     elif form.is_submitted() and "csrf_token" in form.errors:
         flash(_("The form had expired. Please send it again."), "error")
@@ -158,5 +163,11 @@ def run(run_id: int):
     matching_run = db.session.get(MatchingRun, run_id)
     if matching_run is None:
         abort(404)
-    proposals = run_proposals(run_id)
-    return render_template("matching/run.html", run=matching_run, proposals=proposals)
+    under_way = matching_run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    proposals = [] if under_way else run_proposals(run_id)
+    return render_template(
+        "matching/run.html",
+        run=matching_run,
+        proposals=proposals,
+        refresh=REFRESH_SECONDS if under_way else None,
+    )
