@@ -84,6 +84,9 @@ def test_the_run_stores_soft_holds_with_the_audit_reserve_writes(app):
     )
     # the same event reserve writes for one engine proposal
     need, offer = world["needs"][2], world["offers"][2]
+    need.quantity += 1  # room for one more soft hold on both sides
+    offer.quantity += 1
+    db.session.flush()
     one = match_operations.reserve(
         need, offer, offer.organization, 1, source=MatchSource.ENGINE,
         actor=world["coordinator"], run=run,

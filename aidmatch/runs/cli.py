@@ -5,6 +5,7 @@ object)."""
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 from flask.cli import with_appcontext
@@ -77,7 +78,7 @@ class _Shown:
         self.stage: str | None = None
         self.bar = None
         self.done = 0
-        self.tty = click.get_text_stream("stderr").isatty()
+        self.tty = sys.stderr.isatty()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage != self.stage:
@@ -85,7 +86,7 @@ class _Shown:
             self.stage = stage
             if stage == "storing" and total and self.tty:
                 self.bar = click.progressbar(
-                    length=total, label="storing proposals", file=click.get_text_stream("stderr")
+                    length=total, label="storing proposals", file=sys.stderr
                 )
                 self.bar.__enter__()
                 self.done = 0
