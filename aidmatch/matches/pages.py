@@ -24,7 +24,7 @@ from aidmatch.matches.rules import STATUS_LABELS, is_overdue
 from aidmatch.permissions import STAFF_ROLES, is_staff
 from aidmatch.privacy import viewer_for
 from aidmatch.web.i18n import local_datetime, local_number
-from aidmatch.web.labels import label_of, unit_label, urgency_label
+from aidmatch.web.labels import category_fit_label, label_of, unit_label, urgency_label
 
 SOURCE_LABELS = {
     "engine": _l("proposed by the matching engine"),
@@ -36,6 +36,7 @@ PART_LABELS = {
     "closeness": _l("Closeness"),
     "waiting": _l("How long the need has waited"),
     "verified": _l("Group verified"),
+    "category_fit": _l("Category fit"),
 }
 # The distance is shown on its own line (privacy.Viewer.match_distance), not among these facts.
 FACT_LABELS = {
@@ -44,6 +45,7 @@ FACT_LABELS = {
     "days_waiting": _l("Days waiting"),
     "days_left": _l("Days left until needed"),
     "verified": _l("Group verified"),
+    "category_fit": _l("Category"),
 }
 EXACT_ONLY_PARTS = frozenset({"closeness"})
 ACTION_LABELS = {
@@ -145,10 +147,18 @@ def explanation_view(match: Match, exact: bool) -> dict | None:
             value = "—" if key != "radius_km" else _("anywhere")
         elif key == "urgency":
             value = urgency_label(value)
+        elif key == "category_fit":
+            value = category_fit_label(value)
         fact_rows.append((str(label), value))
     if not (part_rows or fact_rows or match.score is not None):
         return None
-    return {"score": match.score if exact else None, "parts": part_rows, "facts": fact_rows}
+    return {
+        "score": match.score if exact else None,
+        "parts": part_rows,
+        "facts": fact_rows,
+        # a general offer for a specific need: said above the table, for whoever sees it
+        "general": category_fit_label("general") if facts.get("category_fit") == "general" else "",
+    }
 
 
 def history(match: Match, viewer) -> list[dict]:
