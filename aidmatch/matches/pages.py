@@ -20,7 +20,7 @@ from aidmatch.auth.models import User
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import REVEALED, Match, MatchStatus
-from aidmatch.matches.rules import STATUS_LABELS, is_overdue
+from aidmatch.matches.rules import STATUS_LABELS, confirmed_ttl, is_overdue, time_too_short
 from aidmatch.permissions import STAFF_ROLES, is_staff
 from aidmatch.privacy import viewer_for
 from aidmatch.web.i18n import local_datetime, local_number
@@ -104,6 +104,19 @@ def time_left(match: Match, now: datetime) -> dict | None:
         "words": words,
         "soon": timedelta(0) < delta <= timedelta(hours=24),
     }
+
+
+def time_short(match: Match, now: datetime) -> dict | None:
+    """For coordinators: the need is due before the usual time to ship runs out (from now for
+    a pending match, from its confirmation for a confirmed one, whose ship-by date was cut to
+    the needed-by date: matches/rules.ship_by); None when there is time enough."""
+    status = match.status_at(now)
+    if status not in (MatchStatus.PENDING, MatchStatus.CONFIRMED):
+        return None
+    since = match.confirmed_at if status == MatchStatus.CONFIRMED and match.confirmed_at else now
+    if not time_too_short(match.need, since):
+        return None
+    return {"needed_by": match.need.needed_by, "days": confirmed_ttl().days}
 
 
 def person(user: User | None, viewer, match: Match) -> str:
@@ -280,6 +293,7 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
         "closed_at": match.closed_at,
         "created_at": match.created_at,
         "time_left": time_left(match, now),
+        "time_short": time_short(match, now) if is_staff(viewer) else None,
         "extension_used": match.extension_used,
         "overdue": is_overdue(match, now),
         "distance_km": policy.match_distance(match, both),

@@ -21,7 +21,7 @@ from aidmatch.extensions import db
 from aidmatch.matches import lifecycle, notices
 from aidmatch.matches.holds import lock_for_update, release_hold
 from aidmatch.matches.models import TERMINAL, Match, MatchStatus
-from aidmatch.matches.rules import clean_quantity, clean_text, confirmed_ttl, extension
+from aidmatch.matches.rules import clean_quantity, clean_text, extended_until, ship_by
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.refusals import Conflict, Invalid
 from aidmatch.web.i18n import local_number
@@ -105,7 +105,7 @@ def _consent(match: Match, actor, name: str, own_by, other_at, now: datetime) ->
             own_by.key: actor.id,
             "confirmed_at": case((both, when), else_=None),
             "expires_at": case(
-                (both, literal(now + confirmed_ttl(), UTCDateTime())), else_=Match.expires_at
+                (both, literal(ship_by(match.need, now), UTCDateTime())), else_=Match.expires_at
             ),
         },
     )
@@ -260,7 +260,7 @@ def request_extension(match: Match, actor) -> Match:
     now = utcnow()
     lifecycle.check("extend", actor, match, now)
     old = match.expires_at
-    new = max(old or now, now) + extension()
+    new = extended_until(match, now)  # never past the need's needed-by date
     _transition(
         match,
         actor,
