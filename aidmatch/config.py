@@ -90,7 +90,7 @@ def _match_settings(env: dict) -> dict:
     ):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be greater than 0")
-    values["MATCH_WORKERS"] = _int_setting(env, "MATCH_WORKERS", 1)
+    values["MATCH_WORKERS"] = _int_setting(env, "MATCH_WORKERS", 2)
     if values["MATCH_WORKERS"] < 1:
         raise ConfigError("MATCH_WORKERS must be at least 1")
     return values

@@ -128,9 +128,59 @@ def closeness(distance_km: np.ndarray, radius_km: np.ndarray, weights: ScoreWeig
 def category_fit(need_depth: np.ndarray, offer_depth: np.ndarray) -> np.ndarray:
     """Category-fit part: 1 for the need's own category (equal depths: the offer's category
     is the need's or an ancestor of it), else the offer's depth / the need's depth."""
-    return np.where(
-        offer_depth >= need_depth, 1.0, offer_depth / np.maximum(need_depth, 1).astype(np.float64)
-    )
+    fit = np.ones(len(need_depth), dtype=np.float64)
+    general = np.flatnonzero(offer_depth < need_depth)
+    fit[general] = offer_depth[general] / need_depth[general].astype(np.float64)
+    return fit
+
+
+def _weighted_parts(
+    facts: NeedFacts,
+    offers: OfferTable,
+    need: np.ndarray,
+    offer: np.ndarray,
+    distance_km: np.ndarray,
+    weights: ScoreWeights,
+):
+    """The weighted parts of pairs (need index, offer index), one array at a time, in PARTS
+    order (so that a caller may sum them without holding them all)."""
+    yield weights.urgency * facts.urgency[need]
+    yield weights.deadline * facts.deadline[need]
+    yield weights.closeness * closeness(distance_km, offers.radius[offer], weights)
+    yield weights.waiting * facts.waiting[need]
+    yield weights.verified * facts.verified[need]
+    yield weights.category_fit * category_fit(facts.depth[need], offers.depth[offer])
+
+
+def pair_parts(
+    facts: NeedFacts,
+    offers: OfferTable,
+    need: np.ndarray,
+    offer: np.ndarray,
+    distance_km: np.ndarray,
+    weights: ScoreWeights,
+) -> dict[str, np.ndarray]:
+    """The weighted parts of pairs, by name (they add up to pair_scores)."""
+    weighted = _weighted_parts(facts, offers, need, offer, distance_km, weights)
+    return dict(zip(PARTS, weighted, strict=True))
+
+
+def pair_scores(
+    facts: NeedFacts,
+    offers: OfferTable,
+    need: np.ndarray,
+    offer: np.ndarray,
+    distance_km: np.ndarray,
+    weights: ScoreWeights,
+) -> np.ndarray:
+    """Scores of pairs: the parts added in PARTS order, one at a time, so that a run of
+    14 million pairs does not hold six arrays of parts (bit for bit the sums score_pairs
+    makes; a run asks pair_parts only for the pairs it proposes)."""
+    parts = _weighted_parts(facts, offers, need, offer, distance_km, weights)
+    score = next(parts) + next(parts)
+    for part in parts:
+        score += part
+    return score
 
 
 def score_pairs(
@@ -142,14 +192,7 @@ def score_pairs(
     weights: ScoreWeights,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Scores of pairs (need index, offer index) and their weighted parts."""
-    parts = {
-        "urgency": weights.urgency * facts.urgency[need],
-        "deadline": weights.deadline * facts.deadline[need],
-        "closeness": weights.closeness * closeness(distance_km, offers.radius[offer], weights),
-        "waiting": weights.waiting * facts.waiting[need],
-        "verified": weights.verified * facts.verified[need],
-        "category_fit": weights.category_fit * category_fit(facts.depth[need], offers.depth[offer]),
-    }
+    parts = pair_parts(facts, offers, need, offer, distance_km, weights)
     score = parts["urgency"] + parts["deadline"] + parts["closeness"]
     score = score + parts["waiting"] + parts["verified"] + parts["category_fit"]
     return score, parts
