@@ -84,8 +84,8 @@ class Proposal(NamedTuple):
 
     ``parts`` are the weighted contributions of the score (they add up to ``score``);
     ``facts`` are the raw values behind them (distance_km, radius_km, urgency,
-    days_waiting, days_left, verified), for explanations like "34 km, critical,
-    waiting 9 days". A named tuple rather than a frozen dataclass: a run at N = 100 000
+    days_waiting, days_left, verified, category_fit "same" or "general"), for explanations
+    like "34 km, critical, waiting 9 days". A named tuple rather than a frozen dataclass: a run at N = 100 000
     builds ~85 000 of them, and a tuple is built about twice as fast.
     """
 

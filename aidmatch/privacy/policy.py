@@ -30,7 +30,6 @@ from aidmatch.transaction import on_retry
 # What a shown point is (Viewer.point's "kind"): the organization's own point, its
 # settlement's centre (it gave no point), or the ~10 km cell of a point the viewer may not see.
 POINT_EXACT, POINT_SETTLEMENT_CENTRE, POINT_AREA = "exact", "settlement_centre", "area"
-POINT_KINDS = (POINT_EXACT, POINT_SETTLEMENT_CENTRE, POINT_AREA)
 
 
 class _MatchTable:
