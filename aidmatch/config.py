@@ -71,6 +71,7 @@ MATCH_SETTINGS = {
     "MATCH_WEIGHT_CLOSENESS": 0.25,
     "MATCH_WEIGHT_WAITING": 0.15,
     "MATCH_WEIGHT_VERIFIED": 0.05,
+    "MATCH_WEIGHT_CATEGORY_FIT": 0.10,
     "MATCH_DEADLINE_HORIZON_DAYS": 30.0,
     "MATCH_WAITING_FULL_DAYS": 14.0,
     "MATCH_ANYWHERE_REFERENCE_KM": 500.0,
@@ -89,7 +90,7 @@ def _match_settings(env: dict) -> dict:
     ):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be greater than 0")
-    values["MATCH_WORKERS"] = _int_setting(env, "MATCH_WORKERS", 1)
+    values["MATCH_WORKERS"] = _int_setting(env, "MATCH_WORKERS", 2)
     if values["MATCH_WORKERS"] < 1:
         raise ConfigError("MATCH_WORKERS must be at least 1")
     return values

@@ -279,6 +279,7 @@ def test_confirmed_partners_see_contact_and_exact_location_others_do_not(cast, a
         "lat": cast.need.lat,
         "lon": cast.need.lon,
         "precision_km": 0,
+        "kind": "settlement_centre",  # the group gave only its place: said so
     }
     assert seen_by_donor["need"]["delivery_note"] == "Call Oksana at the school gate"
     seen_by_group = organizer.get(f"/matches/{match.id}").get_json()

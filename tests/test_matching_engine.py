@@ -226,6 +226,7 @@ def test_explanation_parts_and_facts():
         "days_waiting": 9,
         "days_left": 6,
         "verified": True,
+        "category_fit": "same",
     }
     w = ScoreWeights()
     assert p.parts["urgency"] == pytest.approx(w.urgency)
@@ -256,6 +257,30 @@ def test_score_orders_by_urgency_deadline_waiting_and_verification():
     assert overdue[0].facts["days_left"] == -28
 
 
+def test_a_general_offer_fits_less_than_one_of_the_need_s_own_category():
+    # A tourniquet need; a "medical" offer a little nearer than a tourniquet offer.
+    near, far = north_of(KHARKIV, 10), north_of(KHARKIV, 12)
+    general = offer(1, category=1, lat=near[0], lon=near[1])
+    same = offer(2, category=2, lat=far[0], lon=far[1])
+    ranked = rank_offers_for_need(need(1), [general, same], ANCESTRY, NOW)
+    assert [p.offer_id for p in ranked] == [2, 1]
+    by_offer = {p.offer_id: p for p in ranked}
+    assert by_offer[2].facts["category_fit"] == "same"
+    assert by_offer[2].parts["category_fit"] == pytest.approx(ScoreWeights().category_fit)
+    assert by_offer[1].facts["category_fit"] == "general"
+    assert by_offer[1].parts["category_fit"] == 0.0  # a root category pins nothing down
+    # The run agrees with the instant ranking: one unit, two offers: the same category wins.
+    (p,) = run([need(1, quantity=1)], [general, same]).proposals
+    assert (p.offer_id, p.facts["category_fit"]) == (2, "same")
+    # A tree three levels deep: a need two levels down, an offer of its parent fits half.
+    deep = {1: (), 2: (1,), 3: (2, 1)}
+    (half,) = rank_offers_for_need(
+        need(1, category=3), [offer(1, category=2)], deep, NOW, units={1: "pcs", 2: "pcs", 3: "pcs"}
+    )
+    assert half.parts["category_fit"] == pytest.approx(ScoreWeights().category_fit / 2)
+    assert half.facts["category_fit"] == "general"
+
+
 def test_naive_timestamps_are_utc():
     aware = run([need(1, created_at=NOW - timedelta(days=3))], [offer(1)])
     naive = propose(
@@ -272,7 +297,7 @@ def test_weights_are_checked_and_configurable():
     with pytest.raises(ValueError):
         ScoreWeights(urgency=-1)
     with pytest.raises(ValueError):
-        ScoreWeights(urgency=0, deadline=0, closeness=0, waiting=0, verified=0)
+        ScoreWeights(urgency=0, deadline=0, closeness=0, waiting=0, verified=0, category_fit=0)
     with pytest.raises(ValueError):
         ScoreWeights.from_mapping({"urgancy": 1})
     weights = ScoreWeights.from_mapping({"closeness": 1, "urgency": 0})

@@ -8,6 +8,8 @@ from typing import Any
 from flask_babel import format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
 
+from aidmatch.web.labels import category_fit_label
+
 URGENCY_WORDS = {
     "critical": _l("critical"),
     "high": _l("high urgency"),
@@ -17,7 +19,9 @@ URGENCY_WORDS = {
 
 
 def explanation_text(facts: dict[str, Any] | None) -> str:
-    """An explanation's facts in words: "34 km, critical, waiting 9 days, 5 days left"."""
+    """An explanation's facts in words: "34 km, critical, waiting 9 days, 5 days left"; a
+    general offer for a specific need ends with "general offer: check it contains what is
+    needed"."""
     facts = facts or {}
     words = []
     distance = facts.get("distance_km")
@@ -44,4 +48,6 @@ def explanation_text(facts: dict[str, Any] | None) -> str:
             words.append(ngettext("%(num)d day left", "%(num)d days left", left))
     if facts.get("verified") is False:
         words.append(str(_l("group not verified")))
+    if facts.get("category_fit") == "general":
+        words.append(category_fit_label("general"))
     return ", ".join(words)

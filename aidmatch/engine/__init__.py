@@ -53,7 +53,7 @@ from .records import (
     need_table,
     offer_table,
 )
-from .scoring import ScoreWeights, explain, need_facts, score_pairs
+from .scoring import ScoreWeights, explain, need_facts, pair_parts, pair_scores, score_pairs
 
 __all__ = [
     "URGENCIES",
@@ -154,9 +154,7 @@ def propose(
     clock.lap("candidates_s")
 
     facts = need_facts(need_rows, now, weights)
-    score, parts = score_pairs(
-        facts, offer_rows, pairs.need, pairs.offer, pairs.distance_km, weights
-    )
+    score = pair_scores(facts, offer_rows, pairs.need, pairs.offer, pairs.distance_km, weights)
     clock.lap("scoring_s")
 
     if progress is not None:
@@ -186,16 +184,18 @@ def propose(
     clock.lap("allocation_s")
 
     chosen = np.flatnonzero(flow > 0)
+    need, offer, km = pairs.need[chosen], pairs.offer[chosen], pairs.distance_km[chosen]
+    parts = pair_parts(facts, offer_rows, need, offer, km, weights)  # of the proposed pairs
     with _gc_paused():
         proposals = _proposals(
             need_rows,
             offer_rows,
             facts,
-            pairs.need[chosen],
-            pairs.offer[chosen],
-            pairs.distance_km[chosen],
+            need,
+            offer,
+            km,
             score[chosen],
-            {name: values[chosen] for name, values in parts.items()},
+            parts,
             flow[chosen],
         )
     report.proposals = len(proposals)

@@ -84,8 +84,8 @@ class Proposal(NamedTuple):
 
     ``parts`` are the weighted contributions of the score (they add up to ``score``);
     ``facts`` are the raw values behind them (distance_km, radius_km, urgency,
-    days_waiting, days_left, verified), for explanations like "34 km, critical,
-    waiting 9 days". A named tuple rather than a frozen dataclass: a run at N = 100 000
+    days_waiting, days_left, verified, category_fit "same" or "general"), for explanations
+    like "34 km, critical, waiting 9 days". A named tuple rather than a frozen dataclass: a run at N = 100 000
     builds ~85 000 of them, and a tuple is built about twice as fast.
     """
 
@@ -180,6 +180,13 @@ class Catalog:
         """The need's category and its ancestors: the categories of offers that may cover it."""
         return (category_id, *self.ancestry.get(category_id, ()))
 
+    def depths(self, categories: list[Any]) -> np.ndarray:
+        """Each (known) category's depth in the tree: 0 for a root, its ancestors' count."""
+        depth = {c: len(a) for c, a in self.ancestry.items()}
+        return np.fromiter(
+            map(depth.__getitem__, categories), dtype=np.int16, count=len(categories)
+        )
+
 
 @dataclass(slots=True)
 class NeedTable:
@@ -195,6 +202,7 @@ class NeedTable:
     needed_by: np.ndarray  # int64 proleptic ordinal, NO_DEADLINE when none
     created_ts: np.ndarray  # float64 POSIX seconds
     verified: np.ndarray  # bool
+    depth: np.ndarray  # int16, the category's depth in the tree (0: a root)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -211,6 +219,7 @@ class OfferTable:
     lat: np.ndarray
     lon: np.ndarray
     radius: np.ndarray  # float64 km, inf = anywhere
+    depth: np.ndarray  # int16, the category's depth in the tree (0: a root)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -382,6 +391,7 @@ def need_table(
         needed_by=needed_by[good].astype(np.int64),
         created_ts=created[good],
         verified=np.array([bool(rows[i].verified) for i in good], dtype=bool),
+        depth=catalog.depths(shared["category"]),
     )
 
 
@@ -395,4 +405,4 @@ def offer_table(
     with np.errstate(invalid="ignore"):
         checked.checks.fail(~(radius > 0), "bad_radius")
     good, shared = checked.good("offer", skipped)
-    return OfferTable(**shared, radius=radius[good])
+    return OfferTable(**shared, radius=radius[good], depth=catalog.depths(shared["category"]))

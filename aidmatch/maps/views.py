@@ -20,7 +20,7 @@ from aidmatch.needs.models import Urgency
 from aidmatch.needs.operations import needs_query
 from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
-from aidmatch.places.labels import place_label
+from aidmatch.places.labels import place_label, point_words
 from aidmatch.postings.args import filters_from_args
 from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
@@ -85,6 +85,10 @@ def map_items(viewer, args: dict) -> list[dict]:
                 "lat": location["lat"],
                 "lon": location["lon"],
                 "precision_km": location["precision_km"],
+                # what the point is, and in words: "Centre of Kramatorsk (no exact point
+                # given)", "Exact point: ...", "Within about 10 km of ..."
+                "point": location["kind"],
+                "where": point_words(location, data["place"]),
                 "urgency": data.get("urgency"),
                 "url": url_for(endpoint, **{key: data["id"]}),
             }

@@ -20,11 +20,17 @@ from aidmatch.auth.models import User
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import REVEALED, Match, MatchStatus
-from aidmatch.matches.rules import STATUS_LABELS, is_overdue, quantity_note_text
+from aidmatch.matches.rules import (
+    STATUS_LABELS,
+    confirmed_ttl,
+    is_overdue,
+    quantity_note_text,
+    time_too_short,
+)
 from aidmatch.permissions import STAFF_ROLES, is_staff
 from aidmatch.privacy import viewer_for
 from aidmatch.web.i18n import local_datetime, local_number
-from aidmatch.web.labels import label_of, unit_label, urgency_label
+from aidmatch.web.labels import category_fit_label, label_of, unit_label, urgency_label
 
 SOURCE_LABELS = {
     "engine": _l("proposed by the matching engine"),
@@ -37,6 +43,7 @@ PART_LABELS = {
     "closeness": _l("Closeness"),
     "waiting": _l("How long the need has waited"),
     "verified": _l("Group verified"),
+    "category_fit": _l("Category fit"),
 }
 # The distance is shown on its own line (privacy.Viewer.match_distance), not among these facts.
 FACT_LABELS = {
@@ -45,6 +52,7 @@ FACT_LABELS = {
     "days_waiting": _l("Days waiting"),
     "days_left": _l("Days left until needed"),
     "verified": _l("Group verified"),
+    "category_fit": _l("Category"),
 }
 EXACT_ONLY_PARTS = frozenset({"closeness"})
 ACTION_LABELS = {
@@ -106,6 +114,19 @@ def time_left(match: Match, now: datetime) -> dict | None:
     }
 
 
+def time_short(match: Match, now: datetime) -> dict | None:
+    """For coordinators: the need is due before the usual time to ship runs out (from now for
+    a pending match, from its confirmation for a confirmed one, whose ship-by date was cut to
+    the needed-by date: matches/rules.ship_by); None when there is time enough."""
+    status = match.status_at(now)
+    if status not in (MatchStatus.PENDING, MatchStatus.CONFIRMED):
+        return None
+    since = match.confirmed_at if status == MatchStatus.CONFIRMED and match.confirmed_at else now
+    if not time_too_short(match.need, since):
+        return None
+    return {"needed_by": match.need.needed_by, "days": confirmed_ttl().days}
+
+
 def person(user: User | None, viewer, match: Match) -> str:
     """Who did something, as this viewer may know it: names within one's own organization and
     for staff; a member of the other side's organization, or a coordinator, otherwise."""
@@ -147,10 +168,18 @@ def explanation_view(match: Match, exact: bool) -> dict | None:
             value = "—" if key != "radius_km" else _("anywhere")
         elif key == "urgency":
             value = urgency_label(value)
+        elif key == "category_fit":
+            value = category_fit_label(value)
         fact_rows.append((str(label), value))
     if not (part_rows or fact_rows or match.score is not None):
         return None
-    return {"score": match.score if exact else None, "parts": part_rows, "facts": fact_rows}
+    return {
+        "score": match.score if exact else None,
+        "parts": part_rows,
+        "facts": fact_rows,
+        # a general offer for a specific need: said above the table, for whoever sees it
+        "general": category_fit_label("general") if facts.get("category_fit") == "general" else "",
+    }
 
 
 def history(match: Match, viewer) -> list[dict]:
@@ -274,6 +303,7 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
         "closed_at": match.closed_at,
         "created_at": match.created_at,
         "time_left": time_left(match, now),
+        "time_short": time_short(match, now) if is_staff(viewer) else None,
         "extension_used": match.extension_used,
         "overdue": is_overdue(match, now),
         "distance_km": policy.match_distance(match, both),

@@ -4,7 +4,7 @@ side may take from which state is the lifecycle table (lifecycle.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -18,8 +18,8 @@ from aidmatch.orgs.models import DONOR_KINDS
 from aidmatch.permissions import is_member, is_staff
 from aidmatch.postings.validate import MAX_QUANTITY, NOTE_MAX
 from aidmatch.privacy.policy import side_condition, viewer_for
-from aidmatch.refusals import Invalid, NotAllowed, NotFound
-from aidmatch.web.i18n import local_number
+from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
+from aidmatch.web.i18n import local_date, local_number
 from aidmatch.web.text import text_problem
 
 # Statuses that a cancellation of the need or offer ends (a shipped match stays: goods on the
@@ -155,6 +155,50 @@ def confirmed_ttl() -> timedelta:
 def extension() -> timedelta:
     """How much more time a donor's one extension gives (MATCH_EXTENSION_HOURS)."""
     return timedelta(hours=current_app.config.get("MATCH_EXTENSION_HOURS", 72))
+
+
+def needed_by_end(needed_by: date | None) -> datetime | None:
+    """The last minute of a needed-by date (UTC, the day dates are read in:
+    postings.models.today); None for a need without one."""
+    if needed_by is None:
+        return None
+    return datetime.combine(needed_by, time(23, 59), tzinfo=UTC)
+
+
+def ship_by(need, now: datetime) -> datetime:
+    """When a match confirmed now must have shipped (its expires_at): the usual time
+    (MATCH_CONFIRMED_TTL_DAYS), but never after the end of the need's needed-by date (and
+    never before now)."""
+    usual = now + confirmed_ttl()
+    end = needed_by_end(need.needed_by)
+    return usual if end is None else max(now, min(usual, end))
+
+
+def time_too_short(need, now: datetime) -> bool:
+    """Is the need due before the usual time to ship has run from now (so a match confirmed
+    now gets less than MATCH_CONFIRMED_TTL_DAYS)? Coordinators are told on the match page."""
+    end = needed_by_end(need.needed_by)
+    return end is not None and end < now + confirmed_ttl()
+
+
+def extended_until(match: Match, now: datetime) -> datetime:
+    """The new time limit of a donor's extension: MATCH_EXTENSION_HOURS more, but not past
+    the end of the need's needed-by date (capped there); Conflict when the limit is there
+    already, as nothing more can be given."""
+    wanted = max(match.expires_at or now, now) + extension()
+    end = needed_by_end(match.need.needed_by)
+    if end is None:
+        return wanted
+    if match.expires_at is not None and match.expires_at >= end:
+        raise Conflict(
+            _(
+                "The need is needed by %(date)s: the time limit is already that day, so no "
+                "more time can be given.",
+                date=local_date(match.need.needed_by),
+            ),
+            code="conflict",
+        )
+    return min(wanted, end)
 
 
 def is_overdue(match: Match, now: datetime | None = None) -> bool:

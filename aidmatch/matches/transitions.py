@@ -31,8 +31,8 @@ from aidmatch.matches.rules import (
     REMAINED,
     clean_quantity,
     clean_text,
-    confirmed_ttl,
-    extension,
+    extended_until,
+    ship_by,
 )
 from aidmatch.needs.models import Need, NeedStatus
 from aidmatch.refusals import Conflict, Invalid
@@ -140,7 +140,7 @@ def _consent(
             own_by.key: actor.id,
             "confirmed_at": case((both, when), else_=None),
             "expires_at": case(
-                (both, literal(now + confirmed_ttl(), UTCDateTime())), else_=Match.expires_at
+                (both, literal(ship_by(match.need, now), UTCDateTime())), else_=Match.expires_at
             ),
             **(values or {}),
         },
@@ -360,7 +360,7 @@ def request_extension(match: Match, actor) -> Match:
     now = utcnow()
     lifecycle.check("extend", actor, match, now)
     old = match.expires_at
-    new = max(old or now, now) + extension()
+    new = extended_until(match, now)  # never past the need's needed-by date
     _transition(
         match,
         actor,

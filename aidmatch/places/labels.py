@@ -118,6 +118,24 @@ def place_label(place) -> str:
     return name if region == name else f"{name}, {region}"
 
 
+def point_words(location: Mapping, place) -> str:
+    """Where a need or offer is, in words, from the location the privacy policy gives a
+    viewer (privacy.Viewer.point): "Centre of Kramatorsk (no exact point given)" when its
+    organization gave only the settlement (to every viewer), "Exact point: 48.73812,
+    37.58431", or "Within about 10 km of 48.74, 37.58"."""
+    if location.get("kind") == "settlement_centre":
+        return _("Centre of %(place)s (no exact point given)", place=place_name(place))
+    lat, lon = location["lat"], location["lon"]
+    if location.get("precision_km") == 0:
+        return _("Exact point: %(lat)s, %(lon)s", lat=f"{lat:.5f}", lon=f"{lon:.5f}")
+    return _(
+        "Within about %(km)d km of %(lat)s, %(lon)s",
+        km=location["precision_km"],
+        lat=f"{lat:.2f}",
+        lon=f"{lon:.2f}",
+    )
+
+
 def oblast_choices() -> list[tuple[str, str]]:
     """The oblasts of Ukraine as (English name, the value filters take; label in the reader's
     language), in the alphabetical order of that language."""
@@ -134,9 +152,13 @@ def sort_key(text: str) -> tuple[int, ...]:
 
 def register_globals(app) -> None:
     """Jinja globals that name places in the request's language: {{ place_label(need.place) }},
-    {{ place_name(place) }}, {{ oblast_label(row.oblast) }}."""
+    {{ place_name(place) }}, {{ oblast_label(row.oblast) }}, {{ point_words(item.location,
+    item.place) }}."""
     app.jinja_env.globals.update(
-        place_label=place_label, place_name=place_name, oblast_label=oblast_label
+        place_label=place_label,
+        place_name=place_name,
+        oblast_label=oblast_label,
+        point_words=point_words,
     )
 
 

@@ -7,14 +7,13 @@ import io
 
 NEED_COLUMNS = (
     "id", "title", "category", "unit", "quantity", "pledged", "proposed", "delivered", "open",
-    "urgency",
-    "needed_by", "status", "place", "oblast", "lat", "lon", "precision_km", "organization",
-    "verified", "sensitive", "delivery_note", "created_at",
+    "urgency", "needed_by", "status", "place", "oblast", "lat", "lon", "precision_km", "point",
+    "organization", "verified", "sensitive", "delivery_note", "created_at",
 )  # fmt: skip
 OFFER_COLUMNS = (
     "id", "title", "category", "unit", "quantity", "allocated", "proposed", "remaining",
     "delivery_radius_km", "available_until", "status", "place", "oblast", "lat", "lon",
-    "precision_km", "organization", "verified", "created_at",
+    "precision_km", "point", "organization", "verified", "created_at",
 )  # fmt: skip
 MAX_EXPORT_ROWS = 50_000
 
@@ -31,6 +30,7 @@ def _flat(d: dict) -> dict:
     flat["place"] = d["place"]["name"]
     flat["oblast"] = d["place"]["oblast"] or ""
     flat.update(d["location"])
+    flat["point"] = d["location"]["kind"]  # exact, settlement_centre or area (privacy.Viewer.point)
     flat["organization"] = d["organization"]["name"]
     flat["verified"] = "yes" if d["organization"]["verified"] else "no"
     if "sensitive" in d:

@@ -44,10 +44,11 @@ def clean(kind: Kind, data: dict, today: date, partial: bool, current=None) -> d
     return out
 
 
-def place_point(obj, place: Place, lat: float, lon: float) -> None:
-    """Set the place, exact point and coarse public point of a need or offer."""
+def place_point(obj, place: Place, lat: float, lon: float, point_set: bool) -> None:
+    """Set the place, the point (point_set: the organization gave it; else it is the place's
+    centre) and the coarse public point of a need or offer."""
     obj.place = place
-    obj.lat, obj.lon = lat, lon
+    obj.lat, obj.lon, obj.point_set = lat, lon, point_set
     obj.public_lat, obj.public_lon, _precision = coarse_point(lat, lon)
 
 
@@ -153,7 +154,7 @@ def post(
         raise NotAllowed(kind.say("may_not_post"))
     key = clean_idempotency_key(idempotency_key)
     values = clean(kind, data, today or utcnow().date(), partial=False)
-    place, lat, lon = values.pop("location")
+    place, lat, lon, point_set = values.pop("location")
     category = values.pop("category")
     sent = {**values, "category_id": category.id, "place_id": place.id, "lat": lat, "lon": lon}
 
@@ -168,7 +169,7 @@ def post(
             **values,
             **kind.derive(values),
         )
-        place_point(obj, place, lat, lon)
+        place_point(obj, place, lat, lon, point_set)
         refresh_search_text(obj)
         db.session.add(obj)
         db.session.flush()

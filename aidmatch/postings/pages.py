@@ -247,15 +247,16 @@ def end_page(pages: Pages, obj_id: int):
 
 
 def exact_shown(data: dict) -> bool:
-    """Does this dict (need_to_dict/offer_to_dict) hold the exact point for its viewer?"""
+    """Does this dict (need_to_dict/offer_to_dict) hold the stored point for its viewer?"""
     return data["location"]["precision_km"] == 0
 
 
 def location_initial(data: dict, place: Place) -> dict:
-    """The place box and, if it differs from the place's own point, the exact point."""
+    """The place box and the exact point, if the organization set one (emptied, an edit
+    places the posting at its settlement's centre again)."""
     initial = {"place_id": str(data["place"]["id"]), "place_name": place_label(place)}
     location = data["location"]
-    if exact_shown(data) and (location["lat"], location["lon"]) != (place.lat, place.lon):
+    if exact_shown(data) and location["kind"] == "exact":
         initial["lat"], initial["lon"] = repr(location["lat"]), repr(location["lon"])
     return initial
 

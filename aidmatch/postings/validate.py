@@ -165,8 +165,10 @@ def _float(value) -> float | None:
     return result if result == result else None  # NaN is not a coordinate
 
 
-def clean_location(errors: FieldErrors, data: dict) -> tuple[Place | None, float, float]:
-    """The place and exact point: a place_id (point defaults to it) and/or lat and lon.
+def clean_location(errors: FieldErrors, data: dict) -> tuple[Place | None, float, float, bool]:
+    """The place, the point and whether the organization gave the point (point_set): a
+    place_id (the point is then the place's centre, point_set False) and/or lat and lon
+    (point_set True).
 
     With only lat and lon, the nearest place of the gazetteer names the settlement.
     """
@@ -180,11 +182,11 @@ def clean_location(errors: FieldErrors, data: dict) -> tuple[Place | None, float
         place = db.session.get(Place, place_id) if is_id(place_id) else None
         if place is None:
             errors.add("place_id", _("Choose a place from the list."))
-            return None, 0.0, 0.0
+            return None, 0.0, 0.0, False
     has_lat, has_lon = data.get("lat") not in (None, ""), data.get("lon") not in (None, "")
     if has_lat != has_lon:
         errors.add("lat" if not has_lat else "lon", _("Give both latitude and longitude."))
-        return place, 0.0, 0.0
+        return place, 0.0, 0.0, False
     if has_lat:
         lat, lon = _float(data.get("lat")), _float(data.get("lon"))
         if lat is None or not -90 <= lat <= 90:
@@ -192,16 +194,16 @@ def clean_location(errors: FieldErrors, data: dict) -> tuple[Place | None, float
         if lon is None or not -180 <= lon <= 180:
             errors.add("lon", _("Longitude is a number from -180 to 180."))
         if lat is None or lon is None or "lat" in errors.fields or "lon" in errors.fields:
-            return place, 0.0, 0.0
+            return place, 0.0, 0.0, False
         if place is None:
             place = nearest_place(lat, lon)
             if place is None:
                 errors.add("place_id", _("No known place near this point: choose a place."))
-        return place, lat, lon
+        return place, lat, lon, True
     if place is None:
         errors.add("place_id", _("Choose a place from the list."))
-        return None, 0.0, 0.0
-    return place, place.lat, place.lon
+        return None, 0.0, 0.0, False
+    return place, place.lat, place.lon, False
 
 
 def nearest_place(lat: float, lon: float) -> Place | None:

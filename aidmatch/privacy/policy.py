@@ -8,7 +8,9 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
   is seen by staff and by its two sides.
 - Exact point, delivery note and contacts: staff, the owning organization, and the other side
   of a match that is confirmed (or later: shipped, delivered). Everyone else gets the
-  settlement, the oblast and the coarse point (a ~10 km grid cell centre).
+  settlement, the oblast and the coarse point (a ~10 km grid cell centre). A posting whose
+  organization gave only its settlement is at the settlement's centre, and every viewer is
+  told so (``Viewer.point``'s kind): never "exact point" for it.
 - Distances for a viewer without the exact point are measured from the coarse point and
   rounded to 5 km; "within N km" filters and "reaches" use the coarse point for them too.
 - A match's score and the closeness part of its explanation are shown only to a viewer who may
@@ -24,6 +26,10 @@ from sqlalchemy import and_, false, or_, select, true
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
 from aidmatch.permissions import is_staff
 from aidmatch.transaction import on_retry
+
+# What a shown point is (Viewer.point's "kind"): the organization's own point, its
+# settlement's centre (it gave no point), or the ~10 km cell of a point the viewer may not see.
+POINT_EXACT, POINT_SETTLEMENT_CENTRE, POINT_AREA = "exact", "settlement_centre", "area"
 
 
 class _MatchTable:
@@ -148,12 +154,20 @@ class Viewer:
         return obj is not None and obj.id in self.exact_ids([obj])
 
     def point(self, obj, exact: bool | None = None) -> dict:
-        """{"lat", "lon", "precision_km"}: the exact point (precision 0) or the coarse one."""
+        """{"lat", "lon", "precision_km", "kind"}: the stored point (precision 0) or the coarse
+        one, and what the point is, said alike to every viewer: "exact" (a point the
+        organization set, shown as it is), "settlement_centre" (the organization gave only its
+        settlement: the point is the settlement's centre, whatever precision this viewer gets
+        it in) or "area" (a point the organization set, which this viewer gets only as its
+        ~10 km cell)."""
         if exact is None:
             exact = self.sees_exact(obj)
+        kind = POINT_EXACT if exact else POINT_AREA
+        if not obj.point_set:
+            kind = POINT_SETTLEMENT_CENTRE
         if exact:
-            return {"lat": obj.lat, "lon": obj.lon, "precision_km": 0}
-        return {"lat": obj.public_lat, "lon": obj.public_lon, "precision_km": GRID_KM}
+            return {"lat": obj.lat, "lon": obj.lon, "precision_km": 0, "kind": kind}
+        return {"lat": obj.public_lat, "lon": obj.public_lon, "precision_km": GRID_KM, "kind": kind}
 
     def known_point(self, obj, exact: bool | None = None) -> tuple[float, float]:
         """Where obj is as far as this viewer may know: the point that decides reach and

@@ -36,6 +36,13 @@ MATCH_SOURCE_LABELS = {
     "engine": _l("engine"), "claim": _l("claim"), "request": _l("group's request"),
 }  # fmt: skip
 
+# How an offer's category fits a need's (the engine's explanation facts, category_fit): a
+# general offer ("Food" for "Baby food") may not hold what is needed, and says so.
+CATEGORY_FIT_LABELS = {
+    "same": _l("same category"),
+    "general": _l("general offer: check it contains what is needed"),
+}
+
 
 def language() -> str:
     """The language of this request (uk, en or de), for names stored in three languages."""
@@ -56,6 +63,12 @@ def unit_label(unit) -> str:
 def urgency_label(urgency) -> str:
     """An urgency in the user's language."""
     return label_of(URGENCY_LABELS, urgency)
+
+
+def category_fit_label(fit) -> str:
+    """How an offer's category fits the need's, in words ("same category", "general offer:
+    check it contains what is needed")."""
+    return label_of(CATEGORY_FIT_LABELS, fit)
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -59,7 +59,22 @@ class PlaceRef(ma.Schema):
 class Location(ma.Schema):
     lat = ma.fields.Float()
     lon = ma.fields.Float()
-    precision_km = ma.fields.Float(metadata={"description": "0 = exact; else a grid cell"})
+    precision_km = ma.fields.Float(
+        metadata={
+            "description": "0 = the stored point (see kind); else the side of the grid cell "
+            "whose centre you get"
+        }
+    )
+    kind = ma.fields.String(
+        validate=ma.validate.OneOf(("exact", "settlement_centre", "area")),
+        metadata={
+            "description": "what the point is: `exact`, a point the organization set; "
+            "`settlement_centre`, the organization gave only its settlement, so the point is "
+            "that settlement's centre (said to every reader, whether it gets the point itself "
+            "or its grid cell); `area`, a point the organization set that you may not see, "
+            "given as its grid cell"
+        },
+    )
 
 
 class OrgRef(ma.Schema):

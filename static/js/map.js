@@ -99,6 +99,7 @@
     box.appendChild(a);
     if (label) { box.appendChild(text("p", "map-popup-kind", label)); }
     if (item.place) { box.appendChild(text("p", "map-popup-place", item.place)); }
+    if (item.where) { box.appendChild(text("p", "map-popup-where", item.where)); }
     return box;
   }
 
