@@ -21,6 +21,7 @@ from aidmatch.auth.models import User
 from aidmatch.categories.models import Category, Unit
 from aidmatch.db import utcnow
 from aidmatch.demo.data import ITEMS
+from aidmatch.demo.deliveries import DELIVERIES
 from aidmatch.demo.seeding import (
     ADMIN_EMAIL,
     COORDINATOR_EMAIL,
@@ -33,6 +34,7 @@ from aidmatch.extensions import db
 from aidmatch.geo import coarse_point, haversine_km
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import URGENCY_RANK, Need, Urgency
+from aidmatch.notify.models import Notification
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.permissions import Role
@@ -255,8 +257,37 @@ def test_the_demo_runs_matching_once_so_the_review_queue_is_not_empty(demo):
     assert pending == run.proposals
 
 
+def test_the_transparency_page_shows_the_demo_deliveries(demo):
+    delivered = db.session.scalars(
+        select(Match).where(Match.status == MatchStatus.DELIVERED).order_by(Match.id)
+    ).all()
+    assert len(delivered) == DELIVERIES
+    assert f"{DELIVERIES} delivered matches" in demo.output
+    for match in delivered:  # the whole way through the verbs, each step audited
+        actions = set(
+            db.session.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.object_type == "matches", AuditEvent.object_id == match.id
+                )
+            )
+        )
+        assert {"match.claim", "match.approve", "match.ship", "match.confirm_delivery"} <= actions
+        assert match.quantity_received == match.quantity and match.offer_id is not None
+        assert match.need.created_at < match.created_at < match.shipped_at < match.delivered_at
+    db.session.rollback()
+    page = demo.app.test_client().get("/transparency")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Nothing has been delivered yet" not in html
+    assert f"<dt>Deliveries</dt><dd>{DELIVERIES}</dd>" in html
+    summary = demo.app.test_client().get("/api/v1/transparency/summary").get_json()
+    assert summary["totals"]["deliveries"] == DELIVERIES
+    csv = demo.app.test_client().get("/transparency/ledger.csv").get_data(as_text=True)
+    assert len(csv.strip().splitlines()) == 1 + DELIVERIES  # the header and each delivery
+
+
 def test_a_second_run_adds_nothing(demo):
-    models = (Organization, User, Need, Offer, AuditEvent, MatchingRun, Match)
+    models = (Organization, User, Need, Offer, AuditEvent, MatchingRun, Match, Notification)
     before = [_count(m) for m in models]
     result = demo.app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

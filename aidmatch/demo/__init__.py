@@ -9,5 +9,7 @@ database makes the same set (dates are relative to today).
 - drawing.py: what one organization posts, drawn from the seeded random generator;
 - seeding.py: seed_demo(), which checks the database, creates organizations and users
   through their operations, and needs and offers through create_need and create_offer;
-- cli.py: the `flask seed-demo` command.
+- deliveries.py: a few matches delivered through the verbs and dated weeks back, so the
+  transparency page shows something;
+- cli.py: the `flask seed-demo` command (and matching run once).
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from aidmatch.demo.seeding import (
@@ -27,11 +28,13 @@ def _print_logins() -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
-    """Create the deterministic demo data set (organizations, users, needs, offers)."""
+    """Create the deterministic demo data set (organizations, users, needs, offers), a few
+    deliveries the transparency page shows, and run matching once."""
     started = time.perf_counter()
     try:
         result = seed_demo()
         db.session.commit()
+        delivered = _deliver_once()
     except Refusal as error:  # an operation refused something: say what, in one line
         db.session.rollback()
         raise DemoError(f"Demo data not created: {error.message}") from error
@@ -47,8 +50,24 @@ def seed_demo_command():
         )
     else:
         click.echo(f"Demo data already exists ({COORDINATOR_EMAIL}): nothing added.")
+    if delivered:
+        click.echo(f"{delivered} delivered matches, dated weeks back: /transparency shows them.")
     _run_matching_once()
     _print_logins()
+
+
+def _deliver_once() -> int:
+    """Deliver a few matches through the verbs (demo.deliveries) unless one is delivered
+    already, before the engine runs (it then skips what they took); committed."""
+    from sqlalchemy import select
+
+    from aidmatch.auth.models import User
+    from aidmatch.demo.deliveries import seed_deliveries
+
+    coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR_EMAIL))
+    delivered = seed_deliveries(coordinator, current_app.config["TRANSPARENCY_DELAY_DAYS"])
+    db.session.commit()
+    return delivered
 
 
 def _run_matching_once() -> None:
