@@ -14,7 +14,7 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import drain, run_now
 from aidmatch.matches import operations as match_operations
-from aidmatch.matches.holds import Proposed, reserve_proposals
+from aidmatch.matches.batch_holds import Proposed, reserve_proposals
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.notify.models import Notification

@@ -8,7 +8,7 @@ queue's filter). tests/test_review_flags.py checks that both agree.
   pair of categories decides, so engine proposals, claims from an offer and group requests
   are flagged alike; a claim without an offer never is.
 - short_time: the need is needed by a date before the usual ship-by time of a match
-  confirmed now (now + rules.confirmed_ttl()), so the donor would have less time than usual.
+  confirmed now (rules.time_too_short), so the donor would have less time than usual.
   A flag for pending matches: a confirmed match has its own ship-by date (never after the
   need's needed-by date).
 """
@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from aidmatch.categories.operations import ancestors_in, category_parents
 from aidmatch.matches.models import Match, MatchStatus
-from aidmatch.matches.rules import confirmed_ttl
+from aidmatch.matches.rules import confirmed_ttl, time_too_short
 from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 
@@ -112,16 +112,12 @@ def is_short_of_time(match: Match, now: datetime) -> bool:
     """A pending match whose need is needed by a date before the usual ship-by time of a
     match confirmed now: confirmed, it would have less time to ship than usual (its ship-by
     date is capped at the needed-by date), so coordinators are told."""
-    needed_by = match.need.needed_by
-    return (
-        match.status == MatchStatus.PENDING
-        and needed_by is not None
-        and needed_by < short_time_cutoff(now)
-    )
+    return match.status == MatchStatus.PENDING and time_too_short(match.need, now)
 
 
 def short_time_condition(now: datetime):
-    """SQL: is_short_of_time."""
+    """SQL: is_short_of_time (rules.time_too_short as SQL: the end of the needed-by day before
+    now + the usual time is a needed-by date before that moment's date)."""
     need = aliased(Need)
     return and_(
         Match.status == MatchStatus.PENDING,

@@ -1,6 +1,6 @@
 """A run's output: its proposals reserved as engine matches, in committed batches.
 
-Each batch goes through ``matches.holds.reserve_proposals``, set-based: its needs and offers
+Each batch goes through ``matches.batch_holds.reserve_proposals``, set-based: its needs and offers
 locked in the global order and read once, each proposal decided under those locks (a claim
 that arrived meanwhile reduces or skips it, never over-allocates; a pair that got a match
 meanwhile is skipped), then the conditional UPDATEs of each table, the INSERT of the
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from aidmatch.candidates.inputs import NOT_AGAIN
 from aidmatch.engine import Proposal
 from aidmatch.extensions import db
-from aidmatch.matches.holds import Proposed, reserve_proposals
+from aidmatch.matches.batch_holds import Proposed, reserve_proposals
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.notify.outbox import Telling, tell_all
