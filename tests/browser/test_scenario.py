@@ -178,10 +178,11 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
 
         # 5. The coordinator approves the claim in the review queue.
         coordinator.goto("/review")
-        coordinator.click(f"button[name=action][value='approve:{match_id}']")
+        coordinator.check(f"input[name=ids][value='{match_id}']")
+        coordinator.click("button[name=action][value='approve']")
         coordinator.wait_for_load_state()
         _expect_ok_flash(coordinator)
-        expect(coordinator.locator(f"button[value='approve:{match_id}']")).to_have_count(0)
+        expect(coordinator.locator(f"input[name=ids][value='{match_id}']")).to_have_count(0)
 
         # 6. The donor ships it from the match page.
         donor.goto(match_path)
