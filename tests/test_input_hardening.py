@@ -88,6 +88,24 @@ def test_a_nul_in_a_body_is_refused(app, api_client):
     _field_error(response, "title")
 
 
+@pytest.mark.parametrize("body", ['[{"a": "x\\u0000"}, 1]', '"\\ud800"', '[["\\u0000"]]'])
+def test_a_bad_character_in_a_body_that_is_no_object_is_refused(app, api_client, body):
+    """Found by schemathesis: a list holding a NUL sent to an optional body was a 500."""
+    from aidmatch.extensions import db
+    from aidmatch.matches import operations as ops
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 5)
+    db.session.commit()
+    donor = api_client(cast.donor)
+    response = donor.post(
+        f"/matches/{match.id}/decline", data=body, content_type="application/json"
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "validation_error"
+
+
 def test_a_nul_in_a_patch_of_another_field_is_refused(app, api_client):
     user = make_user(Role.ORGANIZER)
     need = make_need(user.organization, user)

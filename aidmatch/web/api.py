@@ -116,7 +116,10 @@ class CheckedParser(FlaskParser):
         problems: dict = {}
         _text_problems(raw, "", problems)
         if problems:
-            raise ma.ValidationError(problems if isinstance(raw, dict) else problems[""])
+            if isinstance(raw, dict):
+                raise ma.ValidationError(problems)
+            # Not an object (a list, a bare string): the body as a whole is refused.
+            raise ma.ValidationError(sorted({m for found in problems.values() for m in found}))
         return location_data
 
 
