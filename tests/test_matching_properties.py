@@ -184,3 +184,30 @@ def test_flow_equals_the_exact_optimum_on_the_same_candidates(instance, scale):
         need_rows_.quantity, offer_rows_.quantity, pairs.need, pairs.offer, score, pairs.distance_km
     )
     assert greedy.sum() <= flow.sum()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_flow_split_along_the_residual_graph_matches_one_whole_solve(seed):
+    """allocate._solve (max flow, then one min-cost solve per strongly connected component
+    of its residual graph) moves the same quantity at the same total cost as one
+    max-flow-at-min-cost solve of the whole, on random bipartite instances with few cost
+    levels (many ties), scarce or plentiful supply, and arcs of every capacity."""
+    from aidmatch.engine.allocate import _problem, _solve, _solve_whole
+
+    rng = np.random.default_rng(seed)
+    n_needs, n_offers = rng.integers(1, 60, 2)
+    need_qty = rng.integers(1, 50, n_needs)
+    offer_qty = rng.integers(1, 50 if seed % 3 else 10, n_offers)
+    arcs = rng.integers(1, 6 * (n_needs + n_offers))
+    pairs = np.unique(
+        np.stack((rng.integers(0, n_needs, arcs), rng.integers(0, n_offers, arcs)), 1), axis=0
+    )
+    need, offer = pairs[:, 0], pairs[:, 1]
+    cost = rng.integers(0, 4 if seed % 2 else 1000, len(need))
+    problem = _problem(need_qty, offer_qty, need, offer, cost)
+    split, whole = _solve(problem), _solve_whole(problem)
+    assert (split >= 0).all() and (split <= problem[2]).all()
+    assert (np.bincount(need, split, n_needs) <= need_qty).all()
+    assert (np.bincount(offer, split, n_offers) <= offer_qty).all()
+    assert split.sum() == whole.sum()
+    assert (split * cost).sum() == (whole * cost).sum()

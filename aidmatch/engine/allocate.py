@@ -29,6 +29,13 @@ the benchmark (0.5 M arcs): HiGHS' dual simplex on the same LP took 21 s against
 OR-Tools' 2.6 s. A component's flows depend only on its arcs, given in a canonical order,
 so the result is deterministic, whichever process solves it.
 
+Within a component, ``_solve`` first finds a maximum flow and then solves only the strongly
+connected components of its residual graph, each with a plain min-cost ``solve`` (the
+arcs between them carry the same flow in every maximum flow): same quantity and cost as
+one ``solve_max_flow_with_min_cost``, and 10-20 % less time on the two largest components
+of the 1 M benchmark (3.4 M and 2.6 M arcs), as the solver's time grows faster than its
+arcs; the same at N = 100 000.
+
 Also measured, on the largest component at N = 100 000 (0.33 M arcs, 0.76 s): arcs
 sorted by tail or by head, offers and needs numbered along one curve together, needs
 numbered first: all within ±5 % (noise); a random numbering 20 % slower. The max-flow
@@ -48,7 +55,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -227,7 +234,92 @@ def _problem(
 
 
 def _solve(problem: tuple[np.ndarray, ...]) -> np.ndarray:
-    """One OR-Tools max-flow-at-min-cost solve; returns the flow of each arc."""
+    """One sub-problem's max flow at least cost, split along its residual graph.
+
+    Any maximum flow ``f`` (OR-Tools' max flow, cheap: 5 % of a min-cost solve) differs
+    from every other one by a circulation in its residual graph (offers and needs, plus a
+    source feeding the offers and a sink fed by the needs), and a circulation only moves
+    along cycles, so within that graph's strongly connected components (scipy). Arcs
+    between two components carry the same flow in every maximum flow: they keep ``f``'s.
+    Each component is then a min-cost flow problem of its own whose supplies are what ``f``
+    makes its nodes send through its arcs (the source and the sink take part as nodes, at
+    no cost), solved with OR-Tools' plain ``solve``. Same quantity and same total cost as
+    one ``solve_max_flow_with_min_cost`` of the whole (tested); when optima tie, which pairs
+    share the goods may differ. The solver's time grows faster than its arcs (the largest
+    component of the 1 M benchmark, 3.4 M arcs, took 21 s, its eight 0.78 M-arc ones about
+    2.2 s each), and on the benchmark the residual graph splits a big component into about
+    80 % and 15 % of its arcs plus fixed ones: 19.5 s became 17.6 s on that component.
+    """
+    tails, heads, capacities, costs, supplies = problem
+    n, m = len(supplies), len(tails)
+    source, sink = n, n + 1
+    node = np.arange(n, dtype=np.int32)
+    offers, needs = node[supplies > 0], node[supplies < 0]
+    all_tails = np.concatenate((tails, np.full(len(offers), source, np.int32), needs))
+    all_heads = np.concatenate((heads, offers, np.full(len(needs), sink, np.int32)))
+    capacity = np.concatenate((capacities, supplies[offers], -supplies[needs]))
+    solver = max_flow.SimpleMaxFlow()
+    arcs = solver.add_arcs_with_capacity(all_tails, all_heads, capacity)
+    status = solver.solve(source, sink)
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"max flow failed: {status}")
+    flow = np.asarray(solver.flows(arcs), dtype=np.int64)
+    forward, backward = flow < capacity, flow > 0
+    residual = coo_matrix(
+        (
+            np.ones(int(forward.sum() + backward.sum()), dtype=np.int8),
+            (
+                np.concatenate((all_tails[forward], all_heads[backward])),
+                np.concatenate((all_heads[forward], all_tails[backward])),
+            ),
+        ),
+        shape=(n + 2, n + 2),
+    )
+    _, label = connected_components(residual, directed=True, connection="strong")
+    arc_label = label[all_tails]
+    inside = np.flatnonzero(arc_label == label[all_heads])
+    # what f makes each node send through the arcs inside its component
+    net = np.zeros(n + 2, dtype=np.int64)
+    np.add.at(net, all_tails[inside], flow[inside])
+    np.subtract.at(net, all_heads[inside], flow[inside])
+    inside = inside[np.argsort(arc_label[inside], kind="stable")]
+    bounds = np.flatnonzero(np.r_[True, np.diff(arc_label[inside]) != 0, True])
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        group = inside[start:stop]
+        nodes, local = np.unique(
+            np.concatenate((all_tails[group], all_heads[group])), return_inverse=True
+        )
+        local = local.astype(np.int32)
+        flow[group] = _solve_balanced(
+            local[: len(group)],
+            local[len(group) :],
+            capacity[group],
+            np.concatenate((costs, np.zeros(len(capacity) - m, dtype=np.int64)))[group],
+            net[nodes],
+        )
+    return flow[:m]
+
+
+def _solve_balanced(
+    tails: np.ndarray,
+    heads: np.ndarray,
+    capacities: np.ndarray,
+    costs: np.ndarray,
+    supplies: np.ndarray,
+) -> np.ndarray:
+    """One OR-Tools min-cost flow solve with supplies that a flow meets exactly."""
+    solver = min_cost_flow.SimpleMinCostFlow()
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
+    solver.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
+    status = solver.solve()
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    return np.asarray(solver.flows(arcs), dtype=np.int64)
+
+
+def _solve_whole(problem: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One OR-Tools max-flow-at-min-cost solve of the whole sub-problem, unsplit: the flows
+    of each arc (kept to check ``_solve`` against)."""
     tails, heads, capacities, costs, supplies = problem
     solver = min_cost_flow.SimpleMinCostFlow()
     arcs = solver.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
