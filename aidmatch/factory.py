@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     register_hooks()
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.maps.views import bp as maps_bp
+    from aidmatch.matches import asking_views  # noqa: F401 - its routes, on matches_bp
     from aidmatch.matches.review import bp as review_bp
     from aidmatch.matches.views import bp as matches_bp
     from aidmatch.needs.views import bp as needs_bp

@@ -21,7 +21,7 @@ def _need_matches(need, viewer, may_edit: bool) -> dict:
 
 @page_section("offer")
 def _offer_matches(offer, viewer, may_edit: bool) -> dict:
-    from aidmatch.matches.views import request_form_for
+    from aidmatch.matches.asking_views import request_form_for
 
     # Which need each match serves: only for the offer's own collective and staff.
     return {
