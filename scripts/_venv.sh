@@ -11,6 +11,13 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 install_extras() {
+    # Once per change of pyproject.toml: a stamp newer than it says this extra is installed,
+    # so a second run (or .ci/run's two suites side by side) installs nothing.
+    local stamp=".venv/.installed-$1"
+    if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
+        return 0
+    fi
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$1]"
+    touch "$stamp"
 }
