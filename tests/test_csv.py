@@ -48,6 +48,27 @@ def test_import_creates_every_row(app, client, login_as):
     ]
 
 
+def test_an_exported_need_without_a_point_of_its_own_imports_without_one(app, client, login_as):
+    """The export writes the settlement centre's lat and lon with point=settlement_centre; an
+    import of that file must not take them for a point the group gave."""
+    make_place("Zlatopilske", lat=49.5, lon=36.5, oblast="Kharkiv Oblast")
+    user = make_user(Role.ORGANIZER)
+    db.session.commit()
+    login_as(user)
+    text = HEADER + "Tourniquets,tourniquets,20,Zlatopilske,Kharkiv Oblast,critical,,no,gate\n"
+    assert _upload(client, text.encode("utf-8")).status_code == 302
+    exported = client.get("/needs/export.csv").get_data(as_text=True)
+    row = next(csv.DictReader(io.StringIO(exported)))
+    assert (row["point"], row["lat"], row["lon"]) == ("settlement_centre", "49.5", "36.5")
+    response = _upload(client, exported.encode("utf-8"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    needs = db.session.scalars(select(Need).order_by(Need.id)).all()
+    assert [(n.title, n.point_set) for n in needs] == [
+        ("Tourniquets", False),
+        ("Tourniquets", False),
+    ]
+
+
 def test_semicolon_and_bom_from_a_spreadsheet(app, client, login_as):
     make_place("Zlatopilske", lat=49.5, lon=36.5)
     user = make_user(Role.ORGANIZER)

@@ -5,6 +5,8 @@ UTF-8 with or without BOM): required `title, category, quantity, place`; optiona
 `description, urgency, needed_by, oblast, lat, lon, delivery_note, sensitive`.
 `category` is a slug (see /api/v1/categories), `place` a settlement name (with `oblast` to
 tell apart places of the same name), `needed_by` like 2026-12-31, `sensitive` yes/no.
+A file exported here carries a `point` column: a row whose point is `settlement_centre` (the
+group gave no point of its own) imports without its lat and lon, so it stays so.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ def import_needs(org, raw: bytes, actor) -> list:
     created = []
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         data = {k: row.get(k, "") for k in REQUIRED + OPTIONAL}
+        if row.get("point", "").lower() == "settlement_centre":  # our own export's words
+            data["lat"] = data["lon"] = ""
         sensitive = data.pop("sensitive").lower()
         if sensitive not in TRUE_WORDS | FALSE_WORDS:
             errors[f"row {number}: sensitive"] = _("Write yes or no.")
