@@ -174,10 +174,12 @@ def insert_unnest(
         processor = sql_type.bind_processor(dialect)
         params[f"k{i}"] = processor(value) if processor else value
         selected.append(f"CAST(%(k{i})s AS {sql_type.compile(dialect=dialect)})")
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join([*names, *constants])}) "
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS v({', '.join(names)})"
-        + (f" RETURNING {', '.join(returning)}" if returning else "")
-    )
+    for name in returning:
+        table.c[name]  # noqa: B018 - a KeyError for anything but a column of the table
+    # Only names of the table's own columns (each looked up in table.c above) and bound
+    # parameters go into this text: nothing a user sent.
+    into, columns = f"{table.name} ({', '.join([*names, *constants])})", ", ".join(names)
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
+    sql = f"INSERT INTO {into} SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS v({columns}){tail}"  # nosec B608  # noqa: E501
     result = connection.exec_driver_sql(sql, params)
     return result.all() if returning else []
