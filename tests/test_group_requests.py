@@ -175,3 +175,22 @@ def test_the_request_form_on_the_offer_page(cast, client, login_as):
     assert client.get(f"/offers/{cast.offer.id}/request").status_code == 403
     detail = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "requested by the group" in detail and "/accept" in detail
+
+
+def test_idempotency_keys_of_requests_and_claims_never_meet(cast):
+    """A request is the donor's match: two groups, or a group and the donor's own claim,
+    using the same Idempotency-Key are three different things (it was a 500, and a donor's
+    claim answered with the group's request)."""
+    other_group = make_org("Another group")
+    other = make_user(Role.ORGANIZER, org=other_group)
+    other_need = make_need(other_group, other, place=cast.need.place)
+    first = ops.request_offer(cast.offer, cast.organizer, cast.need, 5, "same-key")
+    second = ops.request_offer(cast.offer, other, other_need, 5, "same-key")
+    assert first.created and second.created and first.match.id != second.match.id
+    claim = ops.claim(cast.need, cast.donor, 5, offer=cast.offer, idempotency_key="same-key")
+    assert claim.created and claim.match.source == MatchSource.CLAIM
+    assert claim.match.donor_accepted_at is not None
+    assert len({first.match.id, second.match.id, claim.match.id}) == 3
+    again = ops.request_offer(cast.offer, other, other_need, 5, "same-key")
+    assert not again.created and again.match.id == second.match.id
+    assert_invariant()

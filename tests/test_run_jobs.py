@@ -223,6 +223,34 @@ def test_a_queued_run_whose_job_was_lost_is_failed_later(app):
     assert lost.status == RunStatus.FAILED and "no worker took it" in lost.error
 
 
+def test_a_lost_run_is_failed_once_and_a_beating_one_never(app):
+    """Two sweeps (two workers starting) fail a dead run once: one audit event; a run that
+    beat in time is left running."""
+    small_world()
+    silent = app.config["RUN_HEARTBEAT_TIMEOUT_SECONDS"]
+    dead = under_way(
+        RunStatus.RUNNING,
+        started_at=utcnow() - timedelta(hours=1),
+        heartbeat_at=utcnow() - timedelta(seconds=silent + 1),
+    )
+    alive = under_way(
+        RunStatus.RUNNING,
+        started_at=utcnow() - timedelta(hours=1),
+        heartbeat_at=utcnow() - timedelta(seconds=silent - 5),
+    )
+    assert job.fail_lost_runs() == 1
+    assert job.fail_lost_runs() == 0
+    db.session.commit()
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "matching.run", AuditEvent.object_id == dead.id
+        )
+    ).all()
+    assert len(events) == 1
+    db.session.refresh(alive)
+    assert alive.status == RunStatus.RUNNING
+
+
 def test_a_run_failed_meanwhile_stops_and_tells_once(app, monkeypatch):
     """The sweep took a slow run for dead: the run stops at its next progress write and
     leaves the failure as the sweep recorded it."""

@@ -43,7 +43,9 @@ def find_claim(organization, idempotency_key: str | None) -> Match | None:
         return None
     return db.session.scalar(
         select(Match).where(
-            Match.organization_id == organization.id, Match.idempotency_key == idempotency_key
+            Match.organization_id == organization.id,
+            Match.idempotency_key == idempotency_key,
+            Match.source == MatchSource.CLAIM,  # a group's request is no claim of the donor's
         )
     )
 
@@ -72,9 +74,11 @@ def made_once(
     try:
         with db.session.begin_nested():
             match = make()
-    except (IntegrityError, Refusal):
+    except (IntegrityError, Refusal) as refused:
         existing = find()
         if existing is None:
+            if isinstance(refused, IntegrityError):  # the key is taken by another kind of match
+                raise Conflict(other, field="idempotency_key") from None
             raise
         expire_counters(*counters)
         return _replay(existing, same(existing), other)

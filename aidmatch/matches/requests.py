@@ -13,6 +13,8 @@ need may only be asked of a verified organization's offer. Flush and audit, neve
 
 from __future__ import annotations
 
+import hashlib
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -28,16 +30,27 @@ from aidmatch.postings.validate import clean_idempotency_key
 from aidmatch.refusals import Invalid
 
 
+def stored_key(group, idempotency_key: str | None) -> str | None:
+    """The key a group's request is stored under. A request is the donor's match (its
+    organization_id), and matches are unique per (organization, key): the group's own key
+    would share the donor's claims' namespace and every other group's, so it is kept as
+    "request:<group id>:<SHA-256 of the key>" (at most 128 characters, like any key)."""
+    if not idempotency_key or group is None:
+        return None
+    return f"request:{group.id}:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
+
+
 def find_request(group, idempotency_key: str | None) -> Match | None:
     """The request a group already made with this Idempotency-Key, if any."""
-    if not idempotency_key or group is None:
+    key = stored_key(group, idempotency_key)
+    if key is None:
         return None
     return db.session.scalar(
         select(Match)
         .join(Need, Need.id == Match.need_id)
         .where(
             Match.source == MatchSource.REQUEST,
-            Match.idempotency_key == idempotency_key,
+            Match.idempotency_key == key,
             Need.organization_id == group.id,
         )
     )
@@ -110,7 +123,7 @@ def request_offer(
             source=MatchSource.REQUEST,
             actor=actor,
             distance_km=distance,
-            idempotency_key=key,
+            idempotency_key=stored_key(group, key),
         ),
         lambda m: (
             (m.need_id, m.offer_id, m.quantity_asked or m.quantity) == (need.id, offer.id, quantity)

@@ -152,35 +152,41 @@ def fail_lost_runs(now: datetime | None = None) -> int:
     now = now or utcnow()
     silent = now - timedelta(seconds=config["RUN_HEARTBEAT_TIMEOUT_SECONDS"])
     waited = now - timedelta(seconds=config["RUN_QUEUED_TIMEOUT_SECONDS"])
-    lost = db.session.scalars(
-        select(MatchingRun)
-        .where(
-            or_(
-                and_(
-                    MatchingRun.status == RunStatus.RUNNING,
-                    func.coalesce(MatchingRun.heartbeat_at, MatchingRun.started_at) < silent,
-                ),
-                and_(MatchingRun.status == RunStatus.QUEUED, MatchingRun.started_at < waited),
-            )
-        )
-        .order_by(MatchingRun.id)
-    ).all()
+    stale = or_(
+        and_(
+            MatchingRun.status == RunStatus.RUNNING,
+            func.coalesce(MatchingRun.heartbeat_at, MatchingRun.started_at) < silent,
+        ),
+        and_(MatchingRun.status == RunStatus.QUEUED, MatchingRun.started_at < waited),
+    )
+    lost = db.session.scalars(select(MatchingRun).where(stale).order_by(MatchingRun.id)).all()
+    failed = 0
     for run in lost:
         before = str(run.status)
         if run.status == RunStatus.RUNNING:
             last = run.heartbeat_at or run.started_at
-            run.error = (
+            error = (
                 f"lost: its worker stopped (no heartbeat since {last:%Y-%m-%d %H:%M:%S} UTC); "
                 "what it stored is kept"
             )
         else:
-            run.error = f"lost: no worker took it within {config['RUN_QUEUED_TIMEOUT_SECONDS']} s"
-        run.status = RunStatus.FAILED
-        run.finished_at = now
+            error = f"lost: no worker took it within {config['RUN_QUEUED_TIMEOUT_SECONDS']} s"
+        # One conditional UPDATE: a heartbeat written since the SELECT, or another sweep
+        # that failed it first, leaves the run as it is.
+        written = db.session.execute(
+            update(MatchingRun)
+            .where(MatchingRun.id == run.id, stale)
+            .values(status=RunStatus.FAILED, error=error, finished_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(run)
+        if written != 1:
+            continue
+        failed += 1
         record(None, "matching.run", run, before={"status": before}, after=run_summary(run))
         tell_organizations(run.id)  # what it stored is real (told once: dedupe keys)
     db.session.flush()
-    return len(lost)
+    return failed
 
 
 @periodic("runs.sweep", at_start=True, minute="*")
