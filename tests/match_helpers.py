@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy import and_, case, func, select
 
 from aidmatch.auth.models import Language
@@ -14,6 +15,8 @@ from aidmatch.needs.models import Need
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.refusals import Refusal
+from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_offer
 
@@ -130,3 +133,11 @@ def make_cast(need_quantity: int = 40, offer_quantity: int = 100, **need_fields)
     offer = make_offer(donor_org, donor, quantity=offer_quantity)
     coordinator = make_user(Role.COORDINATOR, language=Language.EN)
     return Cast(group, organizer, need, donor_org, donor, offer, coordinator)
+
+
+def refused(status: int, call, *args, **kwargs) -> Refusal:
+    """Call an operation that must refuse with a refusal of this HTTP status; return it."""
+    with pytest.raises(Refusal) as info:
+        call(*args, **kwargs)
+    assert refusal_status(info.value) == status, info.value.message
+    return info.value

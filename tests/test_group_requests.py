@@ -14,10 +14,8 @@ from aidmatch.needs.operations import cancel_need
 from aidmatch.notify.models import Notification
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from aidmatch.refusals import Refusal
-from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
-from tests.match_helpers import assert_invariant, make_cast
+from tests.match_helpers import assert_invariant, make_cast, refused
 from tests.posting_factories import make_need, make_offer
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -26,13 +24,6 @@ pytestmark = pytest.mark.usefixtures("english")
 @pytest.fixture
 def cast(app):
     return make_cast(need_quantity=40, offer_quantity=100)
-
-
-def refused(status: int, call, *args, **kwargs) -> Refusal:
-    with pytest.raises(Refusal) as info:
-        call(*args, **kwargs)
-    assert refusal_status(info.value) == status, info.value.message
-    return info.value
 
 
 def matches() -> int:

@@ -18,10 +18,8 @@ from aidmatch.needs.operations import cancel_need
 from aidmatch.offers.operations import withdraw_offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from aidmatch.refusals import Refusal
-from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
-from tests.match_helpers import assert_invariant, invariant_violations, make_cast
+from tests.match_helpers import assert_invariant, invariant_violations, make_cast, refused
 from tests.posting_factories import make_need, make_offer
 
 pytestmark = pytest.mark.usefixtures("english")  # these tests read English words
@@ -30,14 +28,6 @@ pytestmark = pytest.mark.usefixtures("english")  # these tests read English word
 @pytest.fixture
 def cast(app):
     return make_cast()
-
-
-def refused(status: int, call, *args, **kwargs) -> Refusal:
-    """Call an operation that must refuse with a refusal of this HTTP status; return it."""
-    with pytest.raises(Refusal) as info:
-        call(*args, **kwargs)
-    assert refusal_status(info.value) == status, info.value.message
-    return info.value
 
 
 def counters(cast) -> tuple:

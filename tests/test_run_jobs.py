@@ -19,7 +19,7 @@ from aidmatch.matches.models import Match, MatchSource, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.notify.models import Notification
 from aidmatch.offers.models import Offer
-from aidmatch.runs import job, storing
+from aidmatch.runs import job, progress, storing
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from aidmatch.runs.scope import resolve_scope
@@ -276,7 +276,7 @@ def test_a_run_failed_meanwhile_stops_and_tells_once(app, monkeypatch):
 
 def test_the_heartbeat_beats_while_the_engine_computes(app, monkeypatch):
     world = small_world()
-    monkeypatch.setattr(job, "HEARTBEAT_EVERY", 0.01)
+    monkeypatch.setattr(progress, "HEARTBEAT_EVERY", 0.01)
     real_propose = job.propose
     beats: list = []
 

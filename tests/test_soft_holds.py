@@ -20,11 +20,9 @@ from aidmatch.notify.models import Notification
 from aidmatch.offers.operations import withdraw_offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from aidmatch.refusals import Refusal
 from aidmatch.runs.job import run_matching
-from aidmatch.web.errors import refusal_status
 from tests.factories import make_org, make_user
-from tests.match_helpers import assert_invariant, make_cast
+from tests.match_helpers import assert_invariant, make_cast, refused
 from tests.posting_factories import make_offer
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -33,13 +31,6 @@ pytestmark = pytest.mark.usefixtures("english")
 @pytest.fixture
 def cast(app):
     return make_cast(need_quantity=40, offer_quantity=100)
-
-
-def refused(status: int, call, *args, **kwargs) -> Refusal:
-    with pytest.raises(Refusal) as info:
-        call(*args, **kwargs)
-    assert refusal_status(info.value) == status, info.value.message
-    return info.value
 
 
 def held(cast) -> dict:

@@ -30,9 +30,7 @@ locks the need and then the match row first (``lock_matches``), so that state ca
 between the decision and the UPDATE. A run's proposals: batch_holds.py, the same semantics.
 
 Every change to a counter is one conditional UPDATE, row count checked, never read, checked in
-Python and written back.
-
-Rows are locked in one order everywhere, so that two transactions never wait for each other in
+Python and written back. Rows are locked in one order everywhere, so that two transactions never wait for each other in
 a circle on PostgreSQL (SQLite serializes writers with BEGIN IMMEDIATE): needs (by id), then
 matches (by id), then offers (by id).
 """

@@ -11,7 +11,7 @@ transactions:
    that commits;
 2. *claim*: the worker turns ``queued`` into ``running`` (a conditional UPDATE: a job handed
    out twice runs once) and starts its heartbeat, a thread with its own connection writing
-   ``heartbeat_at`` every ``HEARTBEAT_EVERY`` seconds, in transactions of one UPDATE, until
+   ``heartbeat_at`` every ``progress.HEARTBEAT_EVERY`` seconds, in transactions of one UPDATE, until
    the run ends;
 3. *load* (stage ``loading``) needs, offers, the category tree and the pairs not to propose
    (``NOT_AGAIN``: they have an active match, or a party declined, rejected or withdrew one),
@@ -38,10 +38,8 @@ each need, in :mod:`aidmatch.runs.loading`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -59,21 +57,15 @@ from aidmatch.postings.validate import check_texts
 from aidmatch.refusals import Conflict, Invalid
 from aidmatch.runs.loading import load_need_records, load_offer_records, pairs_not_to_propose
 from aidmatch.runs.models import MatchingRun, RunStatus
+from aidmatch.runs.progress import Heartbeat, Progress, Reporter, RunLost
 from aidmatch.runs.scope import RunScope, resolve_scope
 from aidmatch.runs.storing import store_proposals, tell_organizations
 
 log = logging.getLogger(__name__)
 
 RUN_JOB = "runs.run"
-HEARTBEAT_EVERY = 10  # seconds between two heartbeats of a running run
 # Serialises run starts on PostgreSQL (pg_advisory_xact_lock key: "aidmatch" in ASCII).
 RUN_LOCK_KEY = 0x6169646D61746368 & 0x7FFFFFFFFFFFFFFF
-# What a run's progress callback is told: the stage, how much of it is done, out of how much.
-Progress = Callable[[str, int, int], None]
-
-
-class RunLost(Exception):
-    """The run was marked failed while it ran (its heartbeat was taken for dead)."""
 
 
 def request_run(
@@ -222,9 +214,9 @@ def execute_run(
     actor = db.session.get(User, run.started_by_id) if run.started_by_id else None
     scope = RunScope.from_parameters(run.parameters)
     allocator = run.parameters.get("allocator", "flow")
-    reporter = _Reporter(run_id, progress)
+    reporter = Reporter(run_id, progress)
     started = time.perf_counter()
-    with _Heartbeat(run_id):
+    with Heartbeat(run_id):
         try:
             _execute(run_id, scope, allocator, actor, now or utcnow(), started, reporter)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run
@@ -232,64 +224,6 @@ def execute_run(
             db.session.rollback()
             _finish_failed(run_id, actor, f"{type(exc).__name__}: {exc}", started)
     return db.session.get(MatchingRun, run_id)
-
-
-class _Reporter:
-    """Writes a run's stage and progress (and so its heartbeat) and tells ``show``."""
-
-    def __init__(self, run_id: int, show: Progress | None) -> None:
-        self.run_id, self.show = run_id, show
-
-    def stage(self, name: str, total: int = 0) -> None:
-        """A new stage begins: written in a short commit of its own."""
-        self.write(name, 0, total)
-        db.session.commit()
-
-    def write(self, name: str, done: int, total: int) -> None:
-        """Write the progress in the current transaction (RunLost if the run is not running)."""
-        written = db.session.execute(
-            update(MatchingRun)
-            .where(MatchingRun.id == self.run_id, MatchingRun.status == RunStatus.RUNNING)
-            .values(stage=name, progress_done=done, progress_total=total, heartbeat_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if written != 1:
-            raise RunLost(f"run {self.run_id} was marked failed while it ran")
-        if self.show is not None:
-            self.show(name, done, total)
-
-
-class _Heartbeat:
-    """A thread writing the run's ``heartbeat_at`` every HEARTBEAT_EVERY seconds, each in a
-    transaction of one UPDATE on a connection of its own, while the run runs (also while the
-    engine computes, when nothing else writes)."""
-
-    def __init__(self, run_id: int) -> None:
-        self.run_id = run_id
-        self.engine = db.engine
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"run-{run_id}-heartbeat")
-
-    def __enter__(self) -> _Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stopped.set()
-        self.thread.join()
-
-    def _beat(self) -> None:
-        table = MatchingRun.__table__
-        while not self.stopped.wait(HEARTBEAT_EVERY):
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        update(table)
-                        .where(table.c.id == self.run_id, table.c.status == RunStatus.RUNNING)
-                        .values(heartbeat_at=utcnow())
-                    )
-            except Exception:  # noqa: BLE001 - the next beat tries again
-                log.warning("matching run %s: heartbeat not written", self.run_id, exc_info=True)
 
 
 def _lock_run_starts() -> None:
@@ -307,7 +241,7 @@ def _execute(
     actor,
     now: datetime,
     started: float,
-    reporter: _Reporter,
+    reporter: Reporter,
 ) -> None:
     """Load, propose, store and finish one run (see the module docstring)."""
     from aidmatch.needs.operations import expire_needs
