@@ -134,6 +134,27 @@ def _limiter_storage(env: dict, mode: str) -> str:
     return storage or "memory://"
 
 
+def _cache_settings(env: dict, mode: str, instance_path: Path) -> dict:
+    """The shared cache (cache.py): Redis when REDIS_URL is set, else files in the instance
+    folder (the processes of one machine); tests keep it in their own memory."""
+    default = "memory" if mode == "testing" else ("redis" if env.get("REDIS_URL") else "files")
+    backend = env.get("CACHE_BACKEND") or default
+    types = {"redis": "RedisCache", "files": "FileSystemCache", "memory": "SimpleCache"}
+    if backend not in types:
+        raise ConfigError(f"CACHE_BACKEND must be redis, files or memory, got {backend!r}")
+    if backend == "redis" and not env.get("REDIS_URL"):
+        raise ConfigError("CACHE_BACKEND=redis needs REDIS_URL")
+    return {
+        "CACHE_BACKEND": backend,
+        "CACHE_TYPE": types[backend],
+        "CACHE_REDIS_URL": env.get("REDIS_URL"),
+        "CACHE_DIR": str(instance_path / "cache"),
+        "CACHE_THRESHOLD": 20_000,  # entries kept by the files and memory backends
+        "CACHE_KEY_PREFIX": env.get("CACHE_KEY_PREFIX", "aidmatch:cache:"),
+        "CACHE_DEFAULT_TIMEOUT": 300,
+    }
+
+
 def _jobs_settings(env: dict, mode: str, instance_path: Path) -> dict:
     """The job queue (jobs/queue.py): Redis when REDIS_URL is set, else a SQLite file of its
     own beside the database; tests use a memory queue they drain themselves."""
@@ -282,6 +303,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "PASSWORD_RESET_TTL_MINUTES": _positive_setting(env, "PASSWORD_RESET_TTL_MINUTES", 60),
         **_match_settings(env),
         **_jobs_settings(env, mode, instance_path),
+        **_cache_settings(env, mode, instance_path),
         **_mail_settings(env),
         **_telegram_settings(env),
     }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, MetaData, Table, event
@@ -72,12 +75,32 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+# True while a unit of work only reads (a GET): on SQLite its transaction begins DEFERRED.
+_READING: ContextVar[bool] = ContextVar("aidmatch_reading", default=False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Inside: transactions only read. SQLite begins them DEFERRED (a snapshot, no write
+    lock), so reads of several workers run side by side, and beside a writer (WAL); a write
+    attempted anyway upgrades the lock or fails as "database is locked", never waits in line
+    with the writers. PostgreSQL is unchanged."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, foreign keys, busy timeout, and BEGIN IMMEDIATE for every transaction.
+    """WAL, foreign keys, busy timeout, and BEGIN IMMEDIATE for every transaction that may
+    write (a read, inside :func:`reading`, begins DEFERRED).
 
     This is SQLAlchemy's documented pysqlite recipe: the driver's own transaction handling is
-    switched off and SQLAlchemy emits BEGIN itself, so a transaction takes the write lock at its
-    start and concurrent writers queue on busy_timeout instead of failing half-way.
+    switched off and SQLAlchemy emits BEGIN itself, so a writing transaction takes the write
+    lock at its start and concurrent writers queue on busy_timeout instead of failing
+    half-way. Reads do not take that lock: with BEGIN IMMEDIATE they queued behind each other
+    too, and a second gunicorn worker added no throughput.
     """
 
     @event.listens_for(engine, "connect")
@@ -93,7 +116,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if _READING.get() else "BEGIN IMMEDIATE")
 
 
 def str_enum(enum_cls, name: str):

@@ -1,6 +1,7 @@
 """Flask extensions, created without an app and bound in create_app."""
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -18,3 +19,4 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 mail = Mail()  # e-mail over SMTP (notify/mail.py); off without MAIL_SERVER
+cache = Cache()  # shared by every process (cache.py: generations, remember)

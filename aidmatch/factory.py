@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions of extensions.py to this app."""
     register_models()
+    from aidmatch.cache import init_cache
     from aidmatch.db import configure_sqlite
     from aidmatch.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from aidmatch.web.api import init_api
@@ -71,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     mail.init_app(app)
+    init_cache(app)
     init_api(app)
     login_manager.init_app(app)
     from aidmatch.auth.session import setup_login_manager

@@ -28,6 +28,7 @@ from typing import TypeVar
 from flask import Flask, request
 from sqlalchemy.exc import DBAPIError
 
+from aidmatch.db import reading
 from aidmatch.extensions import db
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,16 @@ def _commit_if_succeeded(response) -> bool | None:
 
 
 class TransactionalFlask(Flask):
-    """Flask whose every view runs as one transaction (see the module's docstring)."""
+    """Flask whose every view runs as one transaction (see the module's docstring); a read
+    (GET, HEAD, OPTIONS), from its first before-request hook to its response, in a
+    transaction that only reads (db.reading: on SQLite, BEGIN DEFERRED)."""
+
+    def full_dispatch_request(self):
+        """The whole request, hooks included; a read marked as one."""
+        if request.method in SAFE_METHODS:
+            with reading():
+                return super().full_dispatch_request()
+        return super().full_dispatch_request()
 
     def dispatch_request(self):
         """Run the view in a transaction; its response's status decides commit or rollback."""

@@ -172,9 +172,9 @@ def need_statements(staff: bool, bounded: bool) -> tuple:
             d2 <= bindparam("reach2"),
         )
     columns = _columns(Need, Need.pledged, "open", Need.urgency, Need.needed_by, Need.created_at)
-    urgent = inner.order_by(
-        Need.urgency_rank, Need.needed_by.is_(None), Need.needed_by, Need.id
-    ).limit(bindparam("pool"))
+    urgent = inner.order_by(Need.urgency_rank, Need.needed_by_or_last(), Need.id).limit(
+        bindparam("pool")
+    )
     nearest = inner.order_by(d2, Need.id).limit(bindparam("pool"))
     return (
         _top_then_details(Need, urgent, Need.urgency_rank, columns),

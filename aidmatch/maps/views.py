@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField
 
+from aidmatch.cache import remember
 from aidmatch.categories.menu import category_menu
 from aidmatch.extensions import db
 from aidmatch.needs.forms import NEED_SORTS, NeedListForm
@@ -22,6 +23,7 @@ from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label, point_words
 from aidmatch.postings.args import filters_from_args
+from aidmatch.postings.models import today
 from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Invalid
@@ -130,5 +132,11 @@ def data():
     except ma.ValidationError as exc:
         fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
         raise Invalid(_l("Invalid filters"), fields=fields) from None
-    items = map_items(current_user, args)
-    return jsonify({"items": items, "limit": MAX_MARKERS})
+    # The markers depend on the data (the generation), who looks, the filters, the language
+    # and the day (a posting past its date reads as expired): kept per viewer in the shared
+    # cache, so a map reloaded or panned costs one read until anything is written.
+    parts = (current_user.id, sorted(args.items()), language(), today().isoformat())
+    items = remember("map", parts, lambda: map_items(current_user, args))
+    response = jsonify({"items": items, "limit": MAX_MARKERS})
+    response.add_etag()  # the same markers again: 304 Not Modified, no body
+    return response.make_conditional(request)

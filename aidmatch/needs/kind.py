@@ -57,7 +57,7 @@ def order(stmt, filters):
     """Most urgent first (then the nearest needed-by date), or newest first."""
     if filters.sort == "newest":
         return stmt.order_by(Need.created_at.desc(), Need.id.desc())
-    return stmt.order_by(Need.urgency_rank, Need.needed_by.is_(None), Need.needed_by, Need.id)
+    return stmt.order_by(Need.urgency_rank, Need.needed_by_or_last(), Need.id)
 
 
 NEED = Kind(

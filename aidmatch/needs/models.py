@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, Text
+from sqlalchemy import CheckConstraint, Index, Text, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aidmatch.db import str_enum
@@ -21,6 +21,13 @@ class Urgency(StrEnum):
 
 
 URGENCY_RANK = {Urgency.CRITICAL: 0, Urgency.HIGH: 1, Urgency.NORMAL: 2, Urgency.LOW: 3}
+
+# A need without a needed-by date sorts after every dated one. The lists' default order
+# (needs/kind.order: Need.needed_by_or_last) is the expression of the index
+# ix_needs_open_order, with a literal, not a bound parameter (a database uses an index on an
+# expression only for the same expression), so the first page is read off the index instead
+# of sorting every open need.
+NEEDED_BY_OR_LAST_SQL = "coalesce(needed_by, '9999-12-31')"
 
 
 class NeedStatus(StrEnum):
@@ -42,6 +49,9 @@ class Need(PostingMixin, db.Model):
         Index("ix_needs_status_category", "status", "category_id", "urgency_rank", "needed_by"),
         Index("ix_needs_status_urgency", "status", "urgency_rank", "needed_by"),
         Index("ix_needs_public_lat_lon", "public_lat", "public_lon"),
+        # The lists' default order (needs/kind.order) and "newest", each read off an index.
+        Index("ix_needs_open_order", "status", "urgency_rank", text(NEEDED_BY_OR_LAST_SQL), "id"),
+        Index("ix_needs_status_created", "status", "created_at", "id"),
     )
 
     due_column = "needed_by"
@@ -57,6 +67,11 @@ class Need(PostingMixin, db.Model):
     status: Mapped[NeedStatus] = mapped_column(
         str_enum(NeedStatus, "status"), default=NeedStatus.OPEN
     )
+
+    @classmethod
+    def needed_by_or_last(cls):
+        """SQL: the needed-by date, or 9999-12-31 without one (NEEDED_BY_OR_LAST_SQL)."""
+        return func.coalesce(cls.needed_by, literal_column("'9999-12-31'"))
 
     @property
     def open_quantity(self) -> int:

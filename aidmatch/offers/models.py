@@ -30,6 +30,8 @@ class Offer(PostingMixin, db.Model):
             "delivery_radius_km IS NULL OR delivery_radius_km > 0", name="radius_positive"
         ),
         Index("ix_offers_status_category", "status", "category_id", "created_at"),
+        # The lists' order, newest first (offers/kind.order), read off an index.
+        Index("ix_offers_status_created", "status", "created_at", "id"),
     )
 
     due_column = "available_until"

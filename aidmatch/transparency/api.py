@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.extensions import db
-from aidmatch.transparency.queries import summary
+from aidmatch.transparency.queries import published, summary
 from aidmatch.web.api import make_blueprint
 from aidmatch.web.labels import language
 
@@ -66,6 +66,7 @@ class SummaryOut(ma.Schema):
 @blp.response(200, SummaryOut)
 def get_summary():
     """What was delivered, by category, oblast and month; groups served; median days."""
-    data = summary(language())
+    lang = language()
+    data = published(lang, "summary", lambda: summary(lang))
     db.session.rollback()
     return data

@@ -11,12 +11,15 @@ Monday of its ISO week, UTC), never by its day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import distinct, extract, func, select
 
+from aidmatch.cache import remember
 from aidmatch.categories.models import Category
 from aidmatch.categories.operations import named_categories, root_in
 from aidmatch.db import utcnow
@@ -298,6 +301,21 @@ def ledger_page(lang: str, page: int, per_page: int) -> dict:
     result = paginate(ledger_query(), page, per_page, scalars=False)
     result["items"] = [ledger_row(row, cats, lang) for row in result["items"]]
     return result
+
+
+T = TypeVar("T")
+
+
+def published(lang: str, name: str, compute: Callable[[], T]) -> T:
+    """What compute() reads of the published deliveries (the page's figures, its latest
+    rows, the summary API), kept in the shared cache per language until the publication
+    cutoff moves or any write commits (cache.remember): a confirmed delivery, a group's
+    choice to be named, a renamed category."""
+    delay = current_app.config["TRANSPARENCY_DELAY_DAYS"]
+    # A delay of 0 publishes at once: the cutoff is now, and only the generation says when.
+    cutoff = publication_cutoff().isoformat() if delay else "at once"
+    front = current_app.config["FRONT_OBLASTS"]
+    return remember(f"transparency:{name}", (lang, cutoff, front), compute)
 
 
 def ledger_all(lang: str) -> list[dict]:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from aidmatch.extensions import db
 from aidmatch.postings.csv_export import _safe
-from aidmatch.transparency.queries import ledger_all, ledger_page, summary
+from aidmatch.transparency.queries import ledger_all, ledger_page, published, summary
 from aidmatch.web.i18n import local_month, local_number
 from aidmatch.web.labels import language, unit_label
 
@@ -45,8 +45,8 @@ def _helpers() -> dict:
 def index():
     """Aggregates as bar charts and tables, and the latest deliveries."""
     lang = language()
-    data = summary(lang)
-    latest = ledger_page(lang, 1, LEDGER_PREVIEW)
+    data = published(lang, "summary", lambda: summary(lang))
+    latest = published(lang, "latest", lambda: ledger_page(lang, 1, LEDGER_PREVIEW))
     db.session.rollback()  # read only
     return render_template(
         "transparency/index.html", summary=data, latest=latest, charts=chart_rows(data)

@@ -7,6 +7,7 @@ generated from them. Errors are rendered in one place, aidmatch/errors.py.
 
 from __future__ import annotations
 
+import os
 from functools import wraps
 
 import marshmallow as ma
@@ -17,6 +18,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
 
+from aidmatch.cache import remember
 from aidmatch.extensions import db
 
 API_PREFIX = "/api/v1"
@@ -170,12 +172,44 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
+# A list's total is counted exactly up to this many rows by a count that stops there; a
+# larger one once per generation of the data (count_rows).
+EXACT_UP_TO = 1000
+
+
+def count_rows(statement) -> int:
+    """How many rows statement selects. A count that stops after EXACT_UP_TO + 1 rows costs
+    little however large the table; a larger total is counted in full once per generation of
+    the data and kept in the shared cache (cache.remember: any committed write makes it
+    stale), keyed by the statement's SQL and parameters, which say the viewer and the date
+    too. So a list of 100 000 needs is not counted again for every page and every reader."""
+    unordered = statement.order_by(None)
+    capped = db.session.scalar(
+        select(func.count()).select_from(unordered.limit(EXACT_UP_TO + 1).subquery())
+    )
+    if capped <= EXACT_UP_TO:
+        return capped
+    # The statement's structure and its parameters' values, as SQLAlchemy's own cache of
+    # compiled statements keys them: far cheaper than compiling it to text or spelling the
+    # structure out. Python hashes it differently in each process (so each process counts
+    # once per generation); the values, which say the viewer and the date, are spelled out.
+    key = unordered._generate_cache_key()
+    parts = (os.getpid(), hash(key.key), [repr(bind.effective_value) for bind in key.bindparams])
+    whole = select(func.count()).select_from(unordered.subquery())
+    return remember("total", parts, lambda: db.session.scalar(whole))
+
+
 def paginate(statement, page: int, per_page: int, *, scalars: bool = True) -> dict:
-    """Run a select for one page and count the whole; return the list envelope."""
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    """Run a select for one page and count the whole (count_rows; no count at all when this
+    page is the last one, short of per_page); return the list envelope."""
     paged = statement.limit(per_page).offset((page - 1) * per_page)
     result = db.session.scalars(paged) if scalars else db.session.execute(paged)
-    return {"items": list(result), "page": page, "per_page": per_page, "total": total or 0}
+    items = list(result)
+    if 0 < len(items) < per_page or (page == 1 and len(items) < per_page):
+        total = (page - 1) * per_page + len(items)
+    else:
+        total = count_rows(statement)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 def register_docs_page(app) -> None:

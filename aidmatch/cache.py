@@ -1,0 +1,119 @@
+"""A cache every process of the service shares, whose entries a committed write makes stale.
+
+Where it lives (``CACHE_BACKEND``): Redis when ``REDIS_URL`` is set (several app servers),
+else files in ``instance/cache`` (the processes of one machine), in tests this process's
+memory. It holds what is costly to read and cheap to keep: a long list's total, the public
+transparency page's figures, a viewer's map markers (``remember``).
+
+Freshness: every entry's key carries the data's *generation*, a random token in the cache
+itself. A transaction that wrote to any table but the outbox's and the run's bookkeeping
+(``UNTRACKED``) sets a new token right after it commits, in whichever process it ran: a
+reader of any process then misses every older entry. A reader reads the token before the
+database, and a writer sets it after its commit, so an entry is never older than its token.
+A token lost from the cache (evicted, the cache emptied) is replaced by a new one, never by
+an old one. Entries also expire after their timeout, for what changes with time alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TypeVar
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from aidmatch.extensions import cache
+
+T = TypeVar("T")
+
+GENERATION_KEY = "generation"
+# Tables whose writes change nothing a cached entry shows: notifications and their
+# deliveries (the bell is counted per request), preferences, Telegram link codes, API tokens,
+# the audit trail (written beside a real change anyway), a run's progress and heartbeat.
+UNTRACKED = frozenset(
+    {
+        "notifications",
+        "deliveries",
+        "notification_preferences",
+        "telegram_codes",
+        "api_tokens",
+        "audit_events",
+        "matching_runs",
+    }
+)
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+# Tables a transaction of this thread has written and that are committing or committed.
+_WRITTEN: ContextVar[frozenset[str]] = ContextVar("aidmatch_cache_written", default=frozenset())
+
+
+def init_cache(app: Flask) -> None:
+    """Bind the cache to the app and watch its engine's writes."""
+    cache.init_app(app)
+    with app.app_context():
+        from aidmatch.extensions import db
+
+        _watch_writes(db.engine)
+
+
+def generation() -> str:
+    """The data's current generation (a new one if the cache has none)."""
+    token = cache.get(GENERATION_KEY)
+    if token is None:
+        token = bump()
+    return token
+
+
+def bump() -> str:
+    """Make every entry stale: a new generation."""
+    token = secrets.token_hex(8)
+    cache.set(GENERATION_KEY, token, timeout=0)
+    return token
+
+
+def remember(name: str, parts: tuple, compute: Callable[[], T], timeout: int = 300) -> T:
+    """compute(), or what it returned for the same name and parts in this generation, within
+    timeout seconds. parts must say everything the value depends on but the data (the
+    viewer, the language, the filters, the date); the value must pickle (no ORM objects)."""
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    key = f"{name}:{generation()}:{digest}"
+    kept = cache.get(key)
+    if kept is not None:
+        return kept[0]
+    value = compute()
+    cache.set(key, (value,), timeout=timeout)
+    return value
+
+
+def _watch_writes(engine: Engine) -> None:
+    """Note the tables each transaction writes; a new generation once it committed."""
+    if event.contains(engine, "before_cursor_execute", _note_write):
+        return
+    event.listen(engine, "before_cursor_execute", _note_write)
+    event.listen(engine, "rollback", _forget_writes)
+
+
+def _note_write(_conn, _cursor, statement, _params, _context, _many) -> None:
+    found = _WRITE.match(statement)
+    if found and found.group(1).lower() not in UNTRACKED:
+        written = _WRITTEN.get()
+        if found.group(1) not in written:
+            _WRITTEN.set(written | {found.group(1)})
+
+
+def _forget_writes(_conn) -> None:
+    _WRITTEN.set(frozenset())
+
+
+@event.listens_for(Session, "after_commit")
+def _new_generation(_session: Session) -> None:
+    """After a session's commit (never before: a reader could cache the old rows under the
+    new generation), a new generation if it wrote a tracked table."""
+    if _WRITTEN.get():
+        _WRITTEN.set(frozenset())
+        bump()
