@@ -9,7 +9,7 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, inspect, text
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.engine import make_url
 
 from aidmatch.cache import generation
@@ -133,7 +133,7 @@ def test_the_default_orders_are_read_off_an_index(app, donor):
             connection = db.session.connection()
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             connection.exec_driver_sql("SET LOCAL enable_sort = off")
-            plan = connection.execute(text(f"EXPLAIN {compiled}"), compiled.params)
+            plan = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
             steps = " | ".join(row[0] for row in plan)
             assert index in steps, steps
             assert " Sort " not in f" {steps} ".replace("Sort Key", ""), steps
