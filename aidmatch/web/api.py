@@ -11,7 +11,7 @@ import os
 from functools import wraps
 
 import marshmallow as ma
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -83,6 +83,22 @@ def init_api(app) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque token"}
     )
+    app.after_request(conditional_json)
+
+
+def conditional_json(response):
+    """A JSON answer to a GET (the API's lists and records, the map's markers) carries an
+    ETag of its body; asked again with that ETag in If-None-Match, it is a 304 with no body:
+    a phone on a slow connection reloading a list that did not change gets a few bytes."""
+    if (
+        request.method == "GET"
+        and response.status_code == 200
+        and response.mimetype == "application/json"
+        and not response.direct_passthrough
+    ):
+        response.add_etag()
+        response.make_conditional(request)
+    return response
 
 
 def _text_problems(value, name: str, problems: dict) -> None:
