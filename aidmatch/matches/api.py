@@ -42,7 +42,7 @@ from aidmatch.matches.schemas import (
     RequiredReasonIn,
     ShipIn,
 )
-from aidmatch.matches.serialize import match_to_dict, matches_to_dicts
+from aidmatch.matches.serialize import match_options, match_to_dict, matches_to_dicts
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import get_visible_need
 from aidmatch.offers.models import Offer
@@ -198,7 +198,7 @@ def list_(args):
             stmt = stmt.where(
                 or_(Match.created_by_id == uid, Match.coordinator_approved_by_id == uid)
             )
-    stmt = stmt.order_by(Match.created_at.desc(), Match.id.desc())
+    stmt = stmt.order_by(Match.created_at.desc(), Match.id.desc()).options(*match_options())
     page = paginate(stmt, args["page"], args["per_page"])
     return matches_to_dicts(page, current_user)
 

@@ -120,7 +120,7 @@ def list_(args):
     """Your notifications (those of the inbox), newest first, in your language."""
     page = inbox.inbox_page(current_user.id, args["page"], args["per_page"], args.get("unread"))
     language = _language()
-    page["items"] = [inbox.describe(note, language) for note in page["items"]]
+    page["items"] = inbox.describe_all(page["items"], language)
     return page
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select, update
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
 from aidmatch.notify.kinds import KINDS
-from aidmatch.notify.messages import render
+from aidmatch.notify.messages import named_rows, render
 from aidmatch.notify.models import Notification
 from aidmatch.refusals import NotFound
 from aidmatch.web.api import paginate
@@ -66,6 +66,13 @@ def describe(note: Notification, language: str) -> dict:
         "offer_id": note.offer_id,
         "organization_id": note.organization_id,
     }
+
+
+def describe_all(notes: list[Notification], language: str) -> list[dict]:
+    """describe() for a page of notifications: what they name (categories, places) is loaded
+    in one query each, not once per notification."""
+    named = named_rows([note.params for note in notes])  # noqa: F841 (held while rendering)
+    return [describe(note, language) for note in notes]
 
 
 def get_own(user_id: int, note_id) -> Notification:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from aidmatch.categories.models import Category
+from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Notification
@@ -54,6 +56,25 @@ def what(params: dict) -> str:
         unit=unit_label(params.get("unit") or (category.unit if category else "pcs")),
         category=name,
     )
+
+
+def named_rows(params_list: list[dict]) -> list:
+    """The categories and places these notifications' params name (what() and where() read),
+    loaded in one query each, whatever the number of notifications: the session finds them
+    there after. The caller holds the list while it renders (the session keeps no loaded
+    row alive by itself)."""
+    category_ids = {p["category_id"] for p in params_list if is_id(p.get("category_id"))}
+    place_ids = {
+        p["place_id"]
+        for p in params_list
+        if p.get("place_level") == "settlement" and is_id(p.get("place_id"))
+    }
+    rows: list = []
+    if category_ids:
+        rows += db.session.scalars(select(Category).where(Category.id.in_(category_ids))).all()
+    if place_ids:
+        rows += db.session.scalars(select(Place).where(Place.id.in_(place_ids))).all()
+    return rows
 
 
 def where(params: dict) -> str:

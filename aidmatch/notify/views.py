@@ -63,7 +63,7 @@ def show_inbox():
     page = inbox.inbox_page(current_user.id, _page_number(), PER_PAGE)
     page["pages"] = max(1, math.ceil(page["total"] / page["per_page"]))
     language = _language()
-    page["items"] = [inbox.describe(note, language) for note in page["items"]]
+    page["items"] = inbox.describe_all(page["items"], language)
     unread = inbox.unread_count(current_user.id)
     return render_template(
         "notify/inbox.html",
