@@ -93,10 +93,14 @@ class Network:
         wait_ready(self.servers)
         return self
 
+    def empty_queue(self) -> None:
+        """Forget the jobs left on the queue (they name rows of an earlier test's database)."""
+        RedisHuey(self.jobs_name, url=REDIS_URL).storage.flush_all()
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
-        RedisHuey(self.jobs_name, url=REDIS_URL).storage.flush_all()
+        self.empty_queue()
 
     @property
     def bases(self) -> list[str]:
@@ -119,7 +123,9 @@ def network(template_database, tmp_path_factory):
 
 @pytest.fixture
 def net_app(network, database_url):
-    """An app in this process on the test's (truncated) database and the network's queue."""
+    """An app in this process on the test's (truncated) database and the network's (emptied)
+    queue."""
+    network.empty_queue()
     app = make_test_app(
         database_url,
         SECRET_KEY=network.secret,
