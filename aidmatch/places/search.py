@@ -9,7 +9,9 @@ the network.
 Staying current: each search reads the highest place id (an index lookup). Places added
 after the index was built (ids above its highest) go into a small second index, rebuilt from
 just those rows whenever they differ; a table that shrank below the index, or grew by a
-lot, gets a full rebuild; load_places() drops the index when it changed rows.
+lot, gets a full rebuild; load_places() drops the index when it changed rows, in its own
+process only: app servers must be restarted after `flask places load` updated or deleted places
+(README, Deploying).
 
 Ranking: exact names first (a place's own name before another spelling of it, so the
 villages called Олександрівка come before Donetsk, once called so too), then names that
