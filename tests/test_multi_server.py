@@ -27,6 +27,7 @@ import uuid
 
 import pytest
 from huey import RedisHuey
+from redis import Redis
 from sqlalchemy import select
 
 from aidmatch.auth.tokens import issue
@@ -76,7 +77,10 @@ class Network:
     def __init__(self, database_url: str, folder):
         self.secret = f"multi-server-{uuid.uuid4().hex}"
         self.jobs_name = f"aidmatch-multi-{uuid.uuid4().hex}"
+        # The cache both servers share (cache.py), under keys of this network's own.
+        self.cache_prefix = f"{self.jobs_name}:cache:"
         env = production_env(
+            CACHE_KEY_PREFIX=self.cache_prefix,
             DATABASE_URL=database_url,
             SECRET_KEY=self.secret,
             REDIS_URL=REDIS_URL,
@@ -97,10 +101,17 @@ class Network:
         """Forget the jobs left on the queue (they name rows of an earlier test's database)."""
         RedisHuey(self.jobs_name, url=REDIS_URL).storage.flush_all()
 
+    def empty_cache(self) -> None:
+        """Forget what the servers cached (it describes an earlier test's rows)."""
+        redis = Redis.from_url(REDIS_URL)
+        for key in redis.scan_iter(match=f"{self.cache_prefix}*"):
+            redis.delete(key)
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
         self.empty_queue()
+        self.empty_cache()
 
     @property
     def bases(self) -> list[str]:
@@ -126,12 +137,16 @@ def net_app(network, database_url):
     """An app in this process on the test's (truncated) database and the network's (emptied)
     queue."""
     network.empty_queue()
+    network.empty_cache()  # the database was emptied under it
     app = make_test_app(
         database_url,
         SECRET_KEY=network.secret,
         JOBS_BACKEND="redis",
         REDIS_URL=REDIS_URL,
         JOBS_NAME=network.jobs_name,
+        # what this process writes makes the servers' cache stale, as a CLI command would
+        CACHE_BACKEND="redis",
+        CACHE_KEY_PREFIX=network.cache_prefix,
         SQLALCHEMY_ENGINE_OPTIONS=ENGINE_OPTIONS,
     )
     yield app
