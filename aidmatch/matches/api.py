@@ -184,7 +184,7 @@ def list_(args):
     if status == "active":
         stmt = stmt.where(Match.is_active(now))
     elif status:
-        stmt = stmt.where(Match.status_at(now) == status)
+        stmt = stmt.where(Match.status_in([status], now))
     if args.get("need") is not None:
         stmt = stmt.where(Match.need_id == args["need"])
     if args.get("offer") is not None:

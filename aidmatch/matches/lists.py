@@ -55,7 +55,7 @@ def my_matches(
     the recently closed; and the page's envelope (page, pages, per_page, total). A page past
     the last gives the last one."""
     mine = party_condition(viewer.organization_id)
-    in_progress = Match.status_at(now).in_([s.value for s in IN_PROGRESS])
+    in_progress = Match.status_in(IN_PROGRESS, now)
     options = (
         joinedload(Match.need).joinedload(Need.organization),
         joinedload(Match.need).joinedload(Need.category),
