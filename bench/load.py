@@ -11,8 +11,9 @@ plain http), and runs ``wrk -t1 -c16 -d<duration>s --latency`` on each page as t
 that uses it. The floor: a minimal Flask app (bench/minimal_app.py: 20 of 1 000 rows through
 the ORM and a Jinja template) on the same kind of database, same gunicorn settings.
 
-Prints per page: requests/s, p50 and p99 latency, non-2xx/3xx responses and socket errors,
-the ratio to the minimal page's requests/s, and the SQL statements one request issues
+Prints per page: requests/s, p50 and p99 latency (over the requests that finished within
+the duration: on a page slower than 16 connections / duration, few do), non-2xx/3xx
+responses, socket errors and timeouts (after 30 s), the requests done, the ratio to the minimal page's requests/s, and the SQL statements one request issues
 (counted in-process after the load, the app on the same database, a second GET as the role).
 Every URL is first fetched once without following redirects: anything but 200 stops the
 bench (a redirect to /login means the login did not take).
@@ -36,6 +37,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -183,11 +185,12 @@ def wrk(port: int, path: str, headers: dict, duration: int) -> dict:
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     total = re.search(r"(\d+) requests in", out)
+    done = int(total.group(1)) if total else 0
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
-        "p50_ms": latency("50"),
-        "p99_ms": latency("99"),
-        "requests": int(total.group(1)) if total else 0,
+        "p50_ms": latency("50") if done else None,  # over the requests that finished
+        "p99_ms": latency("99") if done else None,
+        "requests": done,
         "non_2xx": int(bad.group(1)) if bad else 0,
         "socket_errors": sum(map(int, errors.groups())) if errors else 0,
     }
@@ -265,13 +268,14 @@ def main() -> None:
         )
         store.flushdb()
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-        report(args, pages, results, statements, prepared.counts, backend, load_average, fill_s)
+        report(args, pages, results, statements, prepared, backend, load_average, fill_s)
 
 
-def report(args, pages, results, statements, counts, backend, load_average, fill_s) -> None:
+def report(args, pages, results, statements, prepared, backend, load_average, fill_s) -> None:
     """The table (or JSON) of the results and how to reproduce them."""
+    counts = prepared.counts
     floor = results[pages[0]]["rps"] or 1.0
-    command = "python bench/load.py " + " ".join(sys.argv[1:])
+    command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
     if args.json:
         rows = [
             {**asdict(p), **results[p], "ratio": round(results[p]["rps"] / floor, 3),
@@ -281,20 +285,25 @@ def report(args, pages, results, statements, counts, backend, load_average, fill
         print(json.dumps({"backend": backend, "counts": counts, "workers": args.workers,
                           "threads": args.threads, "duration_s": args.duration,
                           "load_average": load_average, "fill_s": round(fill_s, 1),
+                          "fingerprint": prepared.fingerprint,
                           "pages": rows, "command": command}, indent=2))  # fmt: skip
         return
     print(f"backend: {backend}; filled in {fill_s:.0f} s; "
-          + ", ".join(f"{v} {k}" for k, v in counts.items()))  # fmt: skip
+          + ", ".join(f"{v} {k}" for k, v in counts.items())
+          + f"; fingerprint of the filled rows {prepared.fingerprint}")  # fmt: skip
     print(f"gunicorn: --workers {args.workers} --threads {args.threads}, AIDMATCH_ENV=production; "
           f"wrk -t1 -c16 -d{args.duration}s; load average at start "
           + " ".join(f"{x:.2f}" for x in load_average))  # fmt: skip
     print(f"{'page':18} {'role':12} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-          f"{'errors':>7} {'ratio':>6} {'SQL':>5}  path")  # fmt: skip
+          f"{'errors':>7} {'done':>6} {'ratio':>6} {'SQL':>5}  path")  # fmt: skip
     for page in pages:
         r = results[page]
         sql = str(statements.get((page.name, page.role), ""))
-        print(f"{page.name:18} {page.role:12} {r['rps']:8.1f} {r['p50_ms'] or 0:8.1f} "
-              f"{r['p99_ms'] or 0:8.1f} {r['non_2xx']:8d} {r['socket_errors']:7d} "
+        p50, p99 = (
+            f"{ms:8.1f}" if ms is not None else f"{'-':>8}" for ms in (r["p50_ms"], r["p99_ms"])
+        )
+        print(f"{page.name:18} {page.role:12} {r['rps']:8.1f} {p50} "
+              f"{p99} {r['non_2xx']:8d} {r['socket_errors']:7d} {r['requests']:6d} "
               f"{r['rps'] / floor:6.3f} {sql:>5}  {page.path}")  # fmt: skip
     print(f"reproduce: {command}")
 

@@ -46,6 +46,7 @@ class Prepared:
     emails: dict[str, str]  # role -> email (password: tests.factories.PASSWORD)
     tokens: dict[str, str]  # role -> bearer token
     counts: dict[str, int] = field(default_factory=dict)
+    fingerprint: str = ""  # the same on SQLite and PostgreSQL when the rows are the same
     password: str = PASSWORD
 
 
@@ -76,10 +77,11 @@ def prepare(url: str, n_needs: int, n_offers: int, n_lapsed: int, n_fresh: int) 
         tokens = {role: issue(user, 24)[0] for role, user in users.items()}
         db.session.commit()
         counts = row_counts()
+        fingerprint = bench_fingerprint(first_need, first_offer, first_match)
         counts["bench organizations"] = len(setup["fronts"]) + len(setup["donors"])
         db.session.remove()
         db.engine.dispose()
-    return Prepared(dict(EMAILS), tokens, counts)
+    return Prepared(dict(EMAILS), tokens, counts, fingerprint)
 
 
 def add_proposals(
@@ -152,7 +154,10 @@ def add_proposals(
             )  # fmt: skip
         insert_in_batches(Match, rows)
     db.session.flush()
-    return {"front": fronts.most_common(1)[0][0], "donor": donors.most_common(1)[0][0]}
+    return {
+        "front": fronts.most_common(1)[0][0] if fronts else needs[0].organization_id,
+        "donor": donors.most_common(1)[0][0] if donors else offers[0].organization_id,
+    }
 
 
 def hold_proposed(first_need: int, first_offer: int, first_match: int) -> None:
@@ -179,6 +184,23 @@ def row_counts() -> dict[str, int]:
         "pending lapsed": count(Match.is_lapsed(now)),
         "pending in time": count(Match.status == MatchStatus.PENDING, ~Match.is_lapsed(now)),
     }
+
+
+def bench_fingerprint(first_need: int, first_offer: int, first_match: int) -> str:
+    """Sums over the bench's own needs, offers and matches: equal sums on SQLite and
+    PostgreSQL say the fill drew the same rows on both."""
+    sums = [
+        select(
+            func.sum(m.quantity), func.sum(m.place_id), func.sum(m.category_id * m.quantity)
+        ).where(m.id >= first)
+        for m, first in ((Need, first_need), (Offer, first_offer))
+    ]
+    sums.append(
+        select(func.sum(Match.quantity), func.sum(Match.need_id), func.sum(Match.offer_id)).where(
+            Match.id >= first_match
+        )
+    )
+    return "-".join(str(value or 0) for stmt in sums for value in db.session.execute(stmt).one())
 
 
 def count_statements(url: str, emails: dict[str, str], pages: list) -> dict[tuple, int]:
