@@ -176,6 +176,12 @@ def wrk(port: int, path: str, headers: dict, duration: int) -> dict:
     out = subprocess.run(
         [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict:
+    """wrk's report as numbers: requests/s, p50/p99 in ms (None when no request finished),
+    requests done, non-2xx/3xx responses, socket errors (timeouts among them)."""
 
     def latency(pct: str) -> float | None:
         found = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)

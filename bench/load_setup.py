@@ -79,6 +79,8 @@ def prepare(url: str, n_needs: int, n_offers: int, n_lapsed: int, n_fresh: int) 
         counts = row_counts()
         fingerprint = bench_fingerprint(first_need, first_offer, first_match)
         counts["bench organizations"] = len(setup["fronts"]) + len(setup["donors"])
+        counts["matches of the organizer's group"] = busiest["front matches"]
+        counts["matches of the donor's organization"] = busiest["donor matches"]
         db.session.remove()
         db.engine.dispose()
     return Prepared(dict(EMAILS), tokens, counts, fingerprint)
@@ -91,7 +93,8 @@ def add_proposals(
     expiry: what `flask matches expire` has not stored yet) and `n_fresh` of a run an hour
     ago (pending, in time: the review queue's), each pairing a filled need with an offer of
     its category, within what both have left; no audit events (no page here reads them).
-    Returns the front-line group and the donor organization with the most of them."""
+    Returns the front-line group and the donor organization with the most of them, and how
+    many they have."""
     rng = random.Random(seed)
     needs = db.session.execute(
         select(Need.id, Need.category_id, Need.lat, Need.lon, Need.quantity, Need.organization_id)
@@ -157,6 +160,8 @@ def add_proposals(
     return {
         "front": fronts.most_common(1)[0][0] if fronts else needs[0].organization_id,
         "donor": donors.most_common(1)[0][0] if donors else offers[0].organization_id,
+        "front matches": fronts.most_common(1)[0][1] if fronts else 0,
+        "donor matches": donors.most_common(1)[0][1] if donors else 0,
     }
 
 
