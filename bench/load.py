@@ -49,6 +49,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -238,9 +240,11 @@ def main() -> None:
         p for p in PAGES if p.name == "minimal" or pattern.search(f"{p.name} {p.role} {p.path}")
     ]
     load_average = os.getloadavg()
-    import redis
-
     store = redis.Redis.from_url(args.redis_url)
+    try:
+        store.ping()
+    except redis.RedisError as error:
+        sys.exit(f"load: no Redis at {args.redis_url} ({error}): production needs one")
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         url = stack.enter_context(scratch_database(args.database_url, "aidmatch_bench_load"))
         floor_url = stack.enter_context(scratch_database(args.database_url, "aidmatch_bench_min"))

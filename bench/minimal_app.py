@@ -31,13 +31,15 @@ TEMPLATE = """<!doctype html>
 
 
 class Base(DeclarativeBase):
-    pass
+    """The minimal app's declarative base."""
 
 
 db = SQLAlchemy(model_class=Base)
 
 
 class Item(db.Model):
+    """A row of the page: a title, a quantity, a date."""
+
     __tablename__ = "minimal_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
