@@ -65,12 +65,20 @@ def filled_app(database_url: str, n_needs: int, n_offers: int) -> Iterator[Fille
 
 
 def fill(n_needs: int, n_offers: int, seed: int = 7) -> dict:
-    """Insert organizations, needs and offers in bulk; return what the timing needs."""
+    """Insert organizations, needs and offers in bulk; return what the timing needs (and the
+    ids of the organizations made). Deterministic: places and categories read in id order,
+    one seeded random.Random, so SQLite and PostgreSQL hold the same rows."""
     rng = random.Random(seed)
     places = db.session.execute(
-        select(Place.id, Place.lat, Place.lon, Place.oblast).where(Place.country == "UA")
+        select(Place.id, Place.lat, Place.lon, Place.oblast)
+        .where(Place.country == "UA")
+        .order_by(Place.id)  # the same rows in the same order on SQLite and PostgreSQL
     ).all()
-    leaves = [c for c in db.session.scalars(select(Category)) if c.parent_id is not None]
+    leaves = [
+        c
+        for c in db.session.scalars(select(Category).order_by(Category.id))
+        if c.parent_id is not None
+    ]
     fronts = [make_org(f"Bench front {i}") for i in range(300)]
     donors = [make_org(f"Bench donor {i}", kind=OrgKind.DONOR_COLLECTIVE) for i in range(100)]
     viewer = make_user(Role.DONOR, org=donors[0])
@@ -110,16 +118,22 @@ def fill(n_needs: int, n_offers: int, seed: int = 7) -> dict:
                 available_until=None,
             )  # fmt: skip
 
-    _insert_in_batches(Need, need_rows())
-    _insert_in_batches(Offer, offer_rows())
+    insert_in_batches(Need, need_rows())
+    insert_in_batches(Offer, offer_rows())
     db.session.commit()
     # The busiest category and oblast among the needs: the hardest filter to serve.
     cat = db.session.get(Category, leaves[0].id)
     oblast = "Kharkiv Oblast"
-    return {"viewer": viewer, "category": cat.slug, "oblast": oblast}
+    return {
+        "viewer": viewer,
+        "category": cat.slug,
+        "oblast": oblast,
+        "fronts": [org.id for org in fronts],
+        "donors": [org.id for org in donors],
+    }
 
 
-def _insert_in_batches(model, rows: Iterable[dict]) -> None:
+def insert_in_batches(model, rows: Iterable[dict]) -> None:
     """INSERT the rows, BATCH at a time."""
     batch = []
     for row in rows:

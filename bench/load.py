@@ -1,0 +1,322 @@
+"""Benchmark: requests per second of the busiest pages under load, served as deployed.
+
+Fills a fresh database (a SQLite file, or a scratch PostgreSQL database dropped afterwards)
+with the demo data (`flask seed-demo`), 100 000 needs and 50 000 offers (bench/filling.py),
+the pending proposals of a large run that lapsed (``--lapsed``, 36 000) and 200 fresh ones
+for the review queue (bench/load_setup.py). Starts gunicorn as the README deploys it
+(AIDMATCH_ENV=production, a SECRET_KEY, REDIS_URL on Redis database 15, which the bench
+flushes), logs each role in over HTTP (the login form; the session cookie is read from
+Set-Cookie and sent back as a header, since production marks it Secure and the bench speaks
+plain http), and runs ``wrk -t1 -c16 -d<duration>s --latency`` on each page as the role
+that uses it. The floor: a minimal Flask app (bench/minimal_app.py: 20 of 1 000 rows through
+the ORM and a Jinja template) on the same kind of database, same gunicorn settings.
+
+Prints per page: requests/s, p50 and p99 latency (over the requests that finished within
+the duration: on a page slower than 16 connections / duration, few do), non-2xx/3xx
+responses, socket errors and timeouts (after 30 s), the requests done, the ratio to the minimal page's requests/s, and the SQL statements one request issues
+(counted in-process after the load, the app on the same database, a second GET as the role).
+Every URL is first fetched once without following redirects: anything but 200 stops the
+bench (a redirect to /login means the login did not take).
+
+    .venv/bin/python bench/load.py [--duration 10] [--workers 2] [--threads 1]
+        [--needs 100000] [--offers 50000] [--lapsed 36000] [--fresh 200]
+        [--pages REGEX] [--json] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+        [--redis-url redis://127.0.0.1:6379/15]
+
+    .venv/bin/python bench/load.py --duration 3 --pages 'needs|minimal'   # a quick look
+
+Needs wrk on PATH (apt-get install wrk) and a Redis server (production refuses to keep rate
+limits in memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import minimal_app  # noqa: E402
+from bench.load_setup import count_statements, prepare  # noqa: E402
+from tests.conftest import scratch_database  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page under load: its name, the role that asks, its path (minimal: the floor)."""
+
+    name: str
+    role: str  # donor, organizer, coordinator, anonymous
+    path: str
+
+
+PAGES = [
+    Page("minimal", "anonymous", "/?page=3"),
+    Page("needs", "donor", "/needs"),
+    Page("api needs", "donor", "/api/v1/needs"),
+    Page("offers", "donor", "/offers"),
+    Page("api offers", "donor", "/api/v1/offers"),
+    Page("matches", "donor", "/matches"),
+    Page("api matches", "donor", "/api/v1/matches"),
+    Page("map data", "donor", "/map/data.json?kind=needs"),
+    Page("matches", "organizer", "/matches"),
+    Page("api matches", "organizer", "/api/v1/matches"),
+    Page("review", "coordinator", "/review"),
+    Page("api pending", "coordinator", "/api/v1/matches?status=pending"),
+    Page("transparency", "anonymous", "/transparency"),
+    Page("api transparency", "anonymous", "/api/v1/transparency/summary"),
+    Page("healthz", "anonymous", "/healthz"),
+]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(port: int, path: str, method: str = "GET", headers=None, body=None):
+    """One HTTP request, redirects not followed: (status, response headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+def cookies_of(headers) -> dict[str, str]:
+    """The cookies a response sets (name -> value)."""
+    out = {}
+    for line in headers.get_all("Set-Cookie") or []:
+        name, _, value = line.split(";", 1)[0].partition("=")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def log_in(port: int, email: str, password: str) -> str:
+    """Log in through the login form as a browser would; the Cookie header to send after."""
+    status, headers, body = fetch(port, "/login")
+    jar = cookies_of(headers)
+    found = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)
+    if status != 200 or not found:
+        sys.exit(f"load: GET /login answered {status} without a CSRF token")
+    form = urlencode({"csrf_token": found.group(1).decode(), "email": email, "password": password})
+    status, headers, _ = fetch(
+        port, "/login", "POST",
+        {"Content-Type": "application/x-www-form-urlencoded",
+         "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())},
+        form,
+    )  # fmt: skip
+    jar.update(cookies_of(headers))
+    if status != 302:
+        sys.exit(f"load: logging in as {email} answered {status}, not a redirect")
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def wait_for(port: int, path: str, server: subprocess.Popen, log: Path) -> None:
+    """Wait until the server answers `path` (or stop with its log if it died)."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"load: gunicorn exited:\n{log.read_text()[-4000:]}")
+        try:
+            if fetch(port, path)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"load: gunicorn did not answer {path} on port {port}")
+
+
+@contextmanager
+def gunicorn(target: str, env: dict, args, log: Path, ready: str):
+    """gunicorn serving `target` on a free port, as deployed; yields the port."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        *("--workers", str(args.workers), "--threads", str(args.threads)),
+        *("--bind", f"127.0.0.1:{port}", target),
+    ]
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(port, ready, server, log)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk(port: int, path: str, headers: dict, duration: int) -> dict:
+    """One wrk run on the page; its requests/s, p50/p99 in ms, non-2xx/3xx and socket errors."""
+    command = ["wrk", "-t1", "-c16", f"-d{duration}s", "--latency", "--timeout", "30s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict:
+    """wrk's report as numbers: requests/s, p50/p99 in ms (None when no request finished),
+    requests done, non-2xx/3xx responses, socket errors (timeouts among them)."""
+
+    def latency(pct: str) -> float | None:
+        found = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        return round(float(found.group(1)) * UNITS[found.group(2)], 1) if found else None
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    done = int(total.group(1)) if total else 0
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50_ms": latency("50") if done else None,  # over the requests that finished
+        "p99_ms": latency("99") if done else None,
+        "requests": done,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+def headers_for(page: Page, cookies: dict, tokens: dict) -> dict:
+    """What a request of the page sends: the role's bearer token (API) or session cookie."""
+    if page.role == "anonymous":
+        return {}
+    if page.path.startswith("/api/"):
+        return {"Authorization": f"Bearer {tokens[page.role]}"}
+    return {"Cookie": cookies[page.role]}
+
+
+def arguments() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--needs", type=int, default=100_000)
+    parser.add_argument("--offers", type=int, default=50_000)
+    parser.add_argument("--lapsed", type=int, default=36_000, help="lapsed pending proposals")
+    parser.add_argument("--fresh", type=int, default=200, help="pending proposals in time")
+    parser.add_argument("--pages", default="", help="regex over 'name role path'")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server (else SQLite)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Fill, serve, load each page, print the table."""
+    args = arguments()
+    if not shutil.which("wrk"):
+        sys.exit("load: wrk is needed (apt-get install wrk)")
+    pattern = re.compile(args.pages or ".")
+    pages = [
+        p for p in PAGES if p.name == "minimal" or pattern.search(f"{p.name} {p.role} {p.path}")
+    ]
+    load_average = os.getloadavg()
+    store = redis.Redis.from_url(args.redis_url)
+    try:
+        store.ping()
+    except redis.RedisError as error:
+        sys.exit(f"load: no Redis at {args.redis_url} ({error}): production needs one")
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        url = stack.enter_context(scratch_database(args.database_url, "aidmatch_bench_load"))
+        floor_url = stack.enter_context(scratch_database(args.database_url, "aidmatch_bench_min"))
+        started = time.perf_counter()
+        prepared = prepare(url, args.needs, args.offers, args.lapsed, args.fresh)
+        minimal_app.fill(floor_url)
+        fill_s = time.perf_counter() - started
+        store.flushdb()
+        env = {
+            **os.environ, "AIDMATCH_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": url, "REDIS_URL": args.redis_url, "MINIMAL_DATABASE_URL": floor_url,
+        }  # fmt: skip
+        results = {}
+        with (
+            gunicorn("bench.minimal_app:create_app()", env, args, Path(tmp) / "min.log", "/") as fp,
+            gunicorn("app:app", env, args, Path(tmp) / "app.log", "/healthz") as port,
+        ):
+            cookies = {
+                role: log_in(port, email, prepared.password)
+                for role, email in prepared.emails.items()
+            }
+            for page in pages:
+                target = fp if page.name == "minimal" else port
+                headers = headers_for(page, cookies, prepared.tokens)
+                status = fetch(target, page.path, headers=headers)[0]
+                if status != 200:
+                    sys.exit(f"load: {page.path} as the {page.role} answered {status}, not 200")
+                results[page] = wrk(target, page.path, headers, args.duration)
+        statements = count_statements(
+            url, prepared.emails, [p for p in pages if p.name != "minimal"]
+        )
+        store.flushdb()
+        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+        report(args, pages, results, statements, prepared, backend, load_average, fill_s)
+
+
+def report(args, pages, results, statements, prepared, backend, load_average, fill_s) -> None:
+    """The table (or JSON) of the results and how to reproduce them."""
+    counts = prepared.counts
+    floor = results[pages[0]]["rps"] or 1.0
+    command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
+    if args.json:
+        rows = [
+            {**asdict(p), **results[p], "ratio": round(results[p]["rps"] / floor, 3),
+             "statements": statements.get((p.name, p.role))}
+            for p in pages
+        ]  # fmt: skip
+        print(json.dumps({"backend": backend, "counts": counts, "workers": args.workers,
+                          "threads": args.threads, "duration_s": args.duration,
+                          "load_average": load_average, "fill_s": round(fill_s, 1),
+                          "fingerprint": prepared.fingerprint,
+                          "pages": rows, "command": command}, indent=2))  # fmt: skip
+        return
+    print(f"backend: {backend}; filled in {fill_s:.0f} s; "
+          + ", ".join(f"{v} {k}" for k, v in counts.items())
+          + f"; fingerprint of the filled rows {prepared.fingerprint}")  # fmt: skip
+    print(f"gunicorn: --workers {args.workers} --threads {args.threads}, AIDMATCH_ENV=production; "
+          f"wrk -t1 -c16 -d{args.duration}s; load average at start "
+          + " ".join(f"{x:.2f}" for x in load_average))  # fmt: skip
+    print(f"{'page':18} {'role':12} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+          f"{'errors':>7} {'done':>6} {'ratio':>6} {'SQL':>5}  path")  # fmt: skip
+    for page in pages:
+        r = results[page]
+        sql = str(statements.get((page.name, page.role), ""))
+        p50, p99 = (
+            f"{ms:8.1f}" if ms is not None else f"{'-':>8}" for ms in (r["p50_ms"], r["p99_ms"])
+        )
+        print(f"{page.name:18} {page.role:12} {r['rps']:8.1f} {p50} "
+              f"{p99} {r['non_2xx']:8d} {r['socket_errors']:7d} {r['requests']:6d} "
+              f"{r['rps'] / floor:6.3f} {sql:>5}  {page.path}")  # fmt: skip
+    print(f"reproduce: {command}")
+
+
+if __name__ == "__main__":
+    main()
