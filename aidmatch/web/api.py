@@ -200,8 +200,9 @@ def count_rows(statement) -> int:
     stale), keyed by the statement's SQL and parameters, which say the viewer and the date
     too. So a list of 100 000 needs is not counted again for every page and every reader."""
     unordered = statement.order_by(None)
+    total = func.count().label("list_total")  # named: tests tell a list's total by it
     capped = db.session.scalar(
-        select(func.count()).select_from(unordered.limit(EXACT_UP_TO + 1).subquery())
+        select(total).select_from(unordered.limit(EXACT_UP_TO + 1).subquery())
     )
     if capped <= EXACT_UP_TO:
         return capped
@@ -211,7 +212,7 @@ def count_rows(statement) -> int:
     # once per generation); the values, which say the viewer and the date, are spelled out.
     key = unordered._generate_cache_key()
     parts = (os.getpid(), hash(key.key), [repr(bind.effective_value) for bind in key.bindparams])
-    whole = select(func.count()).select_from(unordered.subquery())
+    whole = select(total).select_from(unordered.subquery())
     return remember("total", parts, lambda: db.session.scalar(whole))
 
 
