@@ -1,5 +1,6 @@
-"""flask commands: users, places, seed-demo, expire; and the periodic job that stores the
-expiry of needs and offers (``postings.expire``, every 10 minutes: what `flask expire` does)."""
+"""flask commands: users, places, seed-demo, expire; and the periodic jobs that store the
+expiry of needs and offers (``postings.expire``, every 10 minutes: what `flask expire` does)
+and keep SQLite's planner statistics (``db.statistics``, hourly and when a worker starts)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def expire_postings(now: datetime | None = None) -> tuple[int, int]:
 
     today = (now or utcnow()).date()
     return expire_needs(today), expire_offers(today)
+
+
+@periodic("db.statistics", at_start=True, minute="17")
+def database_statistics() -> bool:
+    """SQLite: refresh the query planner's statistics of the tables (db.refresh_statistics);
+    True when done (PostgreSQL keeps its own)."""
+    from aidmatch.db import refresh_statistics
+    from aidmatch.extensions import db
+
+    return refresh_statistics(db.session.connection())
 
 
 @click.command("expire")

@@ -1,6 +1,7 @@
 """bench/load.py's database and its second measure: the demo data (``flask seed-demo``),
 `filling.fill`'s needs and offers, the pending proposals of a large run that lapsed and
-200 fresh ones for the review queue, the users who look at them; and the SQL statements
+200 fresh ones for the review queue, the users who look at them, the planner's statistics
+(what the worker's db.statistics or PostgreSQL's autovacuum keep); and the SQL statements
 one request of each page issues, counted in-process (the app on the same database).
 
 Everything is drawn from one seeded random.Random over rows read in id order, so that a
@@ -18,7 +19,7 @@ from sqlalchemy import event, func, select, update
 
 from aidmatch.auth.models import User
 from aidmatch.auth.tokens import issue
-from aidmatch.db import utcnow
+from aidmatch.db import refresh_statistics, utcnow
 from aidmatch.extensions import db
 from aidmatch.geo import haversine_km
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
@@ -75,6 +76,12 @@ def prepare(url: str, n_needs: int, n_offers: int, n_lapsed: int, n_fresh: int) 
         for role, user in users.items():
             user.email = EMAILS[role]
         tokens = {role: issue(user, 24)[0] for role, user in users.items()}
+        db.session.commit()
+        # The planner's statistics a running database has: on SQLite the worker's hourly
+        # db.statistics (also at its start), on PostgreSQL autovacuum's ANALYZE, which would
+        # not have come round yet after a bulk load of seconds.
+        if not refresh_statistics(db.session.connection()):
+            db.session.connection().exec_driver_sql("ANALYZE")
         db.session.commit()
         counts = row_counts()
         fingerprint = bench_fingerprint(first_need, first_offer, first_match)

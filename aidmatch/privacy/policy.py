@@ -266,7 +266,11 @@ def side_condition(org_id: int | None):
     if org_id is None:
         return false()
     Match, Need = _matches.match, _matches.need  # noqa: N806 (models)
-    return or_(Match.organization_id == org_id, Match.need.has(Need.organization_id == org_id))
+    # need_id IN (the organization's needs), not EXISTS per match: both sides are then read
+    # off indexes (matches by organization, needs by organization, matches by need) instead
+    # of testing every match in the database.
+    own_needs = select(Need.id).where(Need.organization_id == org_id)
+    return or_(Match.organization_id == org_id, Match.need_id.in_(own_needs))
 
 
 @on_retry
