@@ -76,17 +76,23 @@ def bump() -> str:
     return token
 
 
-def remember(name: str, parts: tuple, compute: Callable[[], T], timeout: int = 300) -> T:
+def remember(
+    name: str, parts: tuple, compute: Callable[[], T], timeout: int | Callable[[T], int] = 300
+) -> T:
     """compute(), or what it returned for the same name and parts in this generation, within
-    timeout seconds. parts must say everything the value depends on but the data (the
-    viewer, the language, the filters, the date); the value must pickle (no ORM objects)."""
+    timeout seconds (or as many as timeout(value) says: a value that time alone changes
+    says when; 0 keeps nothing). parts must say everything the value depends on but the data
+    (the viewer, the language, the filters, the date); the value must pickle (no ORM
+    objects)."""
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"{name}:{generation()}:{digest}"
     kept = cache.get(key)
     if kept is not None:
         return kept[0]
     value = compute()
-    cache.set(key, (value,), timeout=timeout)
+    seconds = timeout(value) if callable(timeout) else timeout
+    if seconds > 0:
+        cache.set(key, (value,), timeout=seconds)
     return value
 
 

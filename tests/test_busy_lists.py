@@ -221,3 +221,30 @@ def test_the_worker_keeps_sqlites_planner_statistics(app):
     analyzed = set(db.session.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
     assert {"needs", "organizations", "places"} <= analyzed  # (empty tables have none)
     test_the_default_orders_are_read_off_an_index(app, make_user(Role.DONOR))
+
+
+def test_an_organizations_history_is_kept_until_a_match_lapses_or_a_write(app, english):
+    """The review queue's history of an organization is counted once and kept; a pending
+    match that lapses (it reads as expired at its time, with no write) or any write makes
+    it counted again."""
+    from aidmatch.matches import operations as ops
+    from aidmatch.matches.lists import org_histories
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 10, offer=cast.offer)
+    db.session.commit()
+    orgs = [cast.group.id, cast.donor_org.id]
+    now = utcnow()
+    with Statements() as first:
+        assert org_histories(orgs, now)[cast.group.id]["expired"] == 0
+    with Statements() as again:
+        assert org_histories(orgs, now + timedelta(seconds=1))[cast.group.id]["expired"] == 0
+    assert first.sent and again.sent == []  # kept
+    after = match.expires_at + timedelta(seconds=1)
+    assert org_histories(orgs, after)[cast.group.id]["expired"] == 1  # lapsed: counted again
+    ops.claim_need(cast.need, cast.donor, 5, offer=cast.offer)
+    db.session.commit()
+    with Statements() as written:
+        assert org_histories(orgs, now + timedelta(seconds=2))[cast.donor_org.id]["expired"] == 0
+    assert written.sent  # a write: counted again

@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
+from aidmatch.cache import remember
+from aidmatch.db import UTCDateTime, utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches.models import IN_PROGRESS, Match, MatchStatus
@@ -101,13 +103,49 @@ def my_matches(
     return sections, [row(m, viewer, now) for m in recent], envelope
 
 
+# How long an organization's history may be kept at most (cache.remember).
+HISTORY_KEPT_SECONDS = 300
+
+
 def org_histories(org_ids, now: datetime) -> dict[int, dict[str, int]]:
     """For each organization, how many of its matches (as donor or as the need's group) ended
     in each status (as read at `now`): one GROUP BY over both roles, whatever the number of
-    organizations."""
+    organizations. Kept in the shared cache until anything is written or one of their
+    pending matches lapses (then it reads as expired), whichever comes first: a busy
+    organization's history is not counted again on every page of the review queue."""
     ids = sorted({i for i in org_ids if i is not None})
     if not ids:
         return {}
+
+    def count() -> tuple:
+        return _count_histories(ids, now), now, _next_lapse(ids, now)
+
+    def kept_for(value) -> int:
+        lapses_at = value[2]
+        if lapses_at is None:
+            return HISTORY_KEPT_SECONDS
+        return min(HISTORY_KEPT_SECONDS, int((lapses_at - utcnow()).total_seconds()))
+
+    histories, counted_at, lapses_at = remember("org_histories", (ids,), count, kept_for)
+    if now < counted_at or (lapses_at is not None and now >= lapses_at):
+        return _count_histories(ids, now)  # asked for another moment than the kept one
+    return histories
+
+
+def _next_lapse(ids: list[int], now: datetime) -> datetime | None:
+    """When the first pending match of these organizations (either side) lapses after now."""
+    own_needs = select(Need.id).where(Need.organization_id.in_(ids))
+    return db.session.scalar(
+        select(func.min(Match.expires_at)).where(
+            Match.status == MatchStatus.PENDING,
+            Match.expires_at > literal(now, UTCDateTime()),
+            or_(Match.organization_id.in_(ids), Match.need_id.in_(own_needs)),
+        )
+    )
+
+
+def _count_histories(ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
+    """org_histories, counted."""
     as_donor = select(
         Match.organization_id.label("org_id"), Match.status_at(now).label("status")
     ).where(Match.organization_id.in_(ids))
