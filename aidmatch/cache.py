@@ -8,8 +8,9 @@ transparency page's figures, a viewer's map markers (``remember``).
 Freshness: every entry's key carries the data's *generation*, a random token in the cache
 itself. A transaction that wrote to any table but the outbox's and the run's bookkeeping
 (``UNTRACKED``) sets a new token right after it commits, in whichever process it ran: a
-reader of any process then misses every older entry. A reader reads the token before the
-database, and a writer sets it after its commit, so an entry is never older than its token.
+reader of any process then misses every older entry. A request reads the token before
+the database (note_generation, at its start), and a writer sets it after its commit, so an
+entry is never older than its token.
 A token lost from the cache (evicted, the cache emptied) is replaced by a new one, never by
 an old one. Entries also expire after their timeout, for what changes with time alone.
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -62,11 +63,23 @@ def init_cache(app: Flask) -> None:
 
 
 def generation() -> str:
-    """The data's current generation (a new one if the cache has none)."""
+    """The data's generation: in a request, the one it began with (note_generation), else
+    the current one (a new one if the cache has none)."""
+    if has_request_context() and "cache_generation" in g:
+        return g.cache_generation
     token = cache.get(GENERATION_KEY)
     if token is None:
         token = bump()
     return token
+
+
+def note_generation() -> None:
+    """At the start of a request, before its first read of the database: the generation its
+    values are kept under. On SQLite a read sees the database as it was at its first
+    statement; a generation read later could be one that a writer made after that moment,
+    and rows older than it would be kept under it."""
+    g.pop("cache_generation", None)
+    g.cache_generation = generation()
 
 
 def bump() -> str:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, not_, true
+from sqlalchemy import and_, false, not_, or_, true
 
 from aidmatch.matches.models import TERMINAL, Match, MatchSource, MatchStatus
 from aidmatch.matches.rules import (
@@ -337,7 +337,12 @@ def condition(name: str, now: datetime):
     row = action(name)
     parts = [Match.status.in_([s.value for s in row.sources])]
     if PENDING in row.sources and row.deadline != "passed":
-        parts.append(~Match.is_lapsed(now))
+        # Pending ones only while in time, said as a range the index on (status,
+        # expires_at) serves: the pending matches of a run that lapsed are not read at all.
+        others = [s.value for s in row.sources if s != PENDING]
+        parts = [Match.status_in([PENDING], now)]
+        if others:
+            parts = [or_(Match.status.in_(others), parts[0])]
     if row.unset == "extension_used":
         parts.append(Match.extension_used.is_(False))
     elif row.unset:

@@ -92,6 +92,9 @@ class Match(TimestampMixin, db.Model):
         Index("ix_matches_status_created", "status", "created_at"),
         # The API's list, newest first, for a coordinator (every match), read off an index.
         Index("ix_matches_created", "created_at", "id"),
+        # Pending matches still in time (Match.status_in, the lifecycle's conditions): a
+        # range, however many pending matches of past runs lapsed.
+        Index("ix_matches_status_expires", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
