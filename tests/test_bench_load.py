@@ -83,5 +83,12 @@ def test_small_load_run_serves_every_page_to_its_role():
     for page in pages:
         assert page["requests"] > 0, page
         assert page["non_2xx"] == 0, page
-        if page["name"] != "minimal":
+        if page["name"] == "minimal":
+            continue
+        # The second GET of a page the shared cache keeps (the map's markers, the
+        # transparency page and its summary) sends no statement at all.
+        kept = page["path"].startswith(("/map/", "/transparency", "/api/v1/transparency"))
+        if kept:
+            assert page["statements"] == 0, page
+        else:
             assert page["statements"] > 0, page
