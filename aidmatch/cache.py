@@ -8,9 +8,9 @@ transparency page's figures, a viewer's map markers (``remember``).
 Freshness: every entry's key carries the data's *generation*, a random token in the cache
 itself. A transaction that wrote to any table but the outbox's and the run's bookkeeping
 (``UNTRACKED``) sets a new token right after it commits, in whichever process it ran: a
-reader of any process then misses every older entry. A request reads the token before
-the database (note_generation, at its start), and a writer sets it after its commit, so an
-entry is never older than its token.
+reader of any process then misses every older entry. A reader reads the token before
+the database (on SQLite, as its transaction begins), and a writer sets it after its commit,
+so an entry is never older than its token.
 A token lost from the cache (evicted, the cache emptied) is replaced by a new one, never by
 an old one. Entries also expire after their timeout, for what changes with time alone.
 """
@@ -60,11 +60,17 @@ def init_cache(app: Flask) -> None:
         from aidmatch.extensions import db
 
         _watch_writes(db.engine)
+        if db.engine.dialect.name == "sqlite" and not event.contains(
+            db.engine, "begin", _note_generation
+        ):
+            event.listen(db.engine, "begin", _note_generation)
+    # What a request noted is its own (tests run several requests in one app context).
+    app.teardown_request(lambda _exc: g.pop("cache_generation", None))
 
 
 def generation() -> str:
-    """The data's generation: in a request, the one it began with (note_generation), else
-    the current one (a new one if the cache has none)."""
+    """The data's generation: in a request on SQLite, the one its transaction began with
+    (_note_generation), else the current one (a new one if the cache has none)."""
     if has_request_context() and "cache_generation" in g:
         return g.cache_generation
     token = cache.get(GENERATION_KEY)
@@ -73,13 +79,15 @@ def generation() -> str:
     return token
 
 
-def note_generation() -> None:
-    """At the start of a request, before its first read of the database: the generation its
-    values are kept under. On SQLite a read sees the database as it was at its first
-    statement; a generation read later could be one that a writer made after that moment,
-    and rows older than it would be kept under it."""
-    g.pop("cache_generation", None)
-    g.cache_generation = generation()
+def _note_generation(_conn) -> None:
+    """SQLite: as a request's transaction begins, before its first read, the generation its
+    values are kept under. A read sees the database as it was at its first statement; a
+    generation read later could be one a writer made after that moment, and rows older
+    than it would be kept under it. (PostgreSQL: each statement sees what was committed
+    before it, so a generation read before a value is computed is enough.)"""
+    if has_request_context():
+        g.pop("cache_generation", None)
+        g.cache_generation = generation()
 
 
 def bump() -> str:

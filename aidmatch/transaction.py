@@ -28,7 +28,6 @@ from typing import TypeVar
 from flask import Flask, request
 from sqlalchemy.exc import DBAPIError
 
-from aidmatch.cache import note_generation
 from aidmatch.db import reading
 from aidmatch.extensions import db
 
@@ -125,9 +124,7 @@ class TransactionalFlask(Flask):
     transaction that only reads (db.reading: on SQLite, BEGIN DEFERRED)."""
 
     def full_dispatch_request(self):
-        """The whole request, hooks included; a read marked as one. First of all, the
-        cache's generation the request goes by (cache.note_generation)."""
-        note_generation()
+        """The whole request, hooks included; a read marked as one."""
         if request.method in SAFE_METHODS:
             with reading():
                 return super().full_dispatch_request()

@@ -19,11 +19,13 @@ Every URL is first fetched once without following redirects: anything but 200 st
 bench (a redirect to /login means the login did not take).
 
     .venv/bin/python bench/load.py [--duration 10] [--workers 2] [--threads 1]
-        [--needs 100000] [--offers 50000] [--lapsed 36000] [--fresh 200]
+        [--connections 16] [--needs 100000] [--offers 50000] [--lapsed 36000] [--fresh 200]
         [--pages REGEX] [--json] [--database-url postgresql://postgres@127.0.0.1:5432/test]
         [--redis-url redis://127.0.0.1:6379/15]
 
     .venv/bin/python bench/load.py --duration 3 --pages 'needs|minimal'   # a quick look
+    .venv/bin/python bench/load.py --connections 1 --pages 'api (matches|pending)'  # one
+        # request at a time: the latency of one GET, without waiting behind 15 others
 
 Needs wrk on PATH (apt-get install wrk) and a Redis server (production refuses to keep rate
 limits in memory).
@@ -170,9 +172,9 @@ def gunicorn(target: str, env: dict, args, log: Path, ready: str):
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def wrk(port: int, path: str, headers: dict, duration: int) -> dict:
+def wrk(port: int, path: str, headers: dict, duration: int, connections: int = 16) -> dict:
     """One wrk run on the page; its requests/s, p50/p99 in ms, non-2xx/3xx and socket errors."""
-    command = ["wrk", "-t1", "-c16", f"-d{duration}s", "--latency", "--timeout", "30s"]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "30s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run(
@@ -217,6 +219,9 @@ def arguments() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page")
+    parser.add_argument(
+        "--connections", type=int, default=16, help="wrk's open connections (1: one at a time)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--needs", type=int, default=100_000)
@@ -272,7 +277,7 @@ def main() -> None:
                 status = fetch(target, page.path, headers=headers)[0]
                 if status != 200:
                     sys.exit(f"load: {page.path} as the {page.role} answered {status}, not 200")
-                results[page] = wrk(target, page.path, headers, args.duration)
+                results[page] = wrk(target, page.path, headers, args.duration, args.connections)
         statements = count_statements(
             url, prepared.emails, [p for p in pages if p.name != "minimal"]
         )
@@ -302,7 +307,7 @@ def report(args, pages, results, statements, prepared, backend, load_average, fi
           + ", ".join(f"{v} {k}" for k, v in counts.items())
           + f"; fingerprint of the filled rows {prepared.fingerprint}")  # fmt: skip
     print(f"gunicorn: --workers {args.workers} --threads {args.threads}, AIDMATCH_ENV=production; "
-          f"wrk -t1 -c16 -d{args.duration}s; load average at start "
+          f"wrk -t1 -c{args.connections} -d{args.duration}s; load average at start "
           + " ".join(f"{x:.2f}" for x in load_average))  # fmt: skip
     print(f"{'page':18} {'role':12} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
           f"{'errors':>7} {'done':>6} {'ratio':>6} {'SQL':>5}  path")  # fmt: skip
