@@ -18,6 +18,7 @@ an old one. Entries also expire after their timeout, for what changes with time 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from aidmatch.extensions import cache
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
 # Tables whose writes change nothing a cached entry shows: notifications and their
@@ -60,16 +62,14 @@ def init_cache(app: Flask) -> None:
         from aidmatch.extensions import db
 
         _watch_writes(db.engine)
-        if db.engine.dialect.name == "sqlite" and not event.contains(
-            db.engine, "begin", _note_generation
-        ):
+        if not event.contains(db.engine, "begin", _note_generation):
             event.listen(db.engine, "begin", _note_generation)
     # What a request noted is its own (tests run several requests in one app context).
     app.teardown_request(lambda _exc: g.pop("cache_generation", None))
 
 
 def generation() -> str:
-    """The data's generation: in a request on SQLite, the one its transaction began with
+    """The data's generation: in a request, the one its transaction began with
     (_note_generation), else the current one (a new one if the cache has none)."""
     if has_request_context() and "cache_generation" in g:
         return g.cache_generation
@@ -80,20 +80,22 @@ def generation() -> str:
 
 
 def _note_generation(_conn) -> None:
-    """SQLite: as a request's transaction begins, before its first read, the generation its
-    values are kept under. A read sees the database as it was at its first statement; a
-    generation read later could be one a writer made after that moment, and rows older
-    than it would be kept under it. (PostgreSQL: each statement sees what was committed
-    before it, so a generation read before a value is computed is enough.)"""
+    """As a request's transaction begins, before its first statement, the generation its
+    values are kept under. A generation read later could be one a writer made after the
+    request read something a value depends on (SQLite: its snapshot, taken at the first
+    statement; either database: the user, loaded first, whose role and organization say
+    what a value may show), and rows older than it would be kept under it."""
     if has_request_context():
         g.pop("cache_generation", None)
         g.cache_generation = generation()
 
 
 def bump() -> str:
-    """Make every entry stale: a new generation."""
+    """Make every entry stale: a new generation (or, if the cache would not take it, none:
+    the next reader makes one)."""
     token = secrets.token_hex(8)
-    cache.set(GENERATION_KEY, token, timeout=0)
+    if not cache.set(GENERATION_KEY, token, timeout=0):
+        cache.delete(GENERATION_KEY)
     return token
 
 
@@ -105,6 +107,8 @@ def remember(
     says when; 0 keeps nothing). parts must say everything the value depends on but the data
     (the viewer, the language, the filters, the date); the value must pickle (no ORM
     objects)."""
+    if _WRITTEN.get():  # this transaction wrote: what it reads is not committed (yet)
+        return compute()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"{name}:{generation()}:{digest}"
     kept = cache.get(key)
@@ -137,10 +141,22 @@ def _forget_writes(_conn) -> None:
     _WRITTEN.set(frozenset())
 
 
+def tracked(tables) -> bool:
+    """Does a committed write to any of these tables (their names) make a new generation?"""
+    return not any(name in UNTRACKED for name in tables)
+
+
 @event.listens_for(Session, "after_commit")
-def _new_generation(_session: Session) -> None:
+def _new_generation(session: Session) -> None:
     """After a session's commit (never before: a reader could cache the old rows under the
-    new generation), a new generation if it wrote a tracked table."""
-    if _WRITTEN.get():
-        _WRITTEN.set(frozenset())
+    new generation), a new generation if it wrote a tracked table. A savepoint's release
+    fires this too: its writes wait for the transaction's own commit. The commit stands
+    whatever the cache says: a cache that fails is logged (its entries expire within
+    their timeout)."""
+    if session.in_nested_transaction() or not _WRITTEN.get():
+        return
+    _WRITTEN.set(frozenset())
+    try:
         bump()
+    except Exception:  # the write committed: the response must say so
+        log.exception("the cache's generation could not be renewed after a commit")

@@ -170,9 +170,38 @@ def test_a_write_makes_a_new_generation_only_after_it_commits(app):
     assert generation() == before  # not yet: a reader could cache the old rows under it
     db.session.commit()
     assert generation() != before
-    kept = generation()
+
+
+def test_a_rolled_back_write_or_a_savepoint_makes_no_new_generation(app):
+    group = make_org("Group of Huliaipole")
+    db.session.commit()
+    before = generation()
+    make_need(group)
+    db.session.flush()
     db.session.rollback()
-    assert generation() == kept
+    assert generation() == before  # nothing was written
+    with db.session.begin_nested():
+        make_need(group, title="In a savepoint")
+    assert generation() == before  # released, but the transaction has not committed
+    db.session.commit()
+    assert generation() != before
+
+
+def test_what_a_writing_transaction_reads_is_never_kept(app):
+    from aidmatch.cache import remember
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    make_need(make_org("Group of Vuhledar"))
+    db.session.flush()  # written, not committed
+    assert remember("probe", (), compute) == 1
+    db.session.rollback()
+    assert remember("probe", (), compute) == 2  # the uncommitted read was not kept
+    assert remember("probe", (), compute) == 2
 
 
 def test_the_transparency_page_is_fresh_after_a_delivery(app, client):

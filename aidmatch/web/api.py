@@ -8,6 +8,7 @@ generated from them. Errors are rendered in one place, aidmatch/errors.py.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import wraps
 
 import marshmallow as ma
@@ -16,9 +17,10 @@ from flask_login import current_user
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
+from sqlalchemy.sql.util import find_tables
 from webargs.flaskparser import FlaskParser
 
-from aidmatch.cache import remember
+from aidmatch.cache import remember, tracked
 from aidmatch.extensions import db
 
 API_PREFIX = "/api/v1"
@@ -211,14 +213,20 @@ def count_rows(statement) -> int:
     # structure out. Python hashes it differently in each process (so each process counts
     # once per generation); the values, which say the viewer and the date, are spelled out.
     key = unordered._generate_cache_key()
-    parts = (os.getpid(), hash(key.key), [repr(bind.effective_value) for bind in key.bindparams])
+    values = [bind.effective_value for bind in key.bindparams]
     whole = select(total).select_from(unordered.subquery())
+    tables = {table.name for table in find_tables(unordered, check_columns=True)}
+    if any(isinstance(value, datetime) for value in values) or not tracked(tables):
+        # Kept in vain: a statement of this moment (matches that lapse, read at `now`) is
+        # never asked again; the cache's generation does not follow these tables' writes.
+        return db.session.scalar(whole)
+    parts = (os.getpid(), hash(key.key), [repr(value) for value in values])
     return remember("total", parts, lambda: db.session.scalar(whole))
 
 
 def paginate(statement, page: int, per_page: int, *, scalars: bool = True) -> dict:
     """Run a select for one page and count the whole (count_rows; no count at all when this
-    page is the last one, short of per_page); return the list envelope."""
+    page is short of per_page: the last one); return the list envelope."""
     paged = statement.limit(per_page).offset((page - 1) * per_page)
     result = db.session.scalars(paged) if scalars else db.session.execute(paged)
     items = list(result)
