@@ -279,3 +279,18 @@ def test_date_and_number_filters_follow_the_language(app, language, expected):
         text = render_template_string(source, d=when, n=1234.5, s=0.3333, k=405.2)
     # CLDR puts no-break spaces in some of these (and changes which, between versions).
     assert re.sub(r"\s", " ", text) == expected
+
+
+@pytest.mark.parametrize("language", ["uk", "en", "de"])
+def test_whole_numbers_are_written_as_babel_writes_them(app, language):
+    """local_number's shortcut for whole numbers writes what format_decimal writes."""
+    from babel.numbers import format_decimal
+
+    from aidmatch.web.i18n import local_number
+
+    values = [0, 7, 999, 1000, 1234, 99_999, 100_000, 1_234_567, 10**12]
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        written = [local_number(value) for value in values]
+        assert local_number(-1234) == format_decimal(-1234, locale=language)
+    assert written == [format_decimal(value, locale=language) for value in values]
+    assert written[4] == {"uk": "1\xa0234", "en": "1,234", "de": "1.234"}[language]
