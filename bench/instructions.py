@@ -1,0 +1,143 @@
+"""Benchmark: the CPU instructions one request of each busy page costs, counted by valgrind.
+
+bench/load.py measures requests per second, which a busy machine (a test suite, another
+benchmark) changes from one run to the next. This counts instructions instead
+(`valgrind --tool=callgrind`), the same for the same code and data whatever else the machine
+does, so a change to the per-request code can be measured before and after on any machine.
+
+The database is bench/load.py's (bench/load_setup.prepare: the demo, 100 000 needs, 50 000
+offers, 36 000 lapsed and 200 fresh proposals), filled once into a SQLite file and kept
+(`--database`, reused when it exists). Each page then runs in its own process under
+callgrind: the app as production configures it (AIDMATCH_ENV=production, Redis database 15
+for the shared cache and limits, flushed first), the role logged in through the login form
+(or its bearer token for the API), three requests to warm up, then `--requests` requests
+inside `operator.call`, the only stretch callgrind counts (`--toggle-collect`).
+
+    .venv/bin/python bench/instructions.py [--database /tmp/aidmatch-instructions.sqlite3]
+        [--pages REGEX] [--requests 10] [--redis-url redis://127.0.0.1:6379/15]
+
+Prints, per page, millions of instructions per request. Needs valgrind (Debian's package)
+and a Redis server. A page takes about a minute under callgrind on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import operator
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load import PAGES  # noqa: E402
+
+COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="/tmp/aidmatch-instructions.sqlite3")
+    parser.add_argument("--pages", default="", help="regex over 'name role path'")
+    parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--child", nargs=2, metavar=("ROLE", "PATH"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def prepared(database: Path) -> dict:
+    """The logins and tokens of the filled database, filling it first if it is not there."""
+    facts = database.with_suffix(".json")
+    if not (database.exists() and facts.exists()):
+        from bench.load_setup import prepare
+
+        database.unlink(missing_ok=True)
+        done = prepare(f"sqlite:///{database}", 100_000, 50_000, 36_000, 200)
+        facts.write_text(json.dumps({"emails": done.emails, "tokens": done.tokens}))
+    return json.loads(facts.read_text())
+
+
+def child(args: argparse.Namespace) -> None:
+    """In the process callgrind watches: serve `requests` GETs of one page as one role."""
+    import redis
+
+    from aidmatch import create_app
+    from tests.factories import PASSWORD
+
+    role, path = args.child
+    facts = json.loads(Path(args.database).with_suffix(".json").read_text())
+    redis.Redis.from_url(args.redis_url).flushdb()
+    os.environ.update(
+        AIDMATCH_ENV="production", SECRET_KEY=secrets.token_hex(32),
+        DATABASE_URL=f"sqlite:///{args.database}", REDIS_URL=args.redis_url,
+    )  # fmt: skip
+    client = create_app().test_client()
+    headers = {"X-Forwarded-Proto": "https"}
+    if path.startswith("/api/") and role in facts["tokens"]:
+        headers["Authorization"] = f"Bearer {facts['tokens'][role]}"
+    elif role in facts["emails"]:
+        form = client.get("/login", headers=headers, base_url="https://localhost").text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+        answer = client.post(
+            "/login",
+            data={"email": facts["emails"][role], "password": PASSWORD, "csrf_token": token},
+            headers={**headers, "Referer": "https://localhost/login"},
+            base_url="https://localhost",
+        )
+        if answer.status_code not in (302, 303):
+            sys.exit(f"instructions: the {role} could not log in ({answer.status_code})")
+
+    def get() -> int:
+        return client.get(path, headers=headers, base_url="https://localhost").status_code
+
+    for _ in range(3):
+        if (status := get()) != 200:
+            sys.exit(f"instructions: {path} as the {role} answered {status}, not 200")
+    operator.call(lambda: [get() for _ in range(args.requests)])
+
+
+def measure(args: argparse.Namespace, role: str, path: str) -> float:
+    """Millions of instructions one request of `path` as `role` costs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [
+            "valgrind", "--tool=callgrind", "--toggle-collect=_operator_call",
+            f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, __file__,
+            "--database", args.database, "--requests", str(args.requests),
+            "--redis-url", args.redis_url, "--child", role, path,
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    found = COLLECTED.search(done.stderr)
+    if done.returncode or not found:
+        sys.exit(f"instructions: {path} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    return int(found.group(1)) / args.requests / 1e6
+
+
+def main() -> None:
+    args = arguments()
+    if args.child:
+        child(args)
+        return
+    if not shutil.which("valgrind"):
+        sys.exit("instructions: valgrind is needed (apt-get install valgrind)")
+    args.database = str(Path(args.database).resolve())
+    prepared(Path(args.database))
+    pattern = re.compile(args.pages or ".")
+    print(f"{'page':<18} {'role':<12} {'path':<34} {'M instructions/request':>22}")
+    for page in PAGES:
+        if page.name == "minimal" or not pattern.search(f"{page.name} {page.role} {page.path}"):
+            continue
+        figure = measure(args, page.role, page.path)
+        print(f"{page.name:<18} {page.role:<12} {page.path:<34} {figure:>22.1f}", flush=True)
+    print("\nreproduce: .venv/bin/python bench/instructions.py " + shlex.join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
