@@ -279,25 +279,46 @@ def check_side(name: str, user, match: Match) -> Action:
     return row
 
 
-def state_refusal(row: Action, match: Match, now: datetime) -> Conflict | None:
-    """Why the match's state does not allow this action now (None: it does)."""
+def _state_problem(row: Action, match: Match, now: datetime) -> tuple[str, str] | None:
+    """What in the match's state refuses this action now, and the status it read: ("lapsed",
+    "already", "wrong", "unset" or "early", status); None when the state allows it. Cheap:
+    the buttons of a page of matches ask it for every row and action."""
     # Actions on a deadline read the stored status; the others the status as read now.
     status = match.status if row.deadline == "passed" else match.status_at(now)
     if status not in row.sources:
         if match.is_lapsed(now):
-            return Conflict(_("This match has expired."), code="conflict")
-        if status in TERMINAL or status == row.to:
-            return Conflict(
-                _("This match is already %(status)s.", status=status_label(status)),
-                code="conflict",
-            )
-        return Conflict(str(row.wrong_state) % {"status": status_label(status)}, code="conflict")
+            return "lapsed", status
+        return ("already" if status in TERMINAL or status == row.to else "wrong"), status
     if row.unset and getattr(match, row.unset):
-        return Conflict(row.unset_message, code="conflict")
+        return "unset", status
     if row.deadline == "passed" and not (match.expires_at and match.expires_at <= now):
-        when = match.expires_at.strftime("%Y-%m-%d %H:%M UTC") if match.expires_at else "—"
-        return Conflict(str(row.early_message) % {"when": when}, code="conflict")
+        return "early", status
     return None
+
+
+def state_allows(row: Action, match: Match, now: datetime) -> bool:
+    """The match's state allows this action now (whoever asks)."""
+    return _state_problem(row, match, now) is None
+
+
+def state_refusal(row: Action, match: Match, now: datetime) -> Conflict | None:
+    """Why the match's state does not allow this action now (None: it does)."""
+    problem = _state_problem(row, match, now)
+    if problem is None:
+        return None
+    reason, status = problem
+    if reason == "lapsed":
+        message = _("This match has expired.")
+    elif reason == "already":
+        message = _("This match is already %(status)s.", status=status_label(status))
+    elif reason == "wrong":
+        message = str(row.wrong_state) % {"status": status_label(status)}
+    elif reason == "unset":
+        message = row.unset_message
+    else:
+        when = match.expires_at.strftime("%Y-%m-%d %H:%M UTC") if match.expires_at else "—"
+        message = str(row.early_message) % {"when": when}
+    return Conflict(message, code="conflict")
 
 
 def refusal(name: str, user, match: Match, now: datetime) -> Refusal | None:
@@ -322,7 +343,7 @@ def available(user, match: Match, now: datetime) -> list[str]:
     return [
         row.slug
         for row in TABLE
-        if row.button and may_take(user, row, match) and state_refusal(row, match, now) is None
+        if row.button and may_take(user, row, match) and state_allows(row, match, now)
     ]
 
 
