@@ -181,8 +181,10 @@ MEASURE = """() => {
     const text = (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 50);
     return text ? `${name} "${text}"` : name;
   };
-  const clipped = (el) => {
-    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+  // Does a box with overflow of its own (a table's scrolling wrapper, .sr-only) that fits
+  // the screen clip it? From el's parent up, or from el itself for el's text.
+  const clipped = (el, itself) => {
+    for (let up = itself ? el : el.parentElement; up && up !== document.body; up = up.parentElement) {
       const style = getComputedStyle(up);
       if (style.overflowX !== "visible" && up.getBoundingClientRect().right <= screen) {
         return true;
@@ -191,33 +193,36 @@ MEASURE = """() => {
     return false;
   };
   let worst = null;
-  const consider = (el, box, what) => {
+  const consider = (el, box, what, text) => {
     if (box.width === 0 || box.right <= screen + 0.5) { return; }
     if (worst && box.right < worst.right - 0.5) { return; }
-    if (clipped(el)) { return; }
+    if (clipped(el, text)) { return; }
     // At the same right edge the innermost element says most.
     if (!worst || box.right > worst.right + 0.5 || worst.el.contains(el)) {
       worst = { el, right: box.right, width: box.width, what };
     }
   };
-  for (const el of document.body.querySelectorAll("*")) {
-    consider(el, el.getBoundingClientRect(), describe(el));
-  }
-  // A word longer than its box sticks out of it while the box itself fits: its text.
-  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const range = document.createRange();
-  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
-    if (!node.textContent.trim()) { continue; }
-    range.selectNodeContents(node);
-    for (const box of range.getClientRects()) {
-      consider(node.parentElement, box,
-        `the text "${node.textContent.trim().slice(0, 50)}" in ${describe(node.parentElement)}`);
+  const width = document.documentElement.scrollWidth;
+  if (width > screen) {  // look for the culprit only on a page too wide
+    for (const el of document.body.querySelectorAll("*")) {
+      consider(el, el.getBoundingClientRect(), describe(el), false);
+    }
+    // A word longer than its box sticks out of it while the box itself fits: its text.
+    const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      if (!node.textContent.trim()) { continue; }
+      range.selectNodeContents(node);
+      for (const box of range.getClientRects()) {
+        const text = node.textContent.trim().slice(0, 50);
+        consider(node.parentElement, box, `the text "${text}" in ${describe(node.parentElement)}`,
+          true);
+      }
     }
   }
   const header = document.querySelector("header.top");
   if (!header) {  // a page of its own (the API's docs): no header to measure
-    return { width: document.documentElement.scrollWidth, screen, widest: worst && worst.what,
-             header: 0, oneRow: 0 };
+    return { width, screen, widest: worst && worst.what, header: 0, oneRow: 0 };
   }
   const hs = getComputedStyle(header);
   const frame = ["paddingTop", "paddingBottom", "borderTopWidth", "borderBottomWidth"]
@@ -225,7 +230,7 @@ MEASURE = """() => {
   const tallest = Math.max(...Array.from(header.children).map(
     (child) => child.getBoundingClientRect().height));
   return {
-    width: document.documentElement.scrollWidth,
+    width,
     screen,
     widest: worst && `${worst.what} (${Math.round(worst.width)} px wide, `
       + `its right edge at ${Math.round(worst.right)} px)`,
