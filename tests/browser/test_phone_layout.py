@@ -56,7 +56,7 @@ def phone_world(database_url):
     """The app behind a real server with a verified group and donor collective (long names),
     a person of each role, a need and an offer with long words, a confirmed match (contacts
     shown, notifications sent) and a finished matching run. Yields (base_url, emails by
-    role, values for each path parameter)."""
+    role, every GET route with its parameters filled)."""
     from aidmatch.auth.reset import make_reset_token
     from aidmatch.db import utcnow
     from aidmatch.extensions import db
@@ -318,7 +318,7 @@ def test_no_page_is_wider_than_a_phone(phone_world):
                         widths.reverse()
             context.close()
     pages_seen = {url for pages in visited.values() for url in pages}
-    # The ones every role has: the home page, transparency; and each role's own.
+    # Each role met its own pages (what _is_page let through is what it should).
     assert {"/", "/transparency", "/login", "/register"} <= set(visited["anonymous"])
     assert {"/needs/new", "/needs", "/matches"} <= set(visited["organizer"])
     assert "/offers/new" in visited["donor"] and "/review" in visited["coordinator"]
