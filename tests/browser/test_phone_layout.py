@@ -8,7 +8,7 @@ footer's language switch, at 320 and 390 px wide. A page wider than the screen
 (`scrollWidth > innerWidth`) fails the test, which names the page, role, language, width,
 how wide the page was and the element that sticks out furthest. On every page the header is
 one row (the compact menu folded); on the home page the menu opens with the keyboard and,
-open, still fits. The forms to post a need, an offer and to register are also measured
+open, still fits (and at 1280 px it is a row of links, no button). The forms to post a need, an offer and to register are also measured
 with their error messages (sent empty).
 
 The objects carry long words on purpose: a German compound in a title, an e-mail address
@@ -316,6 +316,14 @@ def test_no_page_is_wider_than_a_phone(phone_world):
                             if url == "/":
                                 _check_open_menu(page, where, failures)
                         widths.reverse()
+            # On a wide screen the menu is a row of links, no button.
+            page.set_viewport_size({"width": 1280, "height": HEIGHT})
+            page.goto("/")
+            if (
+                not page.locator("header.top nav").is_visible()
+                or page.locator("header.top details.menu > summary").is_visible()
+            ):
+                failures.append(f"/ as {role} at 1280 px: the menu is not a row of links")
             context.close()
     pages_seen = {url for pages in visited.values() for url in pages}
     # Each role met its own pages (what _is_page let through is what it should).
