@@ -82,4 +82,5 @@ def log_in(page, email: str, password: str | None = None) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password or PASSWORD)
     page.click("main form button[type=submit]")
-    page.wait_for_selector("form[action$='/logout']")
+    # attached, not visible: on a phone the logout button waits in the folded menu
+    page.wait_for_selector("form[action$='/logout']", state="attached")
