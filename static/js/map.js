@@ -58,13 +58,12 @@
       var rank = f.properties.rank;
       var name = f.properties[el.dataset.nameKey] || f.properties.place;
       var c = f.geometry.coordinates;
-      var box = text("span", "", name);
-      box.setAttribute("aria-hidden", "true");
-      (byRank[rank] = byRank[rank] || L.layerGroup()).addLayer(L.marker([c[1], c[0]], {
-        pane: "places", interactive: false, keyboard: false,
-        icon: L.divIcon({ className: "map-place map-place-" + rank, html: box,
-                          iconSize: null })
-      }));
+      // a permanent tooltip, not a marker: no marker icon, no Tab stop, no click
+      (byRank[rank] = byRank[rank] || L.layerGroup()).addLayer(
+        L.tooltip({ pane: "places", permanent: true, direction: "center", interactive: false,
+                    className: "map-place map-place-" + rank })
+          .setLatLng([c[1], c[0]]).setContent(text("span", "", name))
+      );
     });
     function showLabels() {
       var zoom = map.getZoom();
@@ -74,8 +73,32 @@
         if (!on && map.hasLayer(byRank[rank])) { map.removeLayer(byRank[rank]); }
       });
     }
+    // A label that would overlap a bigger settlement's is hidden (bigger ones come first:
+    // the file lists them by size). All reads first, then all writes: one layout.
+    function declutter() {
+      var nodes = [];
+      Object.keys(byRank).sort().forEach(function (rank) {
+        if (!map.hasLayer(byRank[rank])) { return; }
+        byRank[rank].eachLayer(function (t) {
+          var node = t.getElement();
+          if (node) { node.style.visibility = ""; nodes.push(node); }
+        });
+      });
+      var rects = nodes.map(function (node) { return node.getBoundingClientRect(); });
+      var taken = [];
+      var hide = rects.map(function (r) {
+        var hit = taken.some(function (o) {
+          return r.left < o.right && r.right > o.left && r.top < o.bottom && r.bottom > o.top;
+        });
+        if (!hit) { taken.push(r); }
+        return hit;
+      });
+      nodes.forEach(function (node, i) { if (hide[i]) { node.style.visibility = "hidden"; } });
+    }
     map.on("zoomend", showLabels);
+    map.on("moveend", declutter);
     showLabels();
+    declutter();
     el.classList.add("map-based");  // drawn (the browser test waits for it)
   }
 

@@ -48,7 +48,7 @@ def test_map_draws_borders_and_a_popup_with_quantity(live, tmp_path):
         page.wait_for_selector("#map.map-based")  # map.js drew the base layer
         borders = page.locator("#map path.map-border")
         assert borders.count() == 27
-        page.wait_for_selector("#map .map-place-1")  # Kyiv, Kharkiv, ... at the first zoom
+        page.wait_for_selector("#map .map-place-1")  # Kyiv, Kharkiv, ... from zoom 6
         marker = page.locator("#map").get_by_title("Generators for the map", exact=True)
         wait_until_map_is_still(page)
         marker.click()
