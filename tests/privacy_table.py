@@ -198,7 +198,7 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
     return rel == "owner" or rel.removeprefix("other_side_") in REVEALED
 
 
-# Surfaces that name no need, offer or match (charts, a map's outlines, the admins' list of
+# Surfaces that name no need, offer or match (charts, the map's page, the admins' list of
 # failed deliveries).
 NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries")
 

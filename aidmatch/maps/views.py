@@ -167,9 +167,9 @@ def data():
         fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
         raise Invalid(_l("Invalid filters"), fields=fields) from None
     # The markers depend on the data (the generation), who looks, the filters (near and
-    # within_km among them), the language
-    # and the day (a posting past its date reads as expired): kept per viewer in the shared
-    # cache, so a map reloaded or panned costs one read until anything is written.
+    # within_km among them), the language and the day (a posting past its date reads as
+    # expired): kept per viewer in the shared cache, so a map reloaded or panned costs one
+    # read until anything is written.
     parts = (current_user.id, sorted(args.items()), language(), today().isoformat())
     body = remember(
         "map",
