@@ -1,13 +1,14 @@
 """The map in chromium: the shipped base layer (oblast borders, settlement labels) is drawn
-after the page has loaded, and a marker's popup says its quantity and progress. A screenshot
-is left in the test's tmp_path (map.png) for a person to look at."""
+after the page has loaded; two needs at one point make a cluster in the colour of the more
+urgent one; a marker's popup says its quantity and progress. A screenshot is left in the
+test's tmp_path (map.png) for a person to look at."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.browser.live import browser, log_in, new_page, serve_test_app
-from tests.browser.map_clusters import wait_until_map_is_still
+from tests.browser.map_clusters import open_cluster_with_click, wait_until_map_is_still
 from tests.browser.marks import SLOW_BROWSER
 
 pytestmark = SLOW_BROWSER
@@ -15,7 +16,8 @@ pytestmark = SLOW_BROWSER
 
 @pytest.fixture
 def live(database_url):
-    """A donor, a need in Kharkiv with some of it pledged, and the app on a real server."""
+    """A donor, two needs in Kharkiv (high, with some of it pledged, and low), and the app on
+    a real server."""
     from aidmatch.extensions import db
     from aidmatch.matches import operations as ops
     from aidmatch.orgs.models import OrgKind
@@ -29,6 +31,7 @@ def live(database_url):
         group = make_org("Kharkiv medics")
         place = make_place("Kharkiv map test", lat=49.99, lon=36.23, oblast="Kharkiv Oblast")
         need = make_need(group, place=place, title="Generators for the map", quantity=12)
+        make_need(group, place=place, title="Candles for the map", urgency="low")
         collective = make_org("Leipzig", kind=OrgKind.DONOR_COLLECTIVE)
         donor = make_user(Role.DONOR, org=collective)
         offer = make_offer(collective, donor, title="Generators in Leipzig", quantity=20)
@@ -40,6 +43,8 @@ def live(database_url):
 
 
 def test_map_draws_borders_and_a_popup_with_quantity(live, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     base_url, email = live
     with browser() as b:
         page = new_page(b, base_url)
@@ -49,10 +54,22 @@ def test_map_draws_borders_and_a_popup_with_quantity(live, tmp_path):
         borders = page.locator("#map path.map-border")
         assert borders.count() == 27
         page.wait_for_selector("#map .map-place-1")  # Kyiv, Kharkiv, ... from zoom 6
-        marker = page.locator("#map").get_by_title("Generators for the map", exact=True)
         wait_until_map_is_still(page)
-        marker.click()
+        # one cluster of a high and a low need: in the colour of the high one (app.css)
+        cluster = page.locator("#map .marker-cluster")
+        assert cluster.count() == 1
+        assert "map-cluster-high" in cluster.get_attribute("class")
+        marker = page.locator("#map").get_by_title("Generators for the map", exact=True)
         popup = page.locator(".leaflet-popup-content")
+        for _attempt in range(3):  # a click as the spread cluster folds back opens nothing
+            if not marker.count():
+                open_cluster_with_click(page, page.locator("#map .marker-cluster").first)
+            marker.click()
+            try:
+                popup.wait_for(state="visible", timeout=5000)
+                break
+            except PlaywrightTimeout:
+                wait_until_map_is_still(page)
         popup.wait_for(state="visible")
         text = popup.inner_text()
         assert "12 pcs" in text and "5 pledged" in text and "7 open" in text, text
