@@ -1,4 +1,5 @@
-"""Benchmark: bytes a browser transfers for the needs list, a need's page and the claim form.
+"""Benchmark: bytes a browser transfers for the needs list, a need's page, the claim form and
+the map.
 
 Builds a throwaway database with the demo data (migrations, gazetteer, `flask seed-demo`,
 `flask match run`), serves the app on 127.0.0.1 in a thread, logs in as a donor of a verified
@@ -8,7 +9,9 @@ a repeat visit (a normal navigation that keeps the cache). The figure of each re
 chromium received on the wire (DevTools Network.loadingFinished encodedDataLength: headers
 plus the compressed body; 0 for a response served from the cache), summed into HTML, CSS, JS
 and other. Budgets: under 100 KB on a first visit, under 20 KB on a repeat (1 KB = 1000
-bytes). Exits 1 when a page is over budget; the last line is the figures as one JSON object.
+bytes). The map's base layer (static/geo/, fetched by map.js only after the page has loaded)
+is counted apart ("base layer"), not in the page's total. Exits 1 when a page is over budget;
+the last line is the figures as one JSON object.
 
     .venv/bin/python bench/page_weight.py [--lang uk|en|de]
         [--database-url postgresql://postgres@127.0.0.1:5432/test]
@@ -34,6 +37,7 @@ KB = 1000
 BUDGETS = {"first": 100 * KB, "repeat": 20 * KB}
 KINDS = ("html", "css", "js", "other")
 KIND_OF_TYPE = {"Document": "html", "Stylesheet": "css", "Script": "js"}
+BASE_LAYER = "/static/geo/"  # the map's base layer, loaded after the page
 
 
 def build_demo_app(database_url: str, lang: str):
@@ -88,7 +92,10 @@ class Meter:
         cdp.on("Network.loadingFailed", self._failed)
 
     def _response(self, params: dict) -> None:
-        self.kinds[params["requestId"]] = KIND_OF_TYPE.get(params["type"], "other")
+        kind = KIND_OF_TYPE.get(params["type"], "other")
+        if BASE_LAYER in params["response"]["url"]:
+            kind = "base_layer"
+        self.kinds[params["requestId"]] = kind
         headers = {k.lower(): v for k, v in params["response"]["headers"].items()}
         self.encodings[params["requestId"]] = headers.get("content-encoding", "identity")
 
@@ -109,7 +116,7 @@ class Meter:
             sys.exit(f"{url} answered {response and response.status}, not 200")
         if self.failed:  # e.g. a body chromium could not decode: its bytes would go uncounted
             sys.exit(f"{url}: requests failed: {'; '.join(self.failed)}")
-        out = dict.fromkeys(KINDS, 0)
+        out = dict.fromkeys((*KINDS, "base_layer"), 0)
         for request_id, kind in self.kinds.items():
             out[kind] += self.bytes.get(request_id, 0)
         out["total"] = sum(out[k] for k in KINDS)
@@ -143,6 +150,7 @@ def measure(base_url: str, email: str, password: str) -> dict:
             "needs_list": "/needs",
             "need": need_path,
             "claim_form": f"{need_path}/claim",
+            "map": "/map",
         }
         for name, path in pages.items():
             context = b.new_context(base_url=base_url, storage_state=state)  # empty cache
@@ -193,7 +201,8 @@ def main() -> None:
                 over.append(f"{name} {visit}")
             print(f"{name:<11} {visit:<7}{kb(f['html'])} {kb(f['css'])} {kb(f['js'])} "
                   f"{kb(f['other'])} {kb(f['total'])}  {BUDGETS[visit] // KB:>4} {'ok ' if ok else 'OVER'}"
-                  f"  {f['requests']} ({f['from_network']}: {', '.join(f['encodings'])})")  # fmt: skip
+                  f"  {f['requests']} ({f['from_network']}: {', '.join(f['encodings'])})"
+                  + (f"; base layer {kb(f['base_layer'])} more" if f["base_layer"] else ""))  # fmt: skip
     print("over budget: " + (", ".join(over) if over else "none"))
     print(" ".join(["reproduce: .venv/bin/python bench/page_weight.py", *sys.argv[1:]]))
     summary = {

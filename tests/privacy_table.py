@@ -85,6 +85,9 @@ SURFACES = {
         "html_detail": {"listed", "exact_point", "delivery_note", "other_side_name"},
         "map_page": set(),
         "map_data": {"listed", "exact_point"},
+        # the map feed narrowed by "near a place within N km" (matched on the coarse point
+        # for whoever may not see the exact one), with quantity and progress
+        "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point", "delivery_note"},
         "api_offer_candidates": {"listed", "exact_distance"},
         "html_offer_candidates": set(),  # the page ranks the top 5 only: leak checks
@@ -105,6 +108,7 @@ SURFACES = {
         "html_list": {"listed"},
         "html_detail": {"listed", "exact_point", "other_side_name"},
         "map_data": {"listed", "exact_point"},
+        "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point"},
         "api_need_candidates": {"listed", "exact_distance"},
         # POST /api/v1/offers/<id>/requests with an empty body: 404 for an offer the caller
@@ -194,7 +198,7 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
     return rel == "owner" or rel.removeprefix("other_side_") in REVEALED
 
 
-# Surfaces that name no need, offer or match (charts, a map's outlines, the admins' list of
+# Surfaces that name no need, offer or match (charts, the map's page, the admins' list of
 # failed deliveries).
 NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries")
 

@@ -1,4 +1,6 @@
-"""The map (issue 6 item 2): login required, public points only, filters, vendored assets."""
+"""The map (issue 6 item 2, issue 16 item 6): login required, public points only, filters
+(near a place within N km among them), quantity and progress in the feed, the shipped base
+layer (oblast borders and settlement labels), tiles when MAP_TILE_URL says so."""
 
 from __future__ import annotations
 
@@ -111,6 +113,72 @@ def test_filters_narrow_the_markers(world, login_as, client):
     assert client.get("/map/data.json?urgency=panic").status_code == 422
 
 
+def test_markers_carry_quantity_and_progress(world, login_as, client):
+    login_as(world["stranger"])
+    need = next(i for i in _items(client, "?kind=needs") if i["id"] == world["need"].id)
+    assert need["quantity"] == world["need"].quantity == 40 and need["unit"] == "pcs"
+    assert need["progress"] == {"held": 0, "proposed": 0, "delivered": 0, "open": 40}
+    offer = _items(client, "?kind=offers")[0]
+    assert offer["quantity"] == 100
+    assert offer["progress"] == {"held": 0, "proposed": 0, "open": 100}
+    # the popup's words come with the page, in the reader's language
+    html = client.get("/map?kind=offers").get_data(as_text=True)
+    assert "data-words=" in html and "remaining" in html and "allocated" in html
+
+
+def test_near_a_place_narrows_the_markers(world, login_as, client):
+    login_as(world["stranger"])
+    kyiv = world["offer"].place
+    balakliia = world["need"].place
+    near_kyiv = f"&near={kyiv.id}&within_km=50"
+    assert [i["id"] for i in _items(client, "?kind=offers" + near_kyiv)] == [world["offer"].id]
+    assert _items(client, "?kind=needs" + near_kyiv) == []
+    # the critical need's own point is ~60 km from Balakliia: 50 km leave it out, 150 take it
+    near_need = f"&near={balakliia.id}&within_km=50"
+    assert {i["id"] for i in _items(client, "?kind=needs" + near_need)} == {world["low"].id}
+    near_need = f"&near={balakliia.id}&within_km=150"
+    assert {i["id"] for i in _items(client, "?kind=needs" + near_need)} == {
+        world["need"].id, world["low"].id
+    }  # fmt: skip
+    assert _items(client, "?kind=offers" + near_need) == []
+    # out of range or not a number: refused, as on the lists' API
+    assert client.get(f"/map/data.json?near={kyiv.id}&within_km=0").status_code == 422
+    assert client.get("/map/data.json?near=x").status_code == 422
+
+
+def test_map_page_reads_near_as_the_lists_do(world, login_as, client):
+    login_as(world["stranger"])
+    kyiv = world["offer"].place
+    html = client.get("/map?kind=offers&near_name=Kyiv+map&within_km=50").get_data(as_text=True)
+    assert f"near={kyiv.id}" in html and "within_km=50" in html  # data-src and the list link
+    assert "Within 50 km of Kyiv map" in html
+    # a place nobody knows, or km that are no number: said next to the field; the map then
+    # shows the markers unfiltered by distance
+    html = client.get("/map?near_name=Nowhereville&within_km=abc").get_data(as_text=True)
+    assert "No place called" in html and "Nowhereville" in html
+    assert "A whole number of km" in html
+    assert "near=" not in html.split('data-src="')[1].split('"')[0]
+
+
+def test_map_tile_url_still_switches_to_tiles(world, app, login_as, client):
+    login_as(world["stranger"])
+    html = client.get("/map").get_data(as_text=True)
+    assert 'data-tiles=""' in html and "geo/ukraine.geojson" in html
+    app.config["MAP_TILE_URL"] = "https://tiles.example.org/{z}/{x}/{y}.png"
+    html = client.get("/map").get_data(as_text=True)
+    assert 'data-tiles="https://tiles.example.org/{z}/{x}/{y}.png"' in html
+
+
+def test_the_feed_is_kept_per_viewer_and_filter(world, login_as, client):
+    """The cache (cache.remember) keys the feed by the filters too: a narrower feed read after
+    a wider one is not the wider one again."""
+    login_as(world["stranger"])
+    wide = _items(client, "?kind=needs")
+    kyiv = world["offer"].place
+    assert wide and _items(client, f"?kind=needs&near={kyiv.id}&within_km=50") == []
+    assert _items(client, "?kind=needs") == wide
+
+
 def test_vendored_files_are_served(client):
     for path in (
         "vendor/leaflet/leaflet.js",
@@ -118,9 +186,8 @@ def test_vendored_files_are_served(client):
         "vendor/leaflet/images/marker-icon.png",
         "vendor/leaflet.markercluster/leaflet.markercluster.js",
         "vendor/leaflet.markercluster/MarkerCluster.css",
-        "vendor/leaflet.markercluster/MarkerCluster.Default.css",
         "js/map.js",
-        "geo/oblasts.geojson",
+        "geo/ukraine.geojson",
     ):
         response = client.get(f"/static/{path}")
         assert response.status_code == 200, path
@@ -129,17 +196,36 @@ def test_vendored_files_are_served(client):
     assert (ROOT / "static/vendor/leaflet.markercluster/MIT-LICENCE.txt").is_file()
 
 
-def test_oblast_outlines_geojson():
-    path = ROOT / "static/geo/oblasts.geojson"
-    assert path.stat().st_size < 150_000
+def test_base_map_has_every_oblast_and_settlement_labels():
+    """static/geo/ukraine.geojson (scripts/build_base_map.py): a polygon for each of the 24
+    oblasts, Crimea, Kyiv and Sevastopol, named as our places table names them, and labels of
+    the larger settlements of our gazetteer, by rank."""
+    from aidmatch.places.gazetteer import read_places
+
+    path = ROOT / "static/geo/ukraine.geojson"
+    assert path.stat().st_size < 250_000
     data = json.loads(path.read_text())
     assert data["type"] == "FeatureCollection"
-    names = [feature["properties"]["name"] for feature in data["features"]]
-    # The 24 oblasts and Crimea (Kyiv and Sevastopol, cities of their own, draw no outline).
-    assert len(names) == len(set(names)) == 25
-    assert sum(name.endswith(" Oblast") for name in names) == 24
-    assert "Autonomous Republic of Crimea" in names
-    for feature in data["features"]:
-        ring = feature["geometry"]["coordinates"][0]
-        assert feature["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
-        assert all(43 < lat < 53 and 21 < lon < 41 for lon, lat in ring)
+    areas = [f for f in data["features"] if f["geometry"]["type"] in ("Polygon", "MultiPolygon")]
+    points = [f for f in data["features"] if f["geometry"]["type"] == "Point"]
+    assert len(areas) + len(points) == len(data["features"])
+    names = [f["properties"]["name"] for f in areas]
+    ours = {(p["oblast"], p["oblast_uk"]) for p in read_places() if p["country"] == "UA"}
+    assert len(names) == len(set(names)) == 27
+    assert {(f["properties"]["name"], f["properties"]["name_uk"]) for f in areas} == ours
+    for feature in areas:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"]
+        if geometry["type"] == "Polygon":
+            polygons = [polygons]
+        for polygon in polygons:
+            for ring in polygon:
+                assert len(ring) >= 4 and ring[0] == ring[-1]
+                assert all(44 < lat < 53 and 22 < lon < 41 for lon, lat in ring)
+    labels = {f["properties"]["place"]: f["properties"] for f in points}
+    assert {"Kyiv", "Kharkiv", "Odesa", "Lviv"} <= {n for n, p in labels.items() if p["rank"] == 1}
+    assert labels["Kyiv"]["place_uk"] == "Київ"
+    assert {p["rank"] for p in labels.values()} == {1, 2, 3, 4}
+    for feature in points:
+        lon, lat = feature["geometry"]["coordinates"]
+        assert 44 < lat < 53 and 22 < lon < 41

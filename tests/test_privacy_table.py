@@ -99,6 +99,9 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
         return _whole(s.page("/map?kind=needs"), False)
     if surface == "map_data":
         return _json_list(s.page(f"/map/data.json?kind={plural}&status=all"), "id", oid)
+    if surface == "map_near":  # every place of the world lies within 2 000 km of NEAR
+        path = f"/map/data.json?kind={plural}&status=all&near={s.world.near_id}&within_km=2000"
+        return _json_list(s.page(path), "id", oid)
     if surface == "csv_export":
         response = s.page(f"/{plural}/export.csv?status=all")
         text = response.get_data(as_text=True) if response.status_code == 200 else ""

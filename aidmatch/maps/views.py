@@ -2,13 +2,17 @@
 
 Markers come from the privacy-aware serializers (serialize.need_to_dict / offer_to_dict), so
 a viewer who may not see a row's exact point gets its coarse public point (precision 10 km),
-exactly as on the lists; the exact point only where the serializer gives precision 0.
+exactly as on the lists; the exact point only where the serializer gives precision 0. Each
+marker carries its quantity and progress (as the lists show them to anyone who sees the row).
+The page's "near a place within N km" is the lists' own (ListForm.filters resolves the place,
+postings/queries.py applies it on the point the viewer may see).
 """
 
 from __future__ import annotations
 
 import marshmallow as ma
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField
@@ -21,13 +25,13 @@ from aidmatch.needs.models import Urgency
 from aidmatch.needs.operations import needs_query
 from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
-from aidmatch.places.labels import place_label, point_words
+from aidmatch.places.labels import place_label, place_name, point_words
 from aidmatch.postings.args import filters_from_args
 from aidmatch.postings.models import today
 from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Invalid
-from aidmatch.web.labels import NEED_STATUS_LABELS, language, options, urgency_label
+from aidmatch.web.labels import NEED_STATUS_LABELS, language, options, unit_label, urgency_label
 from aidmatch.web.schemas import ListArgs
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
@@ -36,6 +40,11 @@ MAX_MARKERS = 2000
 KINDS = ("needs", "offers")
 # The query parameters the page hands on to data.json (the filters of the lists).
 PASSED_ON = ("kind", "category", "oblast", "urgency", "status", "q")
+# What a marker's popup shows of its progress, by kind (postings/serialize.py's fields).
+PROGRESS = {
+    "needs": {"held": "pledged", "proposed": "proposed", "delivered": "delivered", "open": "open"},
+    "offers": {"held": "allocated", "proposed": "proposed", "open": "remaining"},
+}
 
 
 class MapArgs(ListArgs):
@@ -92,10 +101,22 @@ def map_items(viewer, args: dict) -> list[dict]:
                 "point": location["kind"],
                 "where": point_words(location, data["place"]),
                 "urgency": data.get("urgency"),
+                "quantity": data["quantity"],
+                "unit": unit_label(data["unit"]),  # in the viewer's language
+                # {"held", "proposed", "delivered" (needs), "open"}: popup_words says them
+                "progress": {part: data[field] for part, field in PROGRESS[kind].items()},
                 "url": url_for(endpoint, **{key: data["id"]}),
             }
         )
     return items
+
+
+def popup_words(kind: str) -> dict:
+    """The words of a popup's figures, as the lists say them."""
+    if kind == "needs":
+        return {"held": _("pledged"), "proposed": _("proposed"), "delivered": _("delivered"),
+                "open": _("open")}  # fmt: skip
+    return {"held": _("allocated"), "proposed": _("proposed"), "open": _("remaining")}
 
 
 @bp.get("")
@@ -107,6 +128,13 @@ def index():
     kind = form.kind.data if form.kind.data in KINDS else "needs"
     passed = {k: request.args[k] for k in PASSED_ON if request.args.get(k)}
     passed["kind"] = kind
+    # "Near a place within N km", read as the lists read it: the place a name means, and
+    # errors put next to the fields (the map then shows the markers unfiltered by distance).
+    filters, near_place = form.filters()
+    if near_place is not None:
+        passed["near"] = near_place.id
+        if filters.within_km:
+            passed["within_km"] = filters.within_km
     list_url = url_for(f"{kind}.index", **{k: v for k, v in passed.items() if k != "kind"})
     legend = [(u.value, urgency_label(u.value)) for u in Urgency]
     return render_template(
@@ -118,6 +146,11 @@ def index():
         list_url=list_url,
         tile_url=current_app.config["MAP_TILE_URL"],
         legend=legend,
+        near_place=near_place,
+        within_km=filters.within_km if near_place else None,
+        # which name of a settlement label the reader's language shows (places/labels.py)
+        name_key=place_name({"name": "place", "name_uk": "place_uk"}),
+        words=popup_words(kind),
     )
 
 
@@ -125,16 +158,18 @@ def index():
 @require_login
 def data():
     """{"items": [{"id", "kind", "title", "place", "lat", "lon", "precision_km", "urgency",
-    "url"}]}; place names the settlement and oblast in the viewer's language."""
+    "quantity", "unit", "progress", "url"}]}; place names the settlement and oblast in the
+    viewer's language. ?near=<place id>&within_km=N narrows the markers as on the lists."""
     raw = {k: v for k, v in request.args.items() if v != ""}
     try:
         args = MapArgs().load(raw)
     except ma.ValidationError as exc:
         fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
         raise Invalid(_l("Invalid filters"), fields=fields) from None
-    # The markers depend on the data (the generation), who looks, the filters, the language
-    # and the day (a posting past its date reads as expired): kept per viewer in the shared
-    # cache, so a map reloaded or panned costs one read until anything is written.
+    # The markers depend on the data (the generation), who looks, the filters (near and
+    # within_km among them), the language and the day (a posting past its date reads as
+    # expired): kept per viewer in the shared cache, so a map reloaded or panned costs one
+    # read until anything is written.
     parts = (current_user.id, sorted(args.items()), language(), today().isoformat())
     body = remember(
         "map",
