@@ -394,3 +394,39 @@ def test_exports_validate_their_filters_and_others_may_not(app, client, login_as
     login_as(make_user(Role.DONOR))
     assert client.get("/needs/export.xlsx").status_code == 403
     assert client.get("/needs/spreadsheets/template.xlsx").status_code == 403
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_round_trip_of_offers_keeps_every_field(app, client, login_as, fmt):
+    from aidmatch.offers.operations import create_offer
+    from aidmatch.places.models import Place
+
+    user = make_user(Role.DONOR)
+    places = list(db.session.scalars(select(Place).order_by(Place.id).limit(10)))
+    categories = list(db.session.scalars(select(Category).order_by(Category.id)))
+    before = []
+    for i in range(60):
+        data = {
+            "title": f"=Offer {i}",
+            "description": "" if i % 4 == 0 else f"Stock {i}\nsecond line",
+            "category": categories[i % len(categories)].slug,
+            "quantity": 1 + i,
+            "place_id": places[i % len(places)].id,
+            "delivery_radius_km": None if i % 3 == 0 else 10 + i,
+            "available_until": None if i % 2 else date.today() + timedelta(days=i + 1),
+        }
+        if i % 5 == 0:
+            data["lat"], data["lon"] = 50.1 + i / 1000, 30.2 + i / 1000
+        before.append(create_offer(user.organization, data, user))
+    db.session.commit()
+    login_as(user)
+    exported = client.get(f"/offers/export.{fmt}?status=all").get_data()
+    assert _import(client, exported, f"offers.{fmt}", plural="offers").status_code == 302
+    after = db.session.scalars(select(Offer).where(Offer.id > before[-1].id)).all()
+    names = ("title", "description", "category_id", "quantity", "place_id", "lat", "lon",
+             "point_set", "delivery_radius_km", "available_until")  # fmt: skip
+
+    def fields(offer):
+        return tuple(getattr(offer, f) for f in names)
+
+    assert sorted(map(fields, after), key=repr) == sorted(map(fields, before), key=repr)
