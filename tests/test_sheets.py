@@ -430,3 +430,39 @@ def test_a_round_trip_of_offers_keeps_every_field(app, client, login_as, fmt):
         return tuple(getattr(offer, f) for f in names)
 
     assert sorted(map(fields, after), key=repr) == sorted(map(fields, before), key=repr)
+
+
+def test_post_many_answers_each_item_as_post_would(app, english):
+    from aidmatch.needs.kind import NEED
+    from aidmatch.needs.operations import post_need
+    from aidmatch.postings.operations import KeyReused, post_many
+    from aidmatch.refusals import Invalid
+
+    user = make_user(Role.ORGANIZER)
+    place = make_place()
+    data = {"title": "Water", "category": "drinking-water", "quantity": 5, "place_id": place.id}
+    first = post_need(user.organization, data, user, idempotency_key="k1").obj
+    events = _count(AuditEvent)
+    answers = post_many(
+        NEED,
+        user.organization,
+        [
+            (data, "k1"),  # the same content again: the need k1 made
+            ({**data, "quantity": 6}, "k1"),  # other content under a used key: refused
+            ({**data, "quantity": 0}, "k2"),  # invalid: refused, as post() would
+            ({**data, "title": "Filters"}, "k3"),  # new
+        ],
+        user,
+    )
+    assert answers[0].obj is first and answers[0].created is False
+    assert isinstance(answers[1], KeyReused) and answers[1].existing_id == first.id
+    assert isinstance(answers[2], Invalid) and "quantity" in answers[2].fields
+    assert answers[3].created and answers[3].obj.title == "Filters"
+    assert answers[3].obj.idempotency_key == "k3" and answers[3].obj.point_set is False
+    assert _count(AuditEvent) == events + 1
+    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert (event.action, event.object_id, event.after["title"]) == (
+        "need.create",
+        answers[3].obj.id,
+        "Filters",
+    )
