@@ -152,14 +152,14 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.runs.views import bp as runs_bp
     from aidmatch.site.audit_views import bp as audit_bp
     from aidmatch.site.core_views import bp as core_bp
-    from aidmatch.site.csv_views import bp as csv_bp
+    from aidmatch.site.sheet_views import bp as sheets_bp
     from aidmatch.telegram.views import bp as telegram_bp
     from aidmatch.transparency.views import bp as transparency_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orgs_bp)
-    app.register_blueprint(csv_bp)
+    app.register_blueprint(sheets_bp)
     app.register_blueprint(places_bp)
     app.register_blueprint(needs_bp)
     app.register_blueprint(offers_bp)

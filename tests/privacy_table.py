@@ -89,6 +89,7 @@ SURFACES = {
         # for whoever may not see the exact one), with quantity and progress
         "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point", "delivery_note"},
+        "xlsx_export": {"listed", "exact_point", "delivery_note"},  # the same rows and fields
         "api_offer_candidates": {"listed", "exact_distance"},
         "html_offer_candidates": set(),  # the page ranks the top 5 only: leak checks
         # The "Request this" form of the offer CANDIDATES_OF_OFFER (its own page): the
@@ -110,6 +111,7 @@ SURFACES = {
         "map_data": {"listed", "exact_point"},
         "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point"},
+        "xlsx_export": {"listed", "exact_point"},
         "api_need_candidates": {"listed", "exact_distance"},
         # POST /api/v1/offers/<id>/requests with an empty body: 404 for an offer the caller
         # may not see (listed: the answer is a 403 or 422, which names nothing of it).
@@ -208,7 +210,7 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     if viewer.role == "anonymous" or surface in NEVER_LISTED:
         return False
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
-    if surface == "csv_export":  # exports hold one's own rows (all rows for staff)
+    if surface in ("csv_export", "xlsx_export"):  # one's own rows (all rows for staff)
         return staff or rel == "owner"
     if surface == "html_review":  # staff only; the matches that wait for a coordinator
         return staff and kind == "match" and MATCHES[key][2] == "pending"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -68,16 +70,21 @@ def test_point_set_follows_what_the_organization_gave(world, api_client, client,
     assert "48.74123" in form
     form = client.get(f"/needs/{world['by_town'].id}/edit").get_data(as_text=True)
     assert f'value="{town.lat!r}"' not in form
-    # CSV import: a row with lat and lon sets the point, one without does not
+    # spreadsheet import: a row with lat and lon sets the point, one without does not
     text = (
         "title,category,quantity,place,oblast,urgency,lat,lon\n"
         "From the town,tourniquets,3,Kramatorsk,Donetsk Oblast,high,,\n"
         "From the school,tourniquets,4,Kramatorsk,Donetsk Oblast,high,48.7412,37.5987\n"
     )
-    response = client.post(
-        "/needs/import",
+    preview = client.post(
+        "/needs/spreadsheets/preview",
         data={"file": (io.BytesIO(text.encode()), "needs.csv")},
         content_type="multipart/form-data",
+    )
+    payload = re.search(r'name="payload" value="([^"]+)"', preview.get_data(as_text=True))
+    assert payload, preview.get_data(as_text=True)
+    response = client.post(
+        "/needs/spreadsheets/import", data={"payload": unescape(payload.group(1)), "mode": "all"}
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     imported = {

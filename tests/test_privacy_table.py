@@ -15,9 +15,11 @@ one privacy policy (aidmatch/privacy/policy.py).
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 
+import openpyxl
 import pytest
 
 from tests.privacy_table import (
@@ -107,6 +109,16 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
         text = response.get_data(as_text=True) if response.status_code == 200 else ""
         lines = [line for line in text.splitlines() if title in line]
         return Located(bool(lines), lines[0] if lines else "", text, None)
+    if surface == "xlsx_export":  # each row's cells as one line of text, like the CSV's
+        response = s.page(f"/{plural}/export.xlsx?status=all")
+        lines = []
+        if response.status_code == 200:
+            book = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+            for row in book.worksheets[0].iter_rows(values_only=True):
+                lines.append(",".join("" if v is None else str(v) for v in row))
+        text = "\n".join(lines)
+        found = [line for line in lines if title in line]
+        return Located(bool(found), found[0] if found else "", text, None)
     if surface == "api_offer_candidates":
         path = f"/offers/{ids[CANDIDATES_OF_OFFER]}/candidates?limit=20"
         return _json_list(s.api(path), "need_id", oid)

@@ -12,15 +12,16 @@ from aidmatch.db import driver_values, insert_unnest, utcnow
 from aidmatch.extensions import db
 
 
-def _jsonable(value):
+def jsonable(value):
+    """A value as the audit trail stores it in JSON (enums by value, dates in ISO 8601)."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -33,8 +34,8 @@ def record(actor, action: str, obj, before: dict | None = None, after: dict | No
         action=action,
         object_type=obj.__tablename__,
         object_id=obj.id,
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(after) if after is not None else None,
     )
     db.session.add(event)
     db.session.flush()

@@ -92,3 +92,23 @@ def named_categories(lang: str) -> list[Row]:
 def get_by_slug(slug: str) -> Category | None:
     """The category with this slug, or None."""
     return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def name_key(text: str) -> str:
+    """A category name or code as typed, compared without case and extra spaces."""
+    return " ".join((text or "").split()).casefold()
+
+
+def categories_by_name() -> dict[str, Category]:
+    """Every category under its code (slug) and its names in uk, en and de (name_key), for
+    reading a name typed in any of the three languages; one query. A code wins over a name,
+    an earlier category (menu order) over a later one of the same name."""
+    found: dict[str, Category] = {}
+    rows = list(db.session.scalars(select(Category).order_by(Category.position, Category.slug)))
+    for category in rows:
+        found[name_key(category.slug)] = category
+    for category in rows:
+        for name in (category.name_uk, category.name_en, category.name_de):
+            if name:
+                found.setdefault(name_key(name), category)
+    return found

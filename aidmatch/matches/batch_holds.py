@@ -160,7 +160,7 @@ def reserve_proposals(
         for match_id, need_id, offer_id in _insert_matches(connection, rows, constants)
     }
     ids = [id_of[(row["need_id"], row["offer_id"])] for row in rows]
-    expires = expires_at.isoformat()  # as record() writes it (audit.operations._jsonable)
+    expires = expires_at.isoformat()  # as record() writes it (audit.operations.jsonable)
     record_all(
         actor,
         "match.propose",

@@ -77,6 +77,8 @@ NEED = Kind(
     narrow=narrow,
     order=order,
     sensitive=True,
+    sheet_columns=("urgency", "needed_by", "sensitive", "delivery_note"),
+    counter_columns=("pledged", "proposed", "delivered", "open"),
     words={
         "may_not_post": lambda: _("Only frontline groups post needs."),
         "key_reused": lambda: _("This Idempotency-Key was already used for a different need."),

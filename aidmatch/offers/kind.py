@@ -84,6 +84,8 @@ OFFER = Kind(
     to_dict=offer_to_dict,
     status_labels=OFFER_STATUS_LABELS,
     order=order,
+    sheet_columns=("delivery_radius_km", "available_until"),
+    counter_columns=("allocated", "proposed", "remaining"),
     words={
         "may_not_post": lambda: _("Only donor and supply collectives post offers."),
         "key_reused": lambda: _("This Idempotency-Key was already used for a different offer."),

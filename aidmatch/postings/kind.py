@@ -38,6 +38,10 @@ class Kind:
     order: Callable = _same
     words: dict[str, Callable] = field(default_factory=dict)
     sensitive: bool = False  # does it have a `sensitive` column (listed to verified only)
+    # Spreadsheets (postings/sheet_rows.py): the kind's own columns an import reads (and an
+    # export writes), and the counters an export adds after the quantity.
+    sheet_columns: tuple[str, ...] = ()
+    counter_columns: tuple[str, ...] = ()
 
     @property
     def plural(self) -> str:

@@ -27,7 +27,7 @@ from aidmatch.postings.validate import (
     clean_idempotency_key,
     invalid,
 )
-from aidmatch.refusals import Conflict, NotAllowed
+from aidmatch.refusals import Conflict, NotAllowed, Refusal
 
 
 def clean(kind: Kind, data: dict, today: date, partial: bool, current=None) -> dict:
@@ -138,6 +138,49 @@ def post_once(
     return Posted(existing, created=False)
 
 
+@dataclass(frozen=True)
+class _Cleaned:
+    """A posting's cleaned values, ready to make its row: what it asks to post (`sent`, for
+    the idempotency digest) and where."""
+
+    values: dict
+    category: Any
+    location: tuple
+    sent: dict
+
+
+def _cleaned(kind: Kind, data: dict, today: date) -> _Cleaned:
+    values = clean(kind, data, today, partial=False)
+    location = values.pop("location")
+    place, lat, lon, _point_set = location
+    category = values.pop("category")
+    sent = {**values, "category_id": category.id, "place_id": place.id, "lat": lat, "lon": lon}
+    return _Cleaned(values, category, location, sent)
+
+
+def _new_row(kind: Kind, org, actor, cleaned: _Cleaned, key: str | None, digest: str | None):
+    """A new need's or offer's row (added to the session, not flushed)."""
+    obj = kind.model(
+        organization=org,
+        created_by_id=getattr(actor, "id", None),
+        category=cleaned.category,
+        status=OPEN,
+        idempotency_key=key,
+        idempotency_digest=digest,
+        **cleaned.values,
+        **kind.derive(cleaned.values),
+    )
+    place_point(obj, *cleaned.location)
+    refresh_search_text(obj)
+    db.session.add(obj)
+    return obj
+
+
+def _created(kind: Kind, obj) -> dict:
+    """What the audit trail records of a new need or offer."""
+    return {**snapshot(obj, kind.audited), "idempotency_key": obj.idempotency_key}
+
+
 def post(
     kind: Kind, org, data: dict, actor, today: date | None = None, idempotency_key=None
 ) -> Posted:
@@ -153,31 +196,80 @@ def post(
     if not kind.may_post(org):
         raise NotAllowed(kind.say("may_not_post"))
     key = clean_idempotency_key(idempotency_key)
-    values = clean(kind, data, today or utcnow().date(), partial=False)
-    place, lat, lon, point_set = values.pop("location")
-    category = values.pop("category")
-    sent = {**values, "category_id": category.id, "place_id": place.id, "lat": lat, "lon": lon}
+    cleaned = _cleaned(kind, data, today or utcnow().date())
 
     def make(digest: str | None):
-        obj = kind.model(
-            organization=org,
-            created_by_id=getattr(actor, "id", None),
-            category=category,
-            status=OPEN,
-            idempotency_key=key,
-            idempotency_digest=digest,
-            **values,
-            **kind.derive(values),
-        )
-        place_point(obj, place, lat, lon, point_set)
-        refresh_search_text(obj)
-        db.session.add(obj)
+        obj = _new_row(kind, org, actor, cleaned, key, digest)
         db.session.flush()
-        after = {**snapshot(obj, kind.audited), "idempotency_key": obj.idempotency_key}
-        record(actor, f"{kind.name}.create", obj, after=after)
+        record(actor, f"{kind.name}.create", obj, after=_created(kind, obj))
         return obj
 
-    return post_once(kind.model, org, key, make, sent, kind.say("key_reused"))
+    return post_once(kind.model, org, key, make, cleaned.sent, kind.say("key_reused"))
+
+
+def post_many(
+    kind: Kind, org, items: list[tuple[dict, str]], actor, today: date | None = None
+) -> list[Posted | Refusal]:
+    """Post several needs or offers (a spreadsheet's rows), each (data, Idempotency-Key) as
+    post() would, answering each with its Posted or its refusal: the same validation, rows,
+    audit events and keys, but one query for the keys already used, one flush and one
+    INSERT of the audit events for all. When a key was taken meanwhile (a confirmation sent
+    twice at once), the batch is undone and each item goes through post() (its race rules).
+    """
+    from aidmatch.audit.operations import jsonable, record_all
+
+    if not kind.may_post(org):
+        raise NotAllowed(kind.say("may_not_post"))
+    today = today or utcnow().date()
+    answers: list[Posted | Refusal | None] = []
+    ready: list[tuple[int, str, _Cleaned]] = []
+    for data, key in items:
+        try:
+            key = clean_idempotency_key(key)
+            if key is None:
+                raise ValueError("post_many needs an Idempotency-Key per item")
+            ready.append((len(answers), key, _cleaned(kind, data, today)))
+            answers.append(None)
+        except Refusal as exc:
+            answers.append(exc)
+    model = kind.model
+    keys = [key for _i, key, _c in ready]
+    existing = {
+        obj.idempotency_key: obj
+        for start in range(0, len(keys), 500)
+        for obj in db.session.scalars(
+            select(model).where(
+                model.organization_id == org.id,
+                model.idempotency_key.in_(keys[start : start + 500]),
+            )
+        )
+    }
+    made = []
+    try:
+        with db.session.begin_nested():
+            for i, key, cleaned in ready:
+                digest = request_digest(cleaned.sent)
+                first = existing.get(key)
+                if first is None:
+                    obj = existing[key] = _new_row(kind, org, actor, cleaned, key, digest)
+                    made.append(obj)
+                    answers[i] = Posted(obj, created=True)
+                elif first.idempotency_digest != digest:
+                    answers[i] = KeyReused(kind.say("key_reused"), first.id)
+                else:
+                    answers[i] = Posted(first, created=first in made)
+            db.session.flush()
+    except IntegrityError:
+        answers = []
+        for data, key in items:
+            try:
+                answers.append(post(kind, org, data, actor, today, key))
+            except Refusal as exc:
+                answers.append(exc)
+        return answers
+    afters = [(obj.id, jsonable(_created(kind, obj))) for obj in made]
+    record_all(actor, f"{kind.name}.create", model.__tablename__, afters)
+    return answers
 
 
 def create(kind: Kind, org, data: dict, actor, today: date | None = None, idempotency_key=None):

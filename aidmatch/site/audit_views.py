@@ -17,8 +17,8 @@ from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.extensions import db
 from aidmatch.permissions import require_staff
-from aidmatch.postings.csv_export import _safe
 from aidmatch.postings.forms import date_error_fields
+from aidmatch.postings.sheets import safe_cell as _safe
 from aidmatch.web.labels import options
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
 
 from aidmatch.extensions import db
-from aidmatch.postings.csv_export import _safe
+from aidmatch.postings.sheets import safe_cell as _safe
 from aidmatch.transparency.queries import ledger_all, ledger_page, published, summary
 from aidmatch.web.i18n import local_month, local_number
 from aidmatch.web.labels import language, unit_label

@@ -1,0 +1,51 @@
+"""Needs and offers out to spreadsheets (CSV, XLSX), and the import's template: the rows a
+viewer may see, each as the privacy policy shows it to them (serialize.py's dicts)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from aidmatch.categories.operations import named_categories
+from aidmatch.extensions import db
+from aidmatch.postings.kind import Kind
+from aidmatch.postings.sheet_rows import export_columns, flat, import_columns
+from aidmatch.postings.sheets import write_csv, write_xlsx
+from aidmatch.privacy import viewer_for
+from aidmatch.web.labels import unit_label
+
+MAX_EXPORT_ROWS = 50_000
+CHUNK = 500
+
+
+def exported_rows(viewer, query, kind: Kind) -> list[dict]:
+    """A needs or offers query run for a viewer: each row's values (privacy applied), read
+    in chunks (one privacy query per chunk)."""
+    found = list(db.session.scalars(query.limit(MAX_EXPORT_ROWS)).unique())
+    rows = []
+    for start in range(0, len(found), CHUNK):
+        chunk = found[start : start + CHUNK]
+        exact = viewer_for(viewer).exact_ids(chunk)
+        rows.extend(flat(kind.to_dict(obj, viewer, exact=obj.id in exact)) for obj in chunk)
+    return rows
+
+
+def export(viewer, query, kind: Kind, fmt: str) -> bytes:
+    """The query's rows as a CSV or XLSX file (fmt "csv" or "xlsx"); a field the viewer may
+    not see is blank."""
+    columns, rows = export_columns(kind), exported_rows(viewer, query, kind)
+    if fmt == "xlsx":
+        return write_xlsx([(kind.plural, columns, rows)])
+    return write_csv(columns, rows)
+
+
+def template(kind: Kind, lang: str, fmt: str) -> bytes:
+    """An empty import file: the header row; an XLSX also has a second sheet of the
+    categories (code, name, unit) in the user's language."""
+    columns = import_columns(kind)
+    if fmt == "csv":
+        return write_csv(columns, [])
+    categories = [
+        [slug, name, unit_label(unit)] for _id, slug, _parent, name, unit in named_categories(lang)
+    ]
+    header = (_("category (code)"), _("name"), _("unit"))
+    return write_xlsx([(kind.plural, columns, []), (_("Categories"), header, categories)])
