@@ -12,10 +12,12 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource
+from aidmatch.needs.kind import NEED
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.postings.operations import end
 from tests.factories import make_org, make_user
-from tests.posting_factories import make_need, make_offer
+from tests.posting_factories import make_need, make_offer, make_place
 
 
 def text(response) -> str:
@@ -161,3 +163,60 @@ def test_unverified_group_dashboard_says_donors_do_not_see_its_needs_yet(client,
     postings = section(text(client.get("/")), "postings")
     assert "Generator for the shelter" in postings
     assert "Visible to donors once a coordinator verifies your group." in postings
+
+
+# The organization's page ---------------------------------------------------------------------
+
+
+def test_org_page_lists_open_needs_and_town_as_the_viewer_may_see_them(client, switch):
+    town = make_place("Zoriane", lat=49.7, lon=37.6, oblast="Kharkiv Oblast")
+    group = make_org("Zoriane Aid", OrgKind.FRONTLINE_GROUP, place_id=town.id)
+    organizer = make_user(Role.ORGANIZER, org=group)
+    make_need(group, organizer, place=town, title="Insulin fridge", lat=49.71234, lon=37.61234,
+              delivery_note="Back door of the clinic")  # fmt: skip
+    make_need(group, organizer, place=town, title="Sensitive drones", sensitive=True)
+    ended = make_need(group, organizer, place=town, title="Old cancelled need")
+    end(NEED, ended, organizer, "no longer needed")
+    unverified_donor = make_user(Role.DONOR, org=make_org("New donors", OrgKind.DONOR_COLLECTIVE,
+                                                          verified=False))  # fmt: skip
+    db.session.commit()
+    url = f"/orgs/{group.id}"
+
+    switch(make_user(Role.DONOR))  # a verified collective
+    page = text(client.get(url))
+    listed = section(page, "org-postings")
+    assert "Based in Zoriane, Kharkiv Oblast" in page
+    assert "Insulin fridge" in listed and "Sensitive drones" in listed
+    assert "Old cancelled need" not in listed
+    for secret in ("49.71234", "37.61234", "Back door of the clinic", "Signal +380"):
+        assert secret not in page
+    assert "Visible to donors once" not in page
+    links_answer(client, listed)
+
+    switch(unverified_donor)  # sensitive needs only to verified organizations
+    listed = section(text(client.get(url)), "org-postings")
+    assert "Insulin fridge" in listed and "Sensitive drones" not in listed
+
+
+def test_unverified_group_page_lists_its_needs_to_itself_with_the_notice(client, switch):
+    group = make_org("Waiting group", verified=False)
+    organizer = make_user(Role.ORGANIZER, org=group)
+    make_need(group, organizer, title="Stretchers")
+    db.session.commit()
+    switch(organizer)
+    listed = section(text(client.get(f"/orgs/{group.id}")), "org-postings")
+    assert "Stretchers" in listed
+    assert "Visible to donors once a coordinator verifies your group." in listed
+    switch(make_user(Role.DONOR))
+    assert client.get(f"/orgs/{group.id}").status_code == 403  # its page waits too
+
+
+def test_collective_page_lists_its_open_offers(client, login_as):
+    collective = make_org("Lviv Stock", OrgKind.DONOR_COLLECTIVE)
+    donor = make_user(Role.DONOR, org=collective)
+    make_offer(collective, donor, title="Sleeping bags", category="sleeping-bags", quantity=30)
+    db.session.commit()
+    login_as(make_user(Role.ORGANIZER))
+    listed = section(text(client.get(f"/orgs/{collective.id}")), "org-postings")
+    assert "Open offers" in listed and "Sleeping bags" in listed
+    assert "30 of 30" in listed

@@ -13,6 +13,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
@@ -92,14 +93,24 @@ def org_history(user, model) -> list[dict]:
     """The latest audit events of the organization's own needs or offers and of its matches
     (either side), newest first: when, what (a posting's verb, a match's new status) and who
     (a member's name to the members; "a coordinator", "the other side" or "aidmatch" for
-    the rest). Three statements, whatever the number of rows."""
+    the rest). One statement, whatever the number of rows."""
     org_id = user.organization_id
-    own = select(model.id).where(model.organization_id == org_id)
-    matched = select(Match.id).where(party_condition(org_id))
+    # Neither subquery is correlated with the outer joins of the same tables.
+    own = select(model.id).where(model.organization_id == org_id).correlate(None)
+    matched = select(Match.id).where(party_condition(org_id)).correlate(None)
     table = model.__tablename__
+    posting = aliased(model)
+    matched_need = aliased(Need)
     rows = db.session.execute(
-        select(AuditEvent, User)
+        select(AuditEvent, User, posting.title, matched_need.title)
         .outerjoin(User, User.id == AuditEvent.actor_id)
+        .outerjoin(
+            posting, and_(AuditEvent.object_type == table, posting.id == AuditEvent.object_id)
+        )
+        .outerjoin(
+            Match, and_(AuditEvent.object_type == "matches", Match.id == AuditEvent.object_id)
+        )
+        .outerjoin(matched_need, matched_need.id == Match.need_id)
         .where(
             or_(
                 and_(AuditEvent.object_type == table, AuditEvent.object_id.in_(own)),
@@ -109,34 +120,18 @@ def org_history(user, model) -> list[dict]:
         .order_by(AuditEvent.id.desc())
         .limit(HISTORY_SHOWN)
     ).all()
-    posting_ids = {e.object_id for e, _a in rows if e.object_type == table}
-    match_ids = {e.object_id for e, _a in rows if e.object_type == "matches"}
-    titles = {}
-    if posting_ids:
-        titles = dict(
-            db.session.execute(select(model.id, model.title).where(model.id.in_(posting_ids))).all()
-        )
-    match_titles = {}
-    if match_ids:
-        match_titles = dict(
-            db.session.execute(
-                select(Match.id, Need.title)
-                .join(Need, Need.id == Match.need_id)
-                .where(Match.id.in_(match_ids))
-            ).all()
-        )
     kind = NEED if model is Need else OFFER
     history = []
-    for event, actor in rows:
+    for event, actor, posting_title, need_title in rows:
         verb = event.action.rpartition(".")[2]
         if event.object_type == "matches":
             status = (event.after or {}).get("status")
             what = _("match: %(status)s", status=label_of(MATCH_STATUS_LABELS, status))
-            title = match_titles.get(event.object_id, "")
+            title = need_title or ""
             url = url_for("matches.detail", match_id=event.object_id)
         else:
             what = str(ACTION_LABELS.get(verb, verb))
-            title = titles.get(event.object_id, "")
+            title = posting_title or ""
             url = url_for(f"{kind.plural}.detail", **{kind.id_arg: event.object_id})
         history.append(
             {"time": event.created_at, "title": title, "url": url, "what": what,
