@@ -220,3 +220,22 @@ def test_collective_page_lists_its_open_offers(client, login_as):
     listed = section(text(client.get(f"/orgs/{collective.id}")), "org-postings")
     assert "Open offers" in listed and "Sleeping bags" in listed
     assert "30 of 30" in listed
+
+
+def test_a_long_to_do_list_shows_five_and_links_to_the_rest(client, login_as):
+    group = make_org("Big group")
+    organizer = make_user(Role.ORGANIZER, org=group)
+    collective = make_org("Busy donors", OrgKind.DONOR_COLLECTIVE)
+    donor = make_user(Role.DONOR, org=collective)
+    offer = make_offer(collective, donor, quantity=1000)
+    for i in range(7):
+        need = make_need(group, organizer, title=f"Need number {i}")
+        ops.reserve(need, offer, collective, 2, source=MatchSource.ENGINE, score=0.5)
+    db.session.commit()
+    login_as(donor)
+    page = text(client.get("/"))
+    to_do = section(page, "to-do")
+    assert "Answer a proposal (7)" in to_do
+    assert to_do.count('href="/matches/') == 5
+    assert 'href="/matches#answer"' in to_do
+    assert "7 matches in progress" in section(page, "by-state")

@@ -36,6 +36,7 @@ from aidmatch.web.labels import MATCH_STATUS_LABELS, label_of
 
 POSTINGS_SHOWN = 10  # open needs or offers on the dashboard (the rest: a link to the list)
 HISTORY_SHOWN = 12  # recent events
+TO_DO_SHOWN = 5  # matches of each kind of work (the rest: a link to /matches)
 
 # What an organization must do now: the sections of my_matches it acts on, with their words
 # and the anchor of /matches that lists them.
@@ -77,13 +78,25 @@ def org_dashboard(user, now: datetime) -> dict:
         "postings": postings["items"],
         "postings_total": postings["total"],
         "postings_url": url_for(f"{kind.plural}.index", mine="y"),
-        "to_do": [(key, str(words), sections[key]) for key, words in TO_DO if sections[key]],
+        "to_do": [
+            {
+                "words": str(words),
+                "rows": sections[key][:TO_DO_SHOWN],
+                "count": len(sections[key]),
+                "url": url_for("matches.index", _anchor=key),
+            }
+            for key, words in TO_DO
+            if sections[key]
+        ],
         "by_state": [
             (str(words), len(sections[key]), url_for("matches.index", _anchor=anchor))
             for key, anchor, words in BY_STATE
             if sections[key]
         ],
         "matches_total": envelope["total"],
+        # by_state counts the first page of /matches (the oldest in progress) only
+        "matches_counted": sum(len(rows) for rows in sections.values()),
+        "matches_pages": envelope["pages"],
         "recently_closed": len(recent),
         "history": org_history(user, kind.model),
     }
