@@ -176,9 +176,13 @@ class ApiBlueprint(SmorestBlueprint):
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
 
-def make_blueprint(name: str, import_name: str, url_prefix: str = "", *, tag: str, **kwargs):
+def make_blueprint(
+    name: str, import_name: str, url_prefix: str = "", *, tag: str | None = None, **kwargs
+):
     """A flask-smorest Blueprint mounted under /api/v1 (CSRF-exempt: bearer auth only), its
-    operations grouped under `tag` in the API's documentation ("Needs", "Matches")."""
+    operations grouped under `tag` in the API's documentation ("Needs", "Matches"); without
+    one, a tag made of its name ("api_orgs": "Orgs"), never the raw name."""
+    tag = tag or name.removeprefix("api_").replace("_", " ").capitalize()
     return ApiBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, tag=tag, **kwargs)
 
 
