@@ -171,6 +171,7 @@ class Queue:
     label: str
     count: int
     url: str
+    flag: bool = False  # a part of the review queue (one flag's matches)
 
 
 QUEUE_LABELS = {
@@ -216,6 +217,7 @@ def queue_sizes(now: datetime) -> list[Queue]:
             _("flagged: %(flag)s", flag=flags.label(name)),
             counts[name],
             url_for("review.index", flag=name),
+            flag=True,
         )
         for name in flagged
     ]
