@@ -129,11 +129,13 @@ def register_template_globals(app: Flask) -> None:
 
 def register_hooks() -> None:
     """What the domains above postings hook into it, registering themselves on import: the
-    sections the matches and candidates add to a need's and an offer's page, and how matches
-    end with their need or offer."""
+    sections the matches and candidates add to a need's and an offer's page, how matches
+    end with their need or offer, and the open needs or offers an organization's page lists
+    (site/org_page.py, over orgs/sections.py)."""
     from aidmatch.candidates import views as _candidates  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
+    from aidmatch.site import org_page as _org_page  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:

@@ -102,6 +102,11 @@ SURFACES = {
         # The admins' list of failed e-mails and Telegram messages (only admins may open it):
         # kind, channel, recipient, error; nothing of a need, for anyone.
         "admin_deliveries": set(),
+        # The home page's dashboard (/): a member's own open needs with their progress; its
+        # matches and history name a need by title, never its point or note.
+        "html_home": {"listed"},
+        # The organization's page (/orgs/<owner>): its open needs, as the lists show them.
+        "html_org_page": {"listed"},
     },
     "offer": {
         "api_list": {"listed", "exact_point", "exact_distance"},
@@ -116,6 +121,8 @@ SURFACES = {
         # POST /api/v1/offers/<id>/requests with an empty body: 404 for an offer the caller
         # may not see (listed: the answer is a 403 or 422, which names nothing of it).
         "api_request": {"listed"},
+        "html_home": {"listed"},  # a collective's own open offers on its dashboard
+        "html_org_page": {"listed"},  # the organization's page: its open offers
     },
     "match": {
         "api_list": MATCH_FIELDS,
@@ -125,6 +132,9 @@ SURFACES = {
         # waiting for a coordinator, naming both sides, the distance and the score.
         "html_review": {"listed", "other_side_name", "exact_distance", "score_explanation"},
         "admin_deliveries": set(),
+        # The home page's dashboard: what a side must do now and its history link to the
+        # match; leak checks (no one else's match, no point, note, contact, distance, score).
+        "html_home": set(),
     },
     "org": {"html_detail": {"contact"}, "transparency": set(), "ledger": set()},
 }
@@ -214,6 +224,8 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff or rel == "owner"
     if surface == "html_review":  # staff only; the matches that wait for a coordinator
         return staff and kind == "match" and MATCHES[key][2] == "pending"
+    if surface == "html_home" and kind != "match":  # one's own open needs or offers only
+        return rel == "owner"
     if kind == "match":
         return staff or rel.startswith("other_side_")
     if surface == "html_request_form":  # one's own verified group's fitting open needs

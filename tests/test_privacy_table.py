@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 
 import openpyxl
@@ -142,6 +143,22 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "api_inbox":
         response = s.api("/notifications?per_page=200")
         return _whole(response, title in response.get_data(as_text=True))
+    if surface == "html_home":
+        # The lines (<li>) that link to the object: names are looked for there (the page
+        # names the viewer's own partners elsewhere); points and notes in the whole page.
+        response = s.page("/")
+        html = response.get_data(as_text=True)
+        link = f'href="/{plural}/{oid}"'
+        lines = [
+            html[html.rfind("<li", 0, at) : html.find("</li>", at)]
+            for at in (m.start() for m in re.finditer(re.escape(link), html))
+        ]
+        return Located(bool(lines), "\n".join(lines), html, None)
+    if surface == "html_org_page":
+        owner = NEEDS[key][0] if kind == "need" else OFFERS[key]
+        response = s.page(f"/orgs/{ids[owner]}")
+        html = response.get_data(as_text=True) if response.status_code == 200 else ""
+        return Located(f'href="/{plural}/{oid}"' in html, html, html, None)
     if surface == "admin_deliveries":
         response = s.page("/admin/deliveries")
         return _whole(response, title in response.get_data(as_text=True))

@@ -176,7 +176,8 @@ class World:
 
 # (role, URL): every list of the app as the role that reads it. {need} and {offer} are the
 # first need and offer (their candidates grow with the offers and needs); the pages of the
-# popular need and offer list their matches, the group's page its members.
+# popular need and offer list their matches, the group's page its members and open needs, the
+# collective's its open offers; the home pages their dashboards.
 LISTS = [
     ("donor", "/needs"),
     ("donor", "/offers"),
@@ -227,6 +228,10 @@ LISTS = [
     ("coordinator", "/orgs/{group}"),
     ("organizer", "/needs/{popular_need}"),
     ("organizer", "/orgs/{group}"),
+    ("organizer", "/"),
+    ("donor", "/"),
+    ("donor", "/orgs/{group}"),
+    ("organizer", "/orgs/{collective}"),
     ("donor", "/offers/{popular_offer}"),
     ("donor", "/needs/{popular_need}/claim"),
     ("organizer", "/offers/{popular_offer}/request"),
@@ -251,6 +256,7 @@ NOT_LISTS = {
     "/api/v1/notifications/preferences": "one row per kind of notification (a fixed number)",
     "/api/v1/openapi.json": "the OpenAPI document",
     "/api/v1/places": "gazetteer search: reference data, at most a fixed number of hits",
+    "/favicon.ico": "the site's icon (a static file)",
     "/healthz": "a health check",
     "/login": "a form",
     "/map": "the map's page (its rows come from /map/data.json)",
@@ -326,6 +332,7 @@ def test_every_list_costs_the_same_for_10_and_100_rows(app, world):
                 popular_need=world.popular_need,
                 popular_offer=world.popular_offer,
                 group=world.user("organizer").organization_id,
+                collective=world.user("donor").organization_id,
                 run=world.run,
             )
             found[(role, url)] = _count(client, headers, full)

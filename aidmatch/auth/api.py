@@ -10,7 +10,7 @@ from aidmatch.auth import tokens
 from aidmatch.auth.views import login_rate_limits
 from aidmatch.web.api import make_blueprint, token_required
 
-blp = make_blueprint("api_auth", __name__, description="Tokens and the current user")
+blp = make_blueprint("api_auth", __name__, tag="Tokens", description="Tokens and the current user")
 
 
 class TokenRequest(ma.Schema):

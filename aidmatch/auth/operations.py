@@ -18,9 +18,14 @@ from aidmatch.auth.tokens import revoke_all
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.orgs.models import OrgKind
-from aidmatch.orgs.operations import create_organization, mark_invite_used, redeem_invite
+from aidmatch.orgs.operations import (
+    check_name_free,
+    create_organization,
+    mark_invite_used,
+    redeem_invite,
+)
 from aidmatch.permissions import STAFF_ROLES, Role, role_fits_org, role_for_org_kind
-from aidmatch.refusals import Conflict, Invalid
+from aidmatch.refusals import Conflict, Invalid, Refusal
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 120
@@ -138,6 +143,32 @@ def create_user(
         },
     )
     return user
+
+
+def registration_problems(
+    email: str, password: str, new_org: bool, org_name: str, invite_code: str
+) -> list[Refusal]:
+    """What a registration would also be refused for, beyond a form's own checks, all at once
+    (the verbs below stop at the first): a weak password, a taken organization name, an
+    unknown, used or expired invite code. Writes nothing: the code is tried in a savepoint
+    that is rolled back."""
+    problems: list[Refusal] = []
+    try:
+        _check_password(password, normalise_email(email or ""), field="password")
+    except Refusal as err:
+        problems.append(err)
+    try:
+        if new_org and org_name:
+            check_name_free(" ".join(org_name.split()))
+        elif not new_org and invite_code:
+            nested = db.session.begin_nested()
+            try:
+                redeem_invite(invite_code)
+            finally:
+                nested.rollback()
+    except Refusal as err:
+        problems.append(err)
+    return problems
 
 
 def register_with_new_org(

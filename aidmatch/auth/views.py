@@ -33,6 +33,7 @@ from aidmatch.auth.operations import (
     normalise_email,
     register_with_invite,
     register_with_new_org,
+    registration_problems,
     update_account,
 )
 from aidmatch.auth.reset import request_reset, reset_password, user_for_reset_token
@@ -235,12 +236,31 @@ def register():
             db.session.rollback()
             if err.code != "email_taken":
                 put_on_form(form, err, REGISTER_FIELDS)
+                _all_problems_on(form)
                 return render_template("auth/register.html", form=form)
             # A taken address is answered as a new one is: nobody learns who has an account
             # (the owner will get an e-mail once e-mail exists).
         session["language"] = form.language.data
         return _registered(form.email.data)
+    if request.method == "POST":
+        _all_problems_on(form)
     return render_template("auth/register.html", form=form)
+
+
+def _all_problems_on(form: RegisterForm) -> None:
+    """Put what the verbs would also refuse (a weak password, a taken organization name, a bad
+    invite code) next to the form's own errors, so that a person sees every one at once."""
+    problems = registration_problems(
+        form.email.data or "",
+        form.password.data or "",
+        form.mode.data != RegisterForm.JOIN,
+        form.org_name.data or "",
+        form.invite_code.data or "",
+    )
+    for err in problems:
+        named = REGISTER_FIELDS.get(err.field, err.field)
+        if named in form._fields and not form._fields[named].errors:
+            put_on_form(form, err, REGISTER_FIELDS)
 
 
 def _render_account(account_form=None, password_form=None):

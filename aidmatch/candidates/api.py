@@ -12,7 +12,10 @@ from aidmatch.web.api import make_blueprint, page_schema, token_required
 from aidmatch.web.schemas import OrgRef
 
 blp = make_blueprint(
-    "api_candidates", __name__, description="Instant candidates of a need or offer"
+    "api_candidates",
+    __name__,
+    tag="Candidates",
+    description="Instant candidates of a need or offer",
 )
 
 MAX_CANDIDATES = 20

@@ -11,7 +11,9 @@ from aidmatch.categories.models import Category
 from aidmatch.extensions import db
 from aidmatch.web.api import make_blueprint
 
-blp = make_blueprint("api_categories", __name__, url_prefix="/categories", description="Categories")
+blp = make_blueprint(
+    "api_categories", __name__, tag="Categories", url_prefix="/categories", description="Categories"
+)
 
 
 class CategoryOut(ma.Schema):

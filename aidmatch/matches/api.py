@@ -54,7 +54,10 @@ from aidmatch.web.schemas import Id
 log = logging.getLogger(__name__)
 
 blp = make_blueprint(
-    "api_matches", __name__, description="Claims, matches, review, shipping and delivery"
+    "api_matches",
+    __name__,
+    tag="Matches",
+    description="Claims, matches, review, shipping and delivery",
 )
 
 MatchPage = page_schema(MatchOut, "MatchPage")

@@ -12,7 +12,7 @@ from aidmatch.web.api import make_blueprint, page_schema
 from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut, Text, status_filter
 
 blp = make_blueprint(
-    "api_needs", __name__, url_prefix="/needs", description="Needs of frontline groups"
+    "api_needs", __name__, tag="Needs", url_prefix="/needs", description="Needs of frontline groups"
 )
 
 URGENCIES = [u.value for u in Urgency]

@@ -87,6 +87,9 @@ NEED = Kind(
         "edit_refused": lambda: _("Only an open need can be edited."),
         "ended": lambda: _("The need is cancelled."),
         "posted": lambda: _("Your need is posted."),
+        "posted_unseen": lambda: _(
+            "Your need is saved. Donors will see it once a coordinator verifies your group."
+        ),
         "again": lambda: _("This form was already sent: your need was posted once, here it is."),
         "changed": lambda: _(
             "This form was already sent and posted this need; changes made after "

@@ -15,6 +15,7 @@ from aidmatch.web.api import PageArgs, make_blueprint, page_schema, token_requir
 blp = make_blueprint(
     "api_notifications",
     __name__,
+    tag="Notifications",
     description="Your notifications, and what reaches you by e-mail and Telegram",
 )
 

@@ -12,7 +12,11 @@ from aidmatch.web.api import make_blueprint, page_schema
 from aidmatch.web.schemas import ListArgs, PostingIn, PostingOut, status_filter
 
 blp = make_blueprint(
-    "api_offers", __name__, url_prefix="/offers", description="Offers of donor collectives"
+    "api_offers",
+    __name__,
+    tag="Offers",
+    url_prefix="/offers",
+    description="Offers of donor collectives",
 )
 
 

@@ -94,6 +94,9 @@ OFFER = Kind(
         "edit_refused": lambda: _("Only an open offer can be edited."),
         "ended": lambda: _("The offer is withdrawn."),
         "posted": lambda: _("Your offer is posted."),
+        "posted_unseen": lambda: _(
+            "Your offer is saved. Groups will see it once a coordinator verifies your collective."
+        ),
         "again": lambda: _("This form was already sent: your offer was posted once, here it is."),
         "changed": lambda: _(
             "This form was already sent and posted this offer; changes made after "

@@ -46,6 +46,16 @@ def find_organization(name: str) -> Organization | None:
     )
 
 
+def _name_taken() -> Conflict:
+    return Conflict(_l("An organization with this name is already registered."), field="name")
+
+
+def check_name_free(name: str) -> None:
+    """Refuse (Conflict on "name") a name another organization has, whatever its case."""
+    if find_organization(name) is not None:
+        raise _name_taken()
+
+
 def create_organization(
     name: str,
     kind: OrgKind,
@@ -69,9 +79,7 @@ def create_organization(
         kind = OrgKind(kind)
     except ValueError:
         raise Invalid(_l("Choose the kind of organization."), field="kind") from None
-    duplicate = Conflict(_l("An organization with this name is already registered."), field="name")
-    if find_organization(name) is not None:
-        raise duplicate
+    check_name_free(name)
 
     org = Organization(
         name=name,
@@ -87,7 +95,7 @@ def create_organization(
         with db.session.begin_nested():
             db.session.add(org)
     except IntegrityError:
-        raise duplicate from None
+        raise _name_taken() from None
     record(actor, "org.create", org, after=_org_snapshot(org))
     if org.verified_at is None:
         org_waiting.send(org, actor=actor)

@@ -13,6 +13,7 @@ from aidmatch.extensions import db
 from aidmatch.orgs.forms import ActionForm, org_kind_label
 from aidmatch.orgs.models import Invite, Organization
 from aidmatch.orgs.operations import create_invite, verify_organization
+from aidmatch.orgs.sections import org_page_sections
 from aidmatch.permissions import (
     can_invite,
     can_see_org_contact,
@@ -64,7 +65,8 @@ def verify(org_id: int):
 @bp.get("/<int:org_id>")
 @require_login
 def detail(org_id: int):
-    """An organization's page: members and invite codes for those who may see them."""
+    """An organization's page: its town, what the registered sections add (its open needs or
+    offers), members and invite codes for those who may see them."""
     org = db.get_or_404(Organization, org_id)
     deny_unless(can_view_org(current_user, org))
     members = []
@@ -88,6 +90,7 @@ def detail(org_id: int):
         invites=invites,
         may_invite=can_invite(current_user, org),
         show_contact=can_see_org_contact(current_user, org),
+        **org_page_sections(org, current_user),
     )
 
 

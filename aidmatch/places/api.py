@@ -7,7 +7,9 @@ import marshmallow as ma
 from aidmatch.places.search import MAX_QUERY_LENGTH, search
 from aidmatch.web.api import make_blueprint
 
-blp = make_blueprint("api_places", __name__, url_prefix="/places", description="Places")
+blp = make_blueprint(
+    "api_places", __name__, tag="Places", url_prefix="/places", description="Places"
+)
 
 
 class PlaceArgs(ma.Schema):

@@ -187,7 +187,10 @@ def new_page(pages: Pages):
             lambda data, key: post(kind, user.organization, data, user, idempotency_key=key),
             f"{kind.plural}.detail",
             kind.id_arg,
-            {word: kind.say(word) for word in ("posted", "again", "changed")},
+            {
+                "posted": kind.say("posted" if user.organization.verified else "posted_unseen"),
+                **{word: kind.say(word) for word in ("again", "changed")},
+            },
         )
         if response is not None:
             return response

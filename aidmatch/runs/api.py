@@ -14,7 +14,7 @@ from aidmatch.runs.job import request_run
 from aidmatch.runs.models import MatchingRun
 from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 
-blp = make_blueprint("api_matching", __name__, description="Matching runs")
+blp = make_blueprint("api_matching", __name__, tag="Matching runs", description="Matching runs")
 
 
 class RunIn(ma.Schema):

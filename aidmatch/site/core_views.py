@@ -1,8 +1,17 @@
-"""Pages that belong to no single domain: home, health check, language switch."""
+"""Pages that belong to no single domain: home, health check, language switch, the icon."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -32,6 +41,15 @@ def healthz():
         db.session.rollback()
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}, 200
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon where browsers look for it without a <link rel=icon> (static/favicon.ico:
+    our own, blue over yellow), kept by browsers for a day."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/x-icon", max_age=86400
+    )
 
 
 @bp.post("/language")

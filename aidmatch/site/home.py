@@ -1,5 +1,6 @@
 """What each role's home page shows: the organizations waiting for a coordinator (first),
-then what every domain registered in aidmatch.web.home for this user."""
+then what every domain registered in aidmatch.web.home for this user; below, the dashboards
+of aidmatch.site.dashboard."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
+from aidmatch.site.dashboard import org_dashboard, queue_sizes
 from aidmatch.web.home import AttentionItem, attention_items
+from aidmatch.web.labels import unit_label
 
 
 def unverified_org_count() -> int:
@@ -52,10 +56,15 @@ def _own_organization_waits(user):
 
 
 def home_context(user) -> dict:
-    """Counts and lists for the signed-in user's home page."""
+    """Counts and lists for the signed-in user's home page: what needs attention, then the
+    organization's dashboard (for a member) or the queues (for staff)."""
+    now = utcnow()
+    org = user.organization
     return {
-        "organization": user.organization,
-        "unverified_orgs": unverified_org_count() if is_staff(user) else 0,
+        "organization": org,
+        "dashboard": org_dashboard(user, now) if org is not None else None,
+        "queues": queue_sizes(now) if is_staff(user) else None,
+        "unit_label": unit_label,
         "attention": [
             *_organizations_to_verify(user),
             *_own_organization_waits(user),

@@ -12,6 +12,7 @@ from aidmatch.web.labels import language
 blp = make_blueprint(
     "api_transparency",
     __name__,
+    tag="Transparency",
     url_prefix="/transparency",
     description="Public aggregates of what was delivered (no token needed)",
 )
