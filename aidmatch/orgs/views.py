@@ -340,7 +340,7 @@ def leave(org_id: int):
         flash(err.message, "error")
         return redirect(url_for("orgs.detail", org_id=org.id))
     flash(_("You left %(org)s.", org=org.name), "ok")
-    return redirect(url_for("core.home"))
+    return redirect(url_for("core.index"))
 
 
 @bp.post("/<int:org_id>/invites")

@@ -25,7 +25,28 @@ depends_on = None
 STATES = "'pending', 'verified', 'rejected', 'suspended'"
 
 
+def _sqlite_foreign_keys(on: bool) -> None:
+    """SQLite rebuilds a table to change its constraints (batch mode): dropping the old
+    organizations or users table would fail the foreign keys of every row that references it.
+    PRAGMA foreign_keys takes effect only outside a transaction, so on SQLite: commit what came
+    before, switch them, begin again (the migration's own statements stay one transaction);
+    before switching them back on, every reference is checked."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    raw = bind.connection.dbapi_connection
+    if on:
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    if raw.in_transaction:
+        raw.execute("COMMIT")
+    raw.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    raw.execute("BEGIN IMMEDIATE")
+
+
 def upgrade():
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table("organizations") as batch:
         batch.add_column(sa.Column("description", sa.Text(), server_default="", nullable=False))
         batch.add_column(
@@ -58,9 +79,11 @@ def upgrade():
         "UPDATE users SET org_role = 'owner' WHERE id IN ("
         " SELECT min(id) FROM users WHERE organization_id IS NOT NULL GROUP BY organization_id)"
     )
+    _sqlite_foreign_keys(True)
 
 
 def downgrade():
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table("users") as batch:
         batch.drop_constraint(op.f("ck_users_org_role"), type_="check")
         batch.drop_column("org_role")
@@ -79,3 +102,4 @@ def downgrade():
         batch.drop_column("decided_at")
         batch.drop_column("state")
         batch.drop_column("description")
+    _sqlite_foreign_keys(True)
