@@ -489,3 +489,19 @@ def test_migration_gives_states_and_makes_the_first_member_owner(empty_database_
         assert states == {1: "verified", 2: "pending"}
         assert roles == {3: "owner", 5: "member", 7: "owner", 9: "member"}
         db.engine.dispose()
+
+
+def test_a_suspended_groups_pending_match_stays_and_coordinators_see_why(client, login_as):
+    from aidmatch.matches import operations as ops
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.claim_need(cast.need, cast.donor, 5, offer=cast.offer)
+    decide(cast.group, "suspend", cast.coordinator, reason="Reported")
+    db.session.commit()
+    login_as(cast.coordinator)
+    page = text(client.get(f"/matches/{match.id}"))
+    assert match.status == "pending"
+    assert '<span class="badge warn">suspended</span>' in page
+    queue = text(client.get("/review"))
+    assert f'id="m{match.id}"' in queue and '<span class="badge warn">suspended</span>' in queue
