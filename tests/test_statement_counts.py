@@ -253,6 +253,7 @@ NOT_LISTS = {
     "/healthz": "a health check",
     "/login": "a form",
     "/map": "the map's page (its rows come from /map/data.json)",
+    "/orgs/review": "a redirect to the directory of organizations waiting (/orgs?state=pending)",
     "/needs/import": "a form",
     "/needs/new": "a form",
     "/offers/new": "a form",
