@@ -505,3 +505,24 @@ def test_a_suspended_groups_pending_match_stays_and_coordinators_see_why(client,
     assert '<span class="badge warn">suspended</span>' in page
     queue = text(client.get("/review"))
     assert f'id="m{match.id}"' in queue and '<span class="badge warn">suspended</span>' in queue
+
+
+@pytest.mark.parametrize("role", [Role.ORGANIZER, Role.DONOR])
+def test_a_removed_member_uses_the_site_without_an_organization(client, login_as, role, api_client):
+    org = make_org(
+        kind=OrgKind.FRONTLINE_GROUP if role == Role.ORGANIZER else OrgKind.DONOR_COLLECTIVE
+    )
+    owner = make_user(role=role, org=org, org_role=OWNER)
+    member = make_user(role=role, org=org)
+    offer_org = make_org(kind=OrgKind.DONOR_COLLECTIVE)
+    offer = make_offer(offer_org, make_user(role=Role.DONOR, org=offer_org))
+    need = make_need(make_org(), None)
+    remove_member(org, member, owner)
+    db.session.commit()
+    login_as(member)
+    for path in ("/", "/needs", "/offers", "/matches", "/map", "/account", "/notifications",
+                 f"/needs/{need.id}", f"/offers/{offer.id}"):  # fmt: skip
+        assert client.get(path).status_code == 200, path
+    assert client.get("/needs/new").status_code == 403
+    assert client.get(f"/needs/{need.id}/claim").status_code == 403
+    assert api_client(member).get("/me").status_code == 200
