@@ -267,7 +267,11 @@ def _checked_description(description) -> str:
 
 
 def _keep_an_owner(org: Organization, member, message) -> None:
-    """Refuse to take away the last owner of an organization that keeps other members."""
+    """Refuse to take away the last owner of an organization that keeps other members. The
+    organization's row is locked first (PostgreSQL; SQLite's writers queue anyway), so two
+    owners removing each other at once cannot leave it without one."""
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    db.session.expire(org, ["members"])
     others = [m for m in org.members if m.id != member.id]
     if member.org_role != OrgRole.OWNER or any(m.org_role == OrgRole.OWNER for m in others):
         return
