@@ -526,3 +526,14 @@ def test_a_removed_member_uses_the_site_without_an_organization(client, login_as
     assert client.get("/needs/new").status_code == 403
     assert client.get(f"/needs/{need.id}/claim").status_code == 403
     assert api_client(member).get("/me").status_code == 200
+
+
+def test_a_suspended_collective_may_not_claim(app):
+    from aidmatch.matches import operations as ops
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    decide(cast.donor_org, "suspend", cast.coordinator, reason="Reported")
+    with pytest.raises(NotAllowed) as exc:
+        ops.claim_need(cast.need, cast.donor, 5, offer=cast.offer)
+    assert "suspended" in exc.value.message
