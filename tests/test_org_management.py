@@ -15,14 +15,9 @@ from aidmatch.auth.operations import register_with_invite, register_with_new_org
 from aidmatch.extensions import db
 from aidmatch.notify.models import Notification
 from aidmatch.orgs.lifecycle import TABLE, OrgState, available
+from aidmatch.orgs.members import leave_organization, remove_member, set_member_role
 from aidmatch.orgs.models import Organization, OrgKind, OrgRole
-from aidmatch.orgs.operations import (
-    decide,
-    leave_organization,
-    remove_member,
-    set_member_role,
-    update_organization,
-)
+from aidmatch.orgs.operations import decide, update_organization
 from aidmatch.permissions import Role
 from aidmatch.refusals import Conflict, Invalid, NotAllowed
 from aidmatch.runs.job import run_matching

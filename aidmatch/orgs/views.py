@@ -25,15 +25,9 @@ from aidmatch.orgs.forms import (
     org_kind_label,
     org_state_choices,
 )
+from aidmatch.orgs.members import leave_organization, remove_member, set_member_role
 from aidmatch.orgs.models import Invite, Organization, OrgKind, OrgRole, org_name_key
-from aidmatch.orgs.operations import (
-    create_invite,
-    decide,
-    leave_organization,
-    remove_member,
-    set_member_role,
-    update_organization,
-)
+from aidmatch.orgs.operations import create_invite, decide, update_organization
 from aidmatch.permissions import (
     can_decide_orgs,
     can_edit_org,
