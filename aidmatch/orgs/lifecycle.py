@@ -16,6 +16,12 @@ What a state means for the organization's needs and offers:
   run, for coordinators too; the organization's own members still see them (the privacy
   policy's ``in_play`` reads this set);
 - pending: seen by coordinators and the organization's members only (vetting comes first).
+
+A withdrawn organization's matches are kept, not cancelled: goods move only once a coordinator
+has approved (DESIGN: "both the donor and a coordinator"), so a pending match waits for a
+coordinator who sees the state on the match page and in the review queue, and a suspension
+that is lifted loses nothing. A withdrawn collective claims no need (matches/claims.py), a
+withdrawn group requests no offer (it is not verified: matches/requests.py).
 """
 
 from __future__ import annotations
