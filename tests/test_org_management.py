@@ -461,9 +461,9 @@ def test_migration_gives_states_and_makes_the_first_member_owner(empty_database_
                 sa.text(
                     "INSERT INTO organizations (id, name, name_key, kind, contact, public_name,"
                     " verified_at, created_at, updated_at) VALUES"
-                    " (1, 'A', 'a', 'frontline_group', '', 0, '2026-01-01 00:00:00', "
+                    " (1, 'A', 'a', 'frontline_group', '', false, '2026-01-01 00:00:00', "
                     "'2026-01-01 00:00:00', '2026-01-01 00:00:00'),"
-                    " (2, 'B', 'b', 'donor_collective', '', 0, NULL,"
+                    " (2, 'B', 'b', 'donor_collective', '', false, NULL,"
                     " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
                 )
             )
@@ -471,10 +471,10 @@ def test_migration_gives_states_and_makes_the_first_member_owner(empty_database_
                 sa.text(
                     "INSERT INTO users (id, email, password_hash, display_name, role,"
                     " organization_id, language, active, created_at, updated_at) VALUES"
-                    " (5, 'a1@x.org', 'h', 'A1', 'organizer', 1, 'uk', 1, '2026-01-01', '2026-01-01'),"
-                    " (3, 'a0@x.org', 'h', 'A0', 'organizer', 1, 'uk', 1, '2026-01-01', '2026-01-01'),"
-                    " (7, 'b1@x.org', 'h', 'B1', 'donor', 2, 'uk', 1, '2026-01-01', '2026-01-01'),"
-                    " (9, 'c@x.org', 'h', 'C', 'coordinator', NULL, 'uk', 1, '2026-01-01', '2026-01-01')"
+                    " (5, 'a1@x.org', 'h', 'A1', 'organizer', 1, 'uk', true, '2026-01-01', '2026-01-01'),"
+                    " (3, 'a0@x.org', 'h', 'A0', 'organizer', 1, 'uk', true, '2026-01-01', '2026-01-01'),"
+                    " (7, 'b1@x.org', 'h', 'B1', 'donor', 2, 'uk', true, '2026-01-01', '2026-01-01'),"
+                    " (9, 'c@x.org', 'h', 'C', 'coordinator', NULL, 'uk', true, '2026-01-01', '2026-01-01')"
                 )
             )
         upgrade()
