@@ -100,3 +100,37 @@ def test_organizer_edits_and_removes_a_member_coordinator_suspends(live):
         # The group's need has left the donor's list.
         donor.goto("/needs")
         expect(donor.locator("main")).not_to_contain_text(NEED_TITLE)
+
+
+def test_organization_pages_have_no_serious_accessibility_violations(live):
+    """The directory, an organization's page with the coordinators' decision forms (one sent
+    without a reason), and the edit page sent with an empty name, in Ukrainian and German."""
+    from tests.browser.axe import blocking, describe, run_axe
+
+    base_url, people = live
+    group = people["group"]
+    failures = []
+    with browser() as b:
+        for locale in ("uk-UA", "de-DE"):
+            owner = new_page(b, base_url, locale=locale)
+            log_in(owner, people["owner"])
+            owner.goto(f"/orgs/{group}/edit")
+            owner.fill("input[name=name]", "")
+            owner.click("main form[method=post] button[type=submit]")
+            owner.wait_for_selector("main .error")
+            steps = [("edit, sent empty", owner)]
+            coordinator = new_page(b, base_url, locale=locale)
+            log_in(coordinator, people["coordinator"])
+            coordinator.goto("/orgs?state=verified")
+            steps.append(("directory", coordinator))
+            for where, page in steps:
+                serious = blocking(run_axe(page))
+                failures += [describe(f"{locale} {where}", serious)] if serious else []
+            coordinator.goto(f"/orgs/{group}")
+            coordinator.click("form[action$='/suspend'] button[type=submit]")
+            coordinator.wait_for_selector("form[action$='/suspend'] .error")
+            serious = blocking(run_axe(coordinator))
+            failures += [describe(f"{locale} page, decision refused", serious)] if serious else []
+            owner.context.close()
+            coordinator.context.close()
+    assert not failures, "Serious accessibility violations:\n" + "\n".join(failures)
