@@ -31,7 +31,7 @@ def is_admin(user) -> bool:
 
 def can_verify_orgs(user) -> bool:
     """Coordinators and admins verify organizations."""
-    return is_staff(user)
+    return can_decide_orgs(user)
 
 
 def is_member(user, org) -> bool:
@@ -39,6 +39,33 @@ def is_member(user, org) -> bool:
     return bool(
         user and user.is_authenticated and org is not None and user.organization_id == org.id
     )
+
+
+def is_owner(user, org) -> bool:
+    """The user is one of the organization's owners (users.org_role; orgs.models.OrgRole)."""
+    return is_member(user, org) and user.org_role == "owner"
+
+
+def can_edit_org(user, org) -> bool:
+    """An organization's profile (name, settlement, kind, description, contact, whether the
+    transparency page may name it): its owners, coordinators and admins."""
+    return is_owner(user, org) or is_staff(user)
+
+
+def can_manage_members(user, org) -> bool:
+    """Remove members, make a member an owner or an owner a member: its owners and staff."""
+    return is_owner(user, org) or is_staff(user)
+
+
+def can_leave_org(user, org) -> bool:
+    """A member may leave its organization (the verb keeps the last owner while others stay)."""
+    return is_member(user, org)
+
+
+def can_decide_orgs(user) -> bool:
+    """Verify, reject, suspend, un-verify an organization (orgs/lifecycle.py); the directory of
+    all organizations, with their contacts and the notes of how they were checked."""
+    return is_staff(user)
 
 
 def can_invite(user, org) -> bool:

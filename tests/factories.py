@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from aidmatch.auth.models import User
 from aidmatch.auth.passwords import hash_password
 from aidmatch.extensions import db
+from aidmatch.orgs.lifecycle import OrgState
 from aidmatch.orgs.models import Invite, Organization, OrgKind, org_name_key
 from aidmatch.permissions import Role
 
@@ -39,6 +40,7 @@ def make_org(
         kind=kind,
         contact=contact or f"Signal +380 50 000 {n:04d}",
         verified_at=datetime.now(UTC) if verified else None,
+        state=OrgState.VERIFIED if verified else OrgState.PENDING,
         **fields,
     )
     db.session.add(org)

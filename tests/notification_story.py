@@ -28,7 +28,7 @@ from aidmatch.needs.operations import cancel_need
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Channel, Preference
 from aidmatch.orgs.models import Organization, OrgKind
-from aidmatch.orgs.operations import create_organization, verify_organization
+from aidmatch.orgs.operations import create_organization, decide, verify_organization
 from aidmatch.permissions import Role
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import RunStatus
@@ -160,15 +160,19 @@ def build() -> Story:
 
 
 def new_organizations(story: Story) -> None:
-    """Two organizations register (org_waiting); one is verified (org_verified), the other
-    stays unverified, with a donor and an offer."""
+    """Two organizations register (org_waiting); one is verified (org_verified), suspended
+    (org_suspended) and verified again, the other is not verified (org_rejected), with a donor
+    and an offer."""
     newcomers = create_organization("Kharkiv newcomers", OrgKind.DONOR_COLLECTIVE)
     story.newcomer = person(Role.DONOR, newcomers, "en", 9105, "nadia.newcomer@example.org")
-    verify_organization(newcomers, story.coordinator)
+    verify_organization(newcomers, story.coordinator, reason="Known to the Kharkiv hub")
+    decide(newcomers, "suspend", story.coordinator, reason="Two groups reported them")
+    verify_organization(newcomers, story.coordinator, reason="Cleared up by a phone call")
     outsiders = create_organization(
         "Unchecked helpers", OrgKind.DONOR_COLLECTIVE, contact=OUTSIDER_CONTACT
     )
     story.outsider = person(Role.DONOR, outsiders, "de", 9106, "otto.outsider@example.org")
+    decide(outsiders, "reject", story.coordinator, reason="Nobody we know vouches for them")
     far = make_place("Outsider test", *OUTSIDER_POINT, oblast="Kyiv Oblast")
     story.offers.append(
         make_offer(outsiders, story.outsider, far, category="generators", **OUTSIDER_OFFER)

@@ -136,7 +136,15 @@ SURFACES = {
         # match; leak checks (no one else's match, no point, note, contact, distance, score).
         "html_home": set(),
     },
-    "org": {"html_detail": {"contact"}, "transparency": set(), "ledger": set()},
+    "org": {
+        "html_detail": {"contact"},
+        # The coordinators' directory (/orgs: 403 for everyone else) names no contact; the
+        # profile's edit page shows it to the organization's owners and staff (403 otherwise).
+        "html_directory": set(),
+        "html_edit": {"contact"},
+        "transparency": set(),
+        "ledger": set(),
+    },
 }
 FIELDS = {
     "need": ("listed", "exact_point", "delivery_note", "contact", "other_side_name",

@@ -105,7 +105,10 @@ def build_world(app, api_client) -> World:
         for key, (kind, ok) in ORGS.items()
     }
     users = {
-        v.key: None if v.role == "anonymous" else make_user(Role(v.role), org=orgs.get(v.org))
+        # each viewer of an organization is its owner: it may open the profile's edit page
+        v.key: None
+        if v.role == "anonymous"
+        else make_user(Role(v.role), org=orgs.get(v.org), org_role="owner" if v.org else "member")
         for v in VIEWERS
     }
     member = {v.org: users[v.key] for v in VIEWERS if v.org}

@@ -267,7 +267,10 @@ def test_no_notification_carries_a_title_note_contact_point_or_date(app):
 def test_a_recipient_who_may_not_see_the_need_reads_only_its_oblast(app):
     world = make_world(sensitive=True)
     cast = world.cast
-    cast.donor_org.verified_at = None  # an unverified donor is shown no sensitive need
+    cast.donor_org.verified_at, cast.donor_org.state = (
+        None,
+        "pending",
+    )  # an unverified donor is shown no sensitive need
     db.session.flush()
     match = propose(world)
     ops.approve(match, cast.coordinator)
@@ -297,7 +300,7 @@ def test_a_new_organization_waits_and_the_coordinators_are_told(app):
 
     start = mark()
     colleague = make_user(Role.ORGANIZER, org=user.organization)
-    verify_organization(user.organization, coordinator)
+    verify_organization(user.organization, coordinator, reason="Known to us")
     assert told(start) == sorted(expect("org_verified", user, colleague))
     (note, _other) = notes(start)
     assert note.organization_id == user.organization_id

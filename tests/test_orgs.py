@@ -76,7 +76,7 @@ def test_create_organization_bad_input(app, name, kind, field):
 def test_verify_organization_is_audited_with_before_and_after(app):
     coordinator = make_user(role=Role.COORDINATOR)
     org = make_org(verified=False)
-    verify_organization(org, coordinator)
+    verify_organization(org, coordinator, reason="Called them")
     assert org.verified and org.verified_by_id == coordinator.id
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "org.verify")).one()
     assert event.actor_id == coordinator.id
@@ -89,10 +89,10 @@ def test_verify_organization_is_audited_with_before_and_after(app):
 def test_verifying_twice_is_refused(app):
     admin = make_user(role=Role.ADMIN)
     org = make_org(verified=False)
-    verify_organization(org, admin)
+    verify_organization(org, admin, reason="Called them")
     first = org.verified_at
     with pytest.raises(Refusal) as exc:
-        verify_organization(org, admin)
+        verify_organization(org, admin, reason="Called them")
     assert refusal_status(exc.value) == 409
     assert "already verified" in exc.value.message
     assert org.verified_at == first
@@ -103,7 +103,7 @@ def test_verifying_twice_is_refused(app):
 def test_only_staff_verify(app, role):
     org = make_org(verified=False)
     with pytest.raises(Refusal) as exc:
-        verify_organization(org, make_user(role=role))
+        verify_organization(org, make_user(role=role), reason="x")
     assert refusal_status(exc.value) == 403
     assert not org.verified
 
@@ -172,28 +172,37 @@ def test_coordinator_reviews_oldest_first_and_verifies(client, login_as):
     make_user(org=older, email="lead@older.example.org", display_name="Lead Person")
     login_as(coordinator)
 
-    page = text(client.get("/orgs/review"))
+    response = client.get("/orgs/review")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/orgs?state=pending"
+    page = text(client.get("/orgs?state=pending"))
     assert page.index("Older Group") < page.index("Newer Group")
     assert "Done Group" not in page
-    assert "lead@older.example.org" in page
+    assert "lead@older.example.org" in text(client.get(f"/orgs/{older.id}"))
 
-    response = client.post(f"/orgs/{older.id}/verify")
+    response = client.post(
+        f"/orgs/{older.id}/verify",
+        data={"verify-reason": "Known group", "verify-note": "Phone call with Lead, known from Y"},
+    )
     assert response.status_code == 302
     assert older.verified and older.verified_by_id == coordinator.id
     assert not newer.verified
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "org.verify")).one()
     assert event.actor_id == coordinator.id and event.object_id == older.id
     assert event.before["verified_at"] is None and event.after["verified_at"]
-    page = text(client.get("/orgs/review"))
-    assert f"/orgs/{older.id}/verify" not in page
-    assert f"/orgs/{newer.id}/verify" in page
+    assert event.after["note"] == "Phone call with Lead, known from Y"
+    page = text(client.get("/orgs?state=pending"))
+    assert "Older Group</a>" not in page
+    assert "Newer Group</a>" in page
 
 
 def test_verifying_twice_through_the_page_shows_a_message(client, login_as):
     admin = make_user(role=Role.ADMIN)
     org = make_org(verified=True)
     login_as(admin)
-    response = client.post(f"/orgs/{org.id}/verify", follow_redirects=True)
+    response = client.post(
+        f"/orgs/{org.id}/verify", data={"verify-reason": "again"}, follow_redirects=True
+    )
     assert response.status_code == 200
     assert "already verified" in text(response)
 
@@ -288,7 +297,7 @@ def test_staff_home_counts_organizations_waiting(client, login_as):
     login_as(make_user(role=Role.COORDINATOR))
     page = text(client.get("/"))
     assert "2 organizations wait for verification" in page
-    assert "/orgs/review" in page
+    assert "/orgs?state=pending" in page
 
 
 def test_member_of_unverified_org_sees_that_it_waits(client, login_as):
@@ -351,7 +360,9 @@ def test_two_coordinators_verifying_at_once_verify_once(app):
     def verify():
         with lock:
             actor_id = next(ids)
-        verify_organization(db.session.get(Organization, org_id), db.session.get(User, actor_id))
+        verify_organization(
+            db.session.get(Organization, org_id), db.session.get(User, actor_id), reason="ok"
+        )
 
     outcomes = _in_threads(app, 4, verify)
     assert sorted(outcomes) == ["already_verified"] * 3 + ["ok"]

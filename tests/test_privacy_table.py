@@ -162,6 +162,12 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "admin_deliveries":
         response = s.page("/admin/deliveries")
         return _whole(response, title in response.get_data(as_text=True))
+    if surface == "html_directory":
+        response = s.page("/orgs")
+        return _whole(response, response.status_code == 200)
+    if surface == "html_edit":
+        response = s.page(f"/orgs/{oid}/edit")
+        return _whole(response, response.status_code == 200)
     if surface in ("transparency", "ledger"):
         response = s.page("/transparency" if surface == "transparency" else "/transparency/ledger")
         return _whole(response, title in response.get_data(as_text=True))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aidmatch.db import TimestampMixin, UTCDateTime, str_enum, utcnow
 from aidmatch.extensions import db
-from aidmatch.orgs.models import Organization
+from aidmatch.orgs.models import Organization, OrgRole
 from aidmatch.permissions import Role
 
 
@@ -29,10 +29,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     __table_args__ = (
         # Emails are stored lower-cased, so the UNIQUE constraint is case-insensitive.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        CheckConstraint(
-            "role IN ('coordinator', 'admin') OR organization_id IS NOT NULL",
-            name="member_has_organization",
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +36,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    # None for staff, and for a member removed from (or who left) their organization: the
+    # account stays, without an organization it can act for.
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    org_role: Mapped[OrgRole] = mapped_column(
+        str_enum(OrgRole, "org_role"), default=OrgRole.MEMBER, server_default="member"
+    )
     language: Mapped[Language] = mapped_column(str_enum(Language, "language"), default=Language.UK)
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,7 +17,7 @@ from aidmatch.auth.passwords import hash_password, needs_rehash, password_proble
 from aidmatch.auth.tokens import revoke_all
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.orgs.models import OrgKind
+from aidmatch.orgs.models import OrgKind, OrgRole
 from aidmatch.orgs.operations import (
     check_name_free,
     create_organization,
@@ -115,6 +115,8 @@ def create_user(
             field="role",
         )
     password_hash = hash_password(password)
+    # The first member of an organization (who registered it) owns it; others join as members.
+    org_role = OrgRole.OWNER if organization is not None and not organization.members else None
     try:
         # A savepoint: of two registrations of one email at once, the second fails cleanly.
         # (The user is made inside it, so the savepoint's opening flush does not meet it.)
@@ -125,6 +127,7 @@ def create_user(
                 display_name=display_name,
                 role=role,
                 organization=organization,
+                org_role=org_role or OrgRole.MEMBER,
                 language=language,
                 active=True,
             )

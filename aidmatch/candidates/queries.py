@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from sqlalchemy import Boolean, Float, and_, bindparam, exists, not_, or_, select, true
+from sqlalchemy import Boolean, Float, and_, bindparam, exists, not_, or_, select
 
 from aidmatch.candidates.inputs import NOT_AGAIN
 from aidmatch.matches.models import Match
@@ -15,6 +15,7 @@ from aidmatch.offers.models import Offer, OfferStatus
 from aidmatch.orgs.models import Organization
 from aidmatch.places.models import Place
 from aidmatch.postings.queries import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
+from aidmatch.privacy.policy import in_play
 
 # Instant candidates: rows loaded per kind before ranking in Python, and the slack on the
 # SQL distance (equirectangular, a few % off at long range) so nothing feasible is lost.
@@ -40,7 +41,7 @@ def point_params(lat: float, lon: float) -> dict:
 def _visibility(model, staff: bool, sensitive: bool):
     """visible_to() with the viewer's organization as parameters (see aidmatch.postings.queries)."""
     if staff:
-        return true()
+        return in_play()  # a suspended or rejected organization's rows are no candidates
     own = model.organization_id == bindparam("viewer_org")
     public = Organization.verified_at.is_not(None)
     if sensitive:

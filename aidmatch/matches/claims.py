@@ -103,6 +103,7 @@ def _check_claimable(need: Need, actor, offer: Offer | None) -> None:
     an offer that does not fit."""
     deny(can_claim(actor), _("Only members of a donor or supply collective claim needs."))
     org = actor.organization
+    deny(not org.withdrawn, _("Your organization is suspended: it may not claim needs."))
     # Needs of unverified groups are shown to coordinators only, and sensitive ones to
     # verified organizations only (DESIGN.md): what a donor may not see, it may not claim.
     deny(need.organization.verified, _("This group is not verified yet: its needs wait."))

@@ -21,6 +21,7 @@ from aidmatch.matches import lifecycle
 from aidmatch.matches.models import Match
 from aidmatch.notify.outbox import tell
 from aidmatch.notify.recipients import staff
+from aidmatch.orgs.lifecycle import OrgState
 from aidmatch.orgs.models import Organization
 
 # Matches expiring before the next digest are counted: none expires between two unmentioned.
@@ -30,7 +31,7 @@ EXPIRING_WITHIN = timedelta(days=1)
 def waiting_organizations() -> int:
     """How many organizations wait for verification."""
     return db.session.scalar(
-        select(func.count(Organization.id)).where(Organization.verified_at.is_(None))
+        select(func.count(Organization.id)).where(Organization.state == OrgState.PENDING)
     )
 
 

@@ -232,11 +232,14 @@ def _shown(key: str, value) -> str:
 
 
 def org_view(org, show_contact: bool) -> dict:
-    """An organization on a match page: name, verified, and its contact when revealed."""
+    """An organization on a match page: name, verified (or suspended, rejected: its pending
+    matches stay, and whoever sees the match is shown it), and its contact when revealed."""
     return {
         "id": org.id,
         "name": org.name,
         "verified": org.verified,
+        "state": org.state,
+        "withdrawn": org.withdrawn,
         "contact": org.contact if show_contact else None,
     }
 

@@ -1,13 +1,14 @@
 """What the packages below notify announce, told to people: a new organization waits for
 verification (the coordinators and admins: org_waiting), an organization was verified (its
-members: org_verified). Connected when imported (factory.register_jobs imports it); each
+members: org_verified), an organization was suspended or rejected (its members: org_suspended,
+org_rejected, with the coordinator's reason). Connected when imported (factory.register_jobs imports it); each
 receiver writes in the transaction of the change that sent the signal."""
 
 from __future__ import annotations
 
 from aidmatch.notify.outbox import tell
 from aidmatch.notify.recipients import members_of, staff
-from aidmatch.orgs.signals import org_verified, org_waiting
+from aidmatch.orgs.signals import org_verified, org_waiting, org_withdrawn
 
 
 @org_waiting.connect
@@ -20,3 +21,9 @@ def _org_waiting(org, actor=None, **_extra) -> None:
 def _org_verified(org, actor=None, **_extra) -> None:
     members = [u for u in members_of([org.id])[org.id] if u.id != getattr(actor, "id", None)]
     tell(members, "org_verified", params={"organization": org.name}, organization=org)
+
+
+@org_withdrawn.connect
+def _org_withdrawn(org, actor=None, kind="org_suspended", reason="", **_extra) -> None:
+    members = [u for u in members_of([org.id])[org.id] if u.id != getattr(actor, "id", None)]
+    tell(members, kind, params={"organization": org.name, "reason": reason}, organization=org)

@@ -189,6 +189,26 @@ KINDS: dict[str, Kind] = {
             "organization",
         ),
         Kind(
+            "org_suspended",
+            "action",
+            _l("Your organization was suspended"),
+            _l(
+                "A coordinator suspended %(organization)s: its needs and offers are hidden "
+                "from others until it is verified again. %(reason)s"
+            ),
+            "organization",
+        ),
+        Kind(
+            "org_rejected",
+            "action",
+            _l("Your organization was not verified"),
+            _l(
+                "A coordinator did not verify %(organization)s: its needs and offers stay "
+                "hidden from others. %(reason)s"
+            ),
+            "organization",
+        ),
+        Kind(
             "run_proposals",
             "action",
             _l("New proposals for your offers"),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aidmatch.db import TimestampMixin, UTCDateTime, str_enum, utcnow
 from aidmatch.extensions import db
+from aidmatch.orgs.lifecycle import PUBLIC, WITHDRAWN, OrgState
 
 if TYPE_CHECKING:
     from aidmatch.auth.models import User
@@ -23,6 +24,13 @@ class OrgKind(StrEnum):
     SUPPLY_COLLECTIVE = "supply_collective"
 
 
+class OrgRole(StrEnum):
+    """A member's place in its organization: owners edit it and manage the members."""
+
+    MEMBER = "member"
+    OWNER = "owner"
+
+
 DONOR_KINDS = frozenset({OrgKind.DONOR_COLLECTIVE, OrgKind.SUPPLY_COLLECTIVE})
 
 
@@ -31,6 +39,12 @@ class Organization(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         Index("ix_organizations_kind_verified", "kind", "verified_at"),
+        # verified_at is set exactly while the state is verified (orgs/lifecycle.py).
+        CheckConstraint(
+            "(state = 'verified' AND verified_at IS NOT NULL)"
+            " OR (state <> 'verified' AND verified_at IS NULL)",
+            name="verified_at_follows_state",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,13 +54,25 @@ class Organization(TimestampMixin, db.Model):
     kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "kind"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"), index=True)
     contact: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     public_name: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[OrgState] = mapped_column(
+        str_enum(OrgState, "state"), default=OrgState.PENDING, server_default="pending", index=True
+    )
+    # The last decision on the state (orgs/lifecycle.py): who, when, why, and how it was checked.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_organizations_decided_by_id_users")
+    )
+    decision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", use_alter=True, name="fk_organizations_verified_by_id_users")
     )
 
     place: Mapped[Place | None] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     members: Mapped[list[User]] = relationship(
         back_populates="organization",
         foreign_keys="User.organization_id",
@@ -55,7 +81,17 @@ class Organization(TimestampMixin, db.Model):
 
     @property
     def verified(self) -> bool:
-        return self.verified_at is not None
+        return self.state in PUBLIC
+
+    @property
+    def withdrawn(self) -> bool:
+        """Suspended or rejected: its needs and offers are out of every list and run."""
+        return self.state in WITHDRAWN
+
+    @property
+    def owners(self) -> list[User]:
+        """The members who manage the organization (users.org_role = owner)."""
+        return [m for m in self.members if m.org_role == OrgRole.OWNER]
 
     @property
     def is_donor_side(self) -> bool:

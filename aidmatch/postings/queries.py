@@ -65,13 +65,17 @@ def within_box(lat_col, lon_col, lat0: float, lon0: float, km: float):
     )
 
 
-def base_query(model, viewer, *, sensitive_column=None) -> Select:
-    """Rows of model the viewer may see, with their organization, place and category loaded."""
+def base_query(model, viewer, *, sensitive_column=None, listing: bool = True) -> Select:
+    """Rows of model the viewer may see, with their organization, place and category loaded
+    (``listing``: a list's rows, or False for one row opened by its address)."""
+    visible = viewer_for(viewer).rows_clause(
+        model, sensitive_column=sensitive_column, listing=listing
+    )
     return (
         select(model)
         .join(model.organization)
         .join(model.place)
-        .where(viewer_for(viewer).rows_clause(model, sensitive_column=sensitive_column))
+        .where(visible)
         .options(
             contains_eager(model.organization),
             contains_eager(model.place),
@@ -123,10 +127,11 @@ def run_page(stmt: Select, filters: Filters) -> dict:
     return paginate(stmt, filters.page, filters.per_page)
 
 
-def kind_query(kind, viewer) -> Select:
+def kind_query(kind, viewer, listing: bool = True) -> Select:
     """Rows of a kind (need or offer) the viewer may see (sensitive needs to verified only)."""
     model = kind.model
-    return base_query(model, viewer, sensitive_column=model.sensitive if kind.sensitive else None)
+    sensitive = model.sensitive if kind.sensitive else None
+    return base_query(model, viewer, sensitive_column=sensitive, listing=listing)
 
 
 def kind_select(kind, viewer, filters: Filters) -> Select:
@@ -150,7 +155,7 @@ def find_visible(kind, viewer, obj_id):
     stays hidden). Reads only: one past its date reads as expired, nothing is stored."""
     obj = None
     if is_id(obj_id):
-        stmt = kind_query(kind, viewer).where(kind.model.id == obj_id)
+        stmt = kind_query(kind, viewer, listing=False).where(kind.model.id == obj_id)
         obj = db.session.scalar(stmt)
     if obj is None:
         raise NotFound(_("Not found"))

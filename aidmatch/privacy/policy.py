@@ -5,7 +5,10 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
 - Rows at all: staff see every need, offer and match; a member sees its organization's rows;
   others see rows of verified organizations, and sensitive needs only when their own
   organization is verified; anonymous visitors see none (only the transparency page). A match
-  is seen by staff and by its two sides.
+  is seen by staff and by its two sides. The needs and offers of a suspended or rejected
+  organization (orgs/lifecycle.WITHDRAWN) leave every list, map, candidate list and matching
+  run, for staff too (``in_play``); staff still open each by its address, and its own members
+  still see them.
 - Exact point, delivery note and contacts: staff, the owning organization, and the other side
   of a match that is confirmed (or later: shipped, delivered). Everyone else gets the
   settlement, the oblast and the coarse point (a ~10 km grid cell centre). A posting whose
@@ -51,6 +54,17 @@ def read_matches_from(match_model, need_model, revealed) -> None:
     _matches.match, _matches.need, _matches.revealed = match_model, need_model, tuple(revealed)
 
 
+def in_play():
+    """SQL: the organization's needs and offers take part (listed, matched, run): its state is
+    not withdrawn (suspended or rejected; orgs/lifecycle.py). The statement joins
+    organizations. For viewers other than staff and the organization's members, rows_clause
+    asks more (a verified organization), which implies it."""
+    from aidmatch.orgs.lifecycle import WITHDRAWN
+    from aidmatch.orgs.models import Organization
+
+    return Organization.state.not_in(sorted(WITHDRAWN))
+
+
 class Viewer:
     """One user's view of the data (None or an anonymous user: the public's)."""
 
@@ -69,15 +83,17 @@ class Viewer:
 
     # --- which rows at all ----------------------------------------------------------------
 
-    def rows_clause(self, model, *, sensitive_column=None):
+    def rows_clause(self, model, *, sensitive_column=None, listing: bool = True):
         """The SQL condition under which this viewer may see a row of model (Need or Offer);
-        the statement must join model.organization."""
+        the statement must join model.organization. ``listing``: for a list (pages, API, CSV,
+        map), where a withdrawn organization's rows are out for staff too; False for one row
+        opened by its address."""
         from aidmatch.orgs.models import Organization
 
         if self.user is None:
             return false()
         if self.staff:
-            return true()
+            return in_play() if listing else true()
         public = Organization.verified_at.is_not(None)
         if sensitive_column is not None and not self.org_verified:
             public = and_(public, sensitive_column.is_(False))

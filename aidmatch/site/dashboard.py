@@ -27,6 +27,7 @@ from aidmatch.matches.rules import party_condition
 from aidmatch.needs.kind import NEED
 from aidmatch.needs.models import Need
 from aidmatch.offers.kind import OFFER
+from aidmatch.orgs.lifecycle import OrgState
 from aidmatch.orgs.models import Organization
 from aidmatch.permissions import STAFF_ROLES
 from aidmatch.postings.history import ACTION_LABELS
@@ -198,7 +199,7 @@ def queue_sizes(now: datetime) -> list[Queue]:
             select(
                 count(review).label("review"),
                 *(column.label(name) for name, column in flagged.items()),
-                count(Organization.verified_at.is_(None), model=Organization).label("orgs"),
+                count(Organization.state == OrgState.PENDING, model=Organization).label("orgs"),
                 count(overdue_condition(now)).label("overdue"),
                 count(Match.status == MatchStatus.DELIVERED, Match.discrepancy.is_(True)).label(
                     "shortfalls"
@@ -222,7 +223,12 @@ def queue_sizes(now: datetime) -> list[Queue]:
         for name in flagged
     ]
     lines += [
-        Queue("orgs", str(QUEUE_LABELS["orgs"]), counts["orgs"], url_for("orgs.review")),
+        Queue(
+            "orgs",
+            str(QUEUE_LABELS["orgs"]),
+            counts["orgs"],
+            url_for("orgs.directory", state=OrgState.PENDING.value),
+        ),
         Queue(
             "overdue",
             str(QUEUE_LABELS["overdue"]),

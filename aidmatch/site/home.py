@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.orgs.lifecycle import OrgState, state_label
 from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
 from aidmatch.site.dashboard import org_dashboard, queue_sizes
@@ -21,7 +22,7 @@ from aidmatch.web.labels import unit_label
 def unverified_org_count() -> int:
     """How many organizations wait for a coordinator."""
     return db.session.scalar(
-        select(func.count()).select_from(Organization).where(Organization.verified_at.is_(None))
+        select(func.count()).select_from(Organization).where(Organization.state == OrgState.PENDING)
     )
 
 
@@ -36,14 +37,25 @@ def _organizations_to_verify(user):
                 "%(num)d organizations wait for verification",
                 count,
             ),
-            url_for("orgs.review"),
+            url_for("orgs.directory", state=OrgState.PENDING.value),
             "warn",
         )
 
 
 def _own_organization_waits(user):
     org = user.organization
-    if org is not None and not org.verified:
+    if org is not None and org.withdrawn:
+        yield AttentionItem(
+            _(
+                "%(org)s is %(state)s by a coordinator: its needs and offers are hidden from "
+                "others.",
+                org=org.name,
+                state=state_label(org.state),
+            ),
+            url_for("orgs.detail", org_id=org.id),
+            "warn",
+        )
+    elif org is not None and not org.verified:
         yield AttentionItem(
             _(
                 "%(org)s waits for a coordinator to verify it. Until then, its needs are "

@@ -132,13 +132,17 @@ def test_need_posted_claimed_approved_shipped_delivered(live):
         log_in(organizer, ORGANIZER_EMAIL, ORGANIZER_PASSWORD)
         expect(organizer.locator("html")).to_have_attribute("lang", "uk")
 
-        # 2. A coordinator verifies the new organization.
+        # 2. A coordinator verifies the new organization, from the directory's waiting ones,
+        # saying why and how it was checked.
         log_in(coordinator, people["coordinator"])
         coordinator.goto("/orgs/review")
-        card = coordinator.locator("article", has_text=ORG_NAME)
-        card.locator("form[action$='/verify'] button[type=submit]").click()
-        coordinator.wait_for_load_state()
-        expect(coordinator.locator("article", has_text=ORG_NAME)).to_have_count(0)
+        coordinator.locator("table.orgs a", has_text=ORG_NAME).click()
+        coordinator.fill("textarea[name=verify-reason]", "Known to the Kharkiv hub")
+        coordinator.fill("textarea[name=verify-note]", "Phone call with the organizer")
+        coordinator.click("form[action$='/verify'] button[type=submit]")
+        _expect_ok_flash(coordinator)
+        coordinator.goto("/orgs/review")
+        expect(coordinator.locator("table.orgs a", has_text=ORG_NAME)).to_have_count(0)
 
         # 3. The organizer posts a need in Ukrainian, choosing the place by typing.
         organizer.goto("/needs/new")
