@@ -40,7 +40,7 @@ def make_org(
         kind=kind,
         contact=contact or f"Signal +380 50 000 {n:04d}",
         verified_at=datetime.now(UTC) if verified else None,
-        state=OrgState.VERIFIED if verified else OrgState.PENDING,
+        state=OrgState.VERIFIED if verified else OrgState.UNVERIFIED,
         **fields,
     )
     db.session.add(org)

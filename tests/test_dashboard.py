@@ -131,7 +131,7 @@ def test_coordinator_dashboard_counts_each_queue_with_a_link(client, login_as):
 
     assert line("review") == ("/review", 2)  # the claim and the engine's proposal
     assert line("general_offer") == ("/review?flag=general_offer", 0)
-    assert line("orgs") == ("/orgs/review", 1)
+    assert line("orgs") == ("/orgs?state=unverified", 1)
     assert line("overdue") == ("/review#stale", 1)
     assert line("shortfalls") == ("/review#discrepancies", 1)
     assert "To do now" not in page and 'id="postings"' not in page  # no organization

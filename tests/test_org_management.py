@@ -260,7 +260,7 @@ def test_decisions_need_a_reason_and_keep_the_note(app):
     with pytest.raises(Invalid) as exc:
         decide(org, "verify", coordinator, reason="  ", note="phone call with Anna")
     assert exc.value.field == "reason" or "reason" in exc.value.fields
-    assert org.state == OrgState.PENDING
+    assert org.state == OrgState.UNVERIFIED
 
     decide(
         org, "verify", coordinator, reason="Known group", note="Phone call with Anna, known from Y"
@@ -271,7 +271,7 @@ def test_decisions_need_a_reason_and_keep_the_note(app):
     assert org.decided_by_id == coordinator.id and org.decision_reason == "Reported twice"
     decide(org, "verify", coordinator, reason="Cleared")
     decide(org, "unverify", coordinator, reason="Contact changed hands")
-    assert org.state == OrgState.PENDING and org.verified_at is None
+    assert org.state == OrgState.UNVERIFIED and org.verified_at is None
     decide(org, "reject", coordinator, reason="Nobody vouches")
     assert org.state == OrgState.REJECTED
     actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
@@ -359,7 +359,7 @@ def test_directory_searches_filters_and_pages(client, login_as):
         return [n for n in ("Chuhuiv Medics", "Sumy Medics", "Berlin Donors") if n in page]
 
     assert names("?q=medics") == ["Chuhuiv Medics", "Sumy Medics"]
-    assert names("?q=MEDICS&state=pending") == ["Sumy Medics"]
+    assert names("?q=MEDICS&state=unverified") == ["Sumy Medics"]
     assert names("?kind=donor_collective") == ["Berlin Donors"]
     assert names("?oblast=Kharkiv+Oblast") == ["Chuhuiv Medics"]
     assert names("?q=%25") == []  # a LIKE wildcard is a character, not "anything"
@@ -481,7 +481,7 @@ def test_migration_gives_states_and_makes_the_first_member_owner(empty_database_
         with db.engine.connect() as conn:
             states = dict(conn.execute(sa.text("SELECT id, state FROM organizations")).all())
             roles = dict(conn.execute(sa.text("SELECT id, org_role FROM users")).all())
-        assert states == {1: "verified", 2: "pending"}
+        assert states == {1: "verified", 2: "unverified"}
         assert roles == {3: "owner", 5: "member", 7: "owner", 9: "member"}
         db.engine.dispose()
 

@@ -174,8 +174,8 @@ def test_coordinator_reviews_oldest_first_and_verifies(client, login_as):
 
     response = client.get("/orgs/review")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/orgs?state=pending"
-    page = text(client.get("/orgs?state=pending"))
+    assert response.headers["Location"] == "/orgs?state=unverified"
+    page = text(client.get("/orgs?state=unverified"))
     assert page.index("Older Group") < page.index("Newer Group")
     assert "Done Group" not in page
     assert "lead@older.example.org" in text(client.get(f"/orgs/{older.id}"))
@@ -191,7 +191,7 @@ def test_coordinator_reviews_oldest_first_and_verifies(client, login_as):
     assert event.actor_id == coordinator.id and event.object_id == older.id
     assert event.before["verified_at"] is None and event.after["verified_at"]
     assert event.after["note"] == "Phone call with Lead, known from Y"
-    page = text(client.get("/orgs?state=pending"))
+    page = text(client.get("/orgs?state=unverified"))
     assert "Older Group</a>" not in page
     assert "Newer Group</a>" in page
 
@@ -297,7 +297,7 @@ def test_staff_home_counts_organizations_waiting(client, login_as):
     login_as(make_user(role=Role.COORDINATOR))
     page = text(client.get("/"))
     assert "2 organizations wait for verification" in page
-    assert "/orgs?state=pending" in page
+    assert "/orgs?state=unverified" in page
 
 
 def test_member_of_unverified_org_sees_that_it_waits(client, login_as):

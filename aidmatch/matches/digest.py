@@ -31,7 +31,7 @@ EXPIRING_WITHIN = timedelta(days=1)
 def waiting_organizations() -> int:
     """How many organizations wait for verification."""
     return db.session.scalar(
-        select(func.count(Organization.id)).where(Organization.state == OrgState.PENDING)
+        select(func.count(Organization.id)).where(Organization.state == OrgState.UNVERIFIED)
     )
 
 

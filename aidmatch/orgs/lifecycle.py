@@ -33,20 +33,20 @@ from flask_babel import lazy_gettext as _l
 
 
 class OrgState(StrEnum):
-    PENDING = "pending"
+    UNVERIFIED = "unverified"
     VERIFIED = "verified"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
 
 
-PENDING, VERIFIED = OrgState.PENDING, OrgState.VERIFIED
+UNVERIFIED, VERIFIED = OrgState.UNVERIFIED, OrgState.VERIFIED
 REJECTED, SUSPENDED = OrgState.REJECTED, OrgState.SUSPENDED
 
 PUBLIC = frozenset({VERIFIED})
 WITHDRAWN = frozenset({SUSPENDED, REJECTED})
 
 STATE_LABELS = {
-    PENDING: _l("waiting for verification"),
+    UNVERIFIED: _l("waiting for verification"),
     VERIFIED: _l("verified"),
     REJECTED: _l("rejected"),
     SUSPENDED: _l("suspended"),
@@ -70,7 +70,7 @@ TABLE: dict[str, Decision] = {
     for row in (
         Decision(
             "verify",
-            frozenset({PENDING, REJECTED, SUSPENDED}),
+            frozenset({UNVERIFIED, REJECTED, SUSPENDED}),
             VERIFIED,
             _l("Verify"),
             _l("This organization is already verified."),
@@ -78,7 +78,7 @@ TABLE: dict[str, Decision] = {
         ),
         Decision(
             "reject",
-            frozenset({PENDING}),
+            frozenset({UNVERIFIED}),
             REJECTED,
             _l("Reject"),
             _l("Only an organization waiting for verification can be rejected."),
@@ -86,7 +86,7 @@ TABLE: dict[str, Decision] = {
         ),
         Decision(
             "suspend",
-            frozenset({VERIFIED, PENDING}),
+            frozenset({VERIFIED, UNVERIFIED}),
             SUSPENDED,
             _l("Suspend"),
             _l("This organization is already suspended or rejected."),
@@ -95,7 +95,7 @@ TABLE: dict[str, Decision] = {
         Decision(
             "unverify",
             frozenset({VERIFIED}),
-            PENDING,
+            UNVERIFIED,
             _l("Un-verify"),
             _l("Only a verified organization can be un-verified."),
         ),

@@ -57,7 +57,10 @@ class Organization(TimestampMixin, db.Model):
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     public_name: Mapped[bool] = mapped_column(default=False)
     state: Mapped[OrgState] = mapped_column(
-        str_enum(OrgState, "state"), default=OrgState.PENDING, server_default="pending", index=True
+        str_enum(OrgState, "state"),
+        default=OrgState.UNVERIFIED,
+        server_default="unverified",
+        index=True,
     )
     # The last decision on the state (orgs/lifecycle.py): who, when, why, and how it was checked.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

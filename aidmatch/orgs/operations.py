@@ -86,7 +86,7 @@ def create_organization(
         kind=kind,
         place=place,
         contact=contact,
-        state=OrgState.VERIFIED if verified else OrgState.PENDING,
+        state=OrgState.VERIFIED if verified else OrgState.UNVERIFIED,
         verified_at=utcnow() if verified else None,
         verified_by_id=getattr(actor, "id", None) if verified else None,
     )

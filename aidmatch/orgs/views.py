@@ -99,7 +99,7 @@ def directory_query(q: str | None, state: str, kind: str, oblast: str):
         stmt = stmt.where(Organization.kind == kind)
     if oblast:
         stmt = stmt.where(Place.oblast == oblast)
-    if state == lifecycle.PENDING:
+    if state == lifecycle.UNVERIFIED:
         return stmt.order_by(Organization.created_at, Organization.id)
     return stmt.order_by(Organization.name_key, Organization.id)
 
@@ -136,7 +136,7 @@ def directory():
 @require_staff
 def review():
     """The organizations waiting for verification: the directory, filtered."""
-    return redirect(url_for("orgs.directory", state=lifecycle.PENDING.value))
+    return redirect(url_for("orgs.directory", state=lifecycle.UNVERIFIED.value))
 
 
 # --- an organization's page ------------------------------------------------------------------

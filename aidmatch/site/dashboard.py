@@ -199,7 +199,7 @@ def queue_sizes(now: datetime) -> list[Queue]:
             select(
                 count(review).label("review"),
                 *(column.label(name) for name, column in flagged.items()),
-                count(Organization.state == OrgState.PENDING, model=Organization).label("orgs"),
+                count(Organization.state == OrgState.UNVERIFIED, model=Organization).label("orgs"),
                 count(overdue_condition(now)).label("overdue"),
                 count(Match.status == MatchStatus.DELIVERED, Match.discrepancy.is_(True)).label(
                     "shortfalls"
@@ -227,7 +227,7 @@ def queue_sizes(now: datetime) -> list[Queue]:
             "orgs",
             str(QUEUE_LABELS["orgs"]),
             counts["orgs"],
-            url_for("orgs.directory", state=OrgState.PENDING.value),
+            url_for("orgs.directory", state=OrgState.UNVERIFIED.value),
         ),
         Queue(
             "overdue",

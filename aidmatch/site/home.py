@@ -22,7 +22,9 @@ from aidmatch.web.labels import unit_label
 def unverified_org_count() -> int:
     """How many organizations wait for a coordinator."""
     return db.session.scalar(
-        select(func.count()).select_from(Organization).where(Organization.state == OrgState.PENDING)
+        select(func.count())
+        .select_from(Organization)
+        .where(Organization.state == OrgState.UNVERIFIED)
     )
 
 
@@ -37,7 +39,7 @@ def _organizations_to_verify(user):
                 "%(num)d organizations wait for verification",
                 count,
             ),
-            url_for("orgs.directory", state=OrgState.PENDING.value),
+            url_for("orgs.directory", state=OrgState.UNVERIFIED.value),
             "warn",
         )
 

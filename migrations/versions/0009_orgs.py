@@ -4,10 +4,10 @@ Revision ID: 0009_orgs
 Revises: 0008
 Create Date: 2026-12-06 15:45:00
 
-An organization's state (pending, verified, rejected, suspended: orgs/lifecycle.py) with the
+An organization's state (unverified, verified, rejected, suspended: orgs/lifecycle.py) with the
 last decision (who, when, why, how it was checked), kept consistent with verified_at by a
 CHECK constraint; a description; a member's role in its organization (member or owner). Data:
-verified organizations become "verified", the others "pending"; each organization's first
+verified organizations become "verified", the others "unverified"; each organization's first
 member (the one who registered it) becomes its owner. A member removed from an organization
 keeps the account without one, so "organizers and donors belong to an organization" is no
 longer a constraint.
@@ -22,7 +22,7 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-STATES = "'pending', 'verified', 'rejected', 'suspended'"
+STATES = "'unverified', 'verified', 'rejected', 'suspended'"
 
 
 def _sqlite_foreign_keys(on: bool) -> None:
@@ -50,7 +50,7 @@ def upgrade():
     with op.batch_alter_table("organizations") as batch:
         batch.add_column(sa.Column("description", sa.Text(), server_default="", nullable=False))
         batch.add_column(
-            sa.Column("state", sa.String(length=9), server_default="pending", nullable=False)
+            sa.Column("state", sa.String(length=10), server_default="unverified", nullable=False)
         )
         batch.add_column(sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("decided_by_id", sa.Integer(), nullable=True))
