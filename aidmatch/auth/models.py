@@ -42,6 +42,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     language: Mapped[Language] = mapped_column(str_enum(Language, "language"), default=Language.UK)
+    # An IANA time zone the user's times are shown in (web/i18n.select_timezone); None: the
+    # instance's DEFAULT_TIMEZONE (Europe/Kyiv unless configured).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Raised by logging out (and by a new password, with the hash): every session cookie

@@ -75,8 +75,9 @@ def root_in(parents: Mapping[int, int | None], category_id: int) -> int:
 
 
 def named_categories(lang: str) -> list[Row]:
-    """Every category as plain columns (id, slug, parent_id, name, unit), in menu order, its
-    name in ``lang`` (English where that is empty): one query, no ORM objects."""
+    """Every category as plain columns (id, slug, parent_id, name, unit, retired_at), in menu
+    order, its name in ``lang`` (English where that is empty): one query, no ORM objects.
+    Retired ones too: old needs and offers still name them."""
     name_column = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
     return db.session.execute(
         select(
@@ -85,6 +86,7 @@ def named_categories(lang: str) -> list[Row]:
             Category.parent_id,
             func.coalesce(func.nullif(name_column, ""), Category.name_en),
             Category.unit,
+            Category.retired_at,
         ).order_by(Category.position, Category.slug)
     ).all()
 

@@ -34,6 +34,7 @@ from aidmatch.matches.rules import (
 from aidmatch.needs.models import Need
 from aidmatch.permissions import is_staff
 from aidmatch.refusals import Conflict, NotAllowed, Refusal
+from aidmatch.web.i18n import local_datetime
 
 PENDING, CONFIRMED = MatchStatus.PENDING, MatchStatus.CONFIRMED
 SHIPPED, EXPIRED = MatchStatus.SHIPPED, MatchStatus.EXPIRED
@@ -295,7 +296,7 @@ def state_refusal(row: Action, match: Match, now: datetime) -> Conflict | None:
     if row.unset and getattr(match, row.unset):
         return Conflict(row.unset_message, code="conflict")
     if row.deadline == "passed" and not (match.expires_at and match.expires_at <= now):
-        when = match.expires_at.strftime("%Y-%m-%d %H:%M UTC") if match.expires_at else "—"
+        when = local_datetime(match.expires_at, zone=True) if match.expires_at else "—"
         return Conflict(str(row.early_message) % {"when": when}, code="conflict")
     return None
 
