@@ -120,7 +120,14 @@ SURFACES = {
         "html_review": {"listed", "other_side_name", "exact_distance", "score_explanation"},
         "admin_deliveries": set(),
     },
-    "org": {"html_detail": {"contact"}, "transparency": set(), "ledger": set()},
+    # The admins' list of accounts (/admin/users, only admins may open it) names each
+    # account's organization (names, e-mails, roles), never the organization's contact.
+    "org": {
+        "html_detail": {"contact"},
+        "transparency": set(),
+        "ledger": set(),
+        "admin_users": set(),
+    },  # fmt: skip
 }
 FIELDS = {
     "need": ("listed", "exact_point", "delivery_note", "contact", "other_side_name",
@@ -194,9 +201,9 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
     return rel == "owner" or rel.removeprefix("other_side_") in REVEALED
 
 
-# Surfaces that name no need, offer or match (charts, a map's outlines, the admins' list of
-# failed deliveries).
-NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries")
+# Surfaces that name no need, offer or match (charts, a map's outlines, the admins' lists of
+# failed deliveries and of accounts).
+NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries", "admin_users")
 
 
 def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:

@@ -127,8 +127,8 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "api_inbox":
         response = s.api("/notifications?per_page=200")
         return _whole(response, title in response.get_data(as_text=True))
-    if surface == "admin_deliveries":
-        response = s.page("/admin/deliveries")
+    if surface in ("admin_deliveries", "admin_users"):
+        response = s.page("/admin/deliveries" if surface == "admin_deliveries" else "/admin/users")
         return _whole(response, title in response.get_data(as_text=True))
     if surface in ("transparency", "ledger"):
         response = s.page("/transparency" if surface == "transparency" else "/transparency/ledger")

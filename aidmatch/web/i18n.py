@@ -74,13 +74,13 @@ def local_date(value) -> str:
 def local_datetime(value, zone: bool = False) -> str:
     """A timestamp in the reader's time zone (select_timezone), as the language writes it:
     27.11.2026, 06:41. zone=True adds the zone's offset for words read out of context (a
-    refusal of the API): 27.11.2026, 06:41 GMT+2."""
+    refusal of the API): 27.11.2026, 06:41 GMT+02:00."""
     if value is None:
         return ""
     locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
     pattern = locale.datetime_formats["medium"]  # "{1}, {0}": date, then time
     text = pattern.format(format_time(value, "short"), format_date(value, "medium"))
-    return f"{text} {format_time(value, 'O')}" if zone else text
+    return f"{text} {format_time(value, 'ZZZZ')}" if zone else text
 
 
 def local_month(value) -> str:
