@@ -125,6 +125,7 @@ def test_disable_ends_sessions_and_tokens_then_enable(app, admin, login_as):
     db.session.expire_all()
     assert db.session.get(User, victim.id).active is True
     assert api.get("/me").status_code == 401  # its tokens stay revoked
+    assert victim_client.get("/account").status_code == 302  # and its old sessions ended
     assert (
         victim_client.post("/login", data={"email": victim.email, "password": PASSWORD}).status_code
         == 302

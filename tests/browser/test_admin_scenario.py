@@ -79,3 +79,25 @@ def test_an_admin_disables_a_user_whose_open_session_then_ends(live):
         expect(admin.locator("p.flash-ok")).to_be_visible()
         log_in(donor, people["donor"])
         expect(donor.locator("form[action$='/logout']")).to_be_visible()
+
+
+def test_the_admin_pages_fit_a_phone(live):
+    """The admin pages and /account (its time zone select) in each language at 320 px: no
+    page wider than the screen (long addresses, URLs and zone names wrap)."""
+    base_url, people = live
+    with browser() as b:
+        page = new_page(b, base_url, "en-US")
+        log_in(page, people["admin"])
+        page.set_viewport_size({"width": 320, "height": 640})
+        wide = []
+        for language in ("uk", "en", "de"):
+            page.goto("/admin")
+            page.select_option("#language-switch", language)
+            page.click("footer form button[type=submit]")
+            for path in ("/admin", "/admin/users", "/admin/categories", "/admin/settings",
+                         "/account"):  # fmt: skip
+                page.goto(path)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > 320:
+                    wide.append((language, path, width))
+        assert wide == []
