@@ -81,15 +81,18 @@ def test_an_admin_disables_a_user_whose_open_session_then_ends(live):
         expect(donor.locator("form[action$='/logout']")).to_be_visible()
 
 
-def test_the_admin_pages_fit_a_phone(live):
+def test_the_admin_pages_fit_a_phone_and_pass_axe(live):
     """The admin pages and /account (its time zone select) in each language at 320 px: no
-    page wider than the screen (long addresses, URLs and zone names wrap)."""
+    page wider than the screen (long addresses, URLs and zone names wrap), and no serious or
+    critical WCAG violation (axe-core, as tests/browser/test_accessibility.py runs it)."""
+    from tests.browser.axe import blocking, describe, run_axe
+
     base_url, people = live
     with browser() as b:
         page = new_page(b, base_url, "en-US")
         log_in(page, people["admin"])
         page.set_viewport_size({"width": 320, "height": 640})
-        wide = []
+        wide, failures = [], []
         for language in ("uk", "en", "de"):
             page.goto("/admin")
             page.select_option("#language-switch", language)
@@ -100,4 +103,7 @@ def test_the_admin_pages_fit_a_phone(live):
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > 320:
                     wide.append((language, path, width))
+                serious = blocking(run_axe(page))
+                failures += [describe(f"{language} {path}", serious)] if serious else []
         assert wide == []
+        assert not failures, "Serious accessibility violations:\n" + "\n".join(failures)
