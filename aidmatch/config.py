@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -119,6 +120,18 @@ def front_oblast_names(raw) -> tuple[str, ...]:
     if not isinstance(raw, str):  # a test's mapping may give a list or set
         raw = ",".join(raw)
     return tuple(name for name in (part.strip() for part in raw.split(",")) if name)
+
+
+def _timezone_setting(env: dict) -> str:
+    """DEFAULT_TIMEZONE: an IANA zone (Europe/Kyiv unless set)."""
+    from zoneinfo import available_timezones
+
+    zone = env.get("DEFAULT_TIMEZONE") or "Europe/Kyiv"
+    if zone not in available_timezones():
+        raise ConfigError(
+            f"DEFAULT_TIMEZONE must be an IANA time zone like Europe/Kyiv, got {zone!r}"
+        )
+    return zone
 
 
 def _limiter_storage(env: dict, mode: str) -> str:
@@ -240,6 +253,30 @@ def database_url(raw: str | None, instance_path: Path) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def masked_url(raw: str | None) -> str | None:
+    """A URL as it may be shown (the admins' settings page): its password and the values of
+    its query (an API key of a tile server) replaced by ***; None when not set."""
+    if not raw:
+        return None
+    parts = urlsplit(str(raw))
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 address
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    if parts.username is not None or parts.password is not None:
+        userinfo = parts.username or ""
+        if parts.password is not None:
+            userinfo += ":***"
+        netloc = f"{userinfo}@{netloc}"
+    query = "&".join(
+        f"{name}=***" if value else name for name, value in parse_qsl(parts.query, True)
+    )
+    if parts.scheme and raw.startswith(f"{parts.scheme}://"):  # keep sqlite:////abs/path
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
 def load_config(instance_path: Path, env: dict | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
@@ -280,6 +317,8 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": mode == "production",
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LANGUAGE", "uk"),
         "LANGUAGES": ("uk", "en", "de"),
+        # The zone times are shown in for anyone who chose none (/account), visitors too.
+        "BABEL_DEFAULT_TIMEZONE": _timezone_setting(env),
         # The compiled catalogues shipped in the package (scripts/translations compile).
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
         "PROXY_COUNT": _int_setting(env, "PROXY_COUNT", 0),

@@ -57,7 +57,7 @@ def register_extensions(app: Flask) -> None:
     from aidmatch.db import configure_sqlite
     from aidmatch.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from aidmatch.web.api import init_api
-    from aidmatch.web.i18n import select_locale
+    from aidmatch.web.i18n import select_locale, select_timezone
 
     try:
         db.init_app(app)
@@ -69,7 +69,7 @@ def register_extensions(app: Flask) -> None:
         configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
     mail.init_app(app)
     init_cache(app)
@@ -141,7 +141,9 @@ def register_hooks() -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every domain's routes."""
     register_hooks()
+    from aidmatch.auth.admin_views import bp as admin_users_bp
     from aidmatch.auth.views import bp as auth_bp
+    from aidmatch.categories.views import bp as admin_categories_bp
     from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches import asking_views  # noqa: F401 - its routes, on matches_bp
     from aidmatch.matches.review import bp as review_bp
@@ -152,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.orgs.views import bp as orgs_bp
     from aidmatch.places.views import bp as places_bp
     from aidmatch.runs.views import bp as runs_bp
+    from aidmatch.site.admin_views import bp as admin_bp
     from aidmatch.site.audit_views import bp as audit_bp
     from aidmatch.site.core_views import bp as core_bp
     from aidmatch.site.sheet_views import bp as sheets_bp
@@ -174,6 +177,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
     app.register_blueprint(telegram_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_users_bp)
+    app.register_blueprint(admin_categories_bp)
 
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api

@@ -144,6 +144,9 @@ SURFACES = {
         "html_edit": {"contact"},
         "transparency": set(),
         "ledger": set(),
+        # The admins' list of accounts (/admin/users, only admins may open it) names each
+        # account's organization (names, e-mails, roles), never the organization's contact.
+        "admin_users": set(),
     },
 }
 FIELDS = {
@@ -218,9 +221,9 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
     return rel == "owner" or rel.removeprefix("other_side_") in REVEALED
 
 
-# Surfaces that name no need, offer or match (charts, the map's page, the admins' list of
-# failed deliveries).
-NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries")
+# Surfaces that name no need, offer or match (charts, a map's outlines, the admins' lists of
+# failed deliveries and of accounts).
+NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries", "admin_users")
 
 
 def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:

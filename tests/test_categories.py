@@ -127,7 +127,7 @@ def test_walks_over_a_loaded_map_of_parents():
 def test_named_categories_in_a_language_in_menu_order(app):
     fuel = get_by_slug("fuel")
     rows = {row.slug: row for row in named_categories("uk")}
-    assert tuple(rows["fuel"]) == (fuel.id, "fuel", fuel.parent_id, "Пальне", fuel.unit)
+    assert tuple(rows["fuel"]) == (fuel.id, "fuel", fuel.parent_id, "Пальне", fuel.unit, None)
     assert {row.slug: row[3] for row in named_categories("fr")}["fuel"] == "Fuel"
     roots = [row.slug for row in named_categories("en") if row.parent_id is None]
     assert roots == [c.slug for c in category_tree()]

@@ -219,7 +219,8 @@ def test_a_server_down_is_retried_with_growing_pauses_then_failed_and_shown_to_a
         client.post("/logout")
         client.post("/login", data={"email": admin.email, "password": PASSWORD})
         home = client.get("/").get_data(as_text=True)
-        assert 'href="/admin/deliveries"' in home
+        assert 'href="/admin"' in home  # Administration, which links the deliveries
+        assert 'href="/admin/deliveries"' in client.get("/admin").get_data(as_text=True)
         page = client.get("/admin/deliveries")
         assert page.status_code == 200
         body = page.get_data(as_text=True)

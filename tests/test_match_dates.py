@@ -54,9 +54,9 @@ def test_a_confirmed_match_ships_by_the_needed_by_date_and_coordinators_are_told
     db.session.commit()
     page = switch(cast.coordinator).get(f"/matches/{match.id}").get_data(as_text=True)
     assert SHORT in page
-    assert local_datetime(end, zone=True) in page  # "... left to ship (until <the 16th>)"
+    assert local_datetime(end) in page  # "... left to ship (until <the 16th>)"
     page = switch(cast.donor).get(f"/matches/{match.id}").get_data(as_text=True)
-    assert local_datetime(end, zone=True) in page and SHORT not in page
+    assert local_datetime(end) in page and SHORT not in page
 
 
 def test_time_enough_is_not_flagged(app, login_as):

@@ -159,8 +159,8 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
         response = s.page(f"/orgs/{ids[owner]}")
         html = response.get_data(as_text=True) if response.status_code == 200 else ""
         return Located(f'href="/{plural}/{oid}"' in html, html, html, None)
-    if surface == "admin_deliveries":
-        response = s.page("/admin/deliveries")
+    if surface in ("admin_deliveries", "admin_users"):
+        response = s.page("/admin/deliveries" if surface == "admin_deliveries" else "/admin/users")
         return _whole(response, title in response.get_data(as_text=True))
     if surface == "html_directory":
         response = s.page("/orgs")

@@ -104,6 +104,7 @@ class World:
             "match_id": [self.confirmed, self.lapsed],
             "org_id": [self.group.id, self.collective.id, self.unverified.id],
             "run_id": [self.run_id],
+            "category_id": [self.need.category_id],
             # a password reset link, an unsubscribe link (valid), and one forged
             "token": [
                 make_reset_token(self.users["organizer"]),

@@ -240,6 +240,8 @@ LISTS = [
     ("admin", "/audit"),
     ("admin", "/audit/export.csv"),
     ("admin", "/admin/deliveries"),
+    ("admin", "/admin/users"),
+    ("admin", "/admin/users?q=example&role=donor&state=active"),
     ("anonymous", "/transparency"),
     ("anonymous", "/transparency/ledger"),
     ("anonymous", "/transparency/ledger.csv"),
@@ -250,6 +252,9 @@ LISTS = [
 # The GET routes without parameters that are no list (or a list of fixed length), and why.
 NOT_LISTS = {
     "/account": "one user's settings",
+    "/admin": "links to the admin pages",
+    "/admin/categories": "the category tree, reference data of fixed size",
+    "/admin/settings": "the instance's settings",
     "/account/notifications": "one row per kind of notification (a fixed number)",
     "/api/v1/categories": "the category tree, reference data of fixed size",
     "/api/v1/docs": "the API's documentation page",

@@ -263,9 +263,10 @@ def test_ukrainian_plural_forms_on_a_page(app, client, login_as, needs, words):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("uk", "27 лист. 2026 р. | 27 лист. 2026 р., 04:41 | 1 234,5 | 0,33 | 405"),
-        ("de", "27.11.2026 | 27.11.2026, 04:41 | 1.234,5 | 0,33 | 405"),
-        ("en", "Nov 27, 2026 | Nov 27, 2026, 4:41 AM | 1,234.5 | 0.33 | 405"),
+        # 04:41 UTC is 06:41 in Kyiv, the default time zone of a visitor
+        ("uk", "27 лист. 2026 р. | 27 лист. 2026 р., 06:41 | 1 234,5 | 0,33 | 405"),
+        ("de", "27.11.2026 | 27.11.2026, 06:41 | 1.234,5 | 0,33 | 405"),
+        ("en", "Nov 27, 2026 | Nov 27, 2026, 6:41 AM | 1,234.5 | 0.33 | 405"),
     ],
 )
 def test_date_and_number_filters_follow_the_language(app, language, expected):

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from aidmatch.auth.operations import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from aidmatch.orgs.forms import choice, org_kind_choices
 from aidmatch.orgs.operations import MAX_CONTACT_LENGTH, MAX_NAME_LENGTH
+from aidmatch.web.i18n import COMMON_TIMEZONES, known_timezones
 
 LANGUAGE_CHOICES = [choice("uk", "Українська"), choice("en", "English"), choice("de", "Deutsch")]
 
@@ -82,6 +83,16 @@ class RegisterForm(FlaskForm):
             raise ValidationError(_l("Enter the invite code you were given."))
 
 
+def timezone_choices() -> dict:
+    """The zones of /account's select: the common ones first, then every zone by area."""
+    common = [choice(zone, zone.replace("_", " ")) for zone in COMMON_TIMEZONES]
+    others = sorted(known_timezones() - set(COMMON_TIMEZONES))
+    return {
+        str(_l("Common")): common,
+        str(_l("All time zones")): [choice(zone, zone.replace("_", " ")) for zone in others],
+    }
+
+
 class AccountForm(FlaskForm):
     display_name = StringField(
         _l("Your name"),
@@ -89,6 +100,13 @@ class AccountForm(FlaskForm):
         validators=[_required, Length(max=MAX_DISPLAY_NAME_LENGTH)],
     )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    # Its choices are set per request (timezone_choices: the group labels are translated);
+    # the verb checks the value (update_account), so a stale form cannot store a bad zone.
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
 
 
 class PasswordForm(FlaskForm):

@@ -43,6 +43,9 @@ class User(UserMixin, TimestampMixin, db.Model):
         str_enum(OrgRole, "org_role"), default=OrgRole.MEMBER, server_default="member"
     )
     language: Mapped[Language] = mapped_column(str_enum(Language, "language"), default=Language.UK)
+    # An IANA time zone the user's times are shown in (web/i18n.select_timezone); None: the
+    # instance's DEFAULT_TIMEZONE (Europe/Kyiv unless configured).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Raised by logging out (and by a new password, with the hash): every session cookie

@@ -26,6 +26,7 @@ from aidmatch.orgs.operations import (
 )
 from aidmatch.permissions import STAFF_ROLES, Role, role_fits_org, role_for_org_kind
 from aidmatch.refusals import Conflict, Invalid, Refusal
+from aidmatch.web.i18n import is_timezone
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 120
@@ -240,8 +241,9 @@ def change_password(user: User, old: str, new: str) -> User:
     return user
 
 
-def update_account(user: User, display_name: str, language) -> User:
-    """Change the display name and the preferred language."""
+def update_account(user: User, display_name: str, language, timezone=None) -> User:
+    """Change the display name, the preferred language and (when given) the time zone the
+    user's times are shown in (an IANA name, web/i18n.is_timezone)."""
     display_name = " ".join((display_name or "").split())
     if not display_name:
         raise Invalid(_l("Enter the name others will see."), field="display_name")
@@ -254,11 +256,16 @@ def update_account(user: User, display_name: str, language) -> User:
         language = Language(language)
     except ValueError:
         raise Invalid(_l("Choose Ukrainian, English or German."), field="language") from None
-    before = {"display_name": user.display_name, "language": user.language}
+    if timezone is not None and not is_timezone(timezone):
+        raise Invalid(_l("Choose a time zone from the list."), field="timezone")
+    fields = ("display_name", "language", "timezone")
+    before = {field: getattr(user, field) for field in fields}
     user.display_name = display_name
     user.language = language
+    if timezone is not None:
+        user.timezone = timezone
     db.session.flush()
-    after = {"display_name": user.display_name, "language": user.language}
+    after = {field: getattr(user, field) for field in fields}
     if after != before:
         record(user, "user.update", user, before=before, after=after)
     return user

@@ -266,7 +266,10 @@ def _all_problems_on(form: RegisterForm) -> None:
 def _render_account(account_form=None, password_form=None):
     user = current_user
     account_form = account_form or AccountForm(
-        formdata=None, display_name=user.display_name, language=str(user.language)
+        formdata=None,
+        display_name=user.display_name,
+        language=str(user.language),
+        timezone=user.timezone or current_app.config["BABEL_DEFAULT_TIMEZONE"],
     )
     password_form = password_form or PasswordForm(formdata=None)
     return render_template(
@@ -277,14 +280,17 @@ def _render_account(account_form=None, password_form=None):
 @bp.route("/account", methods=["GET", "POST"])
 @require_login
 def account():
-    """Show and change the display name and language."""
+    """Show and change the display name, language and time zone."""
     if request.method == "GET":
         return _render_account()
     form = AccountForm()
     if form.validate_on_submit():
         try:
             update_account(
-                current_user._get_current_object(), form.display_name.data, form.language.data
+                current_user._get_current_object(),
+                form.display_name.data,
+                form.language.data,
+                timezone=form.timezone.data or None,
             )
         except Refusal as err:
             db.session.rollback()

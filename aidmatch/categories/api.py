@@ -30,12 +30,14 @@ class CategoryList(ma.Schema):
 @blp.route("", methods=["GET"])
 @blp.response(200, CategoryList)
 def list_():
-    """Every category (public): slug, name, parent slug and unit."""
+    """Every category a new need or offer may take (public; retired ones are left out):
+    slug, name, parent slug and unit."""
     language = str(get_locale() or "en")
     parent = aliased(Category)
     rows = db.session.execute(
         select(Category, parent.slug)
         .outerjoin(parent, Category.parent_id == parent.id)
+        .where(Category.retired_at.is_(None))
         .order_by(Category.parent_id.is_not(None), Category.position, Category.slug)
     ).all()
     items = [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from aidmatch.db import str_enum
+from aidmatch.db import UTCDateTime, str_enum
 from aidmatch.extensions import db
 
 
@@ -32,6 +33,9 @@ class Category(db.Model):
     name_de: Mapped[str] = mapped_column(String(120))
     unit: Mapped[Unit] = mapped_column(str_enum(Unit, "unit"))
     position: Mapped[int] = mapped_column(default=0)
+    # Set by an admin who retires the category: no new need or offer may take it (forms,
+    # CSV, the API), while old ones keep it and still show its name.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Category]] = relationship(
@@ -41,6 +45,11 @@ class Category(db.Model):
     def name(self, language: str = "en") -> str:
         """The category's name in a language (uk, en, de), English if unknown."""
         return getattr(self, f"name_{language}", None) or self.name_en
+
+    @property
+    def retired(self) -> bool:
+        """Retired by an admin: offered for no new posting."""
+        return self.retired_at is not None
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"

@@ -75,8 +75,9 @@ def root_in(parents: Mapping[int, int | None], category_id: int) -> int:
 
 
 def named_categories(lang: str) -> list[Row]:
-    """Every category as plain columns (id, slug, parent_id, name, unit), in menu order, its
-    name in ``lang`` (English where that is empty): one query, no ORM objects."""
+    """Every category as plain columns (id, slug, parent_id, name, unit, retired_at), in menu
+    order, its name in ``lang`` (English where that is empty): one query, no ORM objects.
+    Retired ones too: old needs and offers still name them."""
     name_column = {"uk": Category.name_uk, "de": Category.name_de}.get(lang, Category.name_en)
     return db.session.execute(
         select(
@@ -85,6 +86,7 @@ def named_categories(lang: str) -> list[Row]:
             Category.parent_id,
             func.coalesce(func.nullif(name_column, ""), Category.name_en),
             Category.unit,
+            Category.retired_at,
         ).order_by(Category.position, Category.slug)
     ).all()
 
@@ -102,9 +104,11 @@ def name_key(text: str) -> str:
 def categories_by_name() -> dict[str, Category]:
     """Every category under its code (slug) and its names in uk, en and de (name_key), for
     reading a name typed in any of the three languages; one query. A code wins over a name,
-    an earlier category (menu order) over a later one of the same name."""
+    a category in use over a retired one of the same name, then an earlier one (menu order)
+    over a later one."""
     found: dict[str, Category] = {}
-    rows = list(db.session.scalars(select(Category).order_by(Category.position, Category.slug)))
+    in_use_first = (Category.retired_at.is_not(None), Category.position, Category.slug)
+    rows = list(db.session.scalars(select(Category).order_by(*in_use_first)))
     for category in rows:
         found[name_key(category.slug)] = category
     for category in rows:

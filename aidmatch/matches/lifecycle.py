@@ -34,6 +34,7 @@ from aidmatch.matches.rules import (
 from aidmatch.needs.models import Need
 from aidmatch.permissions import is_staff
 from aidmatch.refusals import Conflict, NotAllowed, Refusal
+from aidmatch.web.i18n import local_datetime
 
 PENDING, CONFIRMED = MatchStatus.PENDING, MatchStatus.CONFIRMED
 SHIPPED, EXPIRED = MatchStatus.SHIPPED, MatchStatus.EXPIRED
@@ -316,7 +317,7 @@ def state_refusal(row: Action, match: Match, now: datetime) -> Conflict | None:
     elif reason == "unset":
         message = row.unset_message
     else:
-        when = match.expires_at.strftime("%Y-%m-%d %H:%M UTC") if match.expires_at else "—"
+        when = local_datetime(match.expires_at, zone=True) if match.expires_at else "—"
         message = str(row.early_message) % {"when": when}
     return Conflict(message, code="conflict")
 

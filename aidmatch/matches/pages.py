@@ -223,7 +223,7 @@ def _shown(key: str, value) -> str:
         return _("yes") if value else _("no")
     if key == "expires_at":
         try:
-            return local_datetime(datetime.fromisoformat(value), zone=True)
+            return local_datetime(datetime.fromisoformat(value))
         except (TypeError, ValueError):
             return str(value)
     if key in ("quantity", "quantity_received") and isinstance(value, int):

@@ -45,7 +45,9 @@ def template(kind: Kind, lang: str, fmt: str) -> bytes:
     if fmt == "csv":
         return write_csv(columns, [])
     categories = [
-        [slug, name, unit_label(unit)] for _id, slug, _parent, name, unit in named_categories(lang)
+        [slug, name, unit_label(unit)]
+        for _id, slug, _parent, name, unit, retired_at in named_categories(lang)
+        if retired_at is None  # a retired category takes no new posting
     ]
     header = (_("category (code)"), _("name"), _("unit"))
     return write_xlsx([(kind.plural, columns, []), (_("Categories"), header, categories)])

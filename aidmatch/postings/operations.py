@@ -38,7 +38,7 @@ def clean(kind: Kind, data: dict, today: date, partial: bool, current=None) -> d
     def given(field: str) -> bool:
         return not partial or field in data
 
-    out = clean_common(errors, data, given)
+    out = clean_common(errors, data, given, current)
     out.update(kind.clean_own(errors, data, given, current, today))
     errors.raise_if_any()
     return out

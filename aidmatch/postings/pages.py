@@ -225,7 +225,7 @@ def edit_page(pages: Pages, obj_id: int):
             flash(_("Your changes are saved."), "ok")
             return redirect(pages.detail_url(obj_id))
     heading = {"id": obj.id, "title": obj.title}
-    menu = category_menu(language())
+    menu = category_menu(language(), keep=obj.category_id)
     return pages.render("form", form=form, lookup=lookup, menu=menu, **{kind.name: heading})
 
 

@@ -141,8 +141,9 @@ def clean_future_date(errors: FieldErrors, value, field: str, today: date) -> da
     return value
 
 
-def clean_category(errors: FieldErrors, value) -> Category | None:
-    """A category given by slug, id or object."""
+def clean_category(errors: FieldErrors, value, kept_id: int | None = None) -> Category | None:
+    """A category given by slug, id or object; not a retired one, unless it is the one the
+    posting has already (kept_id: an edit may keep it)."""
     category = None
     if isinstance(value, Category):
         category = value
@@ -152,6 +153,12 @@ def clean_category(errors: FieldErrors, value) -> Category | None:
         category = db.session.get(Category, value)
     if category is None:
         errors.add("category", _("Choose a category from the list."))
+    elif category.retired_at is not None and category.id != kept_id:
+        errors.add(
+            "category",
+            _("This category is no longer used for new needs and offers: choose another."),
+        )
+        return None
     return category
 
 
@@ -221,15 +228,17 @@ def nearest_place(lat: float, lon: float) -> Place | None:
     return None
 
 
-def clean_common(errors: FieldErrors, data: dict, given) -> dict:
-    """The fields needs and offers share: title, description, category, quantity, location."""
+def clean_common(errors: FieldErrors, data: dict, given, current=None) -> dict:
+    """The fields needs and offers share: title, description, category, quantity, location
+    (current: the need or offer being edited, which may keep a retired category)."""
     out: dict = {}
     if given("title"):
         out["title"] = clean_text(errors, data, "title", TITLE_MAX, required=True)
     if given("description"):
         out["description"] = clean_text(errors, data, "description", TEXT_MAX, required=False)
     if given("category"):
-        out["category"] = clean_category(errors, data.get("category"))
+        kept = current.category_id if current is not None else None
+        out["category"] = clean_category(errors, data.get("category"), kept)
     if given("quantity"):
         out["quantity"] = clean_quantity(errors, data.get("quantity"))
     if any(given(f) for f in ("place_id", "lat", "lon")):

@@ -105,10 +105,10 @@ class CategoryInfo:
 def categories(lang: str) -> dict[int, CategoryInfo]:
     """Every category by id, with its name in lang and its root (one query: the tree is small)."""
     rows = named_categories(lang)
-    parent_of = {cid: parent_id for cid, _slug, parent_id, _name, _unit in rows}
+    parent_of = {cid: parent_id for cid, _slug, parent_id, _name, _unit, *_ in rows}
     return {
         cid: CategoryInfo(slug, name, str(unit), root_in(parent_of, cid))
-        for cid, slug, _p, name, unit in rows
+        for cid, slug, _p, name, unit, *_ in rows
     }
 
 

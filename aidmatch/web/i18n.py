@@ -1,9 +1,11 @@
-"""Language selection (the user's setting, else the browser's, else the default) and the
-Jinja filters that format dates and numbers for the chosen language."""
+"""Language and time zone selection (the user's setting, else the browser's language or the
+instance's default zone) and the Jinja filters that format dates and numbers for them."""
 
 from datetime import date
 from functools import cache
+from zoneinfo import available_timezones
 
+import pytz
 from babel import Locale
 from babel.numbers import get_group_symbol
 from flask import current_app, has_request_context, request, session
@@ -26,20 +28,60 @@ def select_locale() -> str:
     )
 
 
+# The zones a user may choose, the most likely first (/account): where the network's people
+# are, then where donors sit.
+COMMON_TIMEZONES = (
+    "Europe/Kyiv",
+    "Europe/Warsaw",
+    "Europe/Berlin",
+    "Europe/Vienna",
+    "Europe/Prague",
+    "Europe/Vilnius",
+    "Europe/Paris",
+    "Europe/London",
+    "America/New_York",
+    "UTC",
+)
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    """Every IANA zone a user may choose: those of zoneinfo.available_timezones() that pytz
+    (what Flask-Babel converts with) knows too, areas and cities only (no Etc/GMT+5 or
+    EST5EDT), and UTC."""
+    zones = available_timezones() & pytz.all_timezones_set
+    return frozenset(z for z in zones if "/" in z and not z.startswith("Etc/")) | {"UTC"}
+
+
+def is_timezone(name) -> bool:
+    """A zone a user may choose (known_timezones)."""
+    return isinstance(name, str) and name in known_timezones()
+
+
+def select_timezone() -> str:
+    """The zone times are shown in: the signed-in user's choice, else DEFAULT_TIMEZONE
+    (Europe/Kyiv unless configured), also for anonymous visitors, jobs and the CLI."""
+    signed_in = has_request_context() and current_user and current_user.is_authenticated
+    if signed_in and is_timezone(current_user.timezone):
+        return current_user.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
 def local_date(value) -> str:
     """A date (or a timestamp's date) as the language writes it: 27.11.2026, 27 лист. 2026 р."""
     return "" if value is None else format_date(value, "medium")
 
 
 def local_datetime(value, zone: bool = False) -> str:
-    """A timestamp in the app's time zone (UTC unless configured), as the language writes it;
-    zone=True names the zone after it: 27.11.2026, 04:41 UTC."""
+    """A timestamp in the reader's time zone (select_timezone), as the language writes it:
+    27.11.2026, 06:41. zone=True adds the zone's offset for words read out of context (a
+    refusal of the API): 27.11.2026, 06:41 GMT+02:00."""
     if value is None:
         return ""
     locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
     pattern = locale.datetime_formats["medium"]  # "{1}, {0}": date, then time
     text = pattern.format(format_time(value, "short"), format_date(value, "medium"))
-    return f"{text} {format_time(value, 'z')}" if zone else text
+    return f"{text} {format_time(value, 'ZZZZ')}" if zone else text
 
 
 def local_month(value) -> str:
@@ -74,7 +116,7 @@ def _group_symbol(locale: str) -> str:
 
 def register_filters(app) -> None:
     """Jinja filters for dates and numbers in the request's language:
-    {{ need.created_at | date }}, {{ match.shipped_at | datetime(zone=True) }},
+    {{ need.created_at | date }}, {{ match.shipped_at | datetime }} (in the reader's zone),
     {{ score | number(2) }}, {{ "2026-11" | month }} (places.labels registers the globals that
     name places)."""
     app.jinja_env.filters.update(

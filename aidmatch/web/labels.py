@@ -31,6 +31,11 @@ MATCH_STATUS_LABELS = {
     "declined": _l("declined"), "rejected": _l("rejected"), "expired": _l("expired"),
     "withdrawn": _l("withdrawn"), "cancelled": _l("cancelled"),
 }  # fmt: skip
+# A user's role (permissions.Role), as admins read it (/admin/users).
+ROLE_LABELS = {
+    "organizer": _l("organizer"), "donor": _l("donor"), "coordinator": _l("coordinator"),
+    "admin": _l("admin"),
+}  # fmt: skip
 # Where a match comes from (matches.models.MatchSource), in a word or two.
 MATCH_SOURCE_LABELS = {
     "engine": _l("engine"), "claim": _l("claim"), "request": _l("group's request"),
@@ -58,6 +63,11 @@ def label_of(labels: dict, value) -> str:
 def unit_label(unit) -> str:
     """A unit of quantity in words of the user's language (pcs, kg, l, EUR)."""
     return label_of(UNIT_LABELS, unit)
+
+
+def role_label(role) -> str:
+    """A user's role in the user's language."""
+    return label_of(ROLE_LABELS, role)
 
 
 def urgency_label(urgency) -> str:
