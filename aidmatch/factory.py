@@ -98,6 +98,7 @@ def register_models() -> None:
     from aidmatch.audit import models as _audit  # noqa: F401
     from aidmatch.auth import models as _auth  # noqa: F401
     from aidmatch.categories import models as _categories  # noqa: F401
+    from aidmatch.conversations import models as _conversations  # noqa: F401
     from aidmatch.matches import models as _matches  # noqa: F401
     from aidmatch.needs import models as _needs  # noqa: F401
     from aidmatch.notify import models as _notify  # noqa: F401
@@ -132,6 +133,7 @@ def register_hooks() -> None:
     sections the matches and candidates add to a need's and an offer's page, and how matches
     end with their need or offer."""
     from aidmatch.candidates import views as _candidates  # noqa: F401
+    from aidmatch.conversations import views as _conversations  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
 
@@ -140,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount every domain's routes."""
     register_hooks()
     from aidmatch.auth.views import bp as auth_bp
+    from aidmatch.conversations.views import bp as conversations_bp
     from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches import asking_views  # noqa: F401 - its routes, on matches_bp
     from aidmatch.matches.review import bp as review_bp
@@ -168,6 +171,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(matches_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(conversations_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
@@ -176,6 +180,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api
     from aidmatch.categories.api import blp as categories_api
+    from aidmatch.conversations.api import blp as conversations_api
     from aidmatch.extensions import csrf
     from aidmatch.matches.api import blp as matches_api
     from aidmatch.needs.api import blp as needs_api
@@ -194,6 +199,7 @@ def register_blueprints(app: Flask) -> None:
         needs_api,
         offers_api,
         matches_api,
+        conversations_api,
         transparency_api,
         runs_api,
         candidates_api,
