@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from aidmatch.audit.operations import record
@@ -64,13 +64,19 @@ def offer_thread(offer, group_id: int | None, create: bool = False) -> Thread | 
     return thread
 
 
-def offer_threads(offer, viewer) -> list[Thread]:
-    """The offer's threads this user may read: all of them for staff and the offer's own
-    organization; a group's member only her group's."""
-    query = select(Thread).where(Thread.offer_id == offer.id).options(joinedload(Thread.group))
+def offer_threads(offer, viewer) -> list[tuple[Thread, int]]:
+    """The offer's threads this user may read, each with its number of messages (one query):
+    all of them for staff and the offer's own organization; a group's member only her
+    group's."""
+    count = select(func.count(Message.id)).where(Message.thread_id == Thread.id)
+    query = (
+        select(Thread, count.scalar_subquery())
+        .where(Thread.offer_id == offer.id)
+        .options(joinedload(Thread.group))
+    )
     if not is_staff(viewer) and viewer.organization_id != offer.organization_id:
         query = query.where(Thread.group_id == viewer.organization_id)
-    return list(db.session.scalars(query.order_by(Thread.id)))
+    return [(thread, n) for thread, n in db.session.execute(query.order_by(Thread.id))]
 
 
 def parties(thread: Thread) -> tuple[int, int]:

@@ -120,11 +120,11 @@ def _offer_conversations(offer, viewer, may_edit: bool) -> dict:
     threads = ops.offer_threads(offer, viewer)
     own = None
     if not is_staff(viewer) and viewer.organization_id != offer.organization_id:
-        own = threads[0] if threads else None
+        own = threads[0][0] if threads else None
         threads = []
     return {
         "offer_conversations": {
-            "threads": [{"group": t.group, "count": len(t.messages)} for t in threads],
+            "threads": [{"group": thread.group, "count": n} for thread, n in threads],
             "own": own,
             "may_start": own is None
             and ops.may_start_offer(viewer, offer)
