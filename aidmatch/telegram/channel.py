@@ -34,11 +34,15 @@ def reachable(user) -> bool:
     return bool(current_app.config.get("TELEGRAM_BOT_TOKEN")) and user.telegram_chat_id is not None
 
 
-def text_of(message) -> str:
+def text_of(message, replies: bool = False) -> str:
     """The message's words, then its link (also when a button carries it: a development
-    address gets no button)."""
+    address gets no button); for a kind that takes replies, how to answer (call it in the
+    recipient's language)."""
     text = message.text if not message.url else f"{message.text}\n\n{message.url}"
-    return text[:MAX_TEXT]
+    if not replies:
+        return text[:MAX_TEXT]
+    hint = _("Reply to this message to answer in aidmatch.")
+    return f"{text[: MAX_TEXT - len(hint) - 2]}\n\n{hint}"
 
 
 def send(delivery: Delivery, user) -> None:
@@ -57,10 +61,7 @@ def send(delivery: Delivery, user) -> None:
         if markup is None and replies:
             # A message one answers: Telegram opens the reply for the recipient.
             markup = ForceReply(input_field_placeholder=_("Your answer")[:64])
-        text = text_of(message)
-        if replies:
-            hint = _("Reply to this message to answer in aidmatch.")
-            text = f"{text[: MAX_TEXT - len(hint) - 2]}\n\n{hint}"
+        text = text_of(message, replies)
     try:
         sent = api.call(
             "send_message",
