@@ -19,7 +19,7 @@ from aidmatch.matches.models import MatchSource
 from aidmatch.notify.models import Notification, TelegramMessage
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from tests.factories import make_org, make_user
+from tests.factories import PASSWORD, make_org, make_user
 from tests.fake_telegram import HOOK, HOOK_HEADERS, FakeTelegram, telegram_app, text_update
 from tests.match_helpers import make_cast
 
@@ -307,3 +307,24 @@ def test_a_reply_in_telegram_lands_in_the_thread(database_url, bot_api):
         update = {"update_id": bot_api.new_update_id(), **update}
         app.test_client().post(HOOK, json=update, headers=HOOK_HEADERS)
         assert bodies() == [HELLO, "Tuesday at 9 works."]
+
+
+def test_writing_is_rate_limited_per_user_and_a_refusal_is_not_counted(database_url):
+    from tests.conftest import make_test_app, running  # an app of its own: its own limit
+
+    with running(make_test_app(database_url, MESSAGE_RATE_LIMIT="2 per minute")) as app:
+        cast = make_cast()
+        match = ops.reserve(
+            cast.need, cast.offer, cast.donor_org, 5, source=MatchSource.ENGINE, distance_km=1.0
+        )
+        db.session.commit()
+        client = app.test_client()
+        client.post("/login", data={"email": cast.organizer.email, "password": PASSWORD})
+        path = f"/matches/{match.id}/messages"
+        assert client.post(path, data={"body": ""}).status_code == 422  # not counted
+        assert client.post(path, data={"body": "one"}).status_code == 302
+        assert client.post(path, data={"body": "two"}).status_code == 302
+        response = client.post(path, data={"body": "three"})
+        assert response.status_code == 429
+        assert "many messages in a short time" in response.get_data(as_text=True)
+        assert bodies() == ["one", "two"]
