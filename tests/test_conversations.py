@@ -328,3 +328,15 @@ def test_writing_is_rate_limited_per_user_and_a_refusal_is_not_counted(database_
         assert response.status_code == 429
         assert "many messages in a short time" in response.get_data(as_text=True)
         assert bodies() == ["one", "two"]
+
+
+def test_the_coordinators_home_page_links_the_messages_reported_this_week(
+    app, client, login_as, cast
+):
+    message = conv.write_on_match(cast.match, cast.donor, "Rude words")
+    conv.report(message, cast.organizer)
+    db.session.commit()
+    login_as(cast.coordinator)
+    html = client.get("/").get_data(as_text=True)
+    assert "1 message was reported in the last 7 days" in html
+    assert "/conversations/reported" in html

@@ -9,14 +9,18 @@ GET writes nothing: a thread row is made by its first message.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from aidmatch.conversations import operations as ops
 from aidmatch.conversations.forms import MessageForm, ReportForm
 from aidmatch.conversations.models import BODY_MAX, Message
-from aidmatch.db import is_id
+from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db, limiter
 from aidmatch.matches.pages import match_section
 from aidmatch.matches.views import get_match, render_match
@@ -25,6 +29,7 @@ from aidmatch.permissions import is_staff, require_login, require_staff
 from aidmatch.postings.pages import page_section
 from aidmatch.refusals import NotFound, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
+from aidmatch.web.home import AttentionItem, attention_provider
 
 bp = Blueprint("conversations", __name__)
 
@@ -247,3 +252,25 @@ def reported():
         for m in ops.reported_messages()
     ]  # fmt: skip
     return render_template("conversations/reported.html", rows=rows)
+
+
+RECENT_REPORTS = timedelta(days=7)
+
+
+@attention_provider
+def _recent_reports(user):
+    """On a coordinator's home page: the messages reported in the last week."""
+    if not is_staff(user):
+        return
+    since = utcnow() - RECENT_REPORTS
+    count = db.session.scalar(select(func.count(Message.id)).where(Message.reported_at >= since))
+    if count:
+        yield AttentionItem(
+            ngettext(
+                "%(num)d message was reported in the last 7 days",
+                "%(num)d messages were reported in the last 7 days",
+                count,
+            ),
+            url_for("conversations.reported"),
+            "warn",
+        )
