@@ -19,6 +19,7 @@ from aidmatch.matches.models import MatchSource
 from aidmatch.notify.models import Notification, TelegramMessage
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.refusals import NotAllowed
 from tests.factories import PASSWORD, make_org, make_user
 from tests.fake_telegram import HOOK, HOOK_HEADERS, FakeTelegram, telegram_app, text_update
 from tests.match_helpers import make_cast
@@ -340,3 +341,16 @@ def test_the_coordinators_home_page_links_the_messages_reported_this_week(
     html = client.get("/").get_data(as_text=True)
     assert "1 message was reported in the last 7 days" in html
     assert "/conversations/reported" in html
+
+
+def test_a_coordinator_answers_an_offer_conversation_but_starts_none(app, english, cast):
+    conv.write_on_offer(cast.offer, cast.organizer, "Are they new?")
+    conv.write_on_offer(cast.offer, cast.coordinator, "They are.", cast.group.id)
+    db.session.commit()
+    other = cast.other_group.organization_id
+    with pytest.raises(NotAllowed):
+        conv.write_on_offer(cast.offer, cast.coordinator, "Want some?", other)
+    with pytest.raises(NotAllowed):  # a donor of another collective asks nothing
+        conv.write_on_offer(cast.offer, cast.stranger, "Are they new?")
+    assert bodies() == ["Are they new?", "They are."]
+    assert len(notes(cast.organizer, "message_on_offer")) == 1

@@ -111,9 +111,10 @@ def may_write_match(user, match) -> bool:
 
 
 def may_start_offer(user, offer) -> bool:
-    """A member of a verified group who could request this open offer, and coordinators."""
+    """A member of a verified group who could request this open offer (coordinators answer
+    in a conversation; they start none)."""
     if is_staff(user):
-        return True
+        return False
     org = user.organization
     return (
         can_request(user)
@@ -215,8 +216,8 @@ def write_on_offer(offer, author, body, group_id: int | None = None) -> Message:
     if group_id is None or group_id == offer.organization_id:
         raise NotAllowed(NOT_YOURS)
     thread = offer_thread(offer, group_id)
-    if thread is None and author.organization_id != group_id and not is_staff(author):
-        raise NotAllowed(NOT_YOURS)  # the donor cannot start a thread with any group
+    if thread is None and author.organization_id != group_id:
+        raise NotAllowed(NOT_YOURS)  # only the group starts it, never with another group
     check_write_offer(author, offer, thread)
     clean_body(body)
     if thread is None:

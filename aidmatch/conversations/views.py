@@ -131,9 +131,7 @@ def _offer_conversations(offer, viewer, may_edit: bool) -> dict:
         "offer_conversations": {
             "threads": [{"group": thread.group, "count": n} for thread, n in threads],
             "own": own,
-            "may_start": own is None
-            and ops.may_start_offer(viewer, offer)
-            and not is_staff(viewer),
+            "may_start": own is None and ops.may_start_offer(viewer, offer),
         }
     }
 
@@ -153,7 +151,7 @@ def render_offer_thread(offer, group_id, form: MessageForm | None = None, status
     thread = ops.offer_thread(offer, group_id)
     if thread is not None:
         ops.check_read(user, thread)
-    elif not ops.may_start_offer(user, offer) or is_staff(user):
+    elif not ops.may_start_offer(user, offer):
         raise NotFound(_("Not found"))
     if form is None:
         form = MessageForm(formdata=None)
