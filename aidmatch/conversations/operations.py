@@ -15,6 +15,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from aidmatch.audit.operations import record
@@ -40,28 +41,40 @@ NOT_YOURS = _l("Only the two sides of this conversation and the coordinators may
 # --- threads -------------------------------------------------------------------------------
 
 
+def _found_or_made(query, make) -> Thread:
+    """The thread the query finds, or a new one: made in a savepoint, so that a first
+    message written at the same moment by the other side (the unique constraint refuses the
+    second thread) finds the one the other made instead of failing."""
+    thread = db.session.scalar(query)
+    if thread is not None:
+        return thread
+    try:
+        with db.session.begin_nested():
+            thread = make()
+            db.session.add(thread)
+    except IntegrityError:
+        thread = db.session.scalar(query)
+        if thread is None:
+            raise
+    return thread
+
+
 def match_thread(match, create: bool = False) -> Thread | None:
     """The match's thread (made when create: by its first message)."""
-    thread = db.session.scalar(select(Thread).where(Thread.match_id == match.id))
-    if thread is None and create:
-        thread = Thread(match=match)
-        db.session.add(thread)
-        db.session.flush()
-    return thread
+    query = select(Thread).where(Thread.match_id == match.id)
+    if create:
+        return _found_or_made(query, lambda: Thread(match_id=match.id))
+    return db.session.scalar(query)
 
 
 def offer_thread(offer, group_id: int | None, create: bool = False) -> Thread | None:
     """The thread between the offer's organization and this group (made when create)."""
     if group_id is None:
         return None
-    thread = db.session.scalar(
-        select(Thread).where(Thread.offer_id == offer.id, Thread.group_id == group_id)
-    )
-    if thread is None and create:
-        thread = Thread(offer=offer, group_id=group_id)
-        db.session.add(thread)
-        db.session.flush()
-    return thread
+    query = select(Thread).where(Thread.offer_id == offer.id, Thread.group_id == group_id)
+    if create:
+        return _found_or_made(query, lambda: Thread(offer_id=offer.id, group_id=group_id))
+    return db.session.scalar(query)
 
 
 def offer_threads(offer, viewer) -> list[tuple[Thread, int]]:
