@@ -98,6 +98,7 @@ def register_models() -> None:
     from aidmatch.audit import models as _audit  # noqa: F401
     from aidmatch.auth import models as _auth  # noqa: F401
     from aidmatch.categories import models as _categories  # noqa: F401
+    from aidmatch.conversations import models as _conversations  # noqa: F401
     from aidmatch.matches import models as _matches  # noqa: F401
     from aidmatch.needs import models as _needs  # noqa: F401
     from aidmatch.notify import models as _notify  # noqa: F401
@@ -133,6 +134,7 @@ def register_hooks() -> None:
     end with their need or offer, and the open needs or offers an organization's page lists
     (site/org_page.py, over orgs/sections.py)."""
     from aidmatch.candidates import views as _candidates  # noqa: F401
+    from aidmatch.conversations import views as _conversations  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
     from aidmatch.site import org_page as _org_page  # noqa: F401
@@ -144,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.auth.admin_views import bp as admin_users_bp
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.categories.views import bp as admin_categories_bp
+    from aidmatch.conversations.views import bp as conversations_bp
     from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches import asking_views  # noqa: F401 - its routes, on matches_bp
     from aidmatch.matches.review import bp as review_bp
@@ -173,6 +176,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(matches_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(conversations_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
@@ -184,6 +188,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.auth.api import blp as auth_api
     from aidmatch.candidates.api import blp as candidates_api
     from aidmatch.categories.api import blp as categories_api
+    from aidmatch.conversations.api import blp as conversations_api
     from aidmatch.extensions import csrf
     from aidmatch.matches.api import blp as matches_api
     from aidmatch.needs.api import blp as needs_api
@@ -202,6 +207,7 @@ def register_blueprints(app: Flask) -> None:
         needs_api,
         offers_api,
         matches_api,
+        conversations_api,
         transparency_api,
         runs_api,
         candidates_api,

@@ -31,6 +31,8 @@ ALLOWED_PARAMS = {
     "count",
     "organizations",
     "expiring",
+    "thread_id",  # a conversation's message: the thread a reply lands in
+    "body",  # what a party typed for the other side (sent to that side only)
     "organization",
 }
 

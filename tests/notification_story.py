@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 
 from aidmatch.auth.models import User
+from aidmatch.conversations import operations as conversations
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import run_now
@@ -227,6 +228,16 @@ def run(story: Story) -> None:
     ops.decline(claimed(s, 5), s.donor, "Our van is booked")
     ops.withdraw(claimed(s, 5, approve=True), s.donor, "The stock went elsewhere")
     s.seen(full, short)
+    db.session.commit()
+
+    # The two sides talk on a match (a coordinator joins in) and the group reports a message;
+    # the group asks the donor about an offer, before any match.
+    conversations.write_on_match(full, s.organizer, "Which courier brings it?")
+    asked_back = conversations.write_on_match(full, s.donor, "The usual one, as agreed.")
+    conversations.write_on_match(full, s.coordinator, "Please keep it to the goods.")
+    conversations.write_on_match(full, s.donor, "Of course.")
+    conversations.report(asked_back, s.organizer, "Not what we agreed")
+    conversations.write_on_offer(s.offers[0], s.organizer, "Are the units new or used?")
     db.session.commit()
 
     # A pending claim expires by the job, when its time has passed.

@@ -45,6 +45,11 @@ MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
 # (needs) are: the "anywhere" offer of an unrelated donor reaches every need.
 CANDIDATES_OF_NEED = "N_confirmed"
 CANDIDATES_OF_OFFER = "O_free"
+# The conversations of the world: the group writes on each match (POST
+# /api/v1/matches/<id>/messages), and G asks the collective of O_free about that offer before
+# any match. A message body is shown only to the conversation's two organizations and staff
+# (and told to the other side only: never in anyone else's inbox).
+CONVERSATION_OFFER = ("O_free", "G")
 # The notifications of each viewer (the world tells the parties of the sensitive need and of
 # each match about them): no need's title, point, note or contact is ever on them.
 INBOX_SURFACES = ("html_inbox", "api_inbox")
@@ -123,11 +128,20 @@ SURFACES = {
         "api_request": {"listed"},
         "html_home": {"listed"},  # a collective's own open offers on its dashboard
         "html_org_page": {"listed"},  # the organization's page: its open offers
+        # /offers/<id>/messages: a group's conversation with the offer's organization (the
+        # group's own; the organization's and staff's with ?group=, the group G).
+        "html_conversation": {"message_body"},
+        "html_inbox": set(),
+        "api_inbox": set(),
     },
     "match": {
         "api_list": MATCH_FIELDS,
         "api_detail": MATCH_FIELDS,
-        "html_detail": MATCH_FIELDS - {"offer_exact_point"},  # the page places the need only
+        # The page places the need only; its conversation shows the messages.
+        "html_detail": MATCH_FIELDS - {"offer_exact_point"} | {"message_body"},
+        "api_messages": {"listed", "message_body"},  # GET /api/v1/matches/<id>/messages
+        "html_inbox": set(),  # leak checks: a message is told to the other side only
+        "api_inbox": set(),
         # The coordinators' review queue (/review, filtered and sorted): a row per match
         # waiting for a coordinator, naming both sides, the distance and the score.
         "html_review": {"listed", "other_side_name", "exact_distance", "score_explanation"},
@@ -152,10 +166,11 @@ SURFACES = {
 FIELDS = {
     "need": ("listed", "exact_point", "delivery_note", "contact", "other_side_name",
              "exact_distance"),
-    "offer": ("listed", "exact_point", "contact", "other_side_name", "exact_distance"),
+    "offer": ("listed", "exact_point", "contact", "other_side_name", "exact_distance",
+              "message_body"),
     "match": ("listed", "need_exact_point", "offer_exact_point", "delivery_note",
               "group_contact", "donor_contact", "other_side_name", "exact_distance",
-              "score_explanation"),
+              "score_explanation", "message_body"),
     "org": ("contact", "name"),
 }  # fmt: skip
 
@@ -192,6 +207,8 @@ def relation(viewer: Viewer, kind: str, key: str) -> str:
         return "any"
     if kind != "match" and owner_of(kind, key) == viewer.org:
         return "owner"
+    if kind == "offer" and (key, viewer.org) == CONVERSATION_OFFER:
+        return "asking_group"
     status = partner_status(viewer.org, kind, key)
     if status is not None:
         return f"other_side_{status}"
@@ -253,9 +270,27 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     return True
 
 
+def in_conversation(viewer: Viewer, kind: str, key: str) -> bool:
+    """Whether the viewer may read the object's conversation: staff, and the members of its
+    two organizations (a match's sides; the offer's collective and the asking group)."""
+    staff = viewer.role in STAFF
+    if kind == "match":
+        need, offer, _status = MATCHES[key]
+        return staff or viewer.org in (NEEDS[need][0], OFFERS[offer])
+    if kind == "offer" and key == CONVERSATION_OFFER[0]:
+        return staff or viewer.org in (CONVERSATION_OFFER[1], OFFERS[key])
+    return False  # no conversation on it
+
+
 def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> bool | None:
     """DESIGN's answer: True shown, False hidden, None when the row does not apply (a
     viewer's own contact or name, which a page may or may not repeat)."""
+    if field == "message_body":
+        if surface in INBOX_SURFACES:  # told to the other side (and staff taking part) only
+            return None if in_conversation(viewer, kind, key) else False
+        if "message_body" not in SURFACES[kind][surface]:
+            return False  # lists, details, exports, maps never carry a message
+        return in_conversation(viewer, kind, key) and viewer.role != "anonymous"
     if surface in INBOX_SURFACES:
         # A notification names the category, a quantity and the place, never the title,
         # point, note or contact of what it is about, whoever reads it (DESIGN, issue 13).

@@ -11,17 +11,28 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
+from aidmatch.conversations.operations import write_on_offer
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import drain
 from aidmatch.matches.models import Match
 from aidmatch.needs.models import Need
 from aidmatch.notify.models import Delivery
 from aidmatch.notify.outbox import tell
+from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from tests.factories import PASSWORD, make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_place
-from tests.privacy_table import MATCHES, NEEDS, OFFERS, ORGS, STATUSES, VIEWERS, Viewer
+from tests.privacy_table import (
+    CONVERSATION_OFFER,
+    MATCHES,
+    NEEDS,
+    OFFERS,
+    ORGS,
+    STATUSES,
+    VIEWERS,
+    Viewer,
+)
 
 # Exact points with digits found nowhere else; each offer ~30 km from its need, radius 60 km,
 # the four pairs hundreds of km apart (a matching run pairs exactly N_s with O_s).
@@ -62,6 +73,11 @@ def note_of(need: str) -> str:
 def title_of(key: str) -> str:
     """A need's or an offer's title (how lists and exports are searched for it)."""
     return f"Title {key} Kilo"
+
+
+def body_of(key: str) -> str:
+    """The planted message of a match's or an offer's conversation."""
+    return f"Parley {key} quietly"
 
 
 def point_tokens(lat: float, lon: float) -> tuple[str, ...]:
@@ -177,7 +193,21 @@ def build_world(app, api_client) -> World:
         }
         assert body["distance_km"] % 5 and body["score"] and closeness, body
     tell_the_parties(world, member)
+    talk(world, member, api_client)
     return world
+
+
+def talk(world: World, member: dict, api_client) -> None:
+    """The group writes on each match through the API; G asks O_free's collective about it."""
+    group = api_client(member["G"])
+    for key in MATCHES:
+        path = f"/matches/{world.ids[key]}/messages"
+        written = group.post(path, json={"body": body_of(key)})
+        assert written.status_code == 201, (key, written.get_json())
+    offer_key, asking = CONVERSATION_OFFER
+    offer = db.session.get(Offer, world.ids[offer_key])
+    write_on_offer(offer, member[asking], body_of(offer_key))
+    db.session.commit()
 
 
 def tell_the_parties(world: World, member: dict) -> None:

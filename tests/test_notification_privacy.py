@@ -162,7 +162,9 @@ def assert_every_kind_went_everywhere_it_may(story: Story, smtp, bot_api) -> lis
         if sent(note, Channel.EMAIL):
             mails[(user.email, message.subject)] += 1
         if sent(note, Channel.TELEGRAM):
-            chats[(user.telegram_chat_id, text_of(message))] += 1
+            with force_locale(str(user.language)):
+                text = text_of(message, KINDS[note.kind].replies)
+            chats[(user.telegram_chat_id, text)] += 1
     assert Counter((r.rcpt_tos[0], subject(r)) for r in smtp.received) == mails
     assert all(len(r.rcpt_tos) == 1 for r in smtp.received)
     calls = bot_api.calls_of("sendMessage")

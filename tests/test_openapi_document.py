@@ -220,6 +220,11 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     walk.call(donor, "POST", f"/matches/{second}/decline", 409, json={})
     walk.call(donor, "POST", f"/matches/{third}/decline", 200, json={})
     walk.call(donor, "POST", f"/matches/{third}/extend", 409)
+    messages = f"/matches/{first}/messages"
+    walk.call(organizer, "POST", messages, 201, json={"body": "When does it leave?"})
+    walk.call(organizer, "POST", messages, 422, json={"body": "  "})
+    walk.call(donor, "GET", messages, 200)
+    walk.call(donor, "GET", "/matches/99999999/messages", 404)
     requests = f"/offers/{offer}/requests"
     walk.call(organizer, "POST", requests, 422, json={})
     walk.call(donor, "POST", requests, 403, json={"need_id": need, "quantity": 1})

@@ -38,6 +38,7 @@ from tests.privacy_world import (
     NEED_POINTS,
     OFFER_POINTS,
     Session,
+    body_of,
     build_world,
     contact_of,
     haversine_km,
@@ -137,6 +138,12 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "api_need_candidates":
         path = f"/needs/{ids[CANDIDATES_OF_NEED]}/candidates?limit=20"
         return _json_list(s.api(path), "offer_id", oid)
+    if surface == "api_messages":
+        response = s.api(f"/matches/{oid}/messages")
+        return _whole(response, response.status_code == 200)
+    if surface == "html_conversation":
+        response = s.page(f"/offers/{oid}/messages?group={ids['G']}")
+        return _whole(response, response.status_code == 200)
     if surface == "html_inbox":
         response = s.page("/notifications")
         return _whole(response, title in response.get_data(as_text=True))
@@ -189,6 +196,8 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
     present, text, item = found.present, found.text, found.item
     if name == "listed":
         return present
+    if name == "message_body":
+        return body_of(key) in found.whole
     if kind == "org":
         return (contact_of(key) if name == "contact" else name_of(key)) in text
     need, offer, group, donor = key, key, None, None

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from aidmatch.auth.models import User
 from aidmatch.auth.tokens import issue
 from aidmatch.cache import bump
+from aidmatch.conversations import operations as conversations
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
@@ -134,7 +135,10 @@ class World:
         db.session.execute(
             update(MatchingRun).where(MatchingRun.id == run.id).values(status=RunStatus.FINISHED)
         )
-        ops.claim_need(db.session.get(Need, self.popular_need), donor, 1)
+        claim = ops.claim_need(db.session.get(Need, self.popular_need), donor, 1)
+        # A message on each, reported by the group: the coordinators' reported messages.
+        reporter = db.session.get(User, self.user_ids["organizer"])
+        conversations.report(conversations.write_on_match(claim, donor, f"Hi {i}"), reporter)
         if need.category.slug == "tourniquets":
             popular = db.session.get(Offer, self.popular_offer)
             ops.reserve(need, popular, popular.organization, 2, source=MatchSource.ENGINE)
@@ -208,6 +212,7 @@ LISTS = [
     ("coordinator", "/map/data.json"),
     ("coordinator", "/orgs"),
     ("coordinator", "/orgs?state=unverified"),
+    ("coordinator", "/conversations/reported"),
     ("coordinator", "/notifications"),
     ("coordinator", "/api/v1/needs"),
     ("coordinator", "/api/v1/offers"),

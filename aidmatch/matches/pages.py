@@ -84,6 +84,25 @@ CHANGE_LABELS = {
 }
 
 
+# What the packages above matches add to a match's page (its conversation): functions
+# (match, viewer) -> template context, called in registration order.
+_sections: list = []
+
+
+def match_section(func):
+    """Register a function (match, viewer) -> context that the match page adds."""
+    _sections.append(func)
+    return func
+
+
+def match_sections(match: Match, viewer) -> dict:
+    """What every registered section adds to this match's page."""
+    context: dict = {}
+    for section in _sections:
+        context.update(section(match, viewer))
+    return context
+
+
 def status_label(status) -> str:
     """A match status in words."""
     return label_of(STATUS_LABELS, status)

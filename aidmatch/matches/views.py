@@ -33,7 +33,7 @@ from aidmatch.matches.forms import (
 )
 from aidmatch.matches.lists import MAX_PAGE, my_matches
 from aidmatch.matches.models import Match
-from aidmatch.matches.pages import allowed_actions, history, match_view, sides
+from aidmatch.matches.pages import allowed_actions, history, match_sections, match_view, sides
 from aidmatch.matches.rules import (
     REMAINED,
     can_claim,
@@ -110,8 +110,9 @@ def action_forms(actions: list[str], match: Match, bound: dict | None = None) ->
     return forms
 
 
-def render_match(match: Match, bound: dict | None = None, status: int = 200):
-    """The match page for this viewer, optionally with a form that came back with errors."""
+def render_match(match: Match, bound: dict | None = None, status: int = 200, **extra):
+    """The match page for this viewer, optionally with a form that came back with errors
+    (bound: an action's; extra: a registered section's, as its own view renders it)."""
     viewer = current_user._get_current_object()
     now = utcnow()
     actions = allowed_actions(viewer, match, now)
@@ -123,6 +124,8 @@ def render_match(match: Match, bound: dict | None = None, status: int = 200):
         "forms": action_forms(actions, match, bound),
         "history": history(match, viewer),
         "my_sides": sides(viewer, match),
+        **match_sections(match, viewer),
+        **extra,
     }
     return render_template("matches/detail.html", **context), status
 

@@ -2,7 +2,8 @@
 buttons a Telegram message carries, and on which channels it goes by default.
 
 A message names the category, a quantity, the settlement (or only the oblast) and a reason a
-person typed; never a point, a delivery note, a contact, a title or a date (a lock screen,
+person typed (a conversation's message: what its writer typed for the other side, sent to
+that side only); never a point, a delivery note, a contact, a title or a date (a lock screen,
 Telegram's servers and mail servers read it). ``params`` hold only these.
 """
 
@@ -43,6 +44,9 @@ class Kind:
     # A summary of several of another kind (notify/summary.py): sent as the choices made for
     # that kind say, and not chosen by itself.
     follows: str | None = None
+    # A reply to it in Telegram is a reply to what it is about (telegram/updates.py): the
+    # channel remembers the Telegram message it sent (notify/models.TelegramMessage).
+    replies: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -172,6 +176,30 @@ KINDS: dict[str, Kind] = {
             _l("A donor asked for more time"),
             _l("The donor of %(what)s for your need in %(place)s was given more time to ship."),
             "match",
+        ),
+        Kind(
+            "message_on_match",
+            "action",
+            _l("A message on a match"),
+            _l("%(organization)s wrote about %(what)s for a need in %(place)s: %(body)s"),
+            "match",
+            replies=True,
+        ),
+        Kind(
+            "message_on_offer",
+            "action",
+            _l("A message about an offer"),
+            _l("%(organization)s wrote about the offer of %(what)s in %(place)s: %(body)s"),
+            "offer",
+            replies=True,
+        ),
+        Kind(
+            "message_reported",
+            "action",
+            _l("A message was reported"),
+            _l("A message in a conversation was reported to the coordinators. Please read it."),
+            "reported_messages",
+            staff=True,
         ),
         Kind(
             "org_waiting",

@@ -32,6 +32,7 @@ LINKS = {
     "my_needs": ("needs.index", None, None, {"mine": "y"}),
     "review": ("review.index", None, None),
     "notifications": ("notify.inbox", None, None),
+    "reported_messages": ("conversations.reported", None, None),
 }
 
 
@@ -125,7 +126,8 @@ def render(note: Notification, language: str) -> Message:
             "count": local_number(params.get("count", 0)),
             "organizations": local_number(params.get("organizations", 0)),
             "expiring": local_number(params.get("expiring", 0)),
-            "organization": params.get("organization", ""),
+            "organization": params.get("organization") or _("A coordinator"),
+            "body": params.get("body") or "",
             "received": local_number(params.get("received", 0)),
             "minutes": local_number(current_app.config["PASSWORD_RESET_TTL_MINUTES"]),
         }

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aidmatch.auth.models import User
@@ -120,3 +120,25 @@ class TelegramCode(db.Model):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TelegramMessage(db.Model):
+    """A Telegram message the bot sent for a notification of a kind that takes replies
+    (notify/kinds.py ``replies``): a reply to it in that chat is a reply to what the
+    notification is about (telegram/updates.py)."""
+
+    __tablename__ = "telegram_messages"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="one_per_chat_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    notification: Mapped[Notification] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<TelegramMessage {self.chat_id}/{self.message_id} note={self.notification_id}>"

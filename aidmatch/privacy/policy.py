@@ -8,7 +8,8 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
   is seen by staff and by its two sides. The needs and offers of a suspended or rejected
   organization (orgs/lifecycle.WITHDRAWN) leave every list, map, candidate list and matching
   run, for staff too (``in_play``); staff still open each by its address, and its own members
-  still see them.
+  still see them. A match's conversation is seen as the match is (an offer's conversation: by
+  staff, the offer's organization and the group that writes).
 - Exact point, delivery note and contacts: staff, the owning organization, and the other side
   of a match that is confirmed (or later: shipped, delivered). Everyone else gets the
   settlement, the oblast and the coarse point (a ~10 km grid cell centre). A posting whose
@@ -124,6 +125,12 @@ class Viewer:
     def sees_match(self, match) -> bool:
         """Staff and the two sides see a match; for anyone else it does not exist."""
         return self.staff or self.is_side(match)
+
+    def sees_conversation(self, party_org_ids: Iterable[int | None]) -> bool:
+        """A conversation's messages (a match's, or an offer's between its organization and
+        one group): staff and the members of its two organizations; nobody else, not even
+        that it exists."""
+        return self.staff or (self.org_id is not None and self.org_id in set(party_org_ids))
 
     def is_revealed_side(self, match) -> bool:
         """A side of a confirmed (or later) match: it sees the other side's contact and point."""

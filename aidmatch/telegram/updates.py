@@ -3,8 +3,9 @@
 ``handle_update`` works out what the update changes in one transaction (run_in_transaction:
 committed, or retried on a deadlock), and only then answers in Telegram: an answer never
 announces a change that rolled back. What it understands, in a private chat only: ``/start
-<code>`` (link the chat), ``/stop`` (unlink it), and a press on one of our buttons. The rest is
-ignored. A button counts only from the chat linked to the user it was signed for; anything
+<code>`` (link the chat), ``/stop`` (unlink it), a press on one of our buttons, and a reply to
+one of our messages that takes replies (a conversation's message: the reply is written into
+that conversation as the linked user, with the pages' checks). The rest is ignored. A button counts only from the chat linked to the user it was signed for; anything
 else is answered "This button is not valid.", logged, and changes nothing.
 """
 
@@ -16,8 +17,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
+from telegram import ReplyParameters
 
+from aidmatch.conversations.operations import reply_in_thread
 from aidmatch.extensions import db
+from aidmatch.notify.models import Notification, TelegramMessage
 from aidmatch.refusals import Refusal
 from aidmatch.telegram import api, linking, presses, signing
 from aidmatch.telegram.keyboard import after_press
@@ -139,6 +144,55 @@ def _press(query: dict, replies: Replies) -> None:
         )
 
 
+def replied_note(chat_id: int, message: dict, user) -> Notification | None:
+    """The notification to this user whose Telegram message the message replies to (one we
+    remembered: a kind that takes replies), else None."""
+    original = message.get("reply_to_message")
+    replied = original.get("message_id") if isinstance(original, dict) else None
+    if user is None or not isinstance(replied, int):
+        return None
+    return db.session.scalar(
+        select(Notification)
+        .join(TelegramMessage, TelegramMessage.notification_id == Notification.id)
+        .where(
+            TelegramMessage.chat_id == chat_id,
+            TelegramMessage.message_id == replied,
+            Notification.user_id == user.id,
+        )
+    )
+
+
+def _reply(message: dict, replies: Replies) -> bool:
+    """A reply to one of our messages that takes replies: written into its conversation as
+    the linked user. False when it is no such reply (then it is read as a command)."""
+    chat_id = message["chat"].get("id")
+    if not isinstance(chat_id, int):
+        return False
+    user = linking.linked_user(chat_id)
+    note = replied_note(chat_id, message, user)
+    if note is None:
+        return False
+    text = message.get("text")
+    with force_locale(str(user.language)):
+        if not isinstance(text, str):
+            answer = _("Only a text answer can be sent to the conversation.")
+        else:
+            try:
+                reply_in_thread(user, note.params.get("thread_id"), text)
+            except Refusal as refusal:
+                db.session.rollback()  # whatever the verb flushed before it refused
+                answer = refusal.message
+            else:
+                answer = _("Sent: your answer is in the conversation on aidmatch.")
+    params = {"chat_id": chat_id, "text": answer}
+    if isinstance(message.get("message_id"), int):
+        params["reply_parameters"] = ReplyParameters(
+            message["message_id"], allow_sending_without_reply=True
+        )
+    replies.add("send_message", **params)
+    return True
+
+
 def process(update: dict) -> Replies:
     """What the update changes (flushed, not committed), and the calls that answer it."""
     replies = Replies()
@@ -146,7 +200,11 @@ def process(update: dict) -> Replies:
     message = update.get("message")
     if isinstance(query, dict) and isinstance(query.get("id"), str):
         _press(query, replies)
-    elif isinstance(message, dict) and _is_private(message.get("chat")):
+    elif (
+        isinstance(message, dict)
+        and _is_private(message.get("chat"))
+        and not _reply(message, replies)
+    ):
         _command(message, replies)
     return replies
 

@@ -1,7 +1,7 @@
 """users' time zone and retired categories (admin pages, local time)
 
 Revision ID: 0010_admin
-Revises: 0008
+Revises: 0009_orgs
 Create Date: 2026-12-06 16:00:00
 
 users.timezone: the IANA zone a user's times are shown in (NULL: the instance's default,
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0010_admin"
-down_revision = "0008"
+down_revision = "0009_orgs"
 branch_labels = None
 depends_on = None
 
