@@ -267,10 +267,8 @@ def test_no_notification_carries_a_title_note_contact_point_or_date(app):
 def test_a_recipient_who_may_not_see_the_need_reads_only_its_oblast(app):
     world = make_world(sensitive=True)
     cast = world.cast
-    cast.donor_org.verified_at, cast.donor_org.state = (
-        None,
-        "pending",
-    )  # an unverified donor is shown no sensitive need
+    # an unverified donor is shown no sensitive need
+    cast.donor_org.verified_at, cast.donor_org.state = None, "unverified"
     db.session.flush()
     match = propose(world)
     ops.approve(match, cast.coordinator)
