@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import make_url
+
 from aidmatch.config import masked_url
 from aidmatch.extensions import db
 from aidmatch.permissions import Role
@@ -33,10 +35,12 @@ def test_settings_show_what_is_configured_and_no_secret(app, client, login_as):
     text = response.get_data(as_text=True)
     for secret in (*SECRETS.values(), "redis-pass-31", "tile-key-55", "public-pass-8"):
         assert secret not in text, secret
+    database = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     for shown in (
-        "sqlite",  # the database's kind
+        database,  # the database's kind: sqlite, or postgresql in .ci/run's second pass
         "JOBS_BACKEND",
-        "memory",  # the job queue and cache backends of the tests
+        f">{app.config['JOBS_BACKEND']}<",  # the job queue and cache backends of the tests
+        f">{app.config['CACHE_BACKEND']}<",
         "smtp.example.org:587",
         "redis://:***@cache.example.org:6379/0",
         "https://tiles.example.org/{z}/{x}/{y}.png?key=***",
