@@ -201,7 +201,9 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.needs.api import blp as needs_api
     from aidmatch.notify.api import blp as notify_api
     from aidmatch.offers.api import blp as offers_api
+    from aidmatch.photos.api import blp as photos_api
     from aidmatch.places.api import blp as places_api
+    from aidmatch.receipts.api import blp as receipts_api
     from aidmatch.runs.api import blp as runs_api
     from aidmatch.transparency.api import blp as transparency_api
     from aidmatch.web.api import api, register_docs_page
@@ -215,6 +217,8 @@ def register_blueprints(app: Flask) -> None:
         offers_api,
         matches_api,
         conversations_api,
+        photos_api,
+        receipts_api,
         transparency_api,
         runs_api,
         candidates_api,

@@ -327,3 +327,51 @@ def test_an_organizer_still_confirms_as_today(cast, client, login_as):
     )
     assert response.status_code == 302
     assert db.session.get(Match, match.id).status == "delivered"
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def test_api_receipt_and_photos_for_the_sides_only(cast, client, login_as, api_client):
+    match = confirmed(cast)
+    donor = api_client(cast.donor)
+    empty = donor.get(f"/matches/{match.id}/receipt")
+    assert empty.status_code == 200
+    assert empty.get_json()["signed"] is False and empty.get_json()["photos"] == []
+
+    sign_through_link(client, login_as, cast, match)
+    group = api_client(cast.organizer)
+    body = group.get(f"/matches/{match.id}/receipt").get_json()
+    assert body["signed"] and body["signer_name"] == "Petro" and body["quantity_received"] == 20
+    assert body["may_dispute"] is True and body["link_used"] is True
+
+    upload = donor.post(
+        f"/matches/{match.id}/photos",
+        data={"purpose": "damage", "photo": (io.BytesIO(gps_jpeg((800, 600))), "d.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 201, upload.get_json()
+    photo = upload.get_json()
+    assert photo["purpose"] == "damage" and (photo["width"], photo["height"]) == (800, 600)
+    data = db.session.scalar(select(Photo.data).where(Photo.id == photo["id"]))
+    assert b"Exif" not in data and b"PhoneMaker" not in data
+    listed = group.get(f"/matches/{match.id}/photos").get_json()["items"]
+    assert [p["id"] for p in listed] == [photo["id"]]
+
+    bad = donor.post(
+        f"/matches/{match.id}/photos",
+        data={"photo": (io.BytesIO(b"GIF89a nonsense"), "x.gif")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "not a photo" in bad.get_json()["error"]["message"]
+
+    stranger = api_client(make_user(Role.DONOR, org=make_org(kind=OrgKind.DONOR_COLLECTIVE)))
+    assert stranger.get(f"/matches/{match.id}/receipt").status_code == 404
+    assert stranger.get(f"/matches/{match.id}/photos").status_code == 404
+    refused = stranger.post(
+        f"/matches/{match.id}/photos",
+        data={"photo": (io.BytesIO(gps_jpeg((80, 60))), "d.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 1
