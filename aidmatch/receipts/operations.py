@@ -199,7 +199,7 @@ def sign(link: ReceiptLink, match: Match, data: dict, form_key: str) -> Receipt:
     record(
         None,
         "receipt.sign",
-        match,
+        receipt,
         after={
             "signer_name": clean["name"],
             "quantity_received": clean["quantity"],
