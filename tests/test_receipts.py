@@ -293,6 +293,15 @@ def test_the_group_disputes_within_72_hours_and_coordinators_are_told(cast, clie
         select(Notification.kind).where(Notification.user_id == cast.coordinator.id)
     ).all()
     assert "receipt_disputed" in told
+    # The match goes to the coordinators: their list of disputed receipts and home page.
+    client.post("/logout")
+    login_as(cast.coordinator)
+    listed = text(client.get("/receipts/disputed"))
+    assert f"/matches/{match.id}" in listed and "Only 12 came" in listed
+    assert "1 receipt was disputed in the last 7 days" in text(client.get("/"))
+    client.post("/logout")
+    login_as(cast.organizer)
+    assert client.get("/receipts/disputed").status_code == 403
     # The donor may not dispute.
     client.post("/logout")
     login_as(cast.donor)

@@ -210,6 +210,34 @@ def sign(link: ReceiptLink, match: Match, data: dict, form_key: str) -> Receipt:
     return receipt
 
 
+def disputed_receipts(limit: int = 200) -> list[tuple[Receipt, Match]]:
+    """The disputed receipts with their matches, newest dispute first (the coordinators'
+    page: the match then goes to them)."""
+    from sqlalchemy.orm import joinedload
+
+    from aidmatch.needs.models import Need
+
+    rows = db.session.execute(
+        select(Receipt, Match)
+        .join(Match, Match.id == Receipt.match_id)
+        .where(Receipt.disputed_at.is_not(None))
+        .options(
+            joinedload(Match.need).joinedload(Need.organization),
+            joinedload(Match.organization),
+        )
+        .order_by(Receipt.disputed_at.desc(), Receipt.id.desc())
+        .limit(limit)
+    ).all()
+    return [(receipt, match) for receipt, match in rows]
+
+
+def disputes_since(since: datetime) -> int:
+    """How many receipts were disputed since then (a coordinator's home page)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(Receipt.id)).where(Receipt.disputed_at >= since))
+
+
 def dispute_until(receipt: Receipt) -> datetime:
     """Until when the group may dispute this receipt."""
     return receipt.signed_at + timedelta(hours=DISPUTE_HOURS)

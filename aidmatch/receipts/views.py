@@ -9,8 +9,11 @@ nothing of any match. The receipt POST is rate-limited per client address
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -19,7 +22,7 @@ from aidmatch.extensions import db, limiter
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import match_section
 from aidmatch.matches.views import get_match
-from aidmatch.permissions import require_login
+from aidmatch.permissions import is_staff, require_login, require_staff
 from aidmatch.photos.images import MAX_BYTES
 from aidmatch.photos.operations import photos_of
 from aidmatch.privacy import viewer_for
@@ -28,6 +31,7 @@ from aidmatch.receipts.forms import DisputeForm, SignForm, SlipForm, new_form_ke
 from aidmatch.receipts.slip import qr_svg, slip_blocks
 from aidmatch.refusals import Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
+from aidmatch.web.home import AttentionItem, attention_provider
 
 bp = Blueprint("receipts", __name__)
 
@@ -207,3 +211,35 @@ def dispute(match_id: int):
         return render_match(match, None, refusal_status(err), dispute_form=form)
     flash(_("The receipt is disputed: the coordinators will look into it."), "ok")
     return redirect(back)
+
+
+# --- the coordinators: disputed receipts ----------------------------------------------------
+
+RECENT_DISPUTES = timedelta(days=7)
+
+
+@bp.get("/receipts/disputed")
+@require_staff
+def disputed():
+    """The coordinators' list of disputed receipts, newest dispute first: each match to look
+    into with both sides."""
+    rows = [{"receipt": receipt, "match": match} for receipt, match in ops.disputed_receipts()]
+    return render_template("receipts/disputed.html", rows=rows)
+
+
+@attention_provider
+def _recent_disputes(user):
+    """On a coordinator's home page: the receipts disputed in the last week."""
+    if not is_staff(user):
+        return
+    count = ops.disputes_since(utcnow() - RECENT_DISPUTES)
+    if count:
+        yield AttentionItem(
+            ngettext(
+                "%(num)d receipt was disputed in the last 7 days",
+                "%(num)d receipts were disputed in the last 7 days",
+                count,
+            ),
+            url_for("receipts.disputed"),
+            "warn",
+        )
