@@ -384,3 +384,17 @@ def test_api_receipt_and_photos_for_the_sides_only(cast, client, login_as, api_c
     )
     assert refused.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Photo)) == 1
+
+
+def test_receipt_posts_are_rate_limited_per_address(app):
+    assert app.config["RECEIPT_RATE_LIMIT"] == "10 per minute; 60 per hour"
+    guess = "/r/" + "B" * 43
+
+    def post(address: str):
+        return app.test_client().post(guess, data={}, environ_base={"REMOTE_ADDR": address})
+
+    for _ in range(10):
+        assert post("10.1.1.1").status_code == 404
+    limited = post("10.1.1.1")
+    assert limited.status_code == 429 and "Too many receipts" in text(limited)
+    assert post("10.1.1.2").status_code == 404
