@@ -311,6 +311,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
         "REGISTER_RATE_LIMIT": env.get("REGISTER_RATE_LIMIT", "10 per hour"),
         "MESSAGE_RATE_LIMIT": env.get("MESSAGE_RATE_LIMIT", "20 per minute; 200 per day"),
+        # receipts signed through a slip's link (no account): per client address
+        "RECEIPT_RATE_LIMIT": env.get("RECEIPT_RATE_LIMIT", "10 per minute; 60 per hour"),
+        "RECEIPT_LINK_DAYS": _positive_setting(env, "RECEIPT_LINK_DAYS", 60),
         "SESSION_IDLE_HOURS": _positive_setting(env, "SESSION_IDLE_HOURS", 72),
         "SESSION_COOKIE_SECURE": mode == "production",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -104,7 +104,9 @@ def register_models() -> None:
     from aidmatch.notify import models as _notify  # noqa: F401
     from aidmatch.offers import models as _offers  # noqa: F401
     from aidmatch.orgs import models as _orgs  # noqa: F401
+    from aidmatch.photos import models as _photos  # noqa: F401
     from aidmatch.places import models as _places  # noqa: F401
+    from aidmatch.receipts import models as _receipts  # noqa: F401
     from aidmatch.runs import models as _runs  # noqa: F401
 
 
@@ -137,6 +139,7 @@ def register_hooks() -> None:
     from aidmatch.conversations import views as _conversations  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
+    from aidmatch.receipts import views as _receipts  # noqa: F401  (the match page's receipt)
     from aidmatch.site import org_page as _org_page  # noqa: F401
 
 
@@ -155,7 +158,9 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.notify.views import bp as notify_bp
     from aidmatch.offers.views import bp as offers_bp
     from aidmatch.orgs.views import bp as orgs_bp
+    from aidmatch.photos.views import bp as photos_bp
     from aidmatch.places.views import bp as places_bp
+    from aidmatch.receipts.views import bp as receipts_bp
     from aidmatch.runs.views import bp as runs_bp
     from aidmatch.site.admin_views import bp as admin_bp
     from aidmatch.site.audit_views import bp as audit_bp
@@ -177,6 +182,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(matches_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(conversations_bp)
+    app.register_blueprint(photos_bp)
+    app.register_blueprint(receipts_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
@@ -194,7 +201,9 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.needs.api import blp as needs_api
     from aidmatch.notify.api import blp as notify_api
     from aidmatch.offers.api import blp as offers_api
+    from aidmatch.photos.api import blp as photos_api
     from aidmatch.places.api import blp as places_api
+    from aidmatch.receipts.api import blp as receipts_api
     from aidmatch.runs.api import blp as runs_api
     from aidmatch.transparency.api import blp as transparency_api
     from aidmatch.web.api import api, register_docs_page
@@ -208,6 +217,8 @@ def register_blueprints(app: Flask) -> None:
         offers_api,
         matches_api,
         conversations_api,
+        photos_api,
+        receipts_api,
         transparency_api,
         runs_api,
         candidates_api,

@@ -31,6 +31,7 @@ from aidmatch.notify.models import Channel, Preference
 from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.orgs.operations import create_organization, decide, verify_organization
 from aidmatch.permissions import Role
+from aidmatch.receipts import operations as receipts
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import RunStatus
 from tests.factories import make_org, make_user
@@ -227,6 +228,17 @@ def run(story: Story) -> None:
     ops.confirm_delivery(short, s.organizer, 7, note=RECEIPT_NOTE)
     ops.decline(claimed(s, 5), s.donor, "Our van is booked")
     ops.withdraw(claimed(s, 5, approve=True), s.donor, "The stock went elsewhere")
+    # A receipt signed at the drop point through the slip's link (the group is told), which
+    # the group then disputes (the coordinators are told).
+    by_link = claimed(s, 6, approve=True)
+    link = receipts.make_link(by_link, s.donor)
+    receipt = receipts.sign(
+        link,
+        by_link,
+        {"condition": "less", "quantity_received": "5", "note": RECEIPT_NOTE, "signer_name": "P"},
+        "story-receipt",
+    )
+    receipts.dispute(by_link, receipt, s.organizer, "Only four came")
     s.seen(full, short)
     db.session.commit()
 

@@ -149,6 +149,16 @@ SURFACES = {
         # The home page's dashboard: what a side must do now and its history link to the
         # match; leak checks (no one else's match, no point, note, contact, distance, score).
         "html_home": set(),
+        # The delivery slip (/matches/<id>/slip, printed: the two sides and staff open it)
+        # and the receipt link's page (/r/<token>: whoever holds the paper, no account): the
+        # items, the settlement and both organizations' names; never a point, a delivery
+        # note, a contact, a distance or a score. The receipt page shows only what the slip
+        # shows. GET /api/v1/matches/<id>/receipt and a match's photo (/photos/<id>): its
+        # sides and staff.
+        "html_slip": {"listed", "other_side_name"},
+        "html_receipt": {"listed", "other_side_name"},
+        "api_receipt": {"listed"},
+        "photo": {"listed"},
     },
     "org": {
         "html_detail": {"contact"},
@@ -240,6 +250,9 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
 
 # Surfaces that name no need, offer or match (charts, a map's outlines, the admins' lists of
 # failed deliveries and of accounts).
+# What a delivery slip and its receipt link show, to anyone allowed to open them at all.
+PAPER = ("html_slip", "html_receipt", "api_receipt", "photo")
+ON_ITS_WAY = frozenset({"confirmed", "shipped"})  # a match whose receipt link is open
 NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries", "admin_users")
 
 
@@ -285,6 +298,11 @@ def in_conversation(viewer: Viewer, kind: str, key: str) -> bool:
 def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> bool | None:
     """DESIGN's answer: True shown, False hidden, None when the row does not apply (a
     viewer's own contact or name, which a page may or may not repeat)."""
+    if surface in PAPER and field not in ("listed", "other_side_name"):
+        return False  # paper travels: settlement at most, no note, contact, distance, score
+    if surface == "html_receipt":
+        # Whoever holds the link (anyone, no account) while the match is on its way.
+        return MATCHES[key][2] in ON_ITS_WAY
     if field == "message_body":
         if surface in INBOX_SURFACES:  # told to the other side (and staff taking part) only
             return None if in_conversation(viewer, kind, key) else False

@@ -4,6 +4,7 @@ delivery notes, contacts and names; the matches made through the API."""
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ class World:
     ids: dict[str, int]
     near_id: int
     match_facts: dict[str, dict] = field(default_factory=dict)
+    # The receipt link of each match on its way (its slip made), and a photo of each match.
+    receipt_tokens: dict[str, str] = field(default_factory=dict)
 
 
 def build_world(app, api_client) -> World:
@@ -194,7 +197,30 @@ def build_world(app, api_client) -> World:
         assert body["distance_km"] % 5 and body["score"] and closeness, body
     tell_the_parties(world, member)
     talk(world, member, api_client)
+    slips_and_photos(world, users)
     return world
+
+
+def slips_and_photos(world: World, users: dict) -> None:
+    """The slip (receipt link) of each confirmed or shipped match, and a photo of each match."""
+    from PIL import Image
+
+    from aidmatch.matches.models import Match
+    from aidmatch.photos.models import PhotoPurpose
+    from aidmatch.photos.operations import add_photo
+    from aidmatch.receipts.operations import OPEN, link_token, make_link
+
+    staff = users["coordinator"]
+    for key in MATCHES:
+        match = db.session.get(Match, world.ids[key])
+        if match.status in OPEN:
+            world.receipt_tokens[key] = link_token(make_link(match, staff))
+        jpeg = io.BytesIO()
+        Image.new("RGB", (40, 30)).save(jpeg, "JPEG")
+        world.ids[f"photo_{key}"] = add_photo(
+            match, jpeg.getvalue(), PhotoPurpose.DELIVERY, staff
+        ).id
+    db.session.commit()
 
 
 def talk(world: World, member: dict, api_client) -> None:
@@ -272,7 +298,8 @@ class AnonymousApi:
 class Session:
     """One viewer's requests: its pages (logged in) and its API calls (bearer token), each
     URL loaded once. Anonymous visitors get 401 from the API and the login page for every
-    page but the transparency page (DESIGN: that page is all they see)."""
+    page but the transparency page (DESIGN: that page is all they see) and a slip's receipt
+    link (whoever holds the paper)."""
 
     def __init__(self, app, api_client, world: World, viewer: Viewer):
         self.viewer, self.world = viewer, world
@@ -293,6 +320,8 @@ class Session:
                 allowed = {401} if kind == "api" else {302}
                 if path.startswith("/transparency") or path == "/":
                     allowed = {200}  # the home page of a visitor: a welcome, no data
+                if path.startswith("/r/"):
+                    allowed = {200}  # a receipt link: whoever holds the slip, no account
             else:
                 allowed = {200, 403, 404}
             assert response.status_code in allowed, (self.viewer.key, path, response.status_code)

@@ -5,10 +5,12 @@ response of tests.conftest.ApiClient; the walk below reaches every operation).""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from flask import Flask
+from PIL import Image
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
@@ -225,6 +227,18 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     walk.call(organizer, "POST", messages, 422, json={"body": "  "})
     walk.call(donor, "GET", messages, 200)
     walk.call(donor, "GET", "/matches/99999999/messages", 404)
+    walk.call(organizer, "GET", f"/matches/{first}/receipt", 200)
+    walk.call(donor, "GET", "/matches/99999999/receipt", 404)
+    photos = f"/matches/{first}/photos"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (30, 20)).save(jpeg, "JPEG")
+    jpeg.seek(0)
+    upload = {"data": {"photo": (jpeg, "p.jpg")}, "content_type": "multipart/form-data"}
+    walk.call(donor, "POST", photos, 201, **upload)
+    not_a_photo = {"photo": (io.BytesIO(b"plain text"), "p.txt")}
+    walk.call(donor, "POST", photos, 422, data=not_a_photo, content_type="multipart/form-data")
+    walk.call(organizer, "GET", photos, 200)
+    walk.call(organizer, "GET", "/matches/99999999/photos", 404)
     requests = f"/offers/{offer}/requests"
     walk.call(organizer, "POST", requests, 422, json={})
     walk.call(donor, "POST", requests, 403, json={"need_id": need, "quantity": 1})

@@ -175,6 +175,22 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "html_edit":
         response = s.page(f"/orgs/{oid}/edit")
         return _whole(response, response.status_code == 200)
+    if surface == "html_slip":
+        response = s.page(f"/matches/{oid}/slip")
+        return _whole(response, response.status_code == 200)
+    if surface == "html_receipt":
+        token = s.world.receipt_tokens.get(key)
+        if token is None:
+            return Located(False, "", "", None)
+        response = s.page(f"/r/{token}")
+        return _whole(response, response.status_code == 200)
+    if surface == "api_receipt":
+        response = s.api(f"/matches/{oid}/receipt")
+        return _whole(response, response.status_code == 200)
+    if surface == "photo":
+        response = s.page(f"/photos/{ids['photo_' + key]}")
+        text = response.get_data().decode("latin-1")  # the JPEG's bytes, searched as text
+        return Located(response.status_code == 200, text, text, None)
     if surface in ("transparency", "ledger"):
         response = s.page("/transparency" if surface == "transparency" else "/transparency/ledger")
         return _whole(response, title in response.get_data(as_text=True))

@@ -5,9 +5,11 @@ available-until, a pending match past its time): they read as expired; storing i
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import event, update
 
 from aidmatch.auth.reset import make_reset_token
@@ -20,6 +22,9 @@ from aidmatch.notify.unsubscribe import unsubscribe_token
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.photos.models import PhotoPurpose
+from aidmatch.photos.operations import add_photo
+from aidmatch.receipts.operations import link_token, make_link
 from tests.factories import PASSWORD, make_org, make_user
 from tests.posting_factories import make_need, make_offer
 
@@ -70,6 +75,10 @@ class World:
         everyone = list(self.users.values())
         tell(everyone, "match_claimed", params=params, match=db.session.get(Match, self.lapsed))
         tell(everyone, "reminder_unpledged", params=params, need=self.need)
+        # The confirmed match's slip (its receipt link) and a photo of it.
+        confirmed = db.session.get(Match, self.confirmed)
+        self.receipt_token = link_token(make_link(confirmed, self.users["admin"]))
+        self.photo_id = add_photo(confirmed, _jpeg(), PhotoPurpose.DELIVERY, self.users["admin"]).id
         db.session.commit()
 
     @staticmethod
@@ -110,8 +119,16 @@ class World:
                 make_reset_token(self.users["organizer"]),
                 unsubscribe_token(self.users["donor"], "match_shipped"),
                 "forged.token",
+                self.receipt_token,
             ],
+            "photo_id": [self.photo_id],
         }
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(out, "JPEG")
+    return out.getvalue()
 
 
 @pytest.fixture

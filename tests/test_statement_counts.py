@@ -35,6 +35,7 @@ from aidmatch.notify.models import Delivery, DeliveryStatus
 from aidmatch.offers.models import Offer
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.receipts import operations as receipts
 from aidmatch.runs.job import create_run, run_matching
 from aidmatch.runs.models import MatchingRun, RunStatus
 from tests.factories import PASSWORD, make_org, make_user
@@ -161,8 +162,15 @@ class World:
                 ops.approve(match, coordinator)
             if step in ("shipped", "delivered"):
                 ops.ship(match, donor, "Courier van", tracking="NP 1")
-            if step == "delivered":
+            if step == "delivered" and i % 2:
                 ops.confirm_delivery(match, organizer, 5, "All there")
+            elif step == "delivered":
+                # signed at the drop point through the slip's link, then disputed
+                link = receipts.make_link(match, donor)
+                data = {"condition": "less", "quantity_received": "4", "signer_name": f"R {i}"}
+                receipt = receipts.sign(link, match, data, f"count-{i}")
+                receipts.dispute(match, receipt, organizer, "Only three")
+            if step == "delivered":
                 long_ago = utcnow() - timedelta(days=40 + i % 20)
                 db.session.execute(
                     update(Match).where(Match.id == match.id).values(delivered_at=long_ago)
@@ -213,6 +221,7 @@ LISTS = [
     ("coordinator", "/orgs"),
     ("coordinator", "/orgs?state=unverified"),
     ("coordinator", "/conversations/reported"),
+    ("coordinator", "/receipts/disputed"),
     ("coordinator", "/notifications"),
     ("coordinator", "/api/v1/needs"),
     ("coordinator", "/api/v1/offers"),

@@ -46,6 +46,9 @@ SIDES: dict[str, Callable] = {
     "reviewer": can_review,  # coordinators and admins of neither side
     "party_or_staff": lambda user, match: is_staff(user) or is_party(user, match),
     "system": lambda user, match: False,  # only the expiry job (flask matches expire)
+    # Whoever holds the goods at the drop point, through the match's single-use receipt link
+    # (receipts/): the actor is the link's signer, not a user, and only for its own match.
+    "receipt": lambda user, match: getattr(user, "receipt_match_id", None) == match.id,
 }
 
 
@@ -197,6 +200,26 @@ TABLE: tuple[Action, ...] = (
         _l("Only the group that posted the need may confirm its delivery."),
         _l("Only a shipped match can be confirmed as received; it is %(status)s."),
         tells=(
+            Tell("donor", "match_delivered", "full"),
+            Tell("reviewer", "match_delivered", "full"),
+            Tell("donor", "match_shortfall", "short"),
+            Tell("reviewer", "match_shortfall", "short"),
+        ),
+    ),
+    # The same receipt, signed through the slip's QR link by whoever received the goods, without
+    # an account: a confirmed match too (the goods may arrive before the donor marks them
+    # shipped). The group's members hear of it at once and may dispute it (receipts/).
+    Action(
+        "confirm_by_receipt",
+        "receipt",
+        frozenset({CONFIRMED, SHIPPED}),
+        MatchStatus.DELIVERED,
+        "none",
+        "Only the match's receipt link may sign its receipt.",  # never shown to a person
+        _l("This receipt can no longer be signed: the match is %(status)s."),
+        button=False,
+        tells=(
+            Tell("group", "receipt_signed"),
             Tell("donor", "match_delivered", "full"),
             Tell("reviewer", "match_delivered", "full"),
             Tell("donor", "match_shortfall", "short"),

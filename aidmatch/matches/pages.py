@@ -66,6 +66,9 @@ ACTION_LABELS = {
     "withdraw": _l("withdrawn by the donor"),
     "ship": _l("shipped"),
     "confirm_delivery": _l("receipt confirmed"),
+    "confirm_by_receipt": _l("receipt signed through the slip's link"),
+    "link": _l("delivery slip made"),
+    "dispute": _l("receipt disputed by the group"),
     "release": _l("released by a coordinator"),
     "extend": _l("more time asked for"),
     "cancel": _l("cancelled"),
@@ -226,7 +229,11 @@ def history(match: Match, viewer) -> list[dict]:
             {
                 "time": event.created_at,
                 "action": str(ACTION_LABELS.get(verb, event.action)),
-                "who": person(actor, viewer, match),
+                "who": (
+                    _("whoever received the goods, through the slip's link")
+                    if verb == "confirm_by_receipt"
+                    else person(actor, viewer, match)
+                ),
                 "changes": changes,
             }
         )

@@ -279,11 +279,14 @@ def ship(match: Match, actor, note: str, tracking: str = "") -> Match:
     return match
 
 
-def confirm_delivery(match: Match, actor, quantity_received, note: str = "") -> Match:
+def confirm_delivery(
+    match: Match, actor, quantity_received, note: str = "", via: str = "confirm_delivery"
+) -> Match:
     """The group confirms what arrived: a shortfall is flagged and released from the need;
-    the need is fulfilled once its delivered quantity reaches its quantity."""
+    the need is fulfilled once its delivered quantity reaches its quantity. ``via``: the
+    table's row that gives the authority (confirm_by_receipt: the signer of a receipt link)."""
     now = utcnow()
-    lifecycle.check("confirm_delivery", actor, match, now)
+    lifecycle.check(via, actor, match, now)
     received = clean_quantity(quantity_received, "quantity_received", minimum=0)
     if received > match.quantity:
         raise Invalid(
@@ -296,7 +299,7 @@ def confirm_delivery(match: Match, actor, quantity_received, note: str = "") -> 
     _transition(
         match,
         actor,
-        "confirm_delivery",
+        via,
         now,
         values={
             "quantity_received": received,

@@ -149,6 +149,26 @@ KINDS: dict[str, Kind] = {
             _l("Only %(received)s of %(what)s arrived for the need in %(place)s."),
             "match",
         ),
+        # A receipt signed through the slip's link, without an account: the group sees it
+        # at once and may dispute it within 72 hours (receipts/).
+        Kind(
+            "receipt_signed",
+            "action",
+            _l("A receipt was signed for your need"),
+            _l(
+                "A receipt was signed at the drop point: %(received)s of %(what)s arrived for "
+                "your need in %(place)s. Check it; you may dispute it within 72 hours."
+            ),
+            "match",
+        ),
+        Kind(
+            "receipt_disputed",
+            "action",
+            _l("A group disputes a receipt"),
+            _l("A group disputes the receipt signed for %(what)s in %(place)s: %(reason)s"),
+            "match",
+            staff=True,
+        ),
         Kind(
             "match_withdrawn",
             "news",

@@ -126,6 +126,17 @@ class Viewer:
         """Staff and the two sides see a match; for anyone else it does not exist."""
         return self.staff or self.is_side(match)
 
+    def sees_photos(self, match) -> bool:
+        """A match's photos (delivery proof, damage) and its receipt: staff and its two sides;
+        nobody else (not the public, not the transparency page), not even that they exist."""
+        return self.sees_match(match)
+
+    @staticmethod
+    def paper_title(need) -> str | None:
+        """What a delivery slip (and its receipt page, which anyone holding the link opens)
+        may print of a need's title: nothing of a sensitive need, as paper travels."""
+        return None if need.sensitive else need.title
+
     def sees_conversation(self, party_org_ids: Iterable[int | None]) -> bool:
         """A conversation's messages (a match's, or an offer's between its organization and
         one group): staff and the members of its two organizations; nobody else, not even

@@ -22,6 +22,7 @@ Skipped in the PostgreSQL run: the markup does not depend on the database.
 
 from __future__ import annotations
 
+import io
 import os
 from datetime import timedelta
 
@@ -57,6 +58,8 @@ def phone_world(database_url):
     a person of each role, a need and an offer with long words, a confirmed match (contacts
     shown, notifications sent) and a finished matching run. Yields (base_url, emails by
     role, every GET route with its parameters filled)."""
+    from PIL import Image
+
     from aidmatch.auth.reset import make_reset_token
     from aidmatch.db import utcnow
     from aidmatch.extensions import db
@@ -64,6 +67,9 @@ def phone_world(database_url):
     from aidmatch.notify.unsubscribe import unsubscribe_token
     from aidmatch.orgs.models import OrgKind
     from aidmatch.permissions import Role
+    from aidmatch.photos.models import PhotoPurpose
+    from aidmatch.photos.operations import add_photo
+    from aidmatch.receipts.operations import link_token, make_link
     from aidmatch.runs.models import MatchingRun, RunStatus
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
@@ -113,6 +119,11 @@ def phone_world(database_url):
             timings={},
         )
         db.session.add(run)
+        # The match's slip (its receipt link, opened without an account) and a photo.
+        receipt_token = link_token(make_link(match, people["coordinator"]))
+        jpeg = io.BytesIO()
+        Image.new("RGB", (1600, 1200)).save(jpeg, "JPEG")
+        photo = add_photo(match, jpeg.getvalue(), PhotoPurpose.DELIVERY, donor)
         db.session.commit()
         emails = {role: user.email for role, user in people.items()}
         ids = {
@@ -126,7 +137,9 @@ def phone_world(database_url):
             "token": [
                 make_reset_token(organizer),
                 unsubscribe_token(donor, "match_shipped"),
+                receipt_token,
             ],
+            "photo_id": [photo.id],
         }
         urls = _urls(app, ids)
         db.session.remove()

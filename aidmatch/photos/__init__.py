@@ -1,0 +1,1 @@
+"""Photos of a match (delivery proof, damage), kept without any metadata (images.py)."""
