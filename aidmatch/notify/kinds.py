@@ -150,6 +150,27 @@ KINDS: dict[str, Kind] = {
             "match",
         ),
         Kind(
+            "leg_confirmed",
+            "news",
+            _l("A hand-off of a shipment was confirmed"),
+            _l(
+                "A hand-off was confirmed: %(received)s of %(what)s arrived on the way to the "
+                "need in %(place)s."
+            ),
+            "match",
+        ),
+        Kind(
+            "leg_overdue",
+            "queue",
+            _l("A hand-off was not confirmed in time"),
+            _l(
+                "A hand-off of %(what)s for the need in %(place)s has not been confirmed by "
+                "its receiver in time."
+            ),
+            "match",
+            staff=True,
+        ),
+        Kind(
             "match_withdrawn",
             "news",
             _l("A donor withdrew"),
