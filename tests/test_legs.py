@@ -262,3 +262,17 @@ def test_api(world, api_client):
     assert seen["delivery_note"] is None and seen["shipped_note"] is None
     assert "contact" not in seen and "contacts" not in seen
     assert seen["need"].get("delivery_note") is None
+
+
+def test_the_group_confirms_a_routed_shipment_through_its_last_leg(world):
+    w, cast, match = world, world.cast, world.match
+    leg = legs.hand_over(match, cast.donor, w.border.id, 20)
+    # The goods are at the hub or on the way: the group's direct confirmation is refused.
+    refused(409, ops.confirm_delivery, match, cast.organizer, 20)
+    legs.confirm(leg, w.border_man, 20)
+    last = legs.hand_over(match, w.border_man, cast.group.id, 20)
+    refused(409, ops.confirm_delivery, match, cast.organizer, 20)
+    legs.confirm(last, cast.organizer, 20)
+    assert match.status == MatchStatus.DELIVERED and match.quantity_received == 20
+    db.session.commit()
+    assert_invariant()

@@ -215,6 +215,26 @@ def confirm(leg: Leg, actor, quantity_received, note: str = "") -> Leg:
     return leg
 
 
+@transitions.delivery_check
+def _delivered_by_the_last_leg(match: Match, received: int) -> None:
+    """A shipment through hubs is delivered by the hand-off into the group (confirm calls
+    confirm_delivery once that leg is confirmed, with what arrived on it): the group's own
+    confirmation of a match whose goods are still on the route is refused."""
+    legs = legs_of(match)
+    if not legs:
+        return
+    last = legs[-1]
+    into_group = last.to_org_id == match.need.organization_id
+    if not into_group or last.status != LegStatus.RECEIVED:
+        raise Conflict(
+            _(
+                "These goods travel through hubs: confirm what arrived on the hand-off to "
+                "your group, under the route of the goods."
+            ),
+            code="conflict",
+        )
+
+
 def tell_sides(leg: Leg, actor) -> list:
     """The members of the leg's two organizations hear that it was confirmed (never the one
     who confirmed): the category, the quantities and the need's settlement or oblast."""
