@@ -75,8 +75,11 @@ def test_three_legs_leg_by_leg_on_the_page_one_short(world, client, switch):
         cast.donor_org.id,
         w.border.id,
     )
-    # The hub sees where the goods are, and confirms 20.
+    # The hub is told, its home page points to the match; it sees where the goods are and
+    # confirms 20.
     switch(w.border_man)
+    home = client.get("/").get_data(as_text=True)
+    assert "1 hand-off is on its way to you" in home and f"/matches/{match.id}#route" in home
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "On the way to Border hub Krakovets since" in page
     response = client.post(f"/legs/{first.id}/confirm", data={"quantity_received": "20"})
@@ -129,6 +132,14 @@ def test_three_legs_leg_by_leg_on_the_page_one_short(world, client, switch):
         .all()
     )
     assert sorted(told) == sorted([cast.donor.id, w.border_man.id, w.keeper.id])
+    handed = (
+        db.session.execute(
+            select(Notification.user_id).where(Notification.kind == "leg_handed_over")
+        )
+        .scalars()
+        .all()
+    )
+    assert sorted(handed) == sorted([w.border_man.id, w.keeper.id, cast.organizer.id])
 
     # The transparency page counts the three-leg shipment as one delivery.
     db.session.execute(

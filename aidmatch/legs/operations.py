@@ -9,8 +9,9 @@ the next organization (a hub, or at last the group), and confirming a leg by its
   match's confirmation of delivery (matches/transitions.confirm_delivery, the lifecycle
   table's move): the shortfall of the whole route is released from the need there, as for
   any delivery of less, so the counters keep DESIGN's invariant.
-- Each confirmed leg tells the members of its two organizations (``leg_confirmed``); a leg not
-  confirmed within LEG_CONFIRM_HOURS tells the coordinators once (overdue.py).
+- A hand-over tells the receiver's members (``leg_handed_over``); each confirmed leg tells the
+  members of its two organizations (``leg_confirmed``); a leg not confirmed within
+  LEG_CONFIRM_HOURS tells the coordinators once (overdue.py).
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def hand_over(
     db.session.add(leg)
     db.session.flush()
     record(actor, "leg.hand_over", leg, after=_audit(leg))
+    tell_all(tell_receiver(leg, actor))
     return leg
 
 
@@ -233,6 +235,20 @@ def _delivered_by_the_last_leg(match: Match, received: int) -> None:
             ),
             code="conflict",
         )
+
+
+def tell_receiver(leg: Leg, actor) -> list:
+    """The members of the leg's receiver hear that goods are on their way to them: the
+    category, the quantity sent and the need's settlement or oblast."""
+    need = leg.match.need
+    return each_told(
+        members_of([leg.to_org_id]).get(leg.to_org_id, []),
+        "leg_handed_over",
+        lambda user: posting_params(need, user, quantity=leg.quantity_sent),
+        not_to=actor,
+        match=leg.match,
+        need=need,
+    )
 
 
 def tell_sides(leg: Leg, actor) -> list:

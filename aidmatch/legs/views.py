@@ -7,7 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
@@ -22,6 +24,7 @@ from aidmatch.permissions import require_login
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Invalid, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
+from aidmatch.web.home import AttentionItem, attention_provider
 from aidmatch.web.i18n import local_datetime
 
 bp = Blueprint("legs", __name__)
@@ -156,3 +159,27 @@ def confirm(leg_id: int):
         return render_match(match, status=refusal_status(err), leg_forms=forms)
     flash(_("Thank you: the hand-off is confirmed."), "ok")
     return redirect(url_for("matches.detail", match_id=match.id, _anchor="route"))
+
+
+@attention_provider
+def _legs_to_confirm(user):
+    """On a member's home page: the hand-offs on their way to its organization (the oldest
+    one's match is linked)."""
+    org_id = getattr(user, "organization_id", None)
+    if org_id is None:
+        return
+    waiting = (Leg.to_org_id == org_id, Leg.status == LegStatus.ON_THE_WAY)
+    count = db.session.scalar(select(func.count(Leg.id)).where(*waiting))
+    if count:
+        oldest = db.session.scalar(
+            select(Leg.match_id).where(*waiting).order_by(Leg.handed_over_at).limit(1)
+        )
+        yield AttentionItem(
+            ngettext(
+                "%(num)d hand-off is on its way to you: confirm what arrives",
+                "%(num)d hand-offs are on their way to you: confirm what arrives",
+                count,
+            ),
+            url_for("matches.detail", match_id=oldest, _anchor="route"),
+            "warn",
+        )

@@ -150,6 +150,16 @@ KINDS: dict[str, Kind] = {
             "match",
         ),
         Kind(
+            "leg_handed_over",
+            "action",
+            _l("Goods are on their way to you"),
+            _l(
+                "Handed over to you: %(what)s on the way to the need in %(place)s. Confirm "
+                "what arrives on the match's page."
+            ),
+            "match",
+        ),
+        Kind(
             "leg_confirmed",
             "news",
             _l("A hand-off of a shipment was confirmed"),
