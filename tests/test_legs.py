@@ -200,6 +200,8 @@ def test_a_late_leg_is_flagged_and_told_to_coordinators_once(world, client, swit
     switch(cast.coordinator)
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "not confirmed in time" in page
+    home = client.get("/").get_data(as_text=True)
+    assert "1 hand-off was not confirmed in time" in home
 
 
 def test_hubs_see_the_match_but_not_the_group_point_note_contact(world, client, switch):

@@ -15,15 +15,21 @@ from aidmatch.extensions import db
 from aidmatch.jobs.queue import periodic
 from aidmatch.legs.models import Leg, LegStatus
 from aidmatch.legs.operations import confirm_hours
-from aidmatch.matches.models import Match
+from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.notify.outbox import tell_all
 from aidmatch.notify.recipients import each_told, posting_params, staff
 
 
 def late_legs(now: datetime):
-    """SQL: the legs on the way since before LEG_CONFIRM_HOURS ago."""
-    return select(Leg).where(
-        Leg.status == LegStatus.ON_THE_WAY, Leg.handed_over_at <= now - confirm_hours()
+    """SQL: the legs on the way since before LEG_CONFIRM_HOURS ago, of shipped matches."""
+    return (
+        select(Leg)
+        .join(Match, Match.id == Leg.match_id)
+        .where(
+            Leg.status == LegStatus.ON_THE_WAY,
+            Leg.handed_over_at <= now - confirm_hours(),
+            Match.status == MatchStatus.SHIPPED,
+        )
     )
 
 

@@ -16,11 +16,12 @@ from aidmatch.extensions import db
 from aidmatch.legs import operations as ops
 from aidmatch.legs.forms import HandOverForm, LegReceiptForm
 from aidmatch.legs.models import Leg, LegStatus
+from aidmatch.legs.overdue import late_legs
 from aidmatch.matches.forms import parse_quantity
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.pages import match_section
 from aidmatch.matches.views import get_match, render_match
-from aidmatch.permissions import require_login
+from aidmatch.permissions import is_staff, require_login
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Invalid, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
@@ -182,4 +183,27 @@ def _legs_to_confirm(user):
             ),
             url_for("matches.detail", match_id=oldest, _anchor="route"),
             "warn",
+        )
+
+
+@attention_provider
+def _late_legs(user):
+    """On a coordinator's home page: the hand-offs not confirmed in time (LEG_CONFIRM_HOURS;
+    the oldest one's match is linked, flagged on its page)."""
+    if not is_staff(user):
+        return
+    late = late_legs(utcnow())
+    count = db.session.scalar(late.with_only_columns(func.count(Leg.id)))
+    if count:
+        oldest = db.session.scalar(
+            late.with_only_columns(Leg.match_id).order_by(Leg.handed_over_at).limit(1)
+        )
+        yield AttentionItem(
+            ngettext(
+                "%(num)d hand-off was not confirmed in time",
+                "%(num)d hand-offs were not confirmed in time",
+                count,
+            ),
+            url_for("matches.detail", match_id=oldest, _anchor="route"),
+            "urgent",
         )
