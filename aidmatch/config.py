@@ -332,6 +332,7 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "API_TOKEN_TTL_HOURS": _int_setting(env, "API_TOKEN_TTL_HOURS", 24 * 30),
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),
         "MATCH_PENDING_TTL_HOURS": _positive_setting(env, "MATCH_PENDING_TTL_HOURS", 72),
+        "LEG_CONFIRM_HOURS": _positive_setting(env, "LEG_CONFIRM_HOURS", 72),
         "MATCH_CONFIRMED_TTL_DAYS": _positive_setting(env, "MATCH_CONFIRMED_TTL_DAYS", 14),
         "MATCH_EXTENSION_HOURS": _positive_setting(env, "MATCH_EXTENSION_HOURS", 72),
         # The public ledger and charts: a delivery shows this many days after it at the

@@ -99,6 +99,7 @@ def register_models() -> None:
     from aidmatch.auth import models as _auth  # noqa: F401
     from aidmatch.categories import models as _categories  # noqa: F401
     from aidmatch.conversations import models as _conversations  # noqa: F401
+    from aidmatch.legs import models as _legs  # noqa: F401
     from aidmatch.matches import models as _matches  # noqa: F401
     from aidmatch.needs import models as _needs  # noqa: F401
     from aidmatch.notify import models as _notify  # noqa: F401
@@ -137,6 +138,7 @@ def register_hooks() -> None:
     (site/org_page.py, over orgs/sections.py)."""
     from aidmatch.candidates import views as _candidates  # noqa: F401
     from aidmatch.conversations import views as _conversations  # noqa: F401
+    from aidmatch.legs import views as _legs  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
     from aidmatch.receipts import views as _receipts  # noqa: F401  (the match page's receipt)
@@ -150,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.auth.views import bp as auth_bp
     from aidmatch.categories.views import bp as admin_categories_bp
     from aidmatch.conversations.views import bp as conversations_bp
+    from aidmatch.legs.views import bp as legs_bp
     from aidmatch.maps.views import bp as maps_bp
     from aidmatch.matches import asking_views  # noqa: F401 - its routes, on matches_bp
     from aidmatch.matches.review import bp as review_bp
@@ -184,6 +187,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(conversations_bp)
     app.register_blueprint(photos_bp)
     app.register_blueprint(receipts_bp)
+    app.register_blueprint(legs_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
@@ -197,6 +201,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.categories.api import blp as categories_api
     from aidmatch.conversations.api import blp as conversations_api
     from aidmatch.extensions import csrf
+    from aidmatch.legs.api import blp as legs_api
     from aidmatch.matches.api import blp as matches_api
     from aidmatch.needs.api import blp as needs_api
     from aidmatch.notify.api import blp as notify_api
@@ -219,6 +224,7 @@ def register_blueprints(app: Flask) -> None:
         conversations_api,
         photos_api,
         receipts_api,
+        legs_api,
         transparency_api,
         runs_api,
         candidates_api,
@@ -244,6 +250,7 @@ def register_jobs(app: Flask) -> None:
     queue (jobs/queue.py)."""
     from aidmatch import cli as _cli  # noqa: F401  (postings.expire)
     from aidmatch.jobs.queue import init_jobs
+    from aidmatch.legs import overdue as _legs_overdue  # noqa: F401  (legs.overdue)
     from aidmatch.matches import digest as _digest  # noqa: F401
     from aidmatch.matches import expiry as _expiry  # noqa: F401  (matches.expire)
     from aidmatch.matches import reminders as _match_reminders  # noqa: F401

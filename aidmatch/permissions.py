@@ -91,12 +91,16 @@ def can_see_org_contact(user, org) -> bool:
 
 
 def role_for_org_kind(kind) -> Role:
-    """The role of someone who joins an organization of this kind."""
+    """The role of someone who joins an organization of this kind: organizers for a frontline
+    group (they post needs and receive), donors for the rest, hubs included (a warehouse or
+    border hub holds and forwards donors' goods and may give from its stock; it posts no
+    needs)."""
     return Role.ORGANIZER if kind == "frontline_group" else Role.DONOR  # OrgKind's value
 
 
 def role_fits_org(role: Role, org) -> bool:
-    """Organizers join frontline groups, donors donor/supply collectives; staff any org or none."""
+    """Organizers join frontline groups, donors donor/supply collectives and hubs; staff any
+    org or none."""
     if role in STAFF_ROLES:
         return True
     return org is not None and role_for_org_kind(org.kind) == role

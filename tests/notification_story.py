@@ -4,8 +4,9 @@ kind of notification (tests/test_notification_privacy.py reads what reached whom
 The world: a SENSITIVE need of a frontline group in Zorianivka (Donetsk Oblast) at an exact
 point with six decimals, its title, description and delivery note made of words found nowhere
 else, the organizations' contacts likewise; an organizer (uk), a donor (de), a coordinator (en),
-an admin (uk), the member of an organization verified during the story (en) and a donor of an
-organization that stays unverified (de). Each has an e-mail address, a linked Telegram chat
+an admin (uk), the member of an organization verified during the story (en), the member of a
+border hub a shipment passes through (de) and a donor of an organization that stays
+unverified (de). Each has an e-mail address, a linked Telegram chat
 and every kind switched on on every channel, so that each notification goes wherever it can.
 """
 
@@ -21,6 +22,7 @@ from aidmatch.conversations import operations as conversations
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import run_now
+from aidmatch.legs import operations as legs
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource
 from aidmatch.matches.reminders import PENDING_REMINDER_BEFORE, SHIP_REMINDER_AT
@@ -52,6 +54,8 @@ NEED = {
 GROUP_CONTACT = "Signal +380 67 318 2749, ask for Quokkaberry"
 DONOR_CONTACT = "WhatsApp +49 151 2468 1357, Fernwobble"
 OUTSIDER_CONTACT = "Threema Wimbletusk +48 600 731 904"
+HUB_CONTACT = "Gate 7 of the Brackenfold depot, +48 22 845 6612"
+HUB_TRACKING = "HUB 4471 9920 3385"
 OFFER = {"title": "Glimmerfax generator lot", "description": "Snorkelwit spare parts"}
 OUTSIDER_OFFER = {"title": "Ozzlethorp generators", "description": "Pemmicrust spares"}
 SHIPPING_NOTE, TRACKING = "Plinthaway courier van", "NP 5917 3308 4426"
@@ -73,6 +77,11 @@ SECRET_WORDS = (
     "24681357",
     OUTSIDER_CONTACT,
     "Wimbletusk",
+    HUB_CONTACT,
+    "Brackenfold",
+    "845 6612",
+    HUB_TRACKING,
+    "4471 9920",
     "731 904",
     *OFFER.values(),
     "Glimmerfax",
@@ -99,6 +108,7 @@ class Story:
     admin: User
     newcomer: User  # a member of the organization verified in the story
     outsider: User  # a donor of an organization that stays unverified
+    hub: User  # a member of a border hub a shipment passes through
     offers: list = field(default_factory=list)
     # Every datetime a match or the need had (deadlines before and after each move).
     times: list[datetime] = field(default_factory=list)
@@ -111,6 +121,7 @@ class Story:
             self.coordinator,
             self.admin,
             self.newcomer,
+            self.hub,
             self.outsider,
         ]
 
@@ -156,7 +167,10 @@ def build() -> Story:
     depot = make_place("Depot test", *OFFER_POINT, oblast="Kharkiv Oblast")
     offer = make_offer(donors, donor, depot, category="generators", quantity=500, **OFFER)
     db.session.commit()
-    story = Story(need, organizer, donor, coordinator, admin, None, None, [offer])
+    hub_org = make_org("Border hub of Medyka", kind=OrgKind.HUB, contact=HUB_CONTACT)
+    hub = person(Role.DONOR, hub_org, "de", 9107, "hanna.hub@example.org")
+    db.session.commit()
+    story = Story(need, organizer, donor, coordinator, admin, None, None, hub, [offer])
     story.times.append(datetime.combine(need.needed_by, datetime.min.time()))
     return story
 
@@ -240,6 +254,21 @@ def run(story: Story) -> None:
     )
     receipts.dispute(by_link, receipt, s.organizer, "Only four came")
     s.seen(full, short)
+    db.session.commit()
+
+    # A shipment through the border hub: the hub confirms its leg (the donor is told), the
+    # leg on to the group is not confirmed in time (the coordinators are told), then the
+    # group confirms it (the hub is told).
+    routed = claimed(s, 4, approve=True)
+    ops.ship(routed, s.donor, SHIPPING_NOTE, tracking=TRACKING)
+    hub_id = s.hub.organization_id
+    first = legs.hand_over(routed, s.donor, hub_id, 4, carrier="Plinthaway", tracking=TRACKING)
+    legs.confirm(first, s.hub, 4)
+    last = legs.hand_over(routed, s.hub, s.need.organization_id, 4, tracking=HUB_TRACKING)
+    db.session.commit()
+    run_now("legs.overdue", last.handed_over_at + 80 * HOUR)
+    legs.confirm(last, s.organizer, 3, note=RECEIPT_NOTE)
+    s.seen(routed)
     db.session.commit()
 
     # The two sides talk on a match (a coordinator joins in) and the group reports a message;

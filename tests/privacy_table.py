@@ -32,6 +32,7 @@ ORGS = {
     **{f"D_{s}": ("donor_collective", True) for s in STATUSES},
     "D_x": ("donor_collective", True),  # unrelated donor, owns the "anywhere" offer O_free
     "DU": ("donor_collective", False),  # an unverified collective, owns O_u
+    "H": ("hub", True),  # a hub the shipped match passes through
 }
 # Needs: key -> (owner, sensitive). N_<status> is matched with O_<status>.
 NEEDS = {
@@ -41,6 +42,11 @@ NEEDS = {
 }
 OFFERS = {**{f"O_{s}": f"D_{s}" for s in STATUSES}, "O_free": "D_x", "O_u": "DU"}
 MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
+# The legs of shipments (aidmatch/legs): the donor of M_shipped handed it over to the hub H,
+# which confirmed it. A hub on a match's route sees the match as a non-side does (names,
+# settlement; never the group's point, note or contact, nor the conversation), and a leg's
+# receiver's contact (the hub's address) is seen by the leg's two organizations and staff.
+ROUTES = {"M_shipped": ("D_shipped", "H")}
 # The need whose instant candidates (offers) are checked, and the offer whose candidates
 # (needs) are: the "anywhere" offer of an unrelated donor reaches every need.
 CANDIDATES_OF_NEED = "N_confirmed"
@@ -72,6 +78,7 @@ VIEWERS = (
     *(Viewer(f"donor-other_side_{s}", "donor", f"D_{s}") for s in STATUSES),
     Viewer("donor-unrelated", "donor", "D_x"),
     Viewer("donor-unverified_org", "donor", "DU"),
+    Viewer("donor-hub_on_route", "donor", "H"),
     Viewer("coordinator", "coordinator", None),
     Viewer("admin", "admin", None),
 )
@@ -138,7 +145,9 @@ SURFACES = {
         "api_list": MATCH_FIELDS,
         "api_detail": MATCH_FIELDS,
         # The page places the need only; its conversation shows the messages.
-        "html_detail": MATCH_FIELDS - {"offer_exact_point"} | {"message_body"},
+        "html_detail": MATCH_FIELDS - {"offer_exact_point"} | {"message_body", "hub_contact"},
+        # GET /api/v1/matches/<id>/legs: the route, each leg's receiver's contact as allowed
+        "api_legs": {"listed", "hub_contact"},
         "api_messages": {"listed", "message_body"},  # GET /api/v1/matches/<id>/messages
         "html_inbox": set(),  # leak checks: a message is told to the other side only
         "api_inbox": set(),
@@ -180,7 +189,7 @@ FIELDS = {
               "message_body"),
     "match": ("listed", "need_exact_point", "offer_exact_point", "delivery_note",
               "group_contact", "donor_contact", "other_side_name", "exact_distance",
-              "score_explanation", "message_body"),
+              "score_explanation", "message_body", "hub_contact"),
     "org": ("contact", "name"),
 }  # fmt: skip
 
@@ -222,6 +231,8 @@ def relation(viewer: Viewer, kind: str, key: str) -> str:
     status = partner_status(viewer.org, kind, key)
     if status is not None:
         return f"other_side_{status}"
+    if kind == "match" and viewer.org in ROUTES.get(key, ()):
+        return "on_route"
     if not ORGS[viewer.org][1]:
         return "unverified_org"
     return "unrelated"
@@ -267,8 +278,9 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff and kind == "match" and MATCHES[key][2] == "pending"
     if surface == "html_home" and kind != "match":  # one's own open needs or offers only
         return rel == "owner"
-    if kind == "match":
-        return staff or rel.startswith("other_side_")
+    if kind == "match":  # its conversation is not a hub's (404 as for a stranger)
+        on_route = rel == "on_route" and surface != "api_messages"
+        return staff or rel.startswith("other_side_") or on_route
     if surface == "html_request_form":  # one's own verified group's fitting open needs
         return viewer.role == "organizer" and rel == "owner" and ORGS[viewer.org][1]
     if surface == "api_need_candidates" and key not in ("O_free", "O_u"):
@@ -327,6 +339,11 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
     if kind == "match":
         need, offer, status = MATCHES[key]
         group, donor = NEEDS[need][0], OFFERS[offer]
+        if field == "hub_contact":
+            route = ROUTES.get(key)
+            if route and viewer.org == route[1]:
+                return None  # its own contact
+            return seen and route is not None and (viewer.role in STAFF or viewer.org in route)
         if field in ("need_exact_point", "delivery_note"):
             return seen and private_ok(viewer, "need", need)
         if field == "offer_exact_point":
@@ -342,14 +359,17 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
         return seen and both  # exact_distance, score_explanation
     if field == "other_side_name":
         # The other party of the object's match: the donor on a need, the group on an offer.
-        matched = [m for m in MATCHES.values() if key in (m[0], m[1])]
+        matched = [(k, m) for k, m in MATCHES.items() if key in (m[0], m[1])]
         if not matched:
             return None
-        need, offer, _status = matched[0]
+        match_key, (need, offer, _status) = matched[0]
         other = OFFERS[offer] if kind == "need" else NEEDS[need][0]
         if viewer.org == other:
             return None
-        return seen and (viewer.role in STAFF or relation(viewer, kind, key) == "owner")
+        # A hub on the match's route sees the match, and so its sides, on the need's page
+        # too (which lists the matches its viewer sees; an offer's lists them to its owner).
+        on_route = kind == "need" and viewer.org in ROUTES.get(match_key, ())
+        return seen and (viewer.role in STAFF or relation(viewer, kind, key) == "owner" or on_route)
     if field == "exact_distance" and surface in ("api_need_candidates", "api_offer_candidates"):
         pair = (
             ("need", CANDIDATES_OF_NEED, "offer", key)

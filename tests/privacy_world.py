@@ -30,6 +30,7 @@ from tests.privacy_table import (
     NEEDS,
     OFFERS,
     ORGS,
+    ROUTES,
     STATUSES,
     VIEWERS,
     Viewer,
@@ -181,6 +182,7 @@ def build_world(app, api_client) -> World:
             done = who.post(f"/matches/{mid}/{action}", json=body or {})
             assert done.status_code == 200, (key, action, done.get_json())
         assert done.get_json()["status"] == status
+    hand_over_to_the_hub(api_client, member, ids, made)
     offer("O_free", None, 100)
     offer("O_u", None, 100)
     db.session.commit()
@@ -221,6 +223,21 @@ def slips_and_photos(world: World, users: dict) -> None:
             match, jpeg.getvalue(), PhotoPurpose.DELIVERY, staff
         ).id
     db.session.commit()
+
+
+def hand_over_to_the_hub(api_client, member: dict, ids: dict, made: dict) -> None:
+    """The routes of the table (ROUTES), through the API: each donor hands its shipped match
+    over to the hub, which confirms all of it."""
+    for key, (sender, hub) in ROUTES.items():
+        quantity = made[ids[MATCHES[key][1]]]["quantity"]
+        leg = api_client(member[sender]).post(
+            f"/matches/{ids[key]}/legs", json={"to_org_id": ids[hub], "quantity_sent": quantity}
+        )
+        assert leg.status_code == 201, leg.get_json()
+        done = api_client(member[hub]).post(
+            f"/legs/{leg.get_json()['id']}/confirm", json={"quantity_received": quantity}
+        )
+        assert done.status_code == 200, done.get_json()
 
 
 def talk(world: World, member: dict, api_client) -> None:

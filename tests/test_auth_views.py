@@ -93,7 +93,7 @@ def test_register_with_a_new_organization(client):
 
 @pytest.mark.parametrize(
     ("kind", "role"),
-    [("donor_collective", Role.DONOR), ("supply_collective", Role.DONOR)],
+    [("donor_collective", Role.DONOR), ("supply_collective", Role.DONOR), ("hub", Role.DONOR)],
 )
 def test_register_donor_side_organization_makes_a_donor(client, kind, role):
     assert client.post("/register", data=new_org_form(org_kind=kind)).status_code == 302

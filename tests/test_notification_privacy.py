@@ -278,7 +278,7 @@ def test_every_kind_on_every_channel_names_no_point_note_contact_title_or_date(
     # recipient the production paths tell about it may; only the outsider, a donor of an
     # unverified organization reached through the verb beneath the run, may not (see
     # notification_story.run): to it the settlement is never named, only the oblast.
-    assert [sees_the_need(story, u) for u in story.people] == [True] * 5 + [False]
+    assert [sees_the_need(story, u) for u in story.people] == [True] * 6 + [False]
     notes = assert_every_kind_went_everywhere_it_may(story, smtp, bot_api)
     assert {n.user_id for n in notes} == {u.id for u in story.people}
 

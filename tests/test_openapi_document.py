@@ -16,6 +16,9 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import MatchSource
+from aidmatch.orgs.models import OrgKind
+from aidmatch.permissions import Role
+from tests.factories import make_org, make_user
 from tests.match_helpers import make_cast
 from tests.notify_helpers import tell_one
 from tests.openapi_check import api_document
@@ -239,6 +242,23 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     walk.call(donor, "POST", photos, 422, data=not_a_photo, content_type="multipart/form-data")
     walk.call(organizer, "GET", photos, 200)
     walk.call(organizer, "GET", "/matches/99999999/photos", 404)
+    shipped = ops.claim_need(cast.need, cast.donor, 3)
+    ops.approve(shipped, cast.coordinator)
+    ops.ship(shipped, cast.donor, "Van")
+    hub_org = make_org(kind=OrgKind.HUB)
+    hub = api_client(make_user(Role.DONOR, org=hub_org))
+    legs = f"/matches/{shipped.id}/legs"
+    walk.call(donor, "POST", legs, 422, json={})
+    walk.call(hub, "POST", legs, 404, json={"to_org_id": hub_org.id, "quantity_sent": 3})
+    leg = walk.call(donor, "POST", legs, 201, json={"to_org_id": hub_org.id, "quantity_sent": 3})
+    walk.call(donor, "POST", legs, 409, json={"to_org_id": hub_org.id, "quantity_sent": 3})
+    walk.call(hub, "GET", legs, 200)
+    walk.call(hub, "GET", "/matches/99999999/legs", 404)
+    walk.call(donor, "POST", f"/legs/{leg['id']}/confirm", 403, json={"quantity_received": 3})
+    walk.call(hub, "POST", f"/legs/{leg['id']}/confirm", 422, json={})
+    walk.call(hub, "POST", f"/legs/{leg['id']}/confirm", 200, json={"quantity_received": 3})
+    walk.call(hub, "POST", f"/legs/{leg['id']}/confirm", 409, json={"quantity_received": 3})
+    walk.call(hub, "POST", "/legs/99999999/confirm", 404, json={"quantity_received": 3})
     requests = f"/offers/{offer}/requests"
     walk.call(organizer, "POST", requests, 422, json={})
     walk.call(donor, "POST", requests, 403, json={"need_id": need, "quantity": 1})

@@ -138,6 +138,9 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "api_need_candidates":
         path = f"/needs/{ids[CANDIDATES_OF_NEED]}/candidates?limit=20"
         return _json_list(s.api(path), "offer_id", oid)
+    if surface == "api_legs":
+        response = s.api(f"/matches/{oid}/legs")
+        return _whole(response, response.status_code == 200)
     if surface == "api_messages":
         response = s.api(f"/matches/{oid}/messages")
         return _whole(response, response.status_code == 200)
@@ -214,6 +217,8 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
         return present
     if name == "message_body":
         return body_of(key) in found.whole
+    if name == "hub_contact":
+        return contact_of("H") in found.whole
     if kind == "org":
         return (contact_of(key) if name == "contact" else name_of(key)) in text
     need, offer, group, donor = key, key, None, None
@@ -309,7 +314,7 @@ def test_the_table_covers_every_role_relation_and_surface():
     parts = [row_id.split("-") for row_id in ROWS]
     assert {p[0] for p in parts} == {"anonymous", "organizer", "donor", "coordinator", "admin"}
     relations = {p[1] for p in parts}
-    assert {"owner", "unrelated", "unverified_org", "any"} <= relations
+    assert {"owner", "unrelated", "unverified_org", "any", "on_route"} <= relations
     assert {f"other_side_{s}" for s in STATUSES} <= relations
     assert {"need", "sensitive_need", "unverified_group_need", "offer", "match", "org"} <= {
         p[2] for p in parts

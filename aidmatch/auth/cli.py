@@ -22,6 +22,7 @@ KIND_ALIASES = {
     "frontline": OrgKind.FRONTLINE_GROUP,
     "donor": OrgKind.DONOR_COLLECTIVE,
     "supply": OrgKind.SUPPLY_COLLECTIVE,
+    "hub": OrgKind.HUB,
 }
 
 
@@ -63,7 +64,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.option(
     "--org-kind",
     "kind_name",
-    help="frontline_group, donor_collective or supply_collective (needed for a new --org).",
+    help="frontline_group, donor_collective, supply_collective or hub (needed for a new --org).",
 )
 @click.option("--name", "display_name", help="Display name (default: the email's local part).")
 @click.option(
@@ -89,8 +90,8 @@ def create_user_command(email, role_name, org_name, kind_name, display_name, pas
     target_kind = org.kind if org is not None else kind
     if org_name and role not in STAFF_ROLES and role_for_org_kind(target_kind) != role:
         raise click.ClickException(
-            "organizers belong to a frontline_group, donors to a donor_collective or "
-            "supply_collective"
+            "organizers belong to a frontline_group, donors to a donor_collective, "
+            "supply_collective or hub"
         )
 
     password = _read_password(password_stdin)

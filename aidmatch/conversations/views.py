@@ -27,6 +27,7 @@ from aidmatch.matches.views import get_match, render_match
 from aidmatch.offers.operations import get_visible_offer
 from aidmatch.permissions import is_staff, require_login, require_staff
 from aidmatch.postings.pages import page_section
+from aidmatch.privacy import viewer_for
 from aidmatch.refusals import NotFound, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
 from aidmatch.web.home import AttentionItem, attention_provider
@@ -81,6 +82,8 @@ def shown(messages: list[Message], viewer) -> list[dict]:
 
 @match_section
 def _match_conversation(match, viewer) -> dict:
+    if not viewer_for(viewer).sees_conversation(ops.party_org_ids(match=match)):
+        return {}  # a hub on the shipment's route sees the match, not its conversation
     thread = ops.match_thread(match)
     return {
         "conversation": {

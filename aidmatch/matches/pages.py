@@ -205,7 +205,10 @@ def explanation_view(match: Match, exact: bool) -> dict | None:
 
 
 def history(match: Match, viewer) -> list[dict]:
-    """The match's audit trail, oldest first, for one of its parties or staff."""
+    """The match's audit trail, oldest first, for one of its parties or staff (none for a
+    hub on its route: the notes typed in it are the sides')."""
+    if not viewer_for(viewer).sees_match_notes(match):
+        return []
     rows = db.session.execute(
         select(AuditEvent, User)
         .outerjoin(User, User.id == AuditEvent.actor_id)
@@ -275,6 +278,7 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
     from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 
     policy = viewer_for(viewer)
+    notes = policy.sees_match_notes(match)
     exact = policy.sees_exact(match.need)
     both = policy.sees_both_points(match, exact)
     need = need_to_dict(match.need, viewer, exact=exact)
@@ -323,10 +327,10 @@ def match_view(match: Match, viewer, now: datetime) -> dict:
         else None,
         "confirmed_at": match.confirmed_at,
         "shipped_at": match.shipped_at,
-        "shipped_note": match.shipped_note,
-        "tracking": match.tracking,
+        "shipped_note": match.shipped_note if notes else None,
+        "tracking": match.tracking if notes else None,
         "delivered_at": match.delivered_at,
-        "delivery_note": match.delivery_note,
+        "delivery_note": match.delivery_note if notes else None,
         "discrepancy": match.discrepancy,
         "reason": match.reason,
         "closed_at": match.closed_at,

@@ -43,6 +43,7 @@ def match_to_dict(
         exact_offer = policy.sees_exact(offer)
     both = policy.sees_both_points(match, exact_need, exact_offer)
     distance = policy.match_distance(match, both)
+    notes = policy.sees_match_notes(match)
     data = {
         "id": match.id,
         "need_id": match.need_id,
@@ -66,10 +67,10 @@ def match_to_dict(
         "reason": match.reason,
         "confirmed_at": match.confirmed_at,
         "shipped_at": match.shipped_at,
-        "shipped_note": match.shipped_note,
-        "tracking": match.tracking,
+        "shipped_note": match.shipped_note if notes else None,
+        "tracking": match.tracking if notes else None,
         "delivered_at": match.delivered_at,
-        "delivery_note": match.delivery_note,
+        "delivery_note": match.delivery_note if notes else None,
         "created_at": match.created_at,
         "updated_at": match.updated_at,
         "need": need_to_dict(need, viewer, exact=exact_need),

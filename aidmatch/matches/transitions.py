@@ -279,6 +279,18 @@ def ship(match: Match, actor, note: str, tracking: str = "") -> Match:
     return match
 
 
+# What a higher package checks before a delivery is confirmed (legs: a shipment through hubs
+# is confirmed by the hand-off into the group), registered on import: (match, received) ->
+# None, or raises a refusal.
+DELIVERY_CHECKS: list = []
+
+
+def delivery_check(func):
+    """Register a check that confirm_delivery runs before it changes anything."""
+    DELIVERY_CHECKS.append(func)
+    return func
+
+
 def confirm_delivery(
     match: Match, actor, quantity_received, note: str = "", via: str = "confirm_delivery"
 ) -> Match:
@@ -293,6 +305,8 @@ def confirm_delivery(
             _("At most %(n)s were sent in this match.", n=local_number(match.quantity)),
             "quantity_received",
         )
+    for check_delivery in DELIVERY_CHECKS:
+        check_delivery(match, received)
     note = clean_text(note, "note", required=False)
     lock_for_update(need_ids=[match.need_id])
     shortfall = match.quantity - received

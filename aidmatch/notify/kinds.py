@@ -170,6 +170,37 @@ KINDS: dict[str, Kind] = {
             staff=True,
         ),
         Kind(
+            "leg_handed_over",
+            "action",
+            _l("Goods are on their way to you"),
+            _l(
+                "Handed over to you: %(what)s on the way to the need in %(place)s. Confirm "
+                "what arrives on the match's page."
+            ),
+            "match",
+        ),
+        Kind(
+            "leg_confirmed",
+            "news",
+            _l("A hand-off of a shipment was confirmed"),
+            _l(
+                "A hand-off was confirmed: %(received)s of %(what)s arrived on the way to the "
+                "need in %(place)s."
+            ),
+            "match",
+        ),
+        Kind(
+            "leg_overdue",
+            "queue",
+            _l("A hand-off was not confirmed in time"),
+            _l(
+                "A hand-off of %(what)s for the need in %(place)s has not been confirmed by "
+                "its receiver in time."
+            ),
+            "match",
+            staff=True,
+        ),
+        Kind(
             "match_withdrawn",
             "news",
             _l("A donor withdrew"),

@@ -28,6 +28,7 @@ def org_kind_label(kind) -> str:
         OrgKind.FRONTLINE_GROUP: _l("Frontline group"),
         OrgKind.DONOR_COLLECTIVE: _l("Donor collective"),
         OrgKind.SUPPLY_COLLECTIVE: _l("Supply collective"),
+        OrgKind.HUB: _l("Hub or warehouse"),
     }
     return labels.get(kind, kind)
 
@@ -38,6 +39,7 @@ def org_kind_choices() -> list:
         choice(OrgKind.FRONTLINE_GROUP.value, _l("Frontline group (we need aid)")),
         choice(OrgKind.DONOR_COLLECTIVE.value, _l("Donor collective (we fund aid)")),
         choice(OrgKind.SUPPLY_COLLECTIVE.value, _l("Supply collective (we have goods to give)")),
+        choice(OrgKind.HUB.value, _l("Hub or warehouse (goods pass through us)")),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Organizations (frontline groups, donor and supply collectives) and their invite codes."""
+"""Organizations (frontline groups, donor and supply collectives, hubs) and their invite
+codes."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class OrgKind(StrEnum):
     FRONTLINE_GROUP = "frontline_group"
     DONOR_COLLECTIVE = "donor_collective"
     SUPPLY_COLLECTIVE = "supply_collective"
+    HUB = "hub"  # a warehouse or border hub that goods pass through (aidmatch/legs)
 
 
 class OrgRole(StrEnum):
@@ -31,7 +33,10 @@ class OrgRole(StrEnum):
     OWNER = "owner"
 
 
-DONOR_KINDS = frozenset({OrgKind.DONOR_COLLECTIVE, OrgKind.SUPPLY_COLLECTIVE})
+# The donors' side: their members are donors (permissions.role_for_org_kind). A hub stands
+# there too: it holds and forwards donors' goods (and may give from its own stock); it never
+# posts needs, and a group's members are organizers.
+DONOR_KINDS = frozenset({OrgKind.DONOR_COLLECTIVE, OrgKind.SUPPLY_COLLECTIVE, OrgKind.HUB})
 
 
 class Organization(TimestampMixin, db.Model):

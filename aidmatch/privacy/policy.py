@@ -5,16 +5,21 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
 - Rows at all: staff see every need, offer and match; a member sees its organization's rows;
   others see rows of verified organizations, and sensitive needs only when their own
   organization is verified; anonymous visitors see none (only the transparency page). A match
-  is seen by staff and by its two sides. The needs and offers of a suspended or rejected
+  is seen by staff, by its two sides, and by the organizations of its legs (hubs a shipment passes
+  through: aidmatch/legs), which see it as any non-side does. The needs and offers of a suspended or rejected
   organization (orgs/lifecycle.WITHDRAWN) leave every list, map, candidate list and matching
   run, for staff too (``in_play``); staff still open each by its address, and its own members
   still see them. A match's conversation is seen as the match is (an offer's conversation: by
   staff, the offer's organization and the group that writes).
 - Exact point, delivery note and contacts: staff, the owning organization, and the other side
-  of a match that is confirmed (or later: shipped, delivered). Everyone else gets the
-  settlement, the oblast and the coarse point (a ~10 km grid cell centre). A posting whose
-  organization gave only its settlement is at the settlement's centre, and every viewer is
-  told so (``Viewer.point``'s kind): never "exact point" for it.
+  of a match that is confirmed (or later: shipped, delivered). A hub on a match's route is no
+  side: it gets the settlement, never the group's point, note or contact, nor what the sides
+  typed (``sees_match_notes``). A leg's receiver's contact (a hub's address), carrier,
+  tracking and note are seen by the two organizations of that leg and staff
+  (``sees_leg_details``). Everyone else gets the settlement, the oblast and the coarse point
+  (a ~10 km grid cell centre). A posting whose organization gave only its settlement is at
+  the settlement's centre, and every viewer is told so (``Viewer.point``'s kind): never
+  "exact point" for it.
 - Distances for a viewer without the exact point are measured from the coarse point and
   rounded to 5 km; "within N km" filters and "reaches" use the coarse point for them too.
 - A match's score and the closeness part of its explanation are shown only to a viewer who may
@@ -47,6 +52,21 @@ class _MatchTable:
 
 
 _matches = _MatchTable()
+
+
+class _LegTable:
+    """The legs of shipments (aidmatch.legs.models hands over its model when imported)."""
+
+    leg = None
+
+
+_legs = _LegTable()
+
+
+def read_legs_from(leg_model) -> None:
+    """Tell the policy which model holds the legs of shipments (aidmatch.legs.models calls it
+    once, on import): their organizations see the match."""
+    _legs.leg = leg_model
 
 
 def read_matches_from(match_model, need_model, revealed) -> None:
@@ -112,8 +132,13 @@ class Viewer:
         return not sensitive or self.org_verified
 
     def matches_clause(self):
-        """The SQL condition of the matches this viewer may see: staff all, others either side."""
-        return true() if self.staff else side_condition(self.org_id)
+        """The SQL condition of the matches this viewer may see: staff all, others either side
+        or an organization of one of its legs."""
+        if self.staff:
+            return true()
+        if _legs.leg is None or self.org_id is None:
+            return side_condition(self.org_id)
+        return or_(side_condition(self.org_id), route_condition(self.org_id))
 
     def is_side(self, match) -> bool:
         """The viewer belongs to the donor organization or to the group of this match."""
@@ -122,20 +147,52 @@ class Viewer:
             match.need.organization_id,
         )
 
+    def is_on_route(self, match) -> bool:
+        """The viewer belongs to an organization a leg of this match comes from or goes to."""
+        if self.org_id is None or _legs.leg is None:
+            return False
+        from aidmatch.extensions import db
+
+        Leg = _legs.leg  # noqa: N806 (a model)
+        found = db.session.scalar(
+            select(Leg.id)
+            .where(
+                Leg.match_id == match.id,
+                or_(Leg.from_org_id == self.org_id, Leg.to_org_id == self.org_id),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     def sees_match(self, match) -> bool:
-        """Staff and the two sides see a match; for anyone else it does not exist."""
+        """Staff, the two sides and the organizations of its legs see a match; for anyone else
+        it does not exist."""
+        return self.staff or self.is_side(match) or self.is_on_route(match)
+
+    def sees_match_notes(self, match) -> bool:
+        """What the sides typed on a match (shipping note, tracking, receipt note) and its
+        history: staff and the two sides, not a hub on its route."""
         return self.staff or self.is_side(match)
 
     def sees_photos(self, match) -> bool:
-        """A match's photos (delivery proof, damage) and its receipt: staff and its two sides;
-        nobody else (not the public, not the transparency page), not even that they exist."""
-        return self.sees_match(match)
+        """A match's photos (delivery proof, damage), its delivery slip (whose QR code signs for
+        the group) and its receipt: staff and its two sides; nobody else (not a hub on its
+        route, not the public, not the transparency page), not even that they exist."""
+        return self.staff or self.is_side(match)
 
     @staticmethod
     def paper_title(need) -> str | None:
         """What a delivery slip (and its receipt page, which anyone holding the link opens)
         may print of a need's title: nothing of a sensitive need, as paper travels."""
         return None if need.sensitive else need.title
+
+    def sees_leg_details(self, leg) -> bool:
+        """A leg's private details (its receiver's contact: a hub's address; carrier, tracking
+        and the receiver's note: a tracking number leads to an address): staff and the two
+        organizations of that leg."""
+        return self.staff or (
+            self.org_id is not None and self.org_id in (leg.from_org_id, leg.to_org_id)
+        )
 
     def sees_conversation(self, party_org_ids: Iterable[int | None]) -> bool:
         """A conversation's messages (a match's, or an offer's between its organization and
@@ -311,6 +368,14 @@ def side_condition(org_id: int | None):
         either.need_id.in_(select(Need.id).where(Need.organization_id == org_id))
     )
     return Match.id.in_(union_all(as_donor, as_group))
+
+
+def route_condition(org_id: int):
+    """SQL: the matches one of whose legs this organization sends or receives."""
+    Match, Leg = _matches.match, _legs.leg  # noqa: N806 (models)
+    return Match.id.in_(
+        select(Leg.match_id).where(or_(Leg.from_org_id == org_id, Leg.to_org_id == org_id))
+    )
 
 
 @on_retry

@@ -62,7 +62,7 @@ def link_of(match: Match) -> ReceiptLink | None:
 def make_link(match: Match, actor) -> ReceiptLink:
     """Make the match's slip and receipt link (once: the same link afterwards). A side of the
     match or a coordinator, while the match is confirmed or shipped."""
-    if not viewer_for(actor).sees_match(match):
+    if not viewer_for(actor).sees_photos(match):
         raise NotFound(_("Not found"))
     existing = link_of(match)
     if existing is not None:

@@ -29,7 +29,7 @@ from aidmatch.privacy import viewer_for
 from aidmatch.receipts import operations as ops
 from aidmatch.receipts.forms import DisputeForm, SignForm, SlipForm, new_form_key
 from aidmatch.receipts.slip import qr_svg, slip_blocks
-from aidmatch.refusals import Refusal
+from aidmatch.refusals import NotFound, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
 from aidmatch.web.home import AttentionItem, attention_provider
 
@@ -44,8 +44,11 @@ def _receipt_url(link) -> str:
 @require_login
 def slip(match_id: int):
     """The delivery slip: for printing and for a phone, in the group's and the donor's
-    language, with the QR code of the receipt link (once the slip is made)."""
+    language, with the QR code of the receipt link (once the slip is made). The two sides
+    and coordinators only (a hub on the route has its hand-off to confirm, not the receipt)."""
     match = get_match(match_id)
+    if not viewer_for(current_user).sees_photos(match):
+        raise NotFound(_("Not found"))
     link = ops.link_of(match)
     url = _receipt_url(link) if link is not None else None
     now = utcnow()
