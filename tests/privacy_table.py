@@ -278,8 +278,8 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff and kind == "match" and MATCHES[key][2] == "pending"
     if surface == "html_home" and kind != "match":  # one's own open needs or offers only
         return rel == "owner"
-    if kind == "match":  # its conversation is not a hub's (404 as for a stranger)
-        on_route = rel == "on_route" and surface != "api_messages"
+    if kind == "match":  # its conversation, slip, receipt and photos are not a hub's (404)
+        on_route = rel == "on_route" and surface not in ("api_messages", *PAPER)
         return staff or rel.startswith("other_side_") or on_route
     if surface == "html_request_form":  # one's own verified group's fitting open needs
         return viewer.role == "organizer" and rel == "owner" and ORGS[viewer.org][1]
