@@ -532,3 +532,37 @@ def test_a_suspended_collective_may_not_claim(app):
     with pytest.raises(NotAllowed) as exc:
         ops.claim_need(cast.need, cast.donor, 5, offer=cast.offer)
     assert "suspended" in exc.value.message
+
+
+def test_a_coordinator_does_not_decide_about_her_own_organization(client, login_as):
+    """A coordinator who belongs to a group does not lift its suspension (nor verify, nor
+    suspend it): another coordinator decides, as with her organization's matches."""
+    org = make_org(name="Own Group", verified=False)
+    insider = make_user(role=Role.COORDINATOR, org=org)
+    with pytest.raises(NotAllowed):
+        decide(org, "verify", insider, reason="It is my group")
+    assert org.state == OrgState.UNVERIFIED and events("org.verify") == []
+    decide(org, "suspend", make_user(role=Role.COORDINATOR), reason="Reported")
+    db.session.commit()
+    login_as(insider)
+    assert f"/orgs/{org.id}/verify" not in text(client.get(f"/orgs/{org.id}"))
+    client.post(f"/orgs/{org.id}/verify", data={"verify-reason": "Lifting it myself"})
+    assert db.session.get(Organization, org.id).state == OrgState.SUSPENDED
+
+
+def test_a_suspended_collective_may_not_accept_an_approved_request(app):
+    """A group asked for an offer and a coordinator approved it; the collective was suspended
+    before it answered: its acceptance would confirm the match and show it the group's exact
+    point and contact, so it is refused and nothing changes."""
+    from aidmatch.matches import operations as ops
+    from aidmatch.matches.models import MatchStatus
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.request_offer(cast.offer, cast.organizer, cast.need, 5).match
+    ops.approve(match, cast.coordinator)
+    decide(cast.donor_org, "suspend", cast.coordinator, reason="Reported")
+    with pytest.raises(NotAllowed) as exc:
+        ops.accept(match, cast.donor)
+    assert "suspended" in exc.value.message
+    assert match.status == MatchStatus.PENDING and match.donor_accepted_at is None

@@ -31,6 +31,7 @@ from aidmatch.matches.rules import (
     REMAINED,
     clean_quantity,
     clean_text,
+    deny,
     extended_until,
     ship_by,
 )
@@ -180,6 +181,13 @@ def accept(match: Match, actor, quantity=None) -> Match:
     quantity_note: rules.REMAINED); if nothing remains, a Conflict and nothing changes."""
     now = utcnow()
     lifecycle.check("accept", actor, match, now)
+    # A suspended or rejected collective takes on nothing new (as it claims nothing): its
+    # acceptance of a match a coordinator approved would confirm it and show it the group's
+    # exact point and contact.
+    deny(
+        not match.organization.withdrawn,
+        _("Your organization is suspended: it may not accept matches."),
+    )
     wanted = _answered_quantity(match, quantity)
     with db.session.begin_nested():  # a refusal below leaves nothing behind
         lock_for_update(need_ids=[match.need_id])  # needs, then matches, then offers
