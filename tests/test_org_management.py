@@ -566,3 +566,26 @@ def test_a_suspended_collective_may_not_accept_an_approved_request(app):
         ops.accept(match, cast.donor)
     assert "suspended" in exc.value.message
     assert match.status == MatchStatus.PENDING and match.donor_accepted_at is None
+
+
+def test_a_removed_member_cannot_come_back_with_an_invite_code_seen_on_the_page(client, login_as):
+    """Every member sees the organization's open invite codes on its page: a removal ends
+    them, so the person removed cannot register again into the group with one of them."""
+    from aidmatch.refusals import Refusal
+
+    org, owner, member, _other = group_with_members(name="Careful Group")
+    invite = make_invite(org, created_by=owner)
+    db.session.commit()
+    login_as(member)
+    assert invite.code in text(client.get(f"/orgs/{org.id}"))
+    remove_member(org, member, owner)
+    db.session.commit()
+    with pytest.raises(Refusal):
+        register_with_invite(invite.code, "back@example.org", "a long passphrase 3", "Back")
+    db.session.rollback()
+    assert db.session.scalar(select(User).where(User.email == "back@example.org")) is None
+    (event,) = events("org.member_remove")
+    assert event.after["invites_ended"] == 1
+    fresh = make_invite(org, created_by=owner)  # the owners make new ones
+    joined = register_with_invite(fresh.code, "new@example.org", "a long passphrase 4", "New")
+    assert joined.organization_id == org.id
