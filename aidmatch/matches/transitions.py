@@ -186,7 +186,7 @@ def accept(match: Match, actor, quantity=None) -> Match:
     # exact point and contact.
     deny(
         not match.organization.withdrawn,
-        _("Your organization is suspended: it may not accept matches."),
+        _("A coordinator suspended or rejected your organization: it may not accept matches."),
     )
     wanted = _answered_quantity(match, quantity)
     with db.session.begin_nested():  # a refusal below leaves nothing behind
