@@ -589,3 +589,21 @@ def test_a_removed_member_cannot_come_back_with_an_invite_code_seen_on_the_page(
     fresh = make_invite(org, created_by=owner)  # the owners make new ones
     joined = register_with_invite(fresh.code, "new@example.org", "a long passphrase 4", "New")
     assert joined.organization_id == org.id
+
+
+def test_a_donor_does_not_confirm_a_match_of_a_group_suspended_after_approval(app):
+    """A coordinator approved an engine proposal, then the group was suspended: the donor's
+    acceptance would confirm it (goods sent, the group's point shown) with no coordinator
+    seeing the suspension, so it is refused and the match waits."""
+    from aidmatch.matches import operations as ops
+    from aidmatch.matches.models import MatchSource, MatchStatus
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.reserve(cast.need, cast.offer, cast.donor_org, 5, source=MatchSource.ENGINE)
+    ops.approve(match, cast.coordinator)
+    decide(cast.group, "suspend", cast.coordinator, reason="Reported")
+    with pytest.raises(NotAllowed) as exc:
+        ops.accept(match, cast.donor)
+    assert "this group" in exc.value.message
+    assert match.status == MatchStatus.PENDING and match.donor_accepted_at is None
