@@ -90,7 +90,7 @@ def test_a_valid_registration_shows_no_summary(client):
 def test_an_unverified_group_is_told_after_posting_and_on_its_need(client, login_as):
     place = signed_in(login_as)
     user = db.session.scalars(select(User)).one()  # the one signed in
-    user.organization.verified_at = None
+    user.organization.verified_at, user.organization.state = None, "unverified"
     db.session.commit()
     token = token_in(client.get("/needs/new").get_data(as_text=True))
     posted = client.post("/needs/new", data=form_data(place, idempotency_key=token))
