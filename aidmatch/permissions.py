@@ -68,6 +68,13 @@ def can_decide_orgs(user) -> bool:
     return is_staff(user)
 
 
+def can_decide_on(user, org) -> bool:
+    """can_decide_orgs for one organization: never one's own (a coordinator who belongs to a
+    group does not verify, suspend or lift the suspension of it, as matches/rules.can_review
+    keeps coordinators from approving their own organization's matches)."""
+    return can_decide_orgs(user) and (org is None or user.organization_id != org.id)
+
+
 def can_invite(user, org) -> bool:
     """Members of an organization (and staff, to onboard a group) make invite codes for it."""
     return is_member(user, org) or is_staff(user)

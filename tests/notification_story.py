@@ -188,7 +188,8 @@ def new_organizations(story: Story) -> None:
         "Unchecked helpers", OrgKind.DONOR_COLLECTIVE, contact=OUTSIDER_CONTACT
     )
     story.outsider = person(Role.DONOR, outsiders, "de", 9106, "otto.outsider@example.org")
-    decide(outsiders, "reject", story.coordinator, reason="Nobody we know vouches for them")
+    # Rejected (org_rejected) later in the story, once its stray match is confirmed: a
+    # rejected collective accepts no match.
     far = make_place("Outsider test", *OUTSIDER_POINT, oblast="Kyiv Oblast")
     story.offers.append(
         make_offer(outsiders, story.outsider, far, category="generators", **OUTSIDER_OFFER)
@@ -305,6 +306,7 @@ def run(story: Story) -> None:
     stray = ops.reserve(s.need, s.offers[1], outsider_org, 5, source=MatchSource.ENGINE)
     ops.accept(stray, s.outsider)
     ops.approve(stray, s.coordinator)
+    decide(outsider_org, "reject", s.coordinator, reason="Nobody we know vouches for them")
     waiting = claimed(s, 5)
     s.seen(stray)
     db.session.commit()

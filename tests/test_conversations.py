@@ -354,3 +354,33 @@ def test_a_coordinator_answers_an_offer_conversation_but_starts_none(app, englis
         conv.write_on_offer(cast.offer, cast.stranger, "Are they new?")
     assert bodies() == ["Are they new?", "They are."]
     assert len(notes(cast.organizer, "message_on_offer")) == 1
+
+
+def test_replies_in_telegram_spend_the_same_message_budget(database_url, bot_api):
+    """MESSAGE_RATE_LIMIT holds for every way of writing: replies in Telegram, each of which
+    tells the other side by e-mail and Telegram, cannot flood a thread past it."""
+    for app in telegram_app(database_url, bot_api, MESSAGE_RATE_LIMIT="2 per minute"):
+        cast = make_cast()
+        cast.match = ops.reserve(
+            cast.need, cast.offer, cast.donor_org, 5, source=MatchSource.ENGINE, distance_km=1.0
+        )
+        cast.donor.telegram_chat_id = 11
+        db.session.commit()
+        conv.write_on_match(cast.match, cast.organizer, HELLO)
+        db.session.commit()
+        drain(app)
+        remembered = db.session.scalar(select(TelegramMessage))
+        for n, words in enumerate(("one", "two", "three")):
+            update = text_update(11, words)
+            update["message"]["message_id"] = 600 + n
+            update["message"]["reply_to_message"] = {
+                "message_id": remembered.message_id,
+                "date": 0,
+                "chat": {"id": 11, "type": "private"},
+            }
+            update = {"update_id": bot_api.new_update_id(), **update}
+            response = app.test_client().post(HOOK, json=update, headers=HOOK_HEADERS)
+            assert response.status_code == 200
+        assert bodies() == [HELLO, "one", "two"]
+        answer = bot_api.calls_of("sendMessage")[-1]
+        assert answer["chat_id"] == 11 and "many messages" in answer["text"]

@@ -339,3 +339,19 @@ def test_a_server_that_never_answers_is_waited_for_once_per_batch(database_url):
                 silent.accept()[0].close()
                 tried += 1
         assert tried == 1
+
+
+def test_nothing_queued_leaves_for_an_account_disabled_since(app, smtp):
+    """An admin disables an account while a message to it waits in the outbox (a message in
+    a conversation, say): it is not sent, by e-mail or any channel, and shows as failed."""
+    from aidmatch.auth.admin import disable_user
+
+    user = make_user(email="gone.soon@example.org")
+    tell([user], "run_proposals", params={"count": 4})
+    db.session.commit()
+    disable_user(make_user(Role.ADMIN), user)
+    db.session.commit()
+    drain(app)
+    assert smtp.to(user.email) == []
+    (delivery,) = email_deliveries(user)
+    assert delivery.status == DeliveryStatus.FAILED and "disabled" in delivery.last_error

@@ -532,3 +532,78 @@ def test_a_suspended_collective_may_not_claim(app):
     with pytest.raises(NotAllowed) as exc:
         ops.claim_need(cast.need, cast.donor, 5, offer=cast.offer)
     assert "suspended" in exc.value.message
+
+
+def test_a_coordinator_does_not_decide_about_her_own_organization(client, login_as):
+    """A coordinator who belongs to a group does not lift its suspension (nor verify, nor
+    suspend it): another coordinator decides, as with her organization's matches."""
+    org = make_org(name="Own Group", verified=False)
+    insider = make_user(role=Role.COORDINATOR, org=org)
+    with pytest.raises(NotAllowed):
+        decide(org, "verify", insider, reason="It is my group")
+    assert org.state == OrgState.UNVERIFIED and events("org.verify") == []
+    decide(org, "suspend", make_user(role=Role.COORDINATOR), reason="Reported")
+    db.session.commit()
+    login_as(insider)
+    assert f"/orgs/{org.id}/verify" not in text(client.get(f"/orgs/{org.id}"))
+    client.post(f"/orgs/{org.id}/verify", data={"verify-reason": "Lifting it myself"})
+    assert db.session.get(Organization, org.id).state == OrgState.SUSPENDED
+
+
+def test_a_suspended_collective_may_not_accept_an_approved_request(app):
+    """A group asked for an offer and a coordinator approved it; the collective was suspended
+    before it answered: its acceptance would confirm the match and show it the group's exact
+    point and contact, so it is refused and nothing changes."""
+    from aidmatch.matches import operations as ops
+    from aidmatch.matches.models import MatchStatus
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.request_offer(cast.offer, cast.organizer, cast.need, 5).match
+    ops.approve(match, cast.coordinator)
+    decide(cast.donor_org, "suspend", cast.coordinator, reason="Reported")
+    with pytest.raises(NotAllowed) as exc:
+        ops.accept(match, cast.donor)
+    assert "suspended" in exc.value.message
+    assert match.status == MatchStatus.PENDING and match.donor_accepted_at is None
+
+
+def test_a_removed_member_cannot_come_back_with_an_invite_code_seen_on_the_page(client, login_as):
+    """Every member sees the organization's open invite codes on its page: a removal ends
+    them, so the person removed cannot register again into the group with one of them."""
+    from aidmatch.refusals import Refusal
+
+    org, owner, member, _other = group_with_members(name="Careful Group")
+    invite = make_invite(org, created_by=owner)
+    db.session.commit()
+    login_as(member)
+    assert invite.code in text(client.get(f"/orgs/{org.id}"))
+    remove_member(org, member, owner)
+    db.session.commit()
+    with pytest.raises(Refusal):
+        register_with_invite(invite.code, "back@example.org", "a long passphrase 3", "Back")
+    db.session.rollback()
+    assert db.session.scalar(select(User).where(User.email == "back@example.org")) is None
+    (event,) = events("org.member_remove")
+    assert event.after["invites_ended"] == 1
+    fresh = make_invite(org, created_by=owner)  # the owners make new ones
+    joined = register_with_invite(fresh.code, "new@example.org", "a long passphrase 4", "New")
+    assert joined.organization_id == org.id
+
+
+def test_a_donor_does_not_confirm_a_match_of_a_group_suspended_after_approval(app):
+    """A coordinator approved an engine proposal, then the group was suspended: the donor's
+    acceptance would confirm it (goods sent, the group's point shown) with no coordinator
+    seeing the suspension, so it is refused and the match waits."""
+    from aidmatch.matches import operations as ops
+    from aidmatch.matches.models import MatchSource, MatchStatus
+    from tests.match_helpers import make_cast
+
+    cast = make_cast()
+    match = ops.reserve(cast.need, cast.offer, cast.donor_org, 5, source=MatchSource.ENGINE)
+    ops.approve(match, cast.coordinator)
+    decide(cast.group, "suspend", cast.coordinator, reason="Reported")
+    with pytest.raises(NotAllowed) as exc:
+        ops.accept(match, cast.donor)
+    assert "this group" in exc.value.message
+    assert match.status == MatchStatus.PENDING and match.donor_accepted_at is None

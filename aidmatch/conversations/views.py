@@ -53,15 +53,35 @@ def too_many() -> str:
     return _("You have sent many messages in a short time. Please wait a little and try again.")
 
 
-# One budget for every way of writing (pages and API); a refused message is not counted.
+MESSAGE_SCOPE = "conversation-messages"
+
+# One budget for every way of writing (pages, API, Telegram replies: take_from_budget); a
+# refused message is not counted.
 posting_limit = limiter.shared_limit(
     message_limit,
-    scope="conversation-messages",
+    scope=MESSAGE_SCOPE,
     key_func=user_key,
     methods=["POST"],
     deduct_when=lambda response: response.status_code < 400,
     error_message=too_many,
 )
+
+
+def take_from_budget(user) -> bool:
+    """A message written outside the pages and the API (a reply in Telegram) spends the same
+    budget (MESSAGE_RATE_LIMIT, the bucket of posting_limit): whether one more is allowed
+    now; if so, it is counted."""
+    if not limiter.enabled:
+        return True
+    from limits import parse_many
+
+    items = parse_many(message_limit())
+    key = (f"user:{user.id}", MESSAGE_SCOPE)
+    if not all(limiter.limiter.test(item, *key) for item in items):
+        return False
+    for item in items:
+        limiter.limiter.hit(item, *key)
+    return True
 
 
 def shown(messages: list[Message], viewer) -> list[dict]:

@@ -247,6 +247,9 @@ def _deliver_one(delivery_id: int, channel: Channel, token: str, put_off: dict) 
         return "lost"
     db.session.commit()  # the renewed claim, seen by the sweep while the message goes out
     delivery = db.session.get(Delivery, delivery_id)
+    if not delivery.notification.user.active:
+        # Disabled since it was told (auth/admin.disable_user): nothing more leaves for it.
+        return _failed(delivery_id, token, "the account is disabled")
     sender = SENDERS.get(channel)
     try:
         if sender is None:

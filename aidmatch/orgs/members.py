@@ -6,11 +6,12 @@ and audit, never commit."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from aidmatch.audit.operations import record
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
-from aidmatch.orgs.models import Organization, OrgRole
+from aidmatch.orgs.models import Invite, Organization, OrgRole
 from aidmatch.permissions import can_leave_org, can_manage_members, is_member
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
 
@@ -28,18 +29,37 @@ def _keep_an_owner(org: Organization, member, message) -> None:
         raise Conflict(message, code="last_owner")
 
 
-def _end_membership(org: Organization, member, actor, action: str) -> None:
+def _end_membership(org: Organization, member, actor, action: str, **after) -> None:
     before = {"organization_id": org.id, "org_role": member.org_role}
     member.organization_id = None
     member.organization = None
     member.org_role = OrgRole.MEMBER
     db.session.flush()
-    record(actor, action, member, before=before, after={"organization_id": None})
+    record(actor, action, member, before=before, after={"organization_id": None, **after})
+
+
+def _end_open_invites(org: Organization) -> int:
+    """Expire the organization's unused invite codes (how many): its page lists them to every
+    member, so someone removed could otherwise come back with a new account. The owners make
+    new ones."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Invite)
+        .where(
+            Invite.organization_id == org.id,
+            Invite.used_at.is_(None),
+            Invite.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def remove_member(org: Organization, member, actor):
     """End a member's membership of the organization (owners and staff): the account stays,
-    without an organization. The last owner is not removed while other members remain."""
+    without an organization, and the organization's unused invite codes end with it. The last
+    owner is not removed while other members remain."""
     if not can_manage_members(actor, org):
         raise NotAllowed(
             _l("Only the owners of this organization and coordinators may remove members."),
@@ -55,7 +75,8 @@ def remove_member(org: Organization, member, actor):
             name=member.display_name,
         ),
     )
-    _end_membership(org, member, actor, "org.member_remove")
+    ended = _end_open_invites(org)
+    _end_membership(org, member, actor, "org.member_remove", invites_ended=ended)
     return member
 
 

@@ -20,6 +20,7 @@ from aidmatch.orgs.lifecycle import TABLE, OrgState
 from aidmatch.orgs.models import DONOR_KINDS, Invite, Organization, OrgKind, org_name_key
 from aidmatch.orgs.signals import org_verified, org_waiting, org_withdrawn
 from aidmatch.permissions import (
+    can_decide_on,
     can_decide_orgs,
     can_edit_org,
     can_invite,
@@ -115,6 +116,10 @@ def decide(org: Organization, decision: str, actor, reason: str = "", note: str 
     allow is refused with the table's words. Verified_at follows the state."""
     if not can_decide_orgs(actor):
         raise NotAllowed(_l("Only coordinators and admins verify organizations."), code="forbidden")
+    if not can_decide_on(actor, org):
+        raise NotAllowed(
+            _l("Another coordinator decides about your own organization."), code="forbidden"
+        )
     row = TABLE.get(decision)
     if row is None:
         raise Invalid(_l("Choose what to do with this organization."), field="decision")

@@ -30,6 +30,7 @@ from aidmatch.orgs.models import Invite, Organization, OrgKind, OrgRole, org_nam
 from aidmatch.orgs.operations import create_invite, decide, update_organization
 from aidmatch.orgs.sections import org_page_sections
 from aidmatch.permissions import (
+    can_decide_on,
     can_decide_orgs,
     can_edit_org,
     can_invite,
@@ -157,7 +158,7 @@ def _detail(org: Organization, decision_forms: dict | None = None, status: int =
             .order_by(Invite.created_at.desc(), Invite.id.desc())
         ).all()
     decisions = []
-    if can_decide_orgs(user):
+    if can_decide_on(user, org):
         forms = decision_forms or {}
         decisions = [
             (row, forms.get(row.name) or DecisionForm(formdata=None, prefix=row.name))

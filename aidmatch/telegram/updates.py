@@ -21,9 +21,10 @@ from sqlalchemy import select
 from telegram import ReplyParameters
 
 from aidmatch.conversations.operations import reply_in_thread
+from aidmatch.conversations.views import take_from_budget, too_many
 from aidmatch.extensions import db
 from aidmatch.notify.models import Notification, TelegramMessage
-from aidmatch.refusals import Refusal
+from aidmatch.refusals import Conflict, Refusal
 from aidmatch.telegram import api, linking, presses, signing
 from aidmatch.telegram.keyboard import after_press
 from aidmatch.transaction import run_in_transaction
@@ -179,6 +180,9 @@ def _reply(message: dict, replies: Replies) -> bool:
         else:
             try:
                 reply_in_thread(user, note.params.get("thread_id"), text)
+                # Counted as a message sent from a page (only once written: a refusal is not).
+                if not take_from_budget(user):
+                    raise Conflict(too_many())
             except Refusal as refusal:
                 db.session.rollback()  # whatever the verb flushed before it refused
                 answer = refusal.message
