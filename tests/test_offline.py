@@ -102,3 +102,18 @@ def test_a_receipt_sent_twice_with_its_token_is_confirmed_once(app, login_as):
         f"/matches/{match.id}/confirm-delivery", data={**sent, "idempotency_key": "another"}
     )
     assert other.status_code == 409
+
+
+def test_the_api_confirms_a_receipt_once_per_idempotency_key(app, api_client):
+    match, organizer = shipped_match()
+    client = api_client(organizer)
+    body = {"quantity_received": 18}
+    headers = {"Idempotency-Key": "phone-17"}
+    first = client.post(f"/matches/{match.id}/confirm-delivery", json=body, headers=headers)
+    assert first.status_code == 200 and first.get_json()["quantity_received"] == 18
+    again = client.post(f"/matches/{match.id}/confirm-delivery", json=body, headers=headers)
+    assert again.status_code == 200 and again.get_json()["status"] == "delivered"
+    other = client.post(
+        f"/matches/{match.id}/confirm-delivery", json=body, headers={"Idempotency-Key": "x"}
+    )
+    assert other.status_code == 409
