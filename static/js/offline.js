@@ -466,6 +466,9 @@
   }
   box.querySelector("[data-outbox-send]").addEventListener("click", send);
   window.addEventListener("online", send);
+  window.addEventListener("hashchange", function () {
+    editFromHash().then(render); // "Edit" of an item of this very page
+  });
   window.addEventListener("offline", render);
 
   // The logout button clears this phone's storage: ask first when anything waits.

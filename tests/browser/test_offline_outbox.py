@@ -204,3 +204,38 @@ def test_a_receipt_typed_offline_confirms_the_match_once(live, chromium):
         ),
     )
     assert confirmations == [(1,)]
+
+
+def test_a_refused_item_stays_with_the_servers_words_and_goes_back_into_its_form(live, chromium):
+    from playwright.sync_api import expect
+
+    from aidmatch.needs.models import Need
+
+    base_url, app, email, _match_id = live
+    page = new_page(chromium, base_url)
+    log_in(page, email)
+    _kept_by_the_worker(page, "/needs/new")
+    page.context.set_offline(True)
+    page.fill("input[name=title]", TITLE)  # no quantity, no place: the server will refuse
+    page.click(SUBMIT)
+    expect(page.locator("[data-outbox-id]")).to_have_count(1)
+
+    page.context.set_offline(False)
+    page.evaluate("() => window.aidmatchOutbox.send()")
+    item = page.locator("[data-outbox-id]")
+    expect(item.locator(".error")).to_contain_text("Not taken:")
+    expect(item.locator("[data-item-edit]")).to_be_visible()
+    expect(page.locator("[data-outbox-badge] [data-outbox-count]")).to_have_text("1")
+    assert _query(app, select(Need.id).where(Need.title == TITLE)) == []
+
+    # Edit: back into the form, out of the list; corrected and sent as usual, it posts once.
+    item.locator("[data-item-edit]").click()
+    expect(page.locator("input[name=title]")).to_have_value(TITLE)
+    expect(page.locator("[data-outbox-id]")).to_have_count(0)
+    page.select_option("select[name=category]", "tourniquets")
+    page.fill("input[name=quantity]", "3")
+    page.fill("input[name=place_name]", PLACE)
+    page.locator("input[name=place_name]").press("Escape")
+    page.click(SUBMIT)
+    page.wait_for_url(re.compile(r"/needs/\d+$"))
+    assert len(_query(app, select(Need.id).where(Need.title == TITLE))) == 1
