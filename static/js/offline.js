@@ -12,7 +12,9 @@
  *            data-offline-label="<what it is, translated>"  shown in the list
  *            data-offline-summary="<a field's name>">       its value shown next to it
  *
- *    and a hidden field `idempotency_key` (a one-time token drawn with the form: the server
+ *    (a page for someone without an account, such as a receipt link, also gives its template
+ *    `outbox_owner`: base.html then loads this script and the list for that owner), and a
+ *    hidden field `idempotency_key` (a one-time token drawn with the form: the server
  *    takes a form sent twice with the same token once, and answers the repeat as it answered
  *    the first time). On the server, the form's view answers a sending it took with a
  *    redirect (Post/Redirect/Get) and one it refused by drawing the form again with its
@@ -59,6 +61,7 @@
   }
 
   var user = body.getAttribute("data-user");
+  var owner = body.getAttribute("data-outbox-owner"); // a page for someone without an account
   if (user && storage) {
     var before = storage.getItem(USER_KEY);
     if (before && before !== user && window.caches) {
@@ -67,6 +70,8 @@
     storage.setItem(USER_KEY, user);
   } else if (!user && storage && body.hasAttribute("data-offline-page")) {
     user = storage.getItem(USER_KEY); // the offline page lists what waits of the last user
+  } else if (!user && owner) {
+    user = "owner:" + owner;
   }
   if (!user || !window.indexedDB || !box) {
     return;

@@ -22,6 +22,7 @@
 
 var PAGES = "aidmatch-pages";
 var STATIC_PREFIX = "aidmatch-static-";
+// The pages of the field, kept on the phone (add the delivery slip and the receipt link here).
 var KEPT = [/^\/matches$/, /^\/matches\/\d+$/, /^\/needs\/new$/];
 var OFFLINE_URL = PRECACHE[0];
 var WARM_MAX = 30;
