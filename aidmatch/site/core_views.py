@@ -59,8 +59,14 @@ def favicon():
 
 
 # What the service worker keeps from its installation on: the offline page and the files
-# every page loads (by their fingerprinted URLs, so a new version of a file is a new worker).
-PRECACHED_STATIC = ("css/app.css", "js/offline.js", "js/drafts.js", "favicon.ico")
+# the field's pages load (by their fingerprinted URLs, so a new version of a file is a new worker).
+PRECACHED_STATIC = (
+    "css/app.css",
+    "js/offline.js",
+    "js/drafts.js",
+    "js/place-autocomplete.js",
+    "favicon.ico",
+)
 
 
 @bp.get("/sw.js")
