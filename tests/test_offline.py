@@ -67,6 +67,9 @@ def test_pages_of_a_logged_in_user_load_the_offline_script_and_the_list(client, 
     page = client.get("/needs/new").get_data(as_text=True)
     assert f'data-user="{user.id}"' in page and 'data-sw="/sw.js"' in page
     assert "data-outbox-badge" in page and 'id="outbox"' in page
+    # Elsewhere the badge alone, leading to the list on the matches page.
+    other = client.get("/needs").get_data(as_text=True)
+    assert 'href="/matches#outbox"' in other and 'id="outbox"' not in other
     form = re.search(r"<form method=\"post\" class=\"card\"[^>]*>", page).group(0)
     assert 'data-offline="need"' in form and 'data-draft="' in form
     assert 'name="idempotency_key"' in page

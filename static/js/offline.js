@@ -73,12 +73,13 @@
   } else if (!user && owner) {
     user = "owner:" + owner;
   }
-  if (!user || !window.indexedDB || !box) {
+  if (!user || !window.indexedDB) {
     return;
   }
 
+  // The list is on the pages of the field only (base.html); elsewhere the badge alone.
   function word(name) {
-    return box.getAttribute("data-word-" + name) || "";
+    return box ? box.getAttribute("data-word-" + name) || "" : "";
   }
 
   /* --- IndexedDB ------------------------------------------------------------------------ */
@@ -143,18 +144,27 @@
 
   /* --- the list ------------------------------------------------------------------------- */
 
-  var list = box.querySelector("[data-outbox-list]");
-  var status = box.querySelector("[data-outbox-status]");
-  var template = box.querySelector("[data-outbox-item]");
+  var list = box && box.querySelector("[data-outbox-list]");
+  var status = box && box.querySelector("[data-outbox-status]");
+  var template = box && box.querySelector("[data-outbox-item]");
   var count = badge && badge.querySelector("[data-outbox-count]");
   var sentLines = [];
 
   function say(text) {
-    status.textContent = text;
+    if (status) {
+      status.textContent = text;
+    }
   }
 
   function render() {
     return items().then(function (waiting) {
+      if (badge) {
+        badge.hidden = waiting.length === 0;
+        count.textContent = String(waiting.length);
+      }
+      if (!box) {
+        return waiting;
+      }
       list.textContent = "";
       waiting.forEach(function (item) {
         var li = template.content.firstElementChild.cloneNode(true);
@@ -182,10 +192,6 @@
         list.appendChild(line);
       });
       box.hidden = waiting.length === 0 && sentLines.length === 0;
-      if (badge) {
-        badge.hidden = waiting.length === 0;
-        count.textContent = String(waiting.length);
-      }
       return waiting;
     });
   }
@@ -271,7 +277,9 @@
         return render();
       }).then(function () {
         say(word("kept"));
-        box.scrollIntoView({ block: "nearest" });
+        if (box) {
+          box.scrollIntoView({ block: "nearest" });
+        }
         askForSync();
       });
   }
@@ -469,7 +477,9 @@
   for (var i = 0; i < forms.length; i++) {
     setUpForm(forms[i]);
   }
-  box.querySelector("[data-outbox-send]").addEventListener("click", send);
+  if (box) {
+    box.querySelector("[data-outbox-send]").addEventListener("click", send);
+  }
   window.addEventListener("online", send);
   window.addEventListener("hashchange", function () {
     editFromHash().then(render); // "Edit" of an item of this very page
