@@ -288,6 +288,8 @@ NOT_LISTS = {
     "/offers/spreadsheets/template.xlsx": "the header row, and the category tree",
     "/orgs/review": "a redirect to the directory of organizations waiting (/orgs?state=unverified)",
     "/needs/new": "a form",
+    "/offline": "the service worker's page for a page not kept (the same for everyone)",
+    "/sw.js": "the service worker's script",
     "/offers/new": "a form",
     "/password/forgot": "a form",
     "/places/search": "gazetteer search: reference data, at most a fixed number of hits",

@@ -302,11 +302,15 @@ def ship(payload, match_id):
 @blp.arguments(DeliveryIn)
 @blp.response(200, MatchOut)
 def confirm_delivery(payload, match_id):
-    """The group that posted the need confirms what arrived (0 to the match's quantity)."""
+    """The group that posted the need confirms what arrived (0 to the match's quantity).
+
+    Send an `Idempotency-Key` header to make a retry safe: sent again with the key of the
+    request that confirmed the receipt, it changes nothing and returns the match."""
+    key = request.headers.get("Idempotency-Key")
     return _act(
         match_id,
         lambda m: ops.confirm_delivery(
-            m, current_user, payload["quantity_received"], payload.get("note", "")
+            m, current_user, payload["quantity_received"], payload.get("note", ""), key
         ),
     )
 

@@ -135,6 +135,8 @@ class ReceiptForm(FlaskForm):
         _l("Quantity received"), render_kw={"inputmode": "numeric", "size": 8}
     )
     note = TextAreaField(_l("Note"), validators=[Length(max=NOTE_MAX)])
+    # Sent twice (a phone sending what it kept offline, a double click), it confirms once.
+    idempotency_key = HiddenField(default=new_idempotency_key)
 
 
 class ReviewFilterForm(FlaskForm):

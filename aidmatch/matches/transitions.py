@@ -10,11 +10,13 @@ and the notifications the table's row names (notices.py). Flush and audit, never
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, update
+from sqlalchemy import and_, case, func, literal, select, update
 
+from aidmatch.audit.models import AuditEvent
 from aidmatch.audit.operations import record
 from aidmatch.db import UTCDateTime, utcnow
 from aidmatch.extensions import db
@@ -36,6 +38,7 @@ from aidmatch.matches.rules import (
     ship_by,
 )
 from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.postings.validate import clean_idempotency_key
 from aidmatch.refusals import Conflict, Invalid
 from aidmatch.web.i18n import local_number
 
@@ -304,12 +307,45 @@ def delivery_check(func):
     return func
 
 
+def sending_of(key: str) -> str:
+    """What the audit entry of a receipt keeps of the form's one-time token (a digest)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def receipt_arrived(match: Match, key: str | None) -> bool:
+    """Whether this match's receipt was confirmed by a sending of the form with this one-time
+    token (a repeat: a phone sending again what it kept offline, a double click)."""
+    if not key or match.status != MatchStatus.DELIVERED:
+        return False
+    after = db.session.execute(
+        select(AuditEvent.after)
+        .where(
+            AuditEvent.object_type == Match.__tablename__,
+            AuditEvent.object_id == match.id,
+            AuditEvent.action == "match.confirm_delivery",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    return bool(after) and after.get("sending") == sending_of(key)
+
+
 def confirm_delivery(
-    match: Match, actor, quantity_received, note: str = "", via: str = "confirm_delivery"
+    match: Match,
+    actor,
+    quantity_received,
+    note: str = "",
+    via: str = "confirm_delivery",
+    key: str | None = None,
 ) -> Match:
     """The group confirms what arrived: a shortfall is flagged and released from the need;
     the need is fulfilled once its delivered quantity reaches its quantity. ``via``: the
-    table's row that gives the authority (confirm_by_receipt: the signer of a receipt link)."""
+    table's row that gives the authority (confirm_by_receipt: the signer of a receipt link).
+    Sent again with the same one-time token (key), it changes nothing and answers as the
+    first time did."""
+    key = clean_idempotency_key(key)
+    if receipt_arrived(match, key):
+        return match
     now = utcnow()
     lifecycle.check(via, actor, match, now)
     received = clean_quantity(quantity_received, "quantity_received", minimum=0)
@@ -335,7 +371,12 @@ def confirm_delivery(
             "closed_at": now,
             "discrepancy": shortfall > 0,
         },
-        audit={"quantity_received": received, "discrepancy": shortfall > 0, "note": note},
+        audit={
+            "quantity_received": received,
+            "discrepancy": shortfall > 0,
+            "note": note,
+            **({"sending": sending_of(key)} if key else {}),
+        },
     )
     need = match.need
     db.session.refresh(need)

@@ -43,6 +43,7 @@ from aidmatch.matches.rules import (
 from aidmatch.needs.models import Need
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.refusals import Invalid, Refusal
+from aidmatch.web.drafts import draft_sent
 from aidmatch.web.errors import put_on_form, refusal_status
 
 bp = Blueprint("matches", __name__)
@@ -164,7 +165,9 @@ def run_action(action: str, match: Match, user, form) -> None:
         if quantity is None:
             raise Invalid(form.quantity_received.errors[-1])
         form.quantity_received.errors = []
-        ops.confirm_delivery(match, user, quantity, form.note.data or "")
+        ops.confirm_delivery(
+            match, user, quantity, form.note.data or "", form.idempotency_key.data or None
+        )
 
 
 @bp.post("/matches/<int:match_id>/<action>")
@@ -178,6 +181,11 @@ def act(match_id: int, action: str):
     lifecycle.check_side(action, user, match)
     back = safe_next(request.form.get("next"))
     form = ACTION_FORMS[action]()
+    if action == "confirm-delivery" and ops.receipt_arrived(match, form.idempotency_key.data):
+        # The same receipt again (kept offline and sent twice): the answer of the first time.
+        draft_sent(f"receipt:{match.id}")
+        flash(_("This receipt had already arrived."), "ok")
+        return redirect(back or url_for("matches.detail", match_id=match.id))
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             form.form_errors.append(_("The form had expired. Please send it again."))
@@ -191,6 +199,8 @@ def act(match_id: int, action: str):
         put_on_form(form, err)
         return render_match(match, {action: form}, refusal_status(err))
     flash(str(DONE_MESSAGES[action]), "ok")
+    if action == "confirm-delivery":
+        draft_sent(f"receipt:{match.id}")  # static/js/drafts.js forgets what was typed
     if action == "accept" and match.quantity_note == REMAINED:
         flash(remained_message(match), "warn")
     return redirect(back or url_for("matches.detail", match_id=match.id))

@@ -1,9 +1,15 @@
-"""Pages that belong to no single domain: home, health check, language switch, the icon."""
+"""Pages that belong to no single domain: home, health check, language switch, the icon, and
+the service worker with its offline page (static/js/sw.js: a phone that keeps working
+offline)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from flask import (
     Blueprint,
+    Response,
     current_app,
     redirect,
     render_template,
@@ -50,6 +56,42 @@ def favicon():
     return send_from_directory(
         current_app.static_folder, "favicon.ico", mimetype="image/x-icon", max_age=86400
     )
+
+
+# What the service worker keeps from its installation on: the offline page and the files
+# the field's pages load (by their fingerprinted URLs, so a new version of a file is a new worker).
+PRECACHED_STATIC = (
+    "css/app.css",
+    "js/offline.js",
+    "js/drafts.js",
+    "js/place-autocomplete.js",
+    "favicon.ico",
+)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """static/js/sw.js, served at the root so that its scope covers every page (a worker's
+    scope is at most the folder it is served from; Service-Worker-Allowed says so too). It
+    starts with the URLs it precaches, so a changed static file changes the worker's bytes and
+    browsers install the new one. Never cached by the browser's HTTP cache (no-store): the
+    browser checks for a new worker at each visit."""
+    precache = [url_for("core.offline_page")] + [
+        url_for("static", filename=name) for name in PRECACHED_STATIC
+    ]
+    source = Path(current_app.static_folder, "js", "sw.js").read_text(encoding="utf-8")
+    body = f"var PRECACHE = {json.dumps(precache)};\n{source}"
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/offline")
+def offline_page():
+    """What the service worker shows for a page this phone has not kept, without connection
+    (precached at its installation: the same for everyone, nothing of any user on it)."""
+    return render_template("offline.html")
 
 
 @bp.post("/language")

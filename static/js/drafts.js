@@ -29,6 +29,11 @@
 (function () {
   "use strict";
 
+  // Loaded once per page, whichever templates ask for it (a form's, base.html's).
+  if (window.aidmatchDrafts) {
+    return;
+  }
+  window.aidmatchDrafts = true;
   var PREFIX = "aidmatch:draft:";
   var MAX_AGE_DAYS = 7;
   var SAVE_DELAY_MS = 300;
