@@ -7,7 +7,7 @@
  *
  *   - Pages (HTML, GET): network first; without connection, the copy kept on this phone, else
  *     the offline page. Only the pages of the field are kept (KEPT: her matches, each match's
- *     page, the new need form; the delivery slip and receipt form join here), each as this
+ *     page and its delivery slip, the new need form; the receipt link joins here), each as this
  *     user was shown it: never another user's (offline.js drops them when another user logs
  *     in on this phone; logging out clears the site's storage and this worker with it:
  *     Clear-Site-Data in aidmatch/auth/views.py). They stay on this phone, nowhere else.
@@ -23,7 +23,7 @@
 var PAGES = "aidmatch-pages";
 var STATIC_PREFIX = "aidmatch-static-";
 // The pages of the field, kept on the phone (add the delivery slip and the receipt link here).
-var KEPT = [/^\/matches$/, /^\/matches\/\d+$/, /^\/needs\/new$/];
+var KEPT = [/^\/matches$/, /^\/matches\/\d+$/, /^\/matches\/\d+\/slip$/, /^\/needs\/new$/];
 var OFFLINE_URL = PRECACHE[0];
 var WARM_MAX = 30;
 
