@@ -310,7 +310,7 @@ def confirm_delivery(payload, match_id):
     return _act(
         match_id,
         lambda m: ops.confirm_delivery(
-            m, current_user, payload["quantity_received"], payload.get("note", ""), key
+            m, current_user, payload["quantity_received"], payload.get("note", ""), key=key
         ),
     )
 

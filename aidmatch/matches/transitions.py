@@ -335,6 +335,7 @@ def confirm_delivery(
     actor,
     quantity_received,
     note: str = "",
+    *,
     via: str = "confirm_delivery",
     key: str | None = None,
 ) -> Match:

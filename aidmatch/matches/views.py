@@ -166,7 +166,7 @@ def run_action(action: str, match: Match, user, form) -> None:
             raise Invalid(form.quantity_received.errors[-1])
         form.quantity_received.errors = []
         ops.confirm_delivery(
-            match, user, quantity, form.note.data or "", form.idempotency_key.data or None
+            match, user, quantity, form.note.data or "", key=form.idempotency_key.data or None
         )
 
 
