@@ -193,8 +193,39 @@ def database_url(template_database, tmp_path) -> str:
             quoted = ", ".join(f'"{t}"' for t in tables)
             conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
         conn.execute(sa.text(TEST_PLACES_DELETE))
+        _restore_categories(conn)
     engine.dispose()
     return template_database
+
+
+_SEEDED_CATEGORIES: list = []
+
+
+def _restore_categories(conn) -> None:
+    """Categories are reference data the run shares on PostgreSQL, but the admin pages'
+    tests add, rename, move and retire them: put back the seeded rows when a test changed
+    them (one SELECT when it did not)."""
+    table = sa.table("categories", *(sa.column(c) for c in _category_columns(conn)))
+    rows = [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+    if not _SEEDED_CATEGORIES:
+        _SEEDED_CATEGORIES.extend(rows)
+        return
+    if rows == _SEEDED_CATEGORIES:
+        return
+    ids = [row[0] for row in _SEEDED_CATEGORIES]
+    conn.execute(sa.update(table).values(parent_id=None))
+    conn.execute(sa.delete(table).where(table.c.id.not_in(ids)))
+    names = [c.name for c in table.columns]
+    for row in _SEEDED_CATEGORIES:
+        values = dict(zip(names, row, strict=True))
+        conn.execute(sa.update(table).where(table.c.id == values.pop("id")).values(**values))
+
+
+def _category_columns(conn) -> list[str]:
+    return [
+        "id",
+        *(c["name"] for c in sa.inspect(conn).get_columns("categories") if c["name"] != "id"),
+    ]
 
 
 @pytest.fixture
