@@ -76,11 +76,13 @@ def _expect_ok_flash(page) -> None:
 def _open_marker(page, title: str) -> None:
     """On /map, open the popup of the marker titled `title`. Both needs stand at one coarse
     point, so they start as one cluster: click it and wait until it has spread out (no guess
-    at time: see map_clusters), until the marker is on the map; then click the marker. On a
-    loaded machine the click can land as the spread-out cluster folds back (a click on the map
-    folds it): then the cluster is there again and no popup opens, so open it once more."""
+    at time: see map_clusters), until the marker is on the map; then open the marker with the
+    keyboard (focus, Enter), which does not depend on where it stands on a loaded machine (a
+    click can land as a spread-out cluster folds back, and then opens nothing). The base layer
+    is drawn first, so nothing is added to the map between the steps."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    page.wait_for_selector("#map.map-based")
     page.wait_for_selector("#map .leaflet-marker-icon")
     wait_until_map_is_still(page)
     marker = page.locator("#map").get_by_title(title, exact=True)
@@ -92,13 +94,20 @@ def _open_marker(page, title: str) -> None:
             clusters = page.locator("#map .marker-cluster")
             assert clusters.count(), f"no marker {title!r} and no cluster on the map"
             open_cluster_with_click(page, clusters.first)
-        marker.click()
+        marker.focus()
+        page.keyboard.press("Enter")
         try:
             popup.wait_for(state="visible", timeout=5000)
             return
         except PlaywrightTimeout:
             wait_until_map_is_still(page)
-    raise AssertionError(f"the popup of {title!r} never opened")
+    seen = page.evaluate(
+        """() => ({markers: [...document.querySelectorAll('#map .leaflet-marker-icon')]
+                     .map((m) => m.title || m.className),
+                   popups: document.querySelectorAll('.leaflet-popup').length,
+                   focused: document.activeElement && document.activeElement.outerHTML})"""
+    )
+    raise AssertionError(f"the popup of {title!r} never opened: {seen}")
 
 
 def test_need_posted_claimed_approved_shipped_delivered(live):
