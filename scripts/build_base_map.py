@@ -13,6 +13,10 @@
 
 Needs npm (and the registry) at build time only; the app never fetches anything.
 
+Raion borders are a file of their own, static/geo/raions.geojson, derived from this file's
+oblast shapes and the gazetteer's settlement points by scripts/build_raion_lines.py (run it
+after this one: they are clipped to these oblast shapes).
+
 Usage: .venv/bin/python scripts/build_base_map.py
 """
 

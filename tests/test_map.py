@@ -5,6 +5,7 @@ layer (oblast borders and settlement labels), tiles when MAP_TILE_URL says so.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -164,9 +165,11 @@ def test_map_tile_url_still_switches_to_tiles(world, app, login_as, client):
     login_as(world["stranger"])
     html = client.get("/map").get_data(as_text=True)
     assert 'data-tiles=""' in html and "geo/ukraine.geojson" in html
+    assert "geo/raions.geojson" in html and "Raion borders (from zoom 7) are approximate" in html
     app.config["MAP_TILE_URL"] = "https://tiles.example.org/{z}/{x}/{y}.png"
     html = client.get("/map").get_data(as_text=True)
     assert 'data-tiles="https://tiles.example.org/{z}/{x}/{y}.png"' in html
+    assert "Raion borders" not in html  # the tiles draw their own
 
 
 def test_the_feed_is_kept_per_viewer_and_filter(world, login_as, client):
@@ -188,6 +191,7 @@ def test_vendored_files_are_served(client):
         "vendor/leaflet.markercluster/MarkerCluster.css",
         "js/map.js",
         "geo/ukraine.geojson",
+        "geo/raions.geojson",
     ):
         response = client.get(f"/static/{path}")
         assert response.status_code == 200, path
@@ -229,3 +233,43 @@ def test_base_map_has_every_oblast_and_settlement_labels():
     for feature in points:
         lon, lat = feature["geometry"]["coordinates"]
         assert 44 < lat < 53 and 22 < lon < 41
+
+
+def test_raion_lines_are_named_and_lie_within_their_oblasts():
+    """static/geo/raions.geojson (scripts/build_raion_lines.py): the 136 raions' approximate
+    inner borders, each raion a feature with its KATOTTG code and its Ukrainian and Latin
+    names, inside its oblast's shape in the base layer (bounding boxes), small enough."""
+    path = ROOT / "static/geo/raions.geojson"
+    assert path.stat().st_size < 150_000
+    raions = json.loads(path.read_text())["features"]
+    base = json.loads((ROOT / "static/geo/ukraine.geojson").read_text())["features"]
+
+    def box(coordinates):
+        flat = coordinates
+        while isinstance(flat[0][0], list):
+            flat = [c for part in flat for c in part]
+        lons, lats = [c[0] for c in flat], [c[1] for c in flat]
+        return min(lons), min(lats), max(lons), max(lats)
+
+    oblasts = {
+        f["properties"]["name"]: box(f["geometry"]["coordinates"])
+        for f in base
+        if f["geometry"]["type"] != "Point"
+    }
+    assert 130 <= len(raions) <= 140
+    codes = [f["properties"]["code"] for f in raions]
+    assert len(set(codes)) == len(codes)
+    for feature in raions:
+        props = feature["properties"]
+        assert re.fullmatch(r"UA\d{17}", props["code"]) and props["code"][6:12] == "000000"
+        assert props["name"].endswith(" raion") and props["name_uk"].endswith(" район")
+        assert feature["geometry"]["type"] == "MultiLineString"
+        assert feature["geometry"]["coordinates"], props["name"]
+        west, south, east, north = oblasts[props["oblast"]]
+        lon0, lat0, lon1, lat1 = box(feature["geometry"]["coordinates"])
+        slack = 0.002  # the lines' rounding
+        assert west - slack <= lon0 and lon1 <= east + slack, props["name"]
+        assert south - slack <= lat0 and lat1 <= north + slack, props["name"]
+    names = {f["properties"]["name_uk"]: f["properties"]["name"] for f in raions}
+    assert names["Бахмутський район"] == "Bakhmutskyi raion"
+    assert not {"Kyiv", "Sevastopol"} & {f["properties"]["oblast"] for f in raions}

@@ -4,8 +4,9 @@
    the colour of the most urgent need it holds (or the offers' green). The base layer
    (data-base: oblast borders and settlement labels, static/geo/ukraine.geojson) is fetched
    only once the page has loaded, or replaced by tiles when data-tiles is set. Settlement
-   labels are shown by rank as the map zooms in (LABEL_ZOOM). No inline script: everything is
-   read from data-* attributes.
+   labels are shown by rank as the map zooms in (LABEL_ZOOM), approximate raion lines
+   (data-raions) from RAION_ZOOM, fetched the first time the map gets there. No inline
+   script: everything is read from data-* attributes.
    Markers are focusable buttons named by their title and urgency (data-labels), so they
    can be reached with Tab and opened with Enter (the popup's link then takes the focus,
    Escape gives it back); clusters open (zoom or spread) the same way. Leaflet's own English
@@ -18,6 +19,7 @@
   /* colours: .map-pin-* in app.css; the order says which is the most urgent in a cluster */
   var ORDER = ["critical", "high", "normal", "low", "offer"];
   var LABEL_ZOOM = { 1: 6, 2: 7, 3: 9, 4: 10 };  /* a settlement label's rank: from which zoom */
+  var RAION_ZOOM = 7;  /* the approximate raion lines: from which zoom */
   function json(name) {
     try { return JSON.parse(el.dataset[name] || "{}"); } catch (e) { return {}; }
   }
@@ -97,9 +99,41 @@
     }
     map.on("zoomend", showLabels);
     map.on("moveend", declutter);
+    map.on("zoomend", showRaions);
     showLabels();
     declutter();
+    showRaions();
     el.classList.add("map-based");  // drawn (the browser test waits for it)
+  }
+
+  // Approximate raion lines (static/geo/raions.geojson, built from the gazetteer's settlement
+  // points by scripts/build_raion_lines.py): fetched the first time the map is at RAION_ZOOM
+  // or closer, shown there only; thin, dashed, lighter than the oblast borders, and nothing
+  // to point at (no tooltip, no Tab stop).
+  var raions = null;  // null: not asked for yet; false: on its way or failed; else the layer
+  function showRaions() {
+    var on = map.getZoom() >= RAION_ZOOM;
+    if (raions === null && on && el.dataset.raions) {
+      raions = false;
+      fetch(el.dataset.raions, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (geo) {
+          if (!geo) { return; }
+          raions = L.geoJSON(geo, {
+            style: { color: "#8c8c8c", weight: 0.8, dashArray: "4 3", fill: false },
+            interactive: false,
+            className: "map-raion",
+            renderer: L.svg()  // its own SVG, above the oblasts' fill, below labels and markers
+          });
+          showRaions();
+          el.classList.add("map-raioned");  // fetched and drawn once (the browser test)
+        })
+        .catch(function () { /* the map stands without them */ });
+      return;
+    }
+    if (!raions) { return; }
+    if (on && !map.hasLayer(raions)) { raions.addTo(map); }
+    if (!on && map.hasLayer(raions)) { map.removeLayer(raions); }
   }
 
   function loadBase() {
