@@ -248,3 +248,13 @@ def test_the_offer_page_and_the_api(app, client, switch, api_client):
     answer = donor_api.patch(f"/offers/{cast.offer.id}/recurrence", json={"quantity": 0})
     assert answer.status_code == 422 and "quantity" in answer.json["error"]["fields"]
     assert "recurring.periods" in JOBS
+
+
+def test_the_group_sees_on_its_match_what_comes_regularly(app, client, switch):
+    cast = make_cast(offer_quantity=30)
+    ops.make_recurring(cast.offer, {"every": "week", "quantity": 12}, cast.donor)
+    match = match_ops.claim_need(cast.need, cast.donor, 5, offer=cast.offer)
+    db.session.commit()
+    switch(cast.organizer)
+    page = client.get(f"/matches/{match.id}").get_data(as_text=True)
+    assert "Every week: 12" in page and "Next due on" in page

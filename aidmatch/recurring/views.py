@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.matches.pages import match_section
 from aidmatch.offers.views import PAGES
 from aidmatch.permissions import is_staff, require_login
 from aidmatch.postings.pages import detail_page, page_section, template_helpers
@@ -55,6 +56,17 @@ def offer_page_recurrence(offer, viewer, may_edit: bool) -> dict:
             form.starts_on.data = utcnow().date().isoformat()
         context["repeat_form"] = form
     return context
+
+
+@match_section
+def match_page_recurrence(match, viewer) -> dict:
+    """On a match from a recurring offer: what comes regularly and when the next is due."""
+    if match.offer is None:
+        return {}
+    rec = ops.recurrence_of(match.offer)
+    if rec is None:
+        return {}
+    return {"match_recurrence": ops.summary(rec, viewer)}
 
 
 def _send(offer_id: int, form, act, done: str):
