@@ -54,7 +54,7 @@ def test_periods_fall_on_the_start_day_clipped_to_short_months():
     assert period_bounds(start, "week", date(2027, 1, 30)) is None
 
 
-def test_a_monthly_pledge_through_three_months_one_missed_one_paused(app):
+def test_a_monthly_pledge_through_three_months_one_missed_one_paused(app, client, switch):
     """Month 1: 20 made available, 15 claimed and shipped, 5 lapse. Month 2: 20 again (not
     25), the engine proposes them, the donor accepts 10 that never ship, and pauses. Month 3:
     month 2 is flagged missed (the group and the coordinators told once), nothing opens while
@@ -121,6 +121,12 @@ def test_a_monthly_pledge_through_three_months_one_missed_one_paused(app):
     assert told(cast.donor, "period_missed_staff") == 0
     run_periods(now=t3 + timedelta(hours=2))
     assert told(cast.organizer, "period_missed") == 1  # once
+    switch(cast.coordinator)
+    home = client.get("/").get_data(as_text=True)
+    assert "1 period of a recurring offer was missed lately" in home
+    switch(cast.donor)
+    page = client.get(f"/offers/{first.id}").get_data(as_text=True)
+    assert "1 period missed" in page and "missed: matched goods not shipped" in page
 
     # Resumed: the third month's 20 (month 2's unused 10 not carried), and the engine uses it.
     ops.resume(rec, cast.donor, now=t3 + timedelta(days=2))
@@ -228,6 +234,11 @@ def test_the_offer_page_and_the_api(app, client, switch, api_client):
         data={"every": "month", "quantity": "20", "starts_on": utcnow().date().isoformat()},
     )
     assert sent.status_code == 302
+    bad = client.post(
+        f"/offers/{cast.offer.id}/repeat/change", data={"quantity": "5", "ends_on": "2020-01-01"}
+    )
+    assert bad.status_code == 422
+    assert "The end may not be before the start." in bad.get_data(as_text=True)
     assert client.post(f"/offers/{cast.offer.id}/repeat/pause").status_code == 302
     bad = client.post(f"/offers/{cast.offer.id}/repeat/pause")
     assert bad.status_code == 409

@@ -64,24 +64,18 @@ def _date(errors: FieldErrors, value, field: str) -> date | None:
     return None
 
 
+YES, NO = ("y", "yes", "true", "1", "on"), ("n", "no", "false", "0", "off")
+
+
 def _flag(errors: FieldErrors, value, field: str) -> bool:
+    """Yes or no: a bool, or a form's or a spreadsheet's words for one (empty: no)."""
     if value in (None, ""):
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in (
-        "y",
-        "yes",
-        "true",
-        "1",
-        "on",
-        "n",
-        "no",
-        "false",
-        "0",
-        "off",
-    ):
-        return value.strip().lower() in ("y", "yes", "true", "1", "on")
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in YES or word in NO:
+        return word in YES
     errors.add(field, _("Answer yes or no."))
     return False
 
