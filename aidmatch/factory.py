@@ -108,6 +108,7 @@ def register_models() -> None:
     from aidmatch.photos import models as _photos  # noqa: F401
     from aidmatch.places import models as _places  # noqa: F401
     from aidmatch.receipts import models as _receipts  # noqa: F401
+    from aidmatch.recurring import models as _recurring  # noqa: F401
     from aidmatch.runs import models as _runs  # noqa: F401
 
 
@@ -142,6 +143,7 @@ def register_hooks() -> None:
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
     from aidmatch.receipts import views as _receipts  # noqa: F401  (the match page's receipt)
+    from aidmatch.recurring import views as _recurring  # noqa: F401  (the offer page's series)
     from aidmatch.site import org_page as _org_page  # noqa: F401
 
 
@@ -164,6 +166,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.photos.views import bp as photos_bp
     from aidmatch.places.views import bp as places_bp
     from aidmatch.receipts.views import bp as receipts_bp
+    from aidmatch.recurring.views import bp as recurring_bp
     from aidmatch.runs.views import bp as runs_bp
     from aidmatch.site.admin_views import bp as admin_bp
     from aidmatch.site.audit_views import bp as audit_bp
@@ -188,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp)
     app.register_blueprint(receipts_bp)
     app.register_blueprint(legs_bp)
+    app.register_blueprint(recurring_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
@@ -209,6 +213,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.photos.api import blp as photos_api
     from aidmatch.places.api import blp as places_api
     from aidmatch.receipts.api import blp as receipts_api
+    from aidmatch.recurring.api import blp as recurring_api
     from aidmatch.runs.api import blp as runs_api
     from aidmatch.transparency.api import blp as transparency_api
     from aidmatch.web.api import api, register_docs_page
@@ -225,6 +230,7 @@ def register_blueprints(app: Flask) -> None:
         photos_api,
         receipts_api,
         legs_api,
+        recurring_api,
         transparency_api,
         runs_api,
         candidates_api,
@@ -258,6 +264,7 @@ def register_jobs(app: Flask) -> None:
     from aidmatch.notify import events as _events  # noqa: F401  (orgs' signals, told)
     from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
+    from aidmatch.recurring import opening as _recurring  # noqa: F401  (recurring.periods)
     from aidmatch.runs import job as _runs  # noqa: F401  (runs.run, runs.sweep)
     from aidmatch.telegram import channel as _telegram  # noqa: F401
 

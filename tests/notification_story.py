@@ -34,6 +34,7 @@ from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.orgs.operations import create_organization, decide, verify_organization
 from aidmatch.permissions import Role
 from aidmatch.receipts import operations as receipts
+from aidmatch.recurring.operations import make_recurring
 from aidmatch.runs.job import run_matching
 from aidmatch.runs.models import RunStatus
 from tests.factories import make_org, make_user
@@ -335,6 +336,18 @@ def run(story: Story) -> None:
                   title=f"Spare batteries {n}")  # fmt: skip
     db.session.commit()
     run_now("needs.remind", now + 28 * DAY)
+
+    # A monthly offer: a claim against its first month, confirmed, never shipped; when the
+    # month has ended the period is missed (the group and the coordinators are told).
+    monthly = make_offer(s.donor.organization, s.donor, s.offers[0].place,
+                         category="generators", quantity=20, **OFFER)  # fmt: skip
+    series = make_recurring(monthly, {"every": "month", "quantity": 20}, s.donor, now=now)
+    unshipped = ops.claim_need(s.need, s.donor, 3, offer=monthly)
+    ops.approve(unshipped, s.coordinator)
+    s.seen(unshipped)
+    db.session.commit()
+    run_now("recurring.periods", now + 32 * DAY)
+    assert series.periods[0].missed_at is not None
 
     # The coordinators' digest; then the group ends the need: the open matches are cancelled.
     run_now("matches.digest", utcnow())

@@ -56,6 +56,10 @@ CANDIDATES_OF_OFFER = "O_free"
 # any match. A message body is shown only to the conversation's two organizations and staff
 # (and told to the other side only: never in anyone else's inbox).
 CONVERSATION_OFFER = ("O_free", "G")
+# The offer that repeats every month (aidmatch/recurring): what comes regularly and when the
+# next one is due is shown to whoever sees the offer; its record of periods (what each made
+# available, left unused, whether it was missed) to its collective and staff only.
+RECURRING_OFFER = "O_free"
 # The notifications of each viewer (the world tells the parties of the sensitive need and of
 # each match about them): no need's title, point, note or contact is ever on them.
 INBOX_SURFACES = ("html_inbox", "api_inbox")
@@ -124,7 +128,9 @@ SURFACES = {
         "api_list": {"listed", "exact_point", "exact_distance"},
         "api_detail": {"listed", "exact_point"},
         "html_list": {"listed"},
-        "html_detail": {"listed", "exact_point", "other_side_name"},
+        "html_detail": {"listed", "exact_point", "other_side_name", "period_record"},
+        # GET /api/v1/offers/<id>/recurrence (404 for an offer that does not repeat)
+        "api_recurrence": {"listed", "period_record"},
         "map_data": {"listed", "exact_point"},
         "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point"},
@@ -186,7 +192,7 @@ FIELDS = {
     "need": ("listed", "exact_point", "delivery_note", "contact", "other_side_name",
              "exact_distance"),
     "offer": ("listed", "exact_point", "contact", "other_side_name", "exact_distance",
-              "message_body"),
+              "message_body", "period_record"),
     "match": ("listed", "need_exact_point", "offer_exact_point", "delivery_note",
               "group_contact", "donor_contact", "other_side_name", "exact_distance",
               "score_explanation", "message_body", "hub_contact"),
@@ -283,6 +289,8 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff or rel.startswith("other_side_") or on_route
     if surface == "html_request_form":  # one's own verified group's fitting open needs
         return viewer.role == "organizer" and rel == "owner" and ORGS[viewer.org][1]
+    if surface == "api_recurrence" and key != RECURRING_OFFER:
+        return False  # it does not repeat: 404 for everyone
     if surface == "api_need_candidates" and key not in ("O_free", "O_u"):
         return False  # only the offers that are still open candidates (not yet matched)
     if staff or rel == "owner":
@@ -328,6 +336,10 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
     seen = listed(viewer, kind, key, surface)
     if field == "listed":
         return seen
+    if field == "period_record":
+        if key != RECURRING_OFFER:
+            return None
+        return seen and (viewer.role in STAFF or relation(viewer, kind, key) == "owner")
     if kind == "org":
         if surface in ("transparency", "ledger"):
             return False  # no group names (none opted in), no contacts

@@ -30,6 +30,7 @@ from tests.privacy_table import (
     NEEDS,
     OFFERS,
     ORGS,
+    RECURRING_OFFER,
     ROUTES,
     STATUSES,
     VIEWERS,
@@ -186,6 +187,10 @@ def build_world(app, api_client) -> World:
     offer("O_free", None, 100)
     offer("O_u", None, 100)
     db.session.commit()
+    repeats = api_client(member[OFFERS[RECURRING_OFFER]]).post(
+        f"/offers/{ids[RECURRING_OFFER]}/recurrence", json={"every": "month", "quantity": 100}
+    )
+    assert repeats.status_code == 201, repeats.get_json()
     tell_both_sides(member, ids)
     world = World(users, ids, near.id)
     for key in MATCHES:  # the stored (exact) figures, as staff get them

@@ -22,6 +22,7 @@ from tests.factories import make_org, make_user
 from tests.match_helpers import make_cast
 from tests.notify_helpers import tell_one
 from tests.openapi_check import api_document
+from tests.posting_factories import make_offer
 
 PUBLIC = {
     ("POST", "/api/v1/tokens"),
@@ -282,6 +283,22 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     db.session.commit()
     walk.call(coordinator, "POST", f"/matches/{later.id}/release", 200, json={})
     walk.call(donor, "POST", f"/matches/{proposal.id}/withdraw", 200, json={"reason": "gone"})
+
+    repeating = make_offer(cast.donor_org, cast.donor, quantity=10).id
+    db.session.commit()
+    series = f"/offers/{repeating}/recurrence"
+    walk.call(donor, "GET", series, 404)
+    walk.call(donor, "POST", series, 422, json={"every": "day", "quantity": 5})
+    walk.call(donor, "POST", series, 201, json={"every": "month", "quantity": 5})
+    walk.call(organizer, "GET", series, 200)
+    walk.call(donor, "PATCH", series, 200, json={"quantity": 6})
+    walk.call(organizer, "PATCH", series, 403, json={"quantity": 6})
+    walk.call(donor, "POST", f"{series}/pause", 200)
+    walk.call(donor, "POST", f"{series}/pause", 409)
+    walk.call(donor, "POST", f"{series}/resume", 200)
+    walk.call(donor, "POST", f"{series}/resume", 409)
+    walk.call(organizer, "POST", f"{series}/stop", 403)
+    walk.call(donor, "POST", f"{series}/stop", 200)
 
     note = tell_one(cast.donor)
     db.session.commit()

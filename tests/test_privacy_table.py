@@ -138,6 +138,9 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "api_need_candidates":
         path = f"/needs/{ids[CANDIDATES_OF_NEED]}/candidates?limit=20"
         return _json_list(s.api(path), "offer_id", oid)
+    if surface == "api_recurrence":
+        response = s.api(f"/offers/{oid}/recurrence")
+        return _whole(response, response.status_code == 200)
     if surface == "api_legs":
         response = s.api(f"/matches/{oid}/legs")
         return _whole(response, response.status_code == 200)
@@ -219,6 +222,8 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
         return body_of(key) in found.whole
     if name == "hub_contact":
         return contact_of("H") in found.whole
+    if name == "period_record":  # the periods' table of the page, the API's periods
+        return "Left unused" in found.whole or '"periods"' in found.whole
     if kind == "org":
         return (contact_of(key) if name == "contact" else name_of(key)) in text
     need, offer, group, donor = key, key, None, None

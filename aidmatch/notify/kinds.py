@@ -201,6 +201,27 @@ KINDS: dict[str, Kind] = {
             staff=True,
         ),
         Kind(
+            "period_missed",
+            "action",
+            _l("A regular donation did not ship in its period"),
+            _l(
+                "The regular donation of %(what)s for your need in %(place)s was not shipped "
+                "in its period. Write to the donor on the match, or ask a coordinator."
+            ),
+            "match",
+        ),
+        Kind(
+            "period_missed_staff",
+            "queue",
+            _l("A recurring offer missed a period"),
+            _l(
+                "A recurring offer from %(place)s missed a period: %(what)s matched in it was "
+                "not shipped."
+            ),
+            "offer",
+            staff=True,
+        ),
+        Kind(
             "match_withdrawn",
             "news",
             _l("A donor withdrew"),
