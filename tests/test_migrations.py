@@ -120,3 +120,15 @@ def test_0009_downgrades_with_a_removed_member(empty_database_url):
         assert len({by_id[3][0], by_id[5][0], by_id[7][0]}) == 3  # each an organization of its own
         upgrade()  # and up again
         db.engine.dispose()
+
+
+def test_the_versions_share_one_sqlite_foreign_key_switch():
+    """The switch of SQLite's foreign keys around a table rebuild is written once
+    (migrations/helpers.py) and imported by the versions that rebuild a referenced table."""
+    from pathlib import Path
+
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    copies = [p.name for p in versions.glob("*.py") if "PRAGMA foreign_keys" in p.read_text()]
+    assert copies == []
+    for name in ("0009_orgs.py", "0013_legs.py"):
+        assert "from migrations.helpers import sqlite_foreign_keys" in (versions / name).read_text()
