@@ -80,3 +80,18 @@ def test_a_message_for_staff_goes_to_staff_only(app, smtp):
     drain(app)
     assert smtp.to(coordinator.email) == [] and len(smtp.to(still.email)) == 1
     assert email_of(coordinator, "message_reported").status == DeliveryStatus.FAILED
+
+
+def test_a_member_removed_since_a_run_proposed_to_the_organization_is_not_told(app, smtp):
+    from aidmatch.runs.job import run_matching
+
+    cast = make_cast()
+    removed = make_user(Role.DONOR, org=cast.donor_org, email="removed.after.run@example.org")
+    db.session.commit()
+    run = run_matching(cast.coordinator, category_slug=cast.need.category.slug)
+    assert run.proposals == 1
+    remove_member(cast.donor_org, removed, cast.coordinator)
+    db.session.commit()
+    drain(app)
+    assert len(smtp.to(cast.donor.email)) == 1 and smtp.to(removed.email) == []
+    assert email_of(removed, "run_proposals").status == DeliveryStatus.FAILED
