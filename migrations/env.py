@@ -1,5 +1,7 @@
 import logging
+import sys
 from logging.config import fileConfig
+from pathlib import Path
 
 from flask import current_app
 
@@ -13,6 +15,12 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
+
+# The versions import what they share from migrations/helpers.py as `migrations.helpers`: the
+# project's folder is importable (flask puts the app's folder on sys.path; this makes sure).
+PROJECT = str(Path(__file__).resolve().parent.parent)
+if PROJECT not in sys.path:
+    sys.path.append(PROJECT)
 
 
 def get_engine():

@@ -178,13 +178,15 @@ def build() -> Story:
 
 def new_organizations(story: Story) -> None:
     """Two organizations register (org_waiting); one is verified (org_verified), suspended
-    (org_suspended) and verified again, the other is not verified (org_rejected), with a donor
-    and an offer."""
+    (org_suspended) and verified again, un-verified (org_unverified) and verified again, the
+    other is not verified (org_rejected), with a donor and an offer."""
     newcomers = create_organization("Kharkiv newcomers", OrgKind.DONOR_COLLECTIVE)
     story.newcomer = person(Role.DONOR, newcomers, "en", 9105, "nadia.newcomer@example.org")
     verify_organization(newcomers, story.coordinator, reason="Known to the Kharkiv hub")
     decide(newcomers, "suspend", story.coordinator, reason="Two groups reported them")
     verify_organization(newcomers, story.coordinator, reason="Cleared up by a phone call")
+    decide(newcomers, "unverify", story.coordinator, reason="Its contact changed hands")
+    verify_organization(newcomers, story.coordinator, reason="The new contact was checked")
     outsiders = create_organization(
         "Unchecked helpers", OrgKind.DONOR_COLLECTIVE, contact=OUTSIDER_CONTACT
     )

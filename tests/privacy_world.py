@@ -8,6 +8,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import select
@@ -83,11 +84,37 @@ def body_of(key: str) -> str:
     return f"Parley {key} quietly"
 
 
-def point_tokens(lat: float, lon: float) -> tuple[str, ...]:
-    """The exact point as any surface might print it (6, 5 or 4 decimals)."""
-    return tuple(
-        token for v in (lat, lon) for token in (f"{v:.6f}".split(".")[1], f"{v:.5f}", f"{v:.4f}")
+EXACT_DECIMALS = (4, 5, 6)  # ~11 m, ~1 m, ~0.1 m: each far finer than the ~10 km grid
+
+
+def point_forms(lat: float, lon: float) -> set[str]:
+    """Each coordinate of the exact point as a page may print it: 4, 5 or 6 decimals, rounded
+    or cut, with a decimal point (they are turned into commas as well by shows_point)."""
+    forms = set()
+    for value in (lat, lon):
+        exact = Decimal(repr(value))
+        for places in EXACT_DECIMALS:
+            step = Decimal(1).scaleb(-places)
+            for rounding in (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_DOWN):
+                forms.add(str(abs(exact.quantize(step, rounding=rounding))))
+    return forms
+
+
+def point_pattern(lat: float, lon: float) -> re.Pattern:
+    """A coordinate of the exact point standing as a number of its own in a text: with a
+    decimal point or comma, not inside a longer number (trailing zeros aside)."""
+    alternatives = sorted(
+        re.escape(whole) + "[.,]" + re.escape(fraction)
+        for whole, fraction in (form.split(".") for form in point_forms(lat, lon))
     )
+    return re.compile(r"(?<!\d)(?:" + "|".join(alternatives) + r")0*(?!\d)")
+
+
+def shows_point(text: str, lat: float, lon: float) -> bool:
+    """Whether text shows the exact point (the oracle of the privacy table and the e-mail
+    tests): a coordinate as point_pattern finds it, never mere digits that an id, a token or a
+    coarse point may share."""
+    return point_pattern(lat, lon).search(text) is not None
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> float:

@@ -67,3 +67,68 @@ def test_audit_events_are_append_only(app):
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         db.session.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": event.id})
     db.session.rollback()
+
+
+def test_0009_downgrades_with_a_removed_member(empty_database_url):
+    """A member removed from an organization keeps the account without one, which the schema
+    before 0009 does not allow: the downgrade gives each such account an organization of its
+    own, unverified and of the kind its role fits, and loses nobody."""
+    app = make_test_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="0009_orgs")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO organizations (name, name_key, kind, contact, public_name,"
+                    " state, verified_at, created_at, updated_at) VALUES ('A', 'a',"
+                    " 'frontline_group', '', false, 'verified', '2026-01-01 00:00:00',"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+            org_id = conn.scalar(sa.text("SELECT id FROM organizations WHERE name_key = 'a'"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, password_hash, display_name, role,"
+                    " organization_id, org_role, language, active, created_at, updated_at)"
+                    " VALUES"
+                    " (3, 'a0@x.org', 'h', 'A0', 'organizer', :org, 'owner', 'uk', true,"
+                    " '2026-01-01', '2026-01-01'),"
+                    " (5, 'gone@x.org', 'h', 'Gone', 'organizer', NULL, 'member', 'uk', true,"
+                    " '2026-01-01', '2026-01-01'),"
+                    " (7, 'left@x.org', 'h', 'Left', 'donor', NULL, 'member', 'en', true,"
+                    " '2026-01-01', '2026-01-01'),"
+                    " (9, 'c@x.org', 'h', 'C', 'coordinator', NULL, 'member', 'uk', true,"
+                    " '2026-01-01', '2026-01-01')"
+                ),
+                {"org": org_id},
+            )
+        downgrade(revision="0008")
+        with db.engine.connect() as conn:
+            users = conn.execute(
+                sa.text(
+                    "SELECT u.id, u.organization_id, o.kind, o.verified_at FROM users u"
+                    " LEFT JOIN organizations o ON o.id = u.organization_id ORDER BY u.id"
+                )
+            ).all()
+        by_id = {row[0]: row[1:] for row in users}
+        assert set(by_id) == {3, 5, 7, 9}
+        assert by_id[3][0] == org_id and by_id[9] == (None, None, None)
+        assert by_id[5][1:] == ("frontline_group", None) and by_id[7][1:] == (
+            "donor_collective",
+            None,
+        )
+        assert len({by_id[3][0], by_id[5][0], by_id[7][0]}) == 3  # each an organization of its own
+        upgrade()  # and up again
+        db.engine.dispose()
+
+
+def test_the_versions_share_one_sqlite_foreign_key_switch():
+    """The switch of SQLite's foreign keys around a table rebuild is written once
+    (migrations/helpers.py) and imported by the versions that rebuild a referenced table."""
+    from pathlib import Path
+
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    copies = [p.name for p in versions.glob("*.py") if "PRAGMA foreign_keys" in p.read_text()]
+    assert copies == []
+    for name in ("0009_orgs.py", "0013_legs.py"):
+        assert "from migrations.helpers import sqlite_foreign_keys" in (versions / name).read_text()

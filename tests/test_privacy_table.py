@@ -45,7 +45,7 @@ from tests.privacy_world import (
     name_of,
     note_of,
     number_in,
-    point_tokens,
+    shows_point,
     title_of,
 )
 from tests.smtp_server import app_on, free_port, mail_settings
@@ -236,7 +236,7 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
     if name in ("exact_point", "need_exact_point", "offer_exact_point"):
         point = OFFER_POINTS[offer] if name == "offer_exact_point" or kind == "offer" else None
         point = point or NEED_POINTS[need]
-        return any(token in found.whole for token in point_tokens(*point))
+        return shows_point(found.whole, *point)
     if name == "delivery_note":
         return note_of(need) in found.whole
     if name == "contact":
@@ -325,3 +325,25 @@ def test_the_table_covers_every_role_relation_and_surface():
         p[2] for p in parts
     }
     assert {p[-1] for p in parts} == {"shown", "hidden"}
+
+
+def test_the_exact_point_oracle_flags_the_point_and_no_unrelated_number():
+    """The oracle finds the exact point however a page may print it (a dot or a comma, four
+    to six decimals or more with trailing zeros, rounded or cut, in JSON, a link, a sentence)
+    and nothing else: not an id, a token or a count with the same digits, not a coarse point,
+    not a number that merely starts like it."""
+    lat, lon = NEED_POINTS["N_pending"]  # (49.937261, 36.284517)
+    shown = (
+        "<td>49.937261</td>", '{"lat": 49.937261, "lon": 36.284517}', "49,937261 N",
+        "Lage: 49,93726", "at 49.9373, 36.2845", "36,2845° E", "[36.284517,49.937261]",
+        "?near=49.93726%2C36.28452", "49.93726100", "36.28451", "-49.937261",
+    )  # fmt: skip
+    for page in shown:
+        assert shows_point(page, lat, lon), page
+    unrelated = (
+        "/matches/937261", "token=a937261b", "id 284517", "about 49.95, 36.3 (10 km)",
+        "149.937261", "49.937262", "49.93731 km", "49.9374", "36.2846 ", "Seite 49,9",
+        "2849.9373",
+    )  # fmt: skip
+    for page in unrelated:
+        assert not shows_point(page, lat, lon), page

@@ -24,6 +24,7 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.lifecycle import SIDES
 from aidmatch.matches.rules import can_request
+from aidmatch.notify.audience import audience
 from aidmatch.notify.outbox import tell_all
 from aidmatch.notify.recipients import each_told, members_of, posting_params, staff
 from aidmatch.offers.models import OfferStatus
@@ -367,3 +368,16 @@ def message_to_dict(message: Message, viewer) -> dict:
         "created_at": message.created_at,
         "reported": message.reported_at is not None,
     }
+
+
+@audience
+def _still_in_the_offers_conversation(note, user) -> bool | None:
+    """A message in an offer's conversation (message_on_offer) leaves only for the members of
+    its two organizations and staff: a member removed since it was told gets nothing."""
+    if note.offer_id is None or note.match_id is not None:
+        return None
+    thread_id = note.params.get("thread_id")
+    thread = db.session.get(Thread, thread_id) if isinstance(thread_id, int) else None
+    if thread is None:
+        return None
+    return is_staff(user) or user.organization_id in parties(thread)

@@ -3,7 +3,8 @@
 Each action on a match is one row: who may take it (a side: a predicate over user and match),
 from which statuses (as read now: a lapsed pending match reads as expired), the extra
 condition (a consent not given yet, the one extension unused, a deadline passed), where it
-goes, whether a reason is asked for, what a refused person is told, and who is told about the
+goes, whether a reason is asked for, what a refused person is told, whether both organizations
+must still be in play (`out_of_play`: neither suspended nor rejected), and who is told about the
 move (`tells`: a side and a kind of notify/kinds.py; matches/notices.py writes them). The verbs
 (transitions.py), the buttons of every page, the API and the CLI all read this table, so they
 cannot disagree: `refusal()` says why not (NotAllowed: wrong side; Conflict: wrong state),
@@ -32,6 +33,8 @@ from aidmatch.matches.rules import (
     status_label,
 )
 from aidmatch.needs.models import Need
+from aidmatch.orgs.lifecycle import WITHDRAWN
+from aidmatch.orgs.models import Organization
 from aidmatch.permissions import is_staff
 from aidmatch.refusals import Conflict, NotAllowed, Refusal
 from aidmatch.web.i18n import local_datetime
@@ -94,6 +97,9 @@ class Action:
     early_message: str | None = None  # what is said before then (409), with %(when)s
     button: bool = True  # pressed by a person on a match (cancel and expire are not)
     tells: tuple[Tell, ...] = ()  # who is told about the move, and what
+    # Refused to anyone while the donor organization (first message) or the need's group
+    # (second) is suspended or rejected (orgs/lifecycle.WITHDRAWN): None, allowed whatever.
+    out_of_play: tuple[str, str] | None = None
 
     @property
     def slug(self) -> str:
@@ -114,6 +120,16 @@ TABLE: tuple[Action, ...] = (
         _l("Only a pending match can be accepted; this one is %(status)s."),
         unset="donor_accepted_at",
         unset_message=ALREADY_AGREED,
+        # A suspended or rejected organization takes part in nothing new (a collective claims
+        # nothing, a group's needs leave every list): an acceptance of a match a coordinator
+        # approved before the decision would confirm it, show each side the other's exact
+        # point and contact, and send goods, with no coordinator seeing the new state.
+        out_of_play=(
+            _l("A coordinator suspended or rejected your organization: it may not accept matches."),
+            _l(
+                "A coordinator suspended or rejected this group: its matches wait for a coordinator."
+            ),
+        ),
         tells=(
             Tell("group", "match_accepted", "pending"),
             Tell("reviewer", "match_to_review", "pending"),
@@ -320,6 +336,19 @@ def _state_problem(row: Action, match: Match, now: datetime) -> tuple[str, str] 
     return None
 
 
+def play_refusal(row: Action, match: Match) -> NotAllowed | None:
+    """Why this action is refused to anyone while a side's organization is suspended or
+    rejected (the row's out_of_play); None when it is not."""
+    if row.out_of_play is None:
+        return None
+    donor_words, group_words = row.out_of_play
+    if match.organization.withdrawn:
+        return NotAllowed(donor_words, code="forbidden")
+    if match.need.organization.withdrawn:
+        return NotAllowed(group_words, code="forbidden")
+    return None
+
+
 def state_allows(row: Action, match: Match, now: datetime) -> bool:
     """The match's state allows this action now (whoever asks)."""
     return _state_problem(row, match, now) is None
@@ -351,7 +380,7 @@ def refusal(name: str, user, match: Match, now: datetime) -> Refusal | None:
     row = action(name)
     if not may_take(user, row, match):
         return NotAllowed(row.wrong_side, code="forbidden")
-    return state_refusal(row, match, now)
+    return play_refusal(row, match) or state_refusal(row, match, now)
 
 
 def check(name: str, user, match: Match, now: datetime) -> Action:
@@ -362,12 +391,19 @@ def check(name: str, user, match: Match, now: datetime) -> Action:
     return action(name)
 
 
+def open_now(name: str, match: Match, now: datetime) -> bool:
+    """The match's state and its organizations allow this action now (whoever asks)."""
+    row = action(name)
+    return state_allows(row, match, now) and play_refusal(row, match) is None
+
+
 def available(user, match: Match, now: datetime) -> list[str]:
-    """The buttons (slugs) this user may press on this match now, in the table's order."""
+    """The buttons (slugs) this user may press on this match now, in the table's order: what
+    refusal() would let through."""
     return [
         row.slug
         for row in TABLE
-        if row.button and may_take(user, row, match) and state_allows(row, match, now)
+        if row.button and may_take(user, row, match) and open_now(row.name, match, now)
     ]
 
 
@@ -377,8 +413,8 @@ def sides_of(user, match: Match) -> set[str]:
 
 
 def condition(name: str, now: datetime):
-    """SQL: matches whose state allows this action now (the row's status, extra condition and
-    deadline), for counts and queues."""
+    """SQL: matches whose state allows this action now (the row's status, extra condition,
+    deadline, and both organizations in play where the row asks it), for counts and queues."""
     row = action(name)
     parts = [Match.status.in_([s.value for s in row.sources])]
     if PENDING in row.sources and row.deadline != "passed":
@@ -394,6 +430,10 @@ def condition(name: str, now: datetime):
         parts.append(getattr(Match, row.unset).is_(None))
     if row.deadline == "passed":
         parts.append(and_(Match.expires_at.is_not(None), Match.expires_at <= now))
+    if row.out_of_play is not None:
+        withdrawn = Organization.state.in_(sorted(WITHDRAWN))
+        parts.append(~Match.organization.has(withdrawn))
+        parts.append(~Match.need.has(Need.organization.has(withdrawn)))
     return and_(*parts)
 
 

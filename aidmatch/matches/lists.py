@@ -89,7 +89,7 @@ def my_matches(
         line = row(match, viewer, now)
         on = lifecycle.sides_of(viewer, match)
         if "donor" in on:
-            if lifecycle.state_allows(lifecycle.action("accept"), match, now):
+            if lifecycle.open_now("accept", match, now):
                 sections["answer"].append(line)
             elif match.status == MatchStatus.PENDING:
                 sections["waiting"].append(line)

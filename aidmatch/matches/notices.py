@@ -21,7 +21,9 @@ from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches.lifecycle import Tell
 from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.matches.rules import can_view_match
 from aidmatch.needs.models import Need
+from aidmatch.notify.audience import audience
 from aidmatch.notify.outbox import Telling, tell_all
 from aidmatch.notify.recipients import CHUNK, each_told, members_of, posting_params, staff
 
@@ -131,3 +133,14 @@ def tellings_of(
             dedupe_key=key(match) if key else None,
         )
     return tellings
+
+
+@audience
+def _still_sees_match(note, user) -> bool | None:
+    """A notification about a match leaves only for who still sees it when it goes out: staff,
+    the members of its two sides and of the organizations on its route (the privacy policy's
+    sees_match); a member removed from a side since it was told gets nothing."""
+    if note.match_id is None:
+        return None
+    match = db.session.get(Match, note.match_id)
+    return None if match is None else can_view_match(user, match)

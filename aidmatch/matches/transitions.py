@@ -33,7 +33,6 @@ from aidmatch.matches.rules import (
     REMAINED,
     clean_quantity,
     clean_text,
-    deny,
     extended_until,
     ship_by,
 )
@@ -183,19 +182,9 @@ def accept(match: Match, actor, quantity=None) -> Match:
     part of the need or offer meanwhile, the donor gets what remains (the match says so in
     quantity_note: rules.REMAINED); if nothing remains, a Conflict and nothing changes."""
     now = utcnow()
+    # The table refuses it too while either organization is suspended or rejected (the row's
+    # out_of_play), and its condition says so again in the UPDATE.
     lifecycle.check("accept", actor, match, now)
-    # A suspended or rejected organization takes part in nothing new (a collective claims
-    # nothing, a group's needs leave every list): an acceptance of a match a coordinator
-    # approved before the decision would confirm it, show each side the other's exact point
-    # and contact, and send goods, with no coordinator seeing the new state.
-    deny(
-        not match.organization.withdrawn,
-        _("A coordinator suspended or rejected your organization: it may not accept matches."),
-    )
-    deny(
-        not match.need.organization.withdrawn,
-        _("A coordinator suspended or rejected this group: its matches wait for a coordinator."),
-    )
     wanted = _answered_quantity(match, quantity)
     with db.session.begin_nested():  # a refusal below leaves nothing behind
         lock_for_update(need_ids=[match.need_id])  # needs, then matches, then offers

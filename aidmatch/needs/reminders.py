@@ -24,10 +24,12 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import periodic
 from aidmatch.needs.models import Need, NeedStatus
+from aidmatch.notify.audience import audience
 from aidmatch.notify.models import Notification
 from aidmatch.notify.outbox import tell_all
 from aidmatch.notify.recipients import each_told, members_of, posting_params, staff
 from aidmatch.notify.summary import summed_up
+from aidmatch.permissions import is_member, is_staff
 
 UNPLEDGED_BEFORE = timedelta(days=3)
 STILL_NEEDED_EVERY = timedelta(days=7)
@@ -118,3 +120,13 @@ def ask_still_needed(now: datetime | None = None) -> int:
 def remind(now: datetime | None = None) -> dict:
     """The hourly reminders about needs (one transaction, each reminder told once)."""
     return {"unpledged": remind_unpledged(now), "still_needed": ask_still_needed(now)}
+
+
+@audience
+def _still_the_needs_group(note, user) -> bool | None:
+    """A reminder about a need (not about one of its matches) leaves only for the need's
+    group's members and staff: a member removed since it was told gets nothing."""
+    if note.need_id is None or note.match_id is not None:
+        return None
+    need = db.session.get(Need, note.need_id)
+    return None if need is None else is_staff(user) or is_member(user, need.organization)

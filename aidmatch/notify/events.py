@@ -1,7 +1,7 @@
 """What the packages below notify announce, told to people: a new organization waits for
 verification (the coordinators and admins: org_waiting), an organization was verified (its
-members: org_verified), an organization was suspended or rejected (its members: org_suspended,
-org_rejected, with the coordinator's reason). Connected when imported (factory.register_jobs imports it); each
+members: org_verified), an organization was suspended, rejected or un-verified (its members:
+org_suspended, org_rejected, org_unverified, with the coordinator's reason). Connected when imported (factory.register_jobs imports it); each
 receiver writes in the transaction of the change that sent the signal."""
 
 from __future__ import annotations

@@ -309,6 +309,16 @@ KINDS: dict[str, Kind] = {
             "organization",
         ),
         Kind(
+            "org_unverified",
+            "action",
+            _l("Your organization is no longer verified"),
+            _l(
+                "A coordinator took back the verification of %(organization)s: its needs and "
+                "offers are hidden from others until it is verified again. %(reason)s"
+            ),
+            "organization",
+        ),
+        Kind(
             "run_proposals",
             "action",
             _l("New proposals for your offers"),

@@ -23,6 +23,7 @@ from sqlalchemy import and_, select, update
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.jobs.queue import after_commit, periodic, task
+from aidmatch.notify.audience import refusal
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Channel, Delivery, DeliveryStatus, Notification
 from aidmatch.notify.preferences import choices, wants
@@ -247,9 +248,11 @@ def _deliver_one(delivery_id: int, channel: Channel, token: str, put_off: dict) 
         return "lost"
     db.session.commit()  # the renewed claim, seen by the sweep while the message goes out
     delivery = db.session.get(Delivery, delivery_id)
-    if not delivery.notification.user.active:
-        # Disabled since it was told (auth/admin.disable_user): nothing more leaves for it.
-        return _failed(delivery_id, token, "the account is disabled")
+    # Disabled, removed from the organization it is about, no longer staff since it was told:
+    # nothing more leaves for it (notify/audience.py), and it is not tried again.
+    refused = refusal(delivery.notification, delivery.notification.user)
+    if refused is not None:
+        return _failed(delivery_id, token, refused)
     sender = SENDERS.get(channel)
     try:
         if sender is None:

@@ -98,6 +98,7 @@ TABLE: dict[str, Decision] = {
             UNVERIFIED,
             _l("Un-verify"),
             _l("Only a verified organization can be un-verified."),
+            tells="org_unverified",
         ),
     )
 }

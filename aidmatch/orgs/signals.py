@@ -5,7 +5,8 @@ back with it.
 - ``org_waiting``: a new organization waits for verification (sender: the organization).
 - ``org_verified``: a coordinator verified an organization (sender: the organization;
   ``actor``: who verified it).
-- ``org_withdrawn``: a coordinator suspended or rejected an organization.
+- ``org_withdrawn``: a coordinator suspended, rejected or un-verified an organization (what
+  it posts is hidden from others now).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _signals = Namespace()
 
 org_waiting = _signals.signal("org-waiting")
 org_verified = _signals.signal("org-verified")
-# A coordinator suspended or rejected an organization (sender: the organization; ``actor``,
-# ``kind``: the notify kind its members receive, from orgs/lifecycle.TABLE; ``reason``).
+# A coordinator suspended, rejected or un-verified an organization (sender: the organization;
+# ``actor``; ``kind``: the notify kind its members receive, from orgs/lifecycle.TABLE;
+# ``reason``).
 org_withdrawn = _signals.signal("org-withdrawn")

@@ -134,20 +134,23 @@ def kind_query(kind, viewer, listing: bool = True) -> Select:
     return base_query(model, viewer, sensitive_column=sensitive, listing=listing)
 
 
-def kind_select(kind, viewer, filters: Filters) -> Select:
+def kind_select(kind, viewer, filters: Filters, listing: bool = True) -> Select:
     """The select for needs or offers the viewer may see, filtered and sorted as the kind
     sorts (by the distance from "near" when asked). Filters the database can't take are
-    refused first (422 naming the field), for the API, the pages, the CSV and the map alike."""
+    refused first (422 naming the field), for the API, the pages, the CSV and the map alike.
+    ``listing``: False for one organization's rows on its page (the privacy policy's
+    rows_clause: staff see a withdrawn organization's rows there)."""
     check_filters(filters, kind.status_labels)
     stmt, near = apply_filters(
-        kind.narrow(kind_query(kind, viewer), filters), kind.model, filters, viewer
+        kind.narrow(kind_query(kind, viewer, listing), filters), kind.model, filters, viewer
     )
     return stmt if filters.sort == "closest" and near else kind.order(stmt, filters)
 
 
-def list_page(kind, viewer, filters: Filters) -> dict:
-    """One page of needs or offers for the viewer (those past their date read as expired)."""
-    return run_page(kind_select(kind, viewer, filters), filters)
+def list_page(kind, viewer, filters: Filters, listing: bool = True) -> dict:
+    """One page of needs or offers for the viewer (those past their date read as expired;
+    ``listing`` as kind_select takes it)."""
+    return run_page(kind_select(kind, viewer, filters, listing), filters)
 
 
 def find_visible(kind, viewer, obj_id):

@@ -27,7 +27,8 @@ from aidmatch.matches.batch_holds import Proposed, reserve_proposals
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.needs.models import Need
 from aidmatch.notify.outbox import Telling, tell_all
-from aidmatch.notify.recipients import members_of
+from aidmatch.notify.recipients import CHUNK, members_of
+from aidmatch.orgs.models import Organization
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,24 @@ def tell_organizations(run_id: int) -> int:
         ).all()
     )
     members = members_of({**donors, **groups})
+    # Each told about its organization, so that a member removed before it leaves is not
+    # (notify/audience.py).
+    ids = sorted(members)
+    orgs = {
+        org.id: org
+        for start in range(0, len(ids), CHUNK)
+        for org in db.session.scalars(
+            select(Organization).where(Organization.id.in_(ids[start : start + CHUNK]))
+        )
+    }
     tellings = [
-        Telling(members[org_id], kind, {"count": count}, dedupe_key=f"run:{run_id}:{kind}")
+        Telling(
+            members[org_id],
+            kind,
+            {"count": count},
+            organization=orgs[org_id],
+            dedupe_key=f"run:{run_id}:{kind}",
+        )
         for kind, counts in (("run_proposals", donors), ("run_proposals_group", groups))
         for org_id, count in counts.items()
         if members.get(org_id)

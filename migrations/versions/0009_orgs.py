@@ -10,11 +10,13 @@ CHECK constraint; a description; a member's role in its organization (member or 
 verified organizations become "verified", the others "unverified"; each organization's first
 member (the one who registered it) becomes its owner. A member removed from an organization
 keeps the account without one, so "organizers and donors belong to an organization" is no
-longer a constraint.
+longer a constraint; going back, each such account gets an organization of its own (below).
 """
 
 import sqlalchemy as sa
 from alembic import op
+
+from migrations.helpers import sqlite_foreign_keys
 
 # revision identifiers, used by Alembic.
 revision = "0009_orgs"
@@ -25,28 +27,8 @@ depends_on = None
 STATES = "'unverified', 'verified', 'rejected', 'suspended'"
 
 
-def _sqlite_foreign_keys(on: bool) -> None:
-    """SQLite rebuilds a table to change its constraints (batch mode): dropping the old
-    organizations or users table would fail the foreign keys of every row that references it.
-    PRAGMA foreign_keys takes effect only outside a transaction, so on SQLite: commit what came
-    before, switch them, begin again (the migration's own statements stay one transaction);
-    before switching them back on, every reference is checked."""
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
-    raw = bind.connection.dbapi_connection
-    if on:
-        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
-    if raw.in_transaction:
-        raw.execute("COMMIT")
-    raw.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
-    raw.execute("BEGIN IMMEDIATE")
-
-
 def upgrade():
-    _sqlite_foreign_keys(False)
+    sqlite_foreign_keys(False)
     with op.batch_alter_table("organizations") as batch:
         batch.add_column(sa.Column("description", sa.Text(), server_default="", nullable=False))
         batch.add_column(
@@ -79,11 +61,33 @@ def upgrade():
         "UPDATE users SET org_role = 'owner' WHERE id IN ("
         " SELECT min(id) FROM users WHERE organization_id IS NOT NULL GROUP BY organization_id)"
     )
-    _sqlite_foreign_keys(True)
+    sqlite_foreign_keys(True)
+
+
+# The organization a downgrade gives an organizer or donor left without one (removed from an
+# organization, or gone): unverified, so that it sees and shows what a newly registered one
+# does, of the kind its role fits; named after the account, which nobody else can be.
+def _home_name(user_id: str) -> str:
+    return f"'Former member, account ' || CAST({user_id} AS VARCHAR(20))"
 
 
 def downgrade():
-    _sqlite_foreign_keys(False)
+    # Before 0009 an organizer or donor belongs to an organization (a CHECK): each one left
+    # without one gets an organization of its own, so that nobody is lost and nobody joins a
+    # group that removed them.
+    op.execute(
+        "INSERT INTO organizations (name, name_key, kind, contact, public_name, created_at,"
+        f" updated_at) SELECT {_home_name('id')}, lower({_home_name('id')}),"
+        " CASE WHEN role = 'organizer' THEN 'frontline_group' ELSE 'donor_collective' END,"
+        " '', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+        " WHERE organization_id IS NULL AND role IN ('organizer', 'donor')"
+    )
+    op.execute(
+        "UPDATE users SET organization_id = (SELECT o.id FROM organizations o"
+        f" WHERE o.name_key = lower({_home_name('users.id')}))"
+        " WHERE organization_id IS NULL AND role IN ('organizer', 'donor')"
+    )
+    sqlite_foreign_keys(False)
     with op.batch_alter_table("users") as batch:
         batch.drop_constraint(op.f("ck_users_org_role"), type_="check")
         batch.drop_column("org_role")
@@ -102,4 +106,4 @@ def downgrade():
         batch.drop_column("decided_at")
         batch.drop_column("state")
         batch.drop_column("description")
-    _sqlite_foreign_keys(True)
+    sqlite_foreign_keys(True)

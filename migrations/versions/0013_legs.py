@@ -6,12 +6,15 @@ Create Date: 2026-12-06 16:45:00
 
 An organization may be a hub (a warehouse or border hub that goods pass through): the CHECK
 of organizations.kind takes the new value (SQLite rebuilds the table: batch mode, with the
-foreign keys off while it does, as in 0009_orgs). A leg is one hand-off of a match's goods
-from one organization to the next, confirmed by its receiver with the quantity that arrived.
+foreign keys off while it does: migrations/helpers.sqlite_foreign_keys). A leg is one hand-off
+of a match's goods from one organization to the next, confirmed by its receiver with the
+quantity that arrived.
 """
 
 import sqlalchemy as sa
 from alembic import op
+
+from migrations.helpers import sqlite_foreign_keys
 
 # revision identifiers, used by Alembic.
 revision = "0013_legs"
@@ -23,32 +26,14 @@ OLD_KINDS = ("frontline_group", "donor_collective", "supply_collective")
 NEW_KINDS = (*OLD_KINDS, "hub")
 
 
-def _sqlite_foreign_keys(on: bool) -> None:
-    """As in 0009_orgs: SQLite rebuilds organizations to change its CHECK, which every row
-    that references it would otherwise fail; switched outside a transaction, checked before
-    they are on again."""
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
-    raw = bind.connection.dbapi_connection
-    if on:
-        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
-    if raw.in_transaction:
-        raw.execute("COMMIT")
-    raw.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
-    raw.execute("BEGIN IMMEDIATE")
-
-
 def _kinds(kinds: tuple) -> None:
-    _sqlite_foreign_keys(False)
+    sqlite_foreign_keys(False)
     with op.batch_alter_table("organizations") as batch:
         batch.drop_constraint(op.f("ck_organizations_kind"), type_="check")
         batch.create_check_constraint(
             op.f("ck_organizations_kind"), "kind IN (%s)" % ", ".join(f"'{k}'" for k in kinds)
         )
-    _sqlite_foreign_keys(True)
+    sqlite_foreign_keys(True)
 
 
 def upgrade():
