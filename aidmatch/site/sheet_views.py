@@ -90,15 +90,17 @@ def may_export(kind) -> bool:
 
 
 def _export(kind, fmt: str):
-    """The rows the filters select that the user may export, as CSV or XLSX; 403 (before
-    the filters are read) for anyone else."""
+    """The rows the filters select that the user may export, as CSV or XLSX (?hxl=1: the
+    HXL export, postings/hxl.py); 403 (before the filters are read) for anyone else."""
     deny_unless(may_export(kind))
     if is_staff(current_user):
         filters = _filters()
     else:
         filters = _filters(organization_id=current_user.organization_id)
     query = kind_select(kind, current_user, filters)
-    return _file(export(current_user, query, kind, fmt), kind.plural, fmt)
+    hxl = request.args.get("hxl") in ("1", "on", "true", "yes")
+    name = f"{kind.plural}-hxl" if hxl else kind.plural
+    return _file(export(current_user, query, kind, fmt, hxl=hxl), name, fmt)
 
 
 def _template(kind, fmt: str):

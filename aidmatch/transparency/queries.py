@@ -29,6 +29,7 @@ from aidmatch.needs.models import Need
 from aidmatch.orgs.models import Organization
 from aidmatch.places.labels import oblast_label
 from aidmatch.places.models import Place
+from aidmatch.privacy.names import may_name
 from aidmatch.web.labels import unit_label
 
 MAX_LEDGER_EXPORT = 50_000
@@ -265,12 +266,6 @@ def ledger_query():
         )
         .order_by(week.desc(), Match.id.desc())
     )
-
-
-def may_name(public_name: bool, sensitive: bool, oblast: str | None) -> bool:
-    """Whether the public ledger names a group: it opted in, the need is not sensitive, and
-    its oblast is not near the front (FRONT_OBLASTS), whatever the group chose."""
-    return bool(public_name) and not sensitive and oblast not in current_app.config["FRONT_OBLASTS"]
 
 
 def ledger_row(row, cats: dict[int, CategoryInfo], lang: str) -> dict:
