@@ -4,7 +4,8 @@ Every figure is a GROUP BY over delivered matches, the same on SQLite and Postgr
 the two date expressions (the UTC month of a delivery, days between two timestamps) differ by
 dialect. No group is named unless it opted in (Organization.public_name), and never for a
 sensitive need nor in an oblast near the front (FRONT_OBLASTS); places go no finer than the
-oblast. Timing is location too: a delivery is counted only once the whole week it happened in
+oblast (the HXL dataset, transparency/dataset.py, goes to the hromada only where a month
+holds enough of its deliveries). Timing is location too: a delivery is counted only once the whole week it happened in
 is TRANSPARENCY_DELAY_DAYS past (weeks are published at once), and dated by its week (the
 Monday of its ISO week, UTC), never by its day.
 """
