@@ -161,8 +161,9 @@ SURFACES = {
         # waiting for a coordinator, naming both sides, the distance and the score.
         "html_review": {"listed", "other_side_name", "exact_distance", "score_explanation"},
         # /matches/deliveries.csv: the delivered matches of staff and of the two sides, with
-        # both names; with ?hxl=1 a file to pass on, naming only who chose to be named (no
-        # one in this world). Never a point, a note, a contact, a distance or a score.
+        # both names; with ?hxl=1 a file to pass on: published deliveries only (the
+        # transparency delay), naming only who chose to be named (no one in this world).
+        # Never a point, a note, a contact, a distance or a score.
         "deliveries_csv": {"listed", "other_side_name"},
         "deliveries_hxl": {"listed"},
         "admin_deliveries": set(),
@@ -276,8 +277,11 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
 # What a delivery slip and its receipt link show, to anyone allowed to open them at all.
 PAPER = ("html_slip", "html_receipt", "api_receipt", "photo")
 ON_ITS_WAY = frozenset({"confirmed", "shipped"})  # a match whose receipt link is open
+# (The HXL file of deliveries holds those the transparency page publishes: the world's
+# delivery, confirmed today, is not yet past the delay.)
 NEVER_LISTED = (
-    "transparency", "ledger", "hxl_dataset", "map_page", "admin_deliveries", "admin_users",
+    "transparency", "ledger", "hxl_dataset", "deliveries_hxl", "map_page", "admin_deliveries",
+    "admin_users",
 )  # fmt: skip
 # Files made to be passed on (HXL): the row at most, nothing private, no name (none chose).
 SHARED_FILES = ("hxl_export", "deliveries_hxl", "hxl_dataset")
@@ -290,7 +294,7 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
     if surface in ("csv_export", "xlsx_export", "hxl_export"):  # own rows (staff: all)
         return staff or rel == "owner"
-    if surface in ("deliveries_csv", "deliveries_hxl"):  # delivered; staff's and the sides'
+    if surface == "deliveries_csv":  # delivered; staff's and the sides'
         return (staff or rel.startswith("other_side_")) and MATCHES[key][2] == "delivered"
     if surface == "html_review":  # staff only; the matches that wait for a coordinator
         return staff and kind == "match" and MATCHES[key][2] == "pending"

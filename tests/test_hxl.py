@@ -251,7 +251,9 @@ def test_deliveries_hxl_export(app, client, login_as):
     donor = make_org("Quiet Donors", kind=OrgKind.DONOR_COLLECTIVE)
     other = make_org("Other Group")
     need = make_need(group, place=place(KNOWN[5][0]), title="Odesa gauze", quantity=10)
-    deliver(need, 7, datetime(2025, 5, 14, 10, tzinfo=UTC), donor)
+    deliver(need, 7, datetime(2025, 5, 14, 10, tzinfo=UTC), donor)  # a Wednesday
+    today = make_need(group, place=place(KNOWN[5][0]), title="Odesa today", quantity=3)
+    deliver(today, 3, datetime.now(UTC), donor)  # not yet past the transparency delay
     deliver(make_need(other, title="Not ours", quantity=5), 5, datetime(2025, 5, 1, tzinfo=UTC))
     member = make_user(Role.ORGANIZER, org=group)
     db.session.commit()
@@ -262,9 +264,9 @@ def test_deliveries_hxl_export(app, client, login_as):
     raw = response.get_data()
     columns, rows = read_hxl(raw)
     assert_every_tag(columns, DELIVERY_TAGS)
-    assert len(rows) == 1  # its own deliveries only
+    assert len(rows) == 1  # its own deliveries, once published
     row = rows[0]
-    assert row["#item+num"] == "7" and row["#date+reported"] == "2025-05-14"
+    assert row["#item+num"] == "7" and row["#date+reported"] == "2025-05-12"  # its week
     assert (row["#adm1+code"], row["#adm3+code"], row["#loc+name"]) == (
         "UA51",
         "UA5110027",
@@ -276,6 +278,7 @@ def test_deliveries_hxl_export(app, client, login_as):
 
     plain = client.get("/matches/deliveries.csv").get_data(as_text=True)
     assert "#item+name" not in plain and "Quiet Donors" in plain  # the sides see both names
+    assert "2025-05-14" in plain and "Odesa today" in plain  # their own record: every day
     html = client.get("/matches").get_data(as_text=True)
     assert "/matches/deliveries.csv" in html and 'name="hxl"' in html
 

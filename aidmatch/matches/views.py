@@ -7,16 +7,7 @@ onto the form (errors.put_on_form), with its status. GET pages write nothing.
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,7 +21,6 @@ from aidmatch.matches import (
     lifecycle,
 )
 from aidmatch.matches import operations as ops
-from aidmatch.matches.export import deliveries_csv
 from aidmatch.matches.forms import (
     AcceptForm,
     ActionForm,
@@ -242,24 +232,6 @@ def index():
         "new_receipt_form": ReceiptForm,
     }
     return render_template("matches/index.html", **context)
-
-
-@bp.get("/matches/deliveries.csv")
-@require_login
-def deliveries():
-    """The deliveries the user may export (staff: all; others: their organization's), as CSV;
-    ?hxl=1 adds the HXL hashtag row (matches/export.py)."""
-    if not (is_staff(current_user) or current_user.organization_id is not None):
-        abort(403)
-    hxl = request.args.get("hxl") in ("1", "on", "true", "yes")
-    body = deliveries_csv(current_user, hxl)
-    db.session.rollback()  # read only
-    name = "deliveries-hxl" if hxl else "deliveries"
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 def _page_argument() -> tuple[int, str | None]:

@@ -1,7 +1,12 @@
-"""The deliveries a viewer may see, as a CSV file (/matches/deliveries.csv), optionally with
-its HXL hashtag row (?hxl=1, postings/hxl.py): the delivered matches of staff (all) or of
-the viewer's organization (either side); a hub on a match's route gets none (a delivery's
-date and what was received are the sides' business).
+"""The deliveries a viewer may see, as a CSV file (/matches/deliveries.csv, site/sheet_views),
+optionally with its HXL hashtag row (?hxl=1, postings/hxl.py): the delivered matches of staff
+(all) or of the viewer's organization (either side); a hub on a match's route gets none (a
+delivery's date and what was received are the sides' business).
+
+An HXL file is made to be passed on, and timing is location too: it holds only the
+deliveries the transparency page publishes (queries.publication_cutoff: the delay, whole
+weeks), each dated by its week's Monday, as the ledger dates it. The plain file is the
+sides' own record: every delivery, on its day.
 
 A row is what was received, where (the need's settlement, its oblast and P-codes: never a
 point, a note, a contact), when (the day the group confirmed it) and by whom: the donor and
@@ -23,6 +28,7 @@ from aidmatch.postings.hxl import PLACE, place_cells
 from aidmatch.postings.sheets import write_csv
 from aidmatch.privacy import viewer_for
 from aidmatch.privacy.names import shared_name
+from aidmatch.transparency.queries import monday, publication_cutoff
 
 MAX_DELIVERIES = 50_000
 COLUMNS = (
@@ -39,8 +45,9 @@ COLUMNS = (
 )
 
 
-def deliveries_query(viewer):
-    """The delivered matches this viewer may export, newest first."""
+def deliveries_query(viewer, hxl: bool = False):
+    """The delivered matches this viewer may export, newest first (in an HXL file, only
+    those published)."""
     policy = viewer_for(viewer)
     stmt = (
         select(Match)
@@ -56,6 +63,8 @@ def deliveries_query(viewer):
     )
     if not policy.staff:
         stmt = stmt.where(party_condition(policy.org_id))
+    if hxl:
+        stmt = stmt.where(Match.delivered_at < publication_cutoff())
     return stmt.limit(MAX_DELIVERIES)
 
 
@@ -72,7 +81,7 @@ def delivery_row(match: Match, policy, hxl: bool) -> dict:
         "unit": str(need.category.unit),
         "quantity_received": match.quantity_received or 0,
         "status": str(match.status),
-        "delivered_on": match.delivered_at.date().isoformat() if match.delivered_at else "",
+        "delivered_on": _day(match.delivered_at, hxl),
         "donor": shared_name(policy, donor, oblast=donor_oblast) if hxl else donor.name,
         "group": (
             shared_name(policy, group, sensitive=need.sensitive, oblast=need.place.oblast)
@@ -83,11 +92,20 @@ def delivery_row(match: Match, policy, hxl: bool) -> dict:
     }
 
 
+def _day(when, hxl: bool) -> str:
+    """The day of a delivery (UTC); in an HXL file the Monday of its week."""
+    if when is None:
+        return ""
+    return (monday(when.date()) if hxl else when.date()).isoformat()
+
+
 def deliveries_csv(viewer, hxl: bool) -> bytes:
-    """The viewer's deliveries as CSV, with the HXL hashtag row under the header if asked."""
+    """The viewer's deliveries as CSV, with the HXL hashtag row under the header if asked
+    (then newest week first, by the match's id within a week, never by the hour)."""
     policy = viewer_for(viewer)
-    rows = [
-        delivery_row(m, policy, hxl) for m in db.session.scalars(deliveries_query(viewer)).unique()
-    ]
+    found = db.session.scalars(deliveries_query(viewer, hxl)).unique()
+    rows = [delivery_row(m, policy, hxl) for m in found]
+    if hxl:
+        rows.sort(key=lambda r: (r["delivered_on"], r["id"]), reverse=True)
     columns = tuple(c for c, _tag in COLUMNS)
     return write_csv(columns, rows, dict(COLUMNS) if hxl else None)
