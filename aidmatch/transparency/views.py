@@ -131,7 +131,9 @@ def ledger_csv():
 def deliveries_hxl():
     """The public dataset: deliveries per hromada (or oblast) and month, as CSV with HXL
     hashtags (transparency/dataset.py)."""
-    body = dataset_csv(language())
+    lang = language()
+    # The same for everyone in this language until a write or the cutoff moves (as the page).
+    body = published(lang, "dataset", lambda: dataset_csv(lang))
     db.session.rollback()  # read only
     return Response(
         body,
