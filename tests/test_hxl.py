@@ -97,6 +97,15 @@ def test_pcodes_of_known_places(app, code, name, adm1, adm2, adm3, iso):
         assert pcodes(found.hromada_code) == (adm1, adm2, adm3)
 
 
+def test_the_places_api_carries_the_codes(app, client):
+    items = client.get("/api/v1/places?q=Sevastopol&limit=1").get_json()["items"]
+    assert [(p["code"], p["adm1_pcode"], p["adm2_pcode"], p["adm3_pcode"]) for p in items] == [
+        ("UA85000000000065278", "UA85", "UA8500", "UA8500000")
+    ]
+    foreign = client.get("/api/v1/places?q=Warsaw&limit=1&country=PL").get_json()["items"]
+    assert foreign[0]["code"].startswith("GN") and foreign[0]["adm1_pcode"] is None
+
+
 def test_the_table_spreads_over_oblasts():
     assert len(KNOWN) == 20 and len({row[2] for row in KNOWN}) == 19
 
