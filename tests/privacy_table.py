@@ -106,6 +106,11 @@ SURFACES = {
         "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point", "delivery_note"},
         "xlsx_export": {"listed", "exact_point", "delivery_note"},  # the same rows and fields
+        # The HXL export (?hxl=1, issue 18): the same rows, found by id (a sensitive need's
+        # title is left out); settlement and P-codes, never a point, a note or a contact.
+        "hxl_export": {"listed"},
+        # The public dataset per hromada and month (/transparency/deliveries.hxl.csv).
+        "hxl_dataset": set(),
         "api_offer_candidates": {"listed", "exact_distance"},
         "html_offer_candidates": set(),  # the page ranks the top 5 only: leak checks
         # The "Request this" form of the offer CANDIDATES_OF_OFFER (its own page): the
@@ -135,6 +140,7 @@ SURFACES = {
         "map_near": {"listed", "exact_point"},
         "csv_export": {"listed", "exact_point"},
         "xlsx_export": {"listed", "exact_point"},
+        "hxl_export": {"listed"},
         "api_need_candidates": {"listed", "exact_distance"},
         # POST /api/v1/offers/<id>/requests with an empty body: 404 for an offer the caller
         # may not see (listed: the answer is a 403 or 422, which names nothing of it).
@@ -160,6 +166,12 @@ SURFACES = {
         # The coordinators' review queue (/review, filtered and sorted): a row per match
         # waiting for a coordinator, naming both sides, the distance and the score.
         "html_review": {"listed", "other_side_name", "exact_distance", "score_explanation"},
+        # /matches/deliveries.csv: the delivered matches of staff and of the two sides, with
+        # both names; with ?hxl=1 a file to pass on: published deliveries only (the
+        # transparency delay), naming only who chose to be named (no one in this world).
+        # Never a point, a note, a contact, a distance or a score.
+        "deliveries_csv": {"listed", "other_side_name"},
+        "deliveries_hxl": {"listed"},
         "admin_deliveries": set(),
         # The home page's dashboard: what a side must do now and its history link to the
         # match; leak checks (no one else's match, no point, note, contact, distance, score).
@@ -183,6 +195,7 @@ SURFACES = {
         "html_edit": {"contact"},
         "transparency": set(),
         "ledger": set(),
+        "hxl_dataset": set(),
         # The admins' list of accounts (/admin/users, only admins may open it) names each
         # account's organization (names, e-mails, roles), never the organization's contact.
         "admin_users": set(),
@@ -270,7 +283,14 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
 # What a delivery slip and its receipt link show, to anyone allowed to open them at all.
 PAPER = ("html_slip", "html_receipt", "api_receipt", "photo")
 ON_ITS_WAY = frozenset({"confirmed", "shipped"})  # a match whose receipt link is open
-NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries", "admin_users")
+# (The HXL file of deliveries holds those the transparency page publishes: the world's
+# delivery, confirmed today, is not yet past the delay.)
+NEVER_LISTED = (
+    "transparency", "ledger", "hxl_dataset", "deliveries_hxl", "map_page", "admin_deliveries",
+    "admin_users",
+)  # fmt: skip
+# Files made to be passed on (HXL): the row at most, nothing private, no name (none chose).
+SHARED_FILES = ("hxl_export", "deliveries_hxl", "hxl_dataset")
 
 
 def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
@@ -278,8 +298,10 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     if viewer.role == "anonymous" or surface in NEVER_LISTED:
         return False
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
-    if surface in ("csv_export", "xlsx_export"):  # one's own rows (all rows for staff)
+    if surface in ("csv_export", "xlsx_export", "hxl_export"):  # own rows (staff: all)
         return staff or rel == "owner"
+    if surface == "deliveries_csv":  # delivered; staff's and the sides'
+        return (staff or rel.startswith("other_side_")) and MATCHES[key][2] == "delivered"
     if surface == "html_review":  # staff only; the matches that wait for a coordinator
         return staff and kind == "match" and MATCHES[key][2] == "pending"
     if surface == "html_home" and kind != "match":  # one's own open needs or offers only
@@ -320,6 +342,15 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
     viewer's own contact or name, which a page may or may not repeat)."""
     if surface in PAPER and field not in ("listed", "other_side_name"):
         return False  # paper travels: settlement at most, no note, contact, distance, score
+    # (A need's or an offer's other side: as below, never carried.)
+    if (
+        surface in SHARED_FILES
+        and field != "listed"
+        and (field != "other_side_name" or kind == "match")
+    ):
+        return False
+    if surface == "deliveries_csv" and field not in ("listed", "other_side_name"):
+        return False  # the names of both sides, to them and staff; nothing private
     if surface == "html_receipt":
         # Whoever holds the link (anyone, no account) while the match is on its way.
         return MATCHES[key][2] in ON_ITS_WAY
@@ -341,7 +372,7 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
             return None
         return seen and (viewer.role in STAFF or relation(viewer, kind, key) == "owner")
     if kind == "org":
-        if surface in ("transparency", "ledger"):
+        if surface in ("transparency", "ledger", "hxl_dataset"):
             return False  # no group names (none opted in), no contacts
         if field == "name":
             return None

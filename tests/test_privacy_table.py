@@ -121,6 +121,21 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
         text = "\n".join(lines)
         found = [line for line in lines if title in line]
         return Located(bool(found), found[0] if found else "", text, None)
+    if surface in ("hxl_export", "deliveries_csv", "deliveries_hxl"):  # rows found by id
+        path = {
+            "hxl_export": f"/{plural}/export.csv?status=all&hxl=1",
+            "deliveries_csv": "/matches/deliveries.csv",
+            "deliveries_hxl": "/matches/deliveries.csv?hxl=1",
+        }[surface]
+        response = s.page(path)
+        text = (
+            response.get_data(as_text=True).lstrip("\ufeff") if response.status_code == 200 else ""
+        )
+        lines = [line for line in text.splitlines() if line.startswith(f"{oid},")]
+        return Located(bool(lines), lines[0] if lines else "", text, None)
+    if surface == "hxl_dataset":
+        response = s.page("/transparency/deliveries.hxl.csv")
+        return _whole(response, title in response.get_data(as_text=True))
     if surface == "api_offer_candidates":
         path = f"/offers/{ids[CANDIDATES_OF_OFFER]}/candidates?limit=20"
         return _json_list(s.api(path), "need_id", oid)

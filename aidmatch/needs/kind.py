@@ -79,6 +79,7 @@ NEED = Kind(
     sensitive=True,
     sheet_columns=("urgency", "needed_by", "sensitive", "delivery_note"),
     counter_columns=("pledged", "proposed", "delivered", "open"),
+    hxl_columns=(("urgency", "#severity"), ("needed_by", "#date+end")),
     words={
         "may_not_post": lambda: _("Only frontline groups post needs."),
         "key_reused": lambda: _("This Idempotency-Key was already used for a different need."),

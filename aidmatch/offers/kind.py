@@ -86,6 +86,7 @@ OFFER = Kind(
     order=order,
     sheet_columns=("delivery_radius_km", "available_until"),
     counter_columns=("allocated", "proposed", "remaining"),
+    hxl_columns=(("available_until", "#date+end"),),
     words={
         "may_not_post": lambda: _("Only donor and supply collectives post offers."),
         "key_reused": lambda: _("This Idempotency-Key was already used for a different offer."),

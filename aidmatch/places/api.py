@@ -26,6 +26,12 @@ class PlaceOut(ma.Schema):
     lat = ma.fields.Float()
     lon = ma.fields.Float()
     population = ma.fields.Integer()
+    # The KATOTTG code (GN<GeoNames id> outside Ukraine) and the OCHA P-codes derived from
+    # it (places/pcodes.py; null outside Ukraine).
+    code = ma.fields.String()
+    adm1_pcode = ma.fields.String(allow_none=True)
+    adm2_pcode = ma.fields.String(allow_none=True)
+    adm3_pcode = ma.fields.String(allow_none=True)
 
 
 class PlaceList(ma.Schema):

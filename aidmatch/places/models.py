@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aidmatch.extensions import db
+from aidmatch.places.pcodes import pcodes
 
 
 class Place(db.Model):
@@ -36,6 +37,31 @@ class Place(db.Model):
     # True when the point is the hromada's centre, not the settlement's own.
     approximate: Mapped[bool] = mapped_column(default=False)
     population: Mapped[int] = mapped_column(default=0)
+
+    # OCHA P-codes (places/pcodes.py), derived from the KATOTTG code; None outside Ukraine.
+    @property
+    def adm1_pcode(self) -> str | None:
+        """The oblast's P-code ("UA63"); Kyiv UA80, Sevastopol UA85, Crimea UA01."""
+        codes = pcodes(self.code)
+        return codes.adm1 if codes else None
+
+    @property
+    def adm2_pcode(self) -> str | None:
+        """The raion's P-code ("UA6312")."""
+        codes = pcodes(self.code)
+        return codes.adm2 if codes else None
+
+    @property
+    def adm3_pcode(self) -> str | None:
+        """The hromada's P-code ("UA6312027")."""
+        codes = pcodes(self.code)
+        return codes.adm3 if codes else None
+
+    @property
+    def adm1_name(self) -> str | None:
+        """The level-1 unit's name as the gazetteer writes it in English ("Kharkiv Oblast",
+        "Kyiv", "Autonomous Republic of Crimea"); None outside Ukraine."""
+        return self.oblast if pcodes(self.code) else None
 
     def __repr__(self) -> str:
         return f"<Place {self.id} {self.name!r} {self.oblast or self.country}>"

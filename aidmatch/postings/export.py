@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from aidmatch.categories.operations import named_categories
 from aidmatch.extensions import db
+from aidmatch.postings.hxl import hxl_columns, hxl_row
 from aidmatch.postings.kind import Kind
 from aidmatch.postings.sheet_rows import export_columns, flat, import_columns
 from aidmatch.postings.sheets import write_csv, write_xlsx
@@ -29,13 +30,26 @@ def exported_rows(viewer, query, kind: Kind) -> list[dict]:
     return rows
 
 
-def export(viewer, query, kind: Kind, fmt: str) -> bytes:
+def hxl_rows(viewer, query, kind: Kind) -> list[dict]:
+    """A needs or offers query run for a viewer, each row as its HXL export shows it
+    (postings/hxl.py: coarse places, names only where a shared file may name them)."""
+    policy = viewer_for(viewer)
+    found = db.session.scalars(query.limit(MAX_EXPORT_ROWS)).unique()
+    return [hxl_row(kind, obj, policy) for obj in found]
+
+
+def export(viewer, query, kind: Kind, fmt: str, hxl: bool = False) -> bytes:
     """The query's rows as a CSV or XLSX file (fmt "csv" or "xlsx"); a field the viewer may
-    not see is blank."""
-    columns, rows = export_columns(kind), exported_rows(viewer, query, kind)
+    not see is blank. With hxl, the HXL export: its columns, with their hashtags under the
+    header."""
+    if hxl:
+        columns, tags = hxl_columns(kind)
+        rows = hxl_rows(viewer, query, kind)
+    else:
+        columns, tags, rows = export_columns(kind), None, exported_rows(viewer, query, kind)
     if fmt == "xlsx":
-        return write_xlsx([(kind.plural, columns, rows)])
-    return write_csv(columns, rows)
+        return write_xlsx([(kind.plural, columns, rows)], tags)
+    return write_csv(columns, rows, tags)
 
 
 def template(kind: Kind, lang: str, fmt: str) -> bytes:

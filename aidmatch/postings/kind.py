@@ -42,6 +42,8 @@ class Kind:
     # export writes), and the counters an export adds after the quantity.
     sheet_columns: tuple[str, ...] = ()
     counter_columns: tuple[str, ...] = ()
+    # HXL exports (postings/hxl.py): the kind's own columns and their hashtags.
+    hxl_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def plural(self) -> str:

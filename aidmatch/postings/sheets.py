@@ -8,13 +8,15 @@ first sheet is read, formulas as the values the spreadsheet program last compute
 
 Writing neutralises formulas: in CSV, a text beginning with = + - @ (or a tab, a return)
 gets a leading apostrophe, which reading takes off again (so a round trip keeps the text);
-in XLSX every text cell is a string cell, never a formula.
+in XLSX every text cell is a string cell, never a formula. A file written with HXL tags
+(postings/hxl.py) has its hashtag row under the header; reading skips that row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import date, datetime
 
@@ -29,6 +31,7 @@ MAX_XLSX_UNPACKED = 40 * 1024 * 1024  # what a 2 MB workbook may unpack to (a ZI
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_HASHTAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
 
 
 def safe_cell(value):
@@ -130,6 +133,12 @@ def is_xlsx(raw: bytes) -> bool:
     return raw[:4] == b"PK\x03\x04"
 
 
+def is_hashtag_row(values: list[str]) -> bool:
+    """Is this row an HXL hashtag row ("#item+name", "#adm1+code", blanks)?"""
+    filled = [v.strip() for v in values if v and v.strip()]
+    return bool(filled) and all(_HASHTAG.match(v) for v in filled)
+
+
 def read_rows(
     raw: bytes, columns: tuple[str, ...], required: tuple[str, ...] = ()
 ) -> list[tuple[int, dict[str, str]]]:
@@ -159,8 +168,8 @@ def read_rows(
     wanted = [(i, name) for i, name in enumerate(header) if name in columns]
     rows: list[tuple[int, dict[str, str]]] = []
     for number, values in lines:
-        if not any(values):
-            continue
+        if not any(values) or (not rows and is_hashtag_row(values)):
+            continue  # blank, or an HXL export's hashtag row under the header
         if len(rows) == MAX_ROWS:
             message = _("At most %(n)d rows per file: split it in several.", n=MAX_ROWS)
             raise invalid(message, {"file": message})
@@ -170,25 +179,32 @@ def read_rows(
     return rows
 
 
-def write_csv(columns: tuple[str, ...], rows) -> bytes:
-    """CSV bytes (UTF-8 with a BOM, so spreadsheet programs read it so) with a header row."""
+def write_csv(columns: tuple[str, ...], rows, tags: dict[str, str] | None = None) -> bytes:
+    """CSV bytes (UTF-8 with a BOM, so spreadsheet programs read it so) with a header row and,
+    given tags ({column: HXL hashtag}), the HXL hashtag row under it (hxl.py)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
+    if tags is not None:
+        writer.writerow([tags.get(c, "") for c in columns])
     for row in rows:
         writer.writerow([safe_cell(row.get(c, "")) for c in columns])
     return out.getvalue().encode("utf-8-sig")
 
 
-def write_xlsx(sheets: list[tuple[str, tuple[str, ...], list]]) -> bytes:
+def write_xlsx(
+    sheets: list[tuple[str, tuple[str, ...], list]], tags: dict[str, str] | None = None
+) -> bytes:
     """An XLSX workbook of sheets given as (title, header, rows: dicts or lists), every text a
-    string cell (never a formula)."""
+    string cell (never a formula); given tags, the first sheet's HXL hashtag row under its
+    header."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
 
     book = openpyxl.Workbook(write_only=True)
-    for title, header, rows in sheets:
+    for number, (title, header, rows) in enumerate(sheets):
         sheet = book.create_sheet(title[:31])
+        tags = tags if number == 0 else None
 
         def cells(values, sheet=sheet):
             out = []
@@ -202,6 +218,8 @@ def write_xlsx(sheets: list[tuple[str, tuple[str, ...], list]]) -> bytes:
             return out
 
         sheet.append(cells(header))
+        if tags is not None:
+            sheet.append(cells([tags.get(c, "") for c in header]))
         for row in rows:
             values = [row.get(c) for c in header] if isinstance(row, dict) else row
             sheet.append(cells(values))

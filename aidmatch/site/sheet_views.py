@@ -36,6 +36,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from aidmatch.categories.menu import category_menu
+from aidmatch.extensions import db
 from aidmatch.needs.kind import NEED
 from aidmatch.offers.kind import OFFER
 from aidmatch.permissions import deny_unless, is_staff, require_login
@@ -45,6 +46,7 @@ from aidmatch.postings.queries import kind_select
 from aidmatch.postings.sheet_rows import import_columns, new_token, preview, store
 from aidmatch.postings.sheets import CSV_TYPE, XLSX_TYPE, read_rows
 from aidmatch.refusals import Invalid
+from aidmatch.transparency.deliveries import deliveries_csv
 from aidmatch.web.labels import language
 from aidmatch.web.schemas import ListArgs
 
@@ -90,15 +92,29 @@ def may_export(kind) -> bool:
 
 
 def _export(kind, fmt: str):
-    """The rows the filters select that the user may export, as CSV or XLSX; 403 (before
-    the filters are read) for anyone else."""
+    """The rows the filters select that the user may export, as CSV or XLSX (?hxl=1: the
+    HXL export, postings/hxl.py); 403 (before the filters are read) for anyone else."""
     deny_unless(may_export(kind))
     if is_staff(current_user):
         filters = _filters()
     else:
         filters = _filters(organization_id=current_user.organization_id)
     query = kind_select(kind, current_user, filters)
-    return _file(export(current_user, query, kind, fmt), kind.plural, fmt)
+    hxl = request.args.get("hxl") in ("1", "on", "true", "yes")
+    name = f"{kind.plural}-hxl" if hxl else kind.plural
+    return _file(export(current_user, query, kind, fmt, hxl=hxl), name, fmt)
+
+
+@bp.get("/matches/deliveries.csv")
+@require_login
+def deliveries():
+    """The deliveries the user may export (staff: all; others: their organization's), as CSV;
+    ?hxl=1: the HXL file, published deliveries only (transparency/deliveries.py)."""
+    deny_unless(is_staff(current_user) or current_user.organization_id is not None)
+    hxl = request.args.get("hxl") in ("1", "on", "true", "yes")
+    body = deliveries_csv(current_user, hxl)
+    db.session.rollback()  # read only
+    return _file(body, "deliveries-hxl" if hxl else "deliveries", "csv")
 
 
 def _template(kind, fmt: str):

@@ -4,7 +4,8 @@ Every figure is a GROUP BY over delivered matches, the same on SQLite and Postgr
 the two date expressions (the UTC month of a delivery, days between two timestamps) differ by
 dialect. No group is named unless it opted in (Organization.public_name), and never for a
 sensitive need nor in an oblast near the front (FRONT_OBLASTS); places go no finer than the
-oblast. Timing is location too: a delivery is counted only once the whole week it happened in
+oblast (the HXL dataset, transparency/dataset.py, goes to the hromada only where a month
+holds enough of its deliveries). Timing is location too: a delivery is counted only once the whole week it happened in
 is TRANSPARENCY_DELAY_DAYS past (weeks are published at once), and dated by its week (the
 Monday of its ISO week, UTC), never by its day.
 """
@@ -29,6 +30,7 @@ from aidmatch.needs.models import Need
 from aidmatch.orgs.models import Organization
 from aidmatch.places.labels import oblast_label
 from aidmatch.places.models import Place
+from aidmatch.privacy.names import may_name
 from aidmatch.web.labels import unit_label
 
 MAX_LEDGER_EXPORT = 50_000
@@ -265,12 +267,6 @@ def ledger_query():
         )
         .order_by(week.desc(), Match.id.desc())
     )
-
-
-def may_name(public_name: bool, sensitive: bool, oblast: str | None) -> bool:
-    """Whether the public ledger names a group: it opted in, the need is not sensitive, and
-    its oblast is not near the front (FRONT_OBLASTS), whatever the group chose."""
-    return bool(public_name) and not sensitive and oblast not in current_app.config["FRONT_OBLASTS"]
 
 
 def ledger_row(row, cats: dict[int, CategoryInfo], lang: str) -> dict:

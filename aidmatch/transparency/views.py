@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from aidmatch.extensions import db
 from aidmatch.postings.sheets import safe_cell as _safe
+from aidmatch.transparency.dataset import MIN_HROMADA_DELIVERIES, dataset_csv
 from aidmatch.transparency.queries import ledger_all, ledger_page, published, summary
 from aidmatch.web.i18n import local_month, local_number
 from aidmatch.web.labels import language, unit_label
@@ -39,7 +40,11 @@ def quantities(by_unit: dict) -> str:
 
 @bp.context_processor
 def _helpers() -> dict:
-    return {"quantities": quantities, "unit_label": unit_label}
+    return {
+        "quantities": quantities,
+        "unit_label": unit_label,
+        "min_hromada_deliveries": MIN_HROMADA_DELIVERIES,
+    }
 
 
 @bp.get("")
@@ -119,4 +124,19 @@ def ledger_csv():
         out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=aidmatch-deliveries.csv"},
+    )
+
+
+@bp.get("/deliveries.hxl.csv")
+def deliveries_hxl():
+    """The public dataset: deliveries per hromada (or oblast) and month, as CSV with HXL
+    hashtags (transparency/dataset.py)."""
+    lang = language()
+    # The same for everyone in this language until a write or the cutoff moves (as the page).
+    body = published(lang, "dataset", lambda: dataset_csv(lang))
+    db.session.rollback()  # read only
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=aidmatch-deliveries.hxl.csv"},
     )
