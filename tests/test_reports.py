@@ -237,3 +237,16 @@ def test_only_staff_ask_for_the_network_pdf(world, login_as):
     assert client.post("/reports/network.pdf", data=Q3).status_code == 403
     assert client.get("/reports/files/1").status_code == 403
     assert db.session.query(ReportFile).count() == 0
+
+
+def test_the_organization_page_links_its_report(world, switch, client):
+    """A collective's members and staff find the report on its page; another donor does not;
+    the staff's directory links the network's report."""
+    oid = world["donor"].id
+    switch(world["member"])
+    assert f'href="/reports/org/{oid}"' in client.get(f"/orgs/{oid}").get_data(as_text=True)
+    switch(make_user(Role.DONOR, org=world["other"]))
+    assert "/reports/org/" not in client.get(f"/orgs/{oid}").get_data(as_text=True)
+    switch(make_user(Role.COORDINATOR))
+    assert f'href="/reports/org/{oid}"' in client.get(f"/orgs/{oid}").get_data(as_text=True)
+    assert 'href="/reports/network"' in client.get("/orgs").get_data(as_text=True)

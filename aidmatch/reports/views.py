@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Organization
+from aidmatch.orgs.sections import org_page_section
 from aidmatch.permissions import (
     can_see_network_report,
     can_see_org_report,
@@ -26,6 +27,13 @@ from aidmatch.reports.report import make_report
 from aidmatch.web.labels import language
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@org_page_section
+def report_link(org, _viewer) -> dict:
+    """The organization's page links its report for those who may read it."""
+    allowed = can_see_org_report(current_user, org)
+    return {"report_url": url_for("reports.org_report", org_id=org.id) if allowed else None}
 
 
 def report_language() -> str:
