@@ -138,7 +138,7 @@ def test_the_pdf_in_english_names_each_shortfall_and_oblast(world, login_as):
     client = login_as(world["member"])
     body = client.get(f"/reports/org/{world['donor'].id}.pdf", query_string={**Q3, "lang": "en"})
     words = " ".join(pdf_text(body.get_data()).split())
-    assert "Lost on the way between hubs (legs received short) 1 5 pcs" in words
+    assert "Lost on the way (legs of the route received short) 1 5 pcs" in words
     assert "Less arrived at the group than was shipped 1 5 pcs" in words
     assert "Cancelled (the need was cancelled or the offer withdrawn) 1 20 pcs" in words
     assert "Receipt disputed by the group 1 2,500 l" in words

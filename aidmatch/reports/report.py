@@ -17,7 +17,7 @@ from aidmatch.web.i18n import local_month, local_number
 from aidmatch.web.labels import unit_label
 
 CAUSE_WORDS = {
-    "on_route": _l("Lost on the way between hubs (legs received short)"),
+    "on_route": _l("Lost on the way (legs of the route received short)"),
     "delivered_less": _l("Less arrived at the group than was shipped"),
     "cancelled": _l("Cancelled (the need was cancelled or the offer withdrawn)"),
     "withdrawn": _l("Withdrawn by the donor"),
