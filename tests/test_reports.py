@@ -250,3 +250,20 @@ def test_the_organization_page_links_its_report(world, switch, client):
     switch(make_user(Role.COORDINATOR))
     assert f'href="/reports/org/{oid}"' in client.get(f"/orgs/{oid}").get_data(as_text=True)
     assert 'href="/reports/network"' in client.get("/orgs").get_data(as_text=True)
+
+
+def test_a_file_whose_worker_died_reads_as_failed(world, switch, client):
+    """A network PDF still queued half an hour after it was asked for reads as failed: its page
+    says so and stops reloading (and the GET writes nothing)."""
+    staff = make_user(Role.COORDINATOR)
+    file = ReportFile(
+        requested_by_id=staff.id, period_start=date(2026, 7, 1), period_end=date(2026, 9, 30),
+        language="en", created_at=datetime(2026, 10, 1, tzinfo=UTC),
+    )  # fmt: skip
+    db.session.add(file)
+    db.session.commit()
+    switch(staff)
+    html = client.get(f"/reports/files/{file.id}").get_data(as_text=True)
+    assert "The report could not be made. Ask for it again." in html and "refresh" not in html
+    db.session.rollback()
+    assert db.session.get(ReportFile, file.id).status == FileStatus.QUEUED

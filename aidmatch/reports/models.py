@@ -3,7 +3,7 @@ its progress until it is downloaded."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, LargeBinary, String, Text
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from aidmatch.db import UTCDateTime, str_enum, utcnow
 from aidmatch.extensions import db
+
+# A network report takes seconds to minutes; one not made within this was lost with its worker.
+STALE_AFTER = timedelta(minutes=30)
 
 
 class FileStatus(StrEnum):
@@ -42,6 +45,14 @@ class ReportFile(db.Model):
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def status_at(self, now: datetime) -> FileStatus:
+        """The status as read at now: a file still queued or running STALE_AFTER after it was
+        asked for reads as failed (its worker died), without a write."""
+        waiting = self.status in (FileStatus.QUEUED, FileStatus.RUNNING)
+        if waiting and self.created_at < now - STALE_AFTER:
+            return FileStatus.FAILED
+        return FileStatus(self.status)
 
     def __repr__(self) -> str:
         return f"<ReportFile {self.id} {self.period_start}..{self.period_end} {self.status}>"

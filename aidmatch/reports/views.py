@@ -9,6 +9,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Organization
 from aidmatch.orgs.sections import org_page_section
@@ -154,7 +155,10 @@ def file_page(file_id: int):
     """How far the network's PDF got (the page reloads itself until it is done), then its link."""
     file = _file(file_id)
     period = Period(file.period_start, file.period_end)
-    result = render_template("reports/file.html", file=file, period=period, Status=FileStatus)
+    status = file.status_at(utcnow())
+    result = render_template(
+        "reports/file.html", file=file, status=status, period=period, Status=FileStatus
+    )
     db.session.rollback()
     return result
 
