@@ -165,6 +165,39 @@ def test_the_pure_report_counts_nothing_after_the_cutoff():
     assert late["by_month"][2]["arrived"] == {"pcs": 10}
 
 
+def test_each_shortfall_has_its_cause():
+    """build_report: a delivery short on a leg and at the group, a withdrawn and an expired
+    match, a disputed receipt; an expiry outside the period is not counted."""
+    period = Period(date(2026, 7, 1), date(2026, 9, 30))
+
+    def record(mid, status, **fields):
+        base = dict(
+            match_id=mid, donor_id=1, status=status, category_id=7, unit="kg", oblast="Lviv",
+            group_id=mid, group_name=None, quantity=100, quantity_received=None,
+            shipped_at=None, delivered_at=None, ended_at=None, leg_shortfall=0, disputed_at=None,
+        )  # fmt: skip
+        return GoodsRecord(**{**base, **fields})
+
+    records = [
+        record(1, "delivered", shipped_at=at(7, 1), delivered_at=at(7, 8), quantity_received=70,
+               leg_shortfall=20, disputed_at=at(7, 9)),
+        record(2, "withdrawn", ended_at=at(8, 1)),
+        record(3, "expired", quantity=30, ended_at=at(9, 1)),
+        record(4, "expired", quantity=99, ended_at=at(10, 2)),
+    ]  # fmt: skip
+    causes = {
+        row["cause"]: (row["count"], row["by_unit"])
+        for row in build_report(records, period, at(12, 1), {})["shortfalls"]
+    }
+    assert causes == {
+        "on_route": (1, {"kg": 20}),
+        "delivered_less": (1, {"kg": 10}),
+        "withdrawn": (1, {"kg": 100}),
+        "expired": (1, {"kg": 30}),
+        "disputed": (1, {"kg": 70}),
+    }
+
+
 def test_who_may_open_which_report(world, switch, client):
     """A donor's members and staff open its report; another donor and a group get 403; the
     network's report is staff's; a visitor goes to the login page."""
