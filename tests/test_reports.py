@@ -20,7 +20,7 @@ from aidmatch.permissions import Role
 from aidmatch.receipts.models import Condition, Receipt, ReceiptLink
 from aidmatch.reports.data import build_report
 from aidmatch.reports.models import FileStatus, ReportFile
-from aidmatch.reports.period import Period
+from aidmatch.reports.period import Period, current_quarter, parse_period
 from aidmatch.reports.queries import GoodsRecord
 from tests.factories import make_org, make_user
 from tests.posting_factories import make_need, make_place
@@ -300,3 +300,14 @@ def test_a_file_whose_worker_died_reads_as_failed(world, switch, client):
     assert "The report could not be made. Ask for it again." in html and "refresh" not in html
     db.session.rollback()
     assert db.session.get(ReportFile, file.id).status == FileStatus.QUEUED
+
+
+def test_a_period_left_open_is_filled_in():
+    """No dates: the current quarter; a start only: a year from it at most, today at the
+    latest; an end only: from the first day of its quarter."""
+    today = datetime.now(UTC).date()
+    assert parse_period({}) == current_quarter()
+    assert parse_period({}).end == today and parse_period({}).start.day == 1
+    assert parse_period({"from": "2024-02-10"}) == Period(date(2024, 2, 10), date(2025, 2, 9))
+    assert parse_period({"to": "2026-05-20"}) == Period(date(2026, 4, 1), date(2026, 5, 20))
+    assert parse_period({"from": "", "to": " 2026-01-05 "}).start == date(2026, 1, 1)

@@ -43,7 +43,7 @@ class Period:
 
 
 def current_quarter(today: date | None = None) -> Period:
-    """From the first day of today's quarter to today."""
+    """From the first day of today's quarter (or of the given day's) to that day."""
     today = today or utcnow().date()
     first_month = 3 * ((today.month - 1) // 3) + 1
     return Period(date(today.year, first_month, 1), today)
@@ -64,21 +64,17 @@ def _day(text: str | None, field: str) -> date | None:
 
 
 def parse_period(args) -> Period:
-    """The period that ?from= and ?to= name (either may be left out: the current quarter's
-    start, today); refused (Invalid, naming the field) when a date is not one, the start is
+    """The period that ?from= and ?to= name (either may be left out: the end defaults to
+    today, or a year after the start if that is earlier; the start to the first day of the
+    end's quarter); refused (Invalid, naming the field) when a date is not one, the start is
     after the end, the end is in the future, or the period is longer than a year."""
-    default = current_quarter()
     start = _day(args.get("from"), "from")
     end = _day(args.get("to"), "to")
     today = utcnow().date()
     if end is None:
-        end = today if start is None or start > today else min(today, start + timedelta(days=365))
+        end = today if start is None else min(today, start + timedelta(days=MAX_DAYS - 1))
     if start is None:
-        start = (
-            default.start
-            if end >= default.start
-            else date(end.year, 1 + 3 * ((end.month - 1) // 3), 1)
-        )
+        start = current_quarter(end).start
     if end > today:
         raise Invalid(_l("The period cannot end after today."), field="to")
     if start > end:
