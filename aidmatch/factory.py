@@ -109,6 +109,7 @@ def register_models() -> None:
     from aidmatch.places import models as _places  # noqa: F401
     from aidmatch.receipts import models as _receipts  # noqa: F401
     from aidmatch.recurring import models as _recurring  # noqa: F401
+    from aidmatch.reports import models as _reports  # noqa: F401
     from aidmatch.runs import models as _runs  # noqa: F401
 
 
@@ -167,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.places.views import bp as places_bp
     from aidmatch.receipts.views import bp as receipts_bp
     from aidmatch.recurring.views import bp as recurring_bp
+    from aidmatch.reports.views import bp as reports_bp
     from aidmatch.runs.views import bp as runs_bp
     from aidmatch.site.admin_views import bp as admin_bp
     from aidmatch.site.audit_views import bp as audit_bp
@@ -184,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(offers_bp)
     app.register_blueprint(maps_bp)
     app.register_blueprint(transparency_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(matches_bp)
     app.register_blueprint(review_bp)
@@ -265,6 +268,7 @@ def register_jobs(app: Flask) -> None:
     from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
     from aidmatch.recurring import opening as _recurring  # noqa: F401  (recurring.periods)
+    from aidmatch.reports import job as _reports  # noqa: F401  (reports.network_pdf)
     from aidmatch.runs import job as _runs  # noqa: F401  (runs.run, runs.sweep)
     from aidmatch.telegram import channel as _telegram  # noqa: F401
 

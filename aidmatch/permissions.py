@@ -97,6 +97,19 @@ def can_see_org_contact(user, org) -> bool:
     return is_staff(user) or is_member(user, org)
 
 
+def can_see_org_report(user, org) -> bool:
+    """A donor organization's report (what it gave and what arrived): its members and staff;
+    only collectives and hubs have one (a group's needs are reported by its donors)."""
+    if org is None or role_for_org_kind(org.kind) != Role.DONOR:
+        return False
+    return is_staff(user) or is_member(user, org)
+
+
+def can_see_network_report(user) -> bool:
+    """The report over the whole network: coordinators and admins."""
+    return is_staff(user)
+
+
 def role_for_org_kind(kind) -> Role:
     """The role of someone who joins an organization of this kind: organizers for a frontline
     group (they post needs and receive), donors for the rest, hubs included (a warehouse or

@@ -128,6 +128,9 @@ SURFACES = {
         "html_home": {"listed"},
         # The organization's page (/orgs/<owner>): its open needs, as the lists show them.
         "html_org_page": {"listed"},
+        # A report (REPORT_OF): figures per category, oblast and month; leak checks only.
+        "html_report": set(),
+        "pdf_report": set(),
     },
     "offer": {
         "api_list": {"listed", "exact_point", "exact_distance"},
@@ -186,6 +189,9 @@ SURFACES = {
         "html_receipt": {"listed", "other_side_name"},
         "api_receipt": {"listed"},
         "photo": {"listed"},
+        # A report names no match, side, point, note, contact, distance or score.
+        "html_report": set(),
+        "pdf_report": set(),
     },
     "org": {
         "html_detail": {"contact"},
@@ -199,6 +205,10 @@ SURFACES = {
         # The admins' list of accounts (/admin/users, only admins may open it) names each
         # account's organization (names, e-mails, roles), never the organization's contact.
         "admin_users": set(),
+        # A report (the page made for printing and its PDF) names the organization it is of,
+        # and a group only where the transparency page would: none of the world opted in.
+        "html_report": set(),
+        "pdf_report": set(),
     },
 }
 FIELDS = {
@@ -283,14 +293,18 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
 # What a delivery slip and its receipt link show, to anyone allowed to open them at all.
 PAPER = ("html_slip", "html_receipt", "api_receipt", "photo")
 ON_ITS_WAY = frozenset({"confirmed", "shipped"})  # a match whose receipt link is open
-# (The HXL file of deliveries holds those the transparency page publishes: the world's
-# delivery, confirmed today, is not yet past the delay.)
+# (The HXL file of deliveries holds those the transparency page publishes: the world's app
+# publishes at once, so its delivered match is there, for staff and the two sides.)
 NEVER_LISTED = (
-    "transparency", "ledger", "hxl_dataset", "deliveries_hxl", "map_page", "admin_deliveries",
-    "admin_users",
+    "transparency", "ledger", "hxl_dataset", "map_page", "admin_deliveries", "admin_users",
+    "html_report", "pdf_report",
 )  # fmt: skip
 # Files made to be passed on (HXL): the row at most, nothing private, no name (none chose).
 SHARED_FILES = ("hxl_export", "deliveries_hxl", "hxl_dataset")
+# The reports each viewer opens (/reports/...): a member its own organization's (a group's
+# is refused: 403), staff the network's page and REPORT_OF_STAFF's PDF; a visitor none.
+REPORTS = ("html_report", "pdf_report")
+REPORT_OF_STAFF = "D_delivered"
 
 
 def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
@@ -300,7 +314,7 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
     if surface in ("csv_export", "xlsx_export", "hxl_export"):  # own rows (staff: all)
         return staff or rel == "owner"
-    if surface == "deliveries_csv":  # delivered; staff's and the sides'
+    if surface in ("deliveries_csv", "deliveries_hxl"):  # delivered; staff's and the sides'
         return (staff or rel.startswith("other_side_")) and MATCHES[key][2] == "delivered"
     if surface == "html_review":  # staff only; the matches that wait for a coordinator
         return staff and kind == "match" and MATCHES[key][2] == "pending"
@@ -323,6 +337,23 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     if label == "sensitive_need":
         return viewer.org is not None and ORGS[viewer.org][1]
     return True
+
+
+def report_subject(viewer: Viewer, surface: str) -> str | None:
+    """The organization the viewer's report (REPORTS) is of, which it names."""
+    if viewer.org is not None:
+        return viewer.org
+    return REPORT_OF_STAFF if viewer.role in STAFF and surface == "pdf_report" else None
+
+
+def sides_of(kind: str, key: str) -> set[str]:
+    """The organizations on the two sides of an object's matches (a match's own two)."""
+    return {
+        side
+        for match_key, (need, offer, _status) in MATCHES.items()
+        if key in (need, offer, match_key)
+        for side in (NEEDS[need][0], OFFERS[offer])
+    }
 
 
 def in_conversation(viewer: Viewer, kind: str, key: str) -> bool:
@@ -364,6 +395,9 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
         # A notification names the category, a quantity and the place, never the title,
         # point, note or contact of what it is about, whoever reads it (DESIGN, issue 13).
         return False if field in ("listed", "exact_point", "delivery_note", "contact") else None
+    subject = report_subject(viewer, surface) if surface in REPORTS else None
+    if field == "other_side_name" and subject in sides_of(kind, key):
+        return None  # the organization the report is of
     seen = listed(viewer, kind, key, surface)
     if field == "listed":
         return seen
@@ -374,6 +408,12 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
     if kind == "org":
         if surface in ("transparency", "ledger", "hxl_dataset"):
             return False  # no group names (none opted in), no contacts
+        if surface in REPORTS and field == "name":
+            # A report names the organization it is of (one's own; staff's PDF: REPORT_OF_STAFF).
+            staff_pdf = viewer.role in STAFF and surface == "pdf_report" and key == REPORT_OF_STAFF
+            return None if viewer.org == key or staff_pdf else False
+        if surface in REPORTS:
+            return False
         if field == "name":
             return None
         # The organization page: its contact to members and staff; the other side of a

@@ -29,6 +29,8 @@ from tests.privacy_table import (
     MATCHES,
     NEEDS,
     OFFERS,
+    REPORT_OF_STAFF,
+    REPORTS,
     ROWS,
     STATUSES,
     VIEWERS,
@@ -215,7 +217,31 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface in ("transparency", "ledger"):
         response = s.page("/transparency" if surface == "transparency" else "/transparency/ledger")
         return _whole(response, title in response.get_data(as_text=True))
+    if surface in REPORTS:
+        response = s.page(report_path(s, surface))
+        text = response.get_data(as_text=surface == "html_report")
+        if surface == "pdf_report":
+            text = pdf_text(text) if response.status_code == 200 else ""
+        return Located(title in text, text, text, None)
     raise LookupError(surface)
+
+
+def report_path(s: Session, surface: str) -> str:
+    """The report this viewer opens: its organization's; staff the network's page and
+    REPORT_OF_STAFF's PDF; a visitor the network's (the login page)."""
+    ids, viewer, pdf = s.world.ids, s.viewer, surface == "pdf_report"
+    if viewer.org is not None:
+        return f"/reports/org/{ids[viewer.org]}{'.pdf' if pdf else ''}?lang=en"
+    if viewer.role in ("coordinator", "admin") and pdf:
+        return f"/reports/org/{ids[REPORT_OF_STAFF]}.pdf?lang=en"
+    return "/reports/network?lang=en"
+
+
+def pdf_text(body: bytes) -> str:
+    """A PDF's text (pypdf), as the privacy checks search it."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
 
 
 def _rounded(item: dict | None) -> bool:
@@ -312,8 +338,12 @@ VIEWER_BY_KEY = {v.key: v for v in VIEWERS}
 @pytest.fixture
 def app(database_url):
     """The app, e-mailing to a mail server that is down: the world's notifications fail and
-    are listed on the admins' page of failed deliveries (a surface of the table)."""
-    with app_on(database_url, **mail_settings(free_port())) as application:
+    are listed on the admins' page of failed deliveries (a surface of the table); deliveries
+    published at once."""
+    # The reports and the transparency page publish at once (no delay), so that their leak
+    # checks read the world's delivery.
+    settings = {**mail_settings(free_port()), "TRANSPARENCY_DELAY_DAYS": 0}
+    with app_on(database_url, **settings) as application:
         yield application
 
 
@@ -362,3 +392,15 @@ def test_the_exact_point_oracle_flags_the_point_and_no_unrelated_number():
     )  # fmt: skip
     for page in unrelated:
         assert not shows_point(page, lat, lon), page
+
+
+def test_the_reports_leak_checks_read_a_delivery(app, api_client):
+    """The reports the table reads are not empty: the delivered match's collective finds its
+    delivery (the category, the group's oblast) on its report's page and PDF."""
+    world = build_world(app, api_client)
+    session = Session(app, api_client, world, VIEWER_BY_KEY["donor-other_side_delivered"])
+    page = session.page(report_path(session, "html_report"))
+    assert page.status_code == 200 and "Tourniquets" in page.get_data(as_text=True)
+    pdf = session.page(report_path(session, "pdf_report"))
+    words = " ".join(pdf_text(pdf.get_data()).split())
+    assert "Tourniquets" in words and "Groups served 1" in words

@@ -79,6 +79,8 @@ class World:
         confirmed = db.session.get(Match, self.confirmed)
         self.receipt_token = link_token(make_link(confirmed, self.users["admin"]))
         self.photo_id = add_photo(confirmed, _jpeg(), PhotoPurpose.DELIVERY, self.users["admin"]).id
+        # The network report's PDF files: one still waiting for the job, one made.
+        self.file_ids = [report_file(self.users["admin"], done) for done in (False, True)]
         db.session.commit()
 
     @staticmethod
@@ -122,7 +124,24 @@ class World:
                 self.receipt_token,
             ],
             "photo_id": [self.photo_id],
+            "file_id": self.file_ids,
         }
+
+
+def report_file(user, done: bool) -> int:
+    """A network report's PDF file (reports/job.py), queued or made."""
+    from datetime import date
+
+    from aidmatch.reports.models import FileStatus, ReportFile
+
+    file = ReportFile(
+        requested_by_id=user.id, period_start=date(2026, 7, 1), period_end=date(2026, 9, 30),
+        language="en", status=FileStatus.DONE if done else FileStatus.QUEUED,
+        progress=100 if done else 0, pdf=b"%PDF-1.4\n%%EOF\n" if done else None,
+    )  # fmt: skip
+    db.session.add(file)
+    db.session.flush()
+    return file.id
 
 
 def _jpeg() -> bytes:

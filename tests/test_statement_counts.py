@@ -265,6 +265,8 @@ LISTS = [
     ("anonymous", "/transparency/ledger"),
     ("anonymous", "/transparency/ledger.csv"),
     ("anonymous", "/api/v1/transparency/summary"),
+    # the network's report: its figures over every match of the quarter, in one read
+    ("coordinator", "/reports/network"),
 ]
 
 

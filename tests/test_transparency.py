@@ -154,7 +154,8 @@ def test_median_of_an_even_count_is_the_mean_of_the_middle_two(app, client):
 def test_page_shows_charts_and_tables_without_unnamed_groups(app, client):
     world()
     html = client.get("/transparency", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert html.count("<svg") == 3 and "<title id=" in html and "<desc id=" in html
+    # three bar charts, and a column chart per unit of the quantities per month (pcs, l)
+    assert html.count("<svg") == 5 and "<title id=" in html and "<desc id=" in html
     assert "Deliveries by oblast" in html and "Donetsk Oblast: 2 deliveries" in html
     assert "2025-04" in html and "Tactical medicine › Tourniquets" in html
     assert "Named Rescue Group" in html  # opted in
@@ -226,6 +227,21 @@ def test_summary_is_in_the_openapi_document_without_security(app, client):
 def ledger_csv_rows(client) -> list[dict]:
     body = client.get("/transparency/ledger.csv").get_data(as_text=True)
     return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_per_month_charts_of_quantities_under_the_delay(app, client):
+    """A column chart per unit: what was received each month (by the delivery's week), every
+    month from the first to the last drawn; a delivery not yet published is in none."""
+    world()
+    org = make_org("Fresh Chart Group", public_name=True)
+    fresh = make_need(org, place=make_place("Svizhe", oblast="Poltava Oblast"), quantity=900)
+    deliver(fresh, 900, datetime.now(UTC))  # within the delay: not on the page yet
+    db.session.commit()
+    html = client.get("/transparency").get_data(as_text=True)
+    assert "Received per month, in pcs" in html and "Received per month, in l" in html
+    assert "March 2025: Received 30; April 2025: Received 2" in html  # 2 of 3 generators
+    assert "March 2025: Received 500; April 2025: Received 0" in html
+    assert "900" not in html
 
 
 def test_a_delivery_confirmed_today_is_not_published(app, client):

@@ -7,12 +7,14 @@ import io
 import math
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from aidmatch.extensions import db
 from aidmatch.postings.sheets import safe_cell as _safe
 from aidmatch.transparency.dataset import MIN_HROMADA_DELIVERIES, dataset_csv
 from aidmatch.transparency.queries import ledger_all, ledger_page, published, summary
+from aidmatch.web.charts import Series, column_chart, month_range
 from aidmatch.web.i18n import local_month, local_number
 from aidmatch.web.labels import language, unit_label
 
@@ -57,7 +59,11 @@ def index():
         latest = ledger_page(lang, 1, LEDGER_PREVIEW)
         charts = chart_rows(data)
         return render_template(
-            "transparency/_content.html", summary=data, latest=latest, charts=charts
+            "transparency/_content.html",
+            summary=data,
+            latest=latest,
+            charts=charts,
+            month_charts=month_charts(data),
         )
 
     # The same for every visitor in this language: drawn once and kept until a write or
@@ -67,6 +73,26 @@ def index():
     content = Markup(published(lang, "page", draw))  # nosec B704
     db.session.rollback()  # read only
     return render_template("transparency/index.html", content=content)
+
+
+def month_charts(data: dict) -> list[dict]:
+    """A column chart per unit of the quantities received per month (the published months
+    only: the same delay and weeks as the rest of the page); months without a delivery in
+    between are drawn as empty columns."""
+    months = [row["month"] for row in data["by_month"]]
+    months = month_range(months[0], months[-1]) if months else []
+    by_month = {row["month"]: row["quantity_by_unit"] for row in data["by_month"]}
+    units = sorted({u for row in data["by_month"] for u in row["quantity_by_unit"]})
+    labels = [local_month(m) for m in months]
+    charts = []
+    for unit in units:
+        title = _("Received per month, in %(unit)s", unit=unit_label(unit))
+        values = [by_month.get(m, {}).get(unit, 0) for m in months]
+        svg = column_chart(
+            f"chart-month-{unit}", title, labels, [Series(_("Received"), values)], local_number
+        )
+        charts.append({"unit": unit, "title": title, "svg": svg})
+    return charts
 
 
 def chart_rows(data: dict) -> dict[str, list[dict]]:

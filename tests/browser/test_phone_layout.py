@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -70,6 +70,7 @@ def phone_world(database_url):
     from aidmatch.photos.models import PhotoPurpose
     from aidmatch.photos.operations import add_photo
     from aidmatch.receipts.operations import link_token, make_link
+    from aidmatch.reports.models import FileStatus, ReportFile
     from aidmatch.runs.models import MatchingRun, RunStatus
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
@@ -124,6 +125,13 @@ def phone_world(database_url):
         jpeg = io.BytesIO()
         Image.new("RGB", (1600, 1200)).save(jpeg, "JPEG")
         photo = add_photo(match, jpeg.getvalue(), PhotoPurpose.DELIVERY, donor)
+        # A network report's PDF file, made (reports/job.py).
+        report = ReportFile(
+            requested_by_id=people["admin"].id, period_start=date(2026, 7, 1),
+            period_end=date(2026, 9, 30), language="en", status=FileStatus.DONE, progress=100,
+            pdf=b"%PDF-1.4\n%%EOF\n",
+        )  # fmt: skip
+        db.session.add(report)
         db.session.commit()
         emails = {role: user.email for role, user in people.items()}
         ids = {
@@ -140,6 +148,7 @@ def phone_world(database_url):
                 receipt_token,
             ],
             "photo_id": [photo.id],
+            "file_id": [report.id],
         }
         urls = _urls(app, ids)
         db.session.remove()
