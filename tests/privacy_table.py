@@ -166,6 +166,10 @@ SURFACES = {
         # sides and staff.
         "html_slip": {"listed", "other_side_name"},
         "html_receipt": {"listed", "other_side_name"},
+        # Where a signed receipt leads (/r/<token>/signed; before it is signed, back to the
+        # form): thanks, and nothing of the match, to whoever holds the paper. What the
+        # signer typed is said once, in the signer's own session (a flash).
+        "html_receipt_signed": set(),
         "api_receipt": {"listed"},
         "photo": {"listed"},
     },
@@ -262,7 +266,7 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
 # Surfaces that name no need, offer or match (charts, a map's outlines, the admins' lists of
 # failed deliveries and of accounts).
 # What a delivery slip and its receipt link show, to anyone allowed to open them at all.
-PAPER = ("html_slip", "html_receipt", "api_receipt", "photo")
+PAPER = ("html_slip", "html_receipt", "html_receipt_signed", "api_receipt", "photo")
 ON_ITS_WAY = frozenset({"confirmed", "shipped"})  # a match whose receipt link is open
 NEVER_LISTED = ("transparency", "ledger", "map_page", "admin_deliveries", "admin_users")
 
@@ -312,6 +316,8 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
     viewer's own contact or name, which a page may or may not repeat)."""
     if surface in PAPER and field not in ("listed", "other_side_name"):
         return False  # paper travels: settlement at most, no note, contact, distance, score
+    if surface == "html_receipt_signed":
+        return False  # names nothing of the match, to anyone
     if surface == "html_receipt":
         # Whoever holds the link (anyone, no account) while the match is on its way.
         return MATCHES[key][2] in ON_ITS_WAY
