@@ -43,9 +43,11 @@ NEEDS = {
 OFFERS = {**{f"O_{s}": f"D_{s}" for s in STATUSES}, "O_free": "D_x", "O_u": "DU"}
 MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
 # The legs of shipments (aidmatch/legs): the donor of M_shipped handed it over to the hub H,
-# which confirmed it. A hub on a match's route sees the match as a non-side does (names,
-# settlement; never the group's point, note or contact, nor the conversation), and a leg's
-# receiver's contact (the hub's address) is seen by the leg's two organizations and staff.
+# which has yet to confirm it. A hub on a match's route sees the match as a non-side does
+# (names, settlement; never the group's point, note or contact, nor the conversation), and a
+# leg's receiver's contact (the hub's address) is seen by the leg's two organizations and
+# staff. The receiver of a leg on its way opens the match's slip to confirm it there: the
+# paper's facts, never the receipt link, photos or receipt.
 ROUTES = {"M_shipped": ("D_shipped", "H")}
 # The need whose instant candidates (offers) are checked, and the offer whose candidates
 # (needs) are: the "anywhere" offer of an unrelated donor reaches every need.
@@ -282,9 +284,11 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff and kind == "match" and MATCHES[key][2] == "pending"
     if surface == "html_home" and kind != "match":  # one's own open needs or offers only
         return rel == "owner"
-    if kind == "match":  # its conversation, slip, receipt and photos are not a hub's (404)
+    if kind == "match":  # its conversation, receipt and photos are not a hub's (404)
         on_route = rel == "on_route" and surface not in ("api_messages", *PAPER)
-        return staff or rel.startswith("other_side_") or on_route
+        # its slip: the hub a leg is on its way to (every leg of ROUTES is)
+        receiving = surface == "html_slip" and viewer.org == ROUTES.get(key, (None, None))[1]
+        return staff or rel.startswith("other_side_") or on_route or receiving
     if surface == "html_request_form":  # one's own verified group's fitting open needs
         return viewer.role == "organizer" and rel == "owner" and ORGS[viewer.org][1]
     if surface == "api_need_candidates" and key not in ("O_free", "O_u"):

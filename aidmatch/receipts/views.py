@@ -22,6 +22,7 @@ from flask_login import current_user
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db, limiter
+from aidmatch.legs.views import leg_receipt_form, receiving_leg
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import match_section
 from aidmatch.matches.views import get_match
@@ -48,23 +49,31 @@ def _receipt_url(link) -> str:
 @require_login
 def slip(match_id: int):
     """The delivery slip: for printing and for a phone, in the group's and the donor's
-    language, with the QR code of the receipt link (once the slip is made). The two sides
-    and coordinators only (a hub on the route has its hand-off to confirm, not the receipt)."""
+    language, with the QR code of the receipt link (once the slip is made), for the two sides
+    and coordinators. The receiver of a leg on its way (a hub, or the group at the end of a
+    route) confirms that hand-off here too; a hub sees the paper's facts, never the receipt
+    link (its QR code signs for the group)."""
     match = get_match(match_id)
-    if not viewer_for(current_user).sees_photos(match):
+    policy = viewer_for(current_user)
+    if not policy.sees_slip(match):
         raise NotFound(_("Not found"))
-    link = ops.link_of(match)
+    side = policy.sees_photos(match)
+    link = ops.link_of(match) if side else None
     url = _receipt_url(link) if link is not None else None
     now = utcnow()
     usable = link is not None and ops.link_open(link, match, now)
+    leg = receiving_leg(match, current_user)
     context = {
         "match": match,
         "blocks": slip_blocks(match, "receipts/_slip_block.html"),
         "url": url if usable else None,
         "qr": qr_svg(url) if usable else None,
         "link": link,
-        "can_make": link is None and match.status in ops.OPEN,
+        "side": side,
+        "can_make": side and link is None and match.status in ops.OPEN,
         "form": SlipForm(formdata=None),
+        "leg": leg,
+        "leg_form": leg_receipt_form(leg) if leg is not None else None,
     }
     return render_template("receipts/slip.html", **context)
 
@@ -72,8 +81,11 @@ def slip(match_id: int):
 @bp.post("/matches/<int:match_id>/slip")
 @require_login
 def make_slip(match_id: int):
-    """Make the slip and its receipt link (once), then show it."""
+    """Make the slip and its receipt link (once), then show it (the sides and coordinators;
+    for anyone else, a hub on the route too, it does not exist)."""
     match = get_match(match_id)
+    if not viewer_for(current_user).sees_photos(match):
+        raise NotFound(_("Not found"))
     form = SlipForm()
     if not form.validate_on_submit():
         db.session.rollback()
