@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from aidmatch.config import ConfigError, front_oblast_names, load_config
 from aidmatch.transaction import TransactionalFlask
 from aidmatch.web.headers import register_security_headers
+from aidmatch.web.sending import register_foreground_sending
 from aidmatch.web.static_assets import register_static_assets
 
 
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_static_assets(app)
     register_security_headers(app)
+    register_foreground_sending(app)
     register_template_globals(app)
     register_blueprints(app)
     register_errors(app)

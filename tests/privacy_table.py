@@ -43,9 +43,11 @@ NEEDS = {
 OFFERS = {**{f"O_{s}": f"D_{s}" for s in STATUSES}, "O_free": "D_x", "O_u": "DU"}
 MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
 # The legs of shipments (aidmatch/legs): the donor of M_shipped handed it over to the hub H,
-# which confirmed it. A hub on a match's route sees the match as a non-side does (names,
-# settlement; never the group's point, note or contact, nor the conversation), and a leg's
-# receiver's contact (the hub's address) is seen by the leg's two organizations and staff.
+# which has yet to confirm it. A hub on a match's route sees the match as a non-side does
+# (names, settlement; never the group's point, note or contact, nor the conversation), and a
+# leg's receiver's contact (the hub's address) is seen by the leg's two organizations and
+# staff. The receiver of a leg on its way opens the match's slip to confirm it there: the
+# paper's facts, never the receipt link, photos or receipt.
 ROUTES = {"M_shipped": ("D_shipped", "H")}
 # The need whose instant candidates (offers) are checked, and the offer whose candidates
 # (needs) are: the "anywhere" offer of an unrelated donor reaches every need.
@@ -187,6 +189,10 @@ SURFACES = {
         # sides and staff.
         "html_slip": {"listed", "other_side_name"},
         "html_receipt": {"listed", "other_side_name"},
+        # Where a signed receipt leads (/r/<token>/signed; before it is signed, back to the
+        # form): thanks, and nothing of the match, to whoever holds the paper. What the
+        # signer typed is said once, in the signer's own session (a flash).
+        "html_receipt_signed": set(),
         "api_receipt": {"listed"},
         "photo": {"listed"},
         # A report names no match, side, point, note, contact, distance or score.
@@ -291,7 +297,7 @@ def private_ok(viewer: Viewer, kind: str, key: str) -> bool:
 # Surfaces that name no need, offer or match (charts, a map's outlines, the admins' lists of
 # failed deliveries and of accounts).
 # What a delivery slip and its receipt link show, to anyone allowed to open them at all.
-PAPER = ("html_slip", "html_receipt", "api_receipt", "photo")
+PAPER = ("html_slip", "html_receipt", "html_receipt_signed", "api_receipt", "photo")
 ON_ITS_WAY = frozenset({"confirmed", "shipped"})  # a match whose receipt link is open
 # (The HXL file of deliveries holds those the transparency page publishes: the world's app
 # publishes at once, so its delivered match is there, for staff and the two sides.)
@@ -320,9 +326,11 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
         return staff and kind == "match" and MATCHES[key][2] == "pending"
     if surface == "html_home" and kind != "match":  # one's own open needs or offers only
         return rel == "owner"
-    if kind == "match":  # its conversation, slip, receipt and photos are not a hub's (404)
+    if kind == "match":  # its conversation, receipt and photos are not a hub's (404)
         on_route = rel == "on_route" and surface not in ("api_messages", *PAPER)
-        return staff or rel.startswith("other_side_") or on_route
+        # its slip: the hub a leg is on its way to (every leg of ROUTES is)
+        receiving = surface == "html_slip" and viewer.org == ROUTES.get(key, (None, None))[1]
+        return staff or rel.startswith("other_side_") or on_route or receiving
     if surface == "html_request_form":  # one's own verified group's fitting open needs
         return viewer.role == "organizer" and rel == "owner" and ORGS[viewer.org][1]
     if surface == "api_recurrence" and key != RECURRING_OFFER:
@@ -382,6 +390,8 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
         return False
     if surface == "deliveries_csv" and field not in ("listed", "other_side_name"):
         return False  # the names of both sides, to them and staff; nothing private
+    if surface == "html_receipt_signed":
+        return False  # names nothing of the match, to anyone
     if surface == "html_receipt":
         # Whoever holds the link (anyone, no account) while the match is on its way.
         return MATCHES[key][2] in ON_ITS_WAY

@@ -259,17 +259,13 @@ def slips_and_photos(world: World, users: dict) -> None:
 
 def hand_over_to_the_hub(api_client, member: dict, ids: dict, made: dict) -> None:
     """The routes of the table (ROUTES), through the API: each donor hands its shipped match
-    over to the hub, which confirms all of it."""
+    over to the hub, whose confirmation is still to come (the leg on its way)."""
     for key, (sender, hub) in ROUTES.items():
         quantity = made[ids[MATCHES[key][1]]]["quantity"]
         leg = api_client(member[sender]).post(
             f"/matches/{ids[key]}/legs", json={"to_org_id": ids[hub], "quantity_sent": quantity}
         )
         assert leg.status_code == 201, leg.get_json()
-        done = api_client(member[hub]).post(
-            f"/legs/{leg.get_json()['id']}/confirm", json={"quantity_received": quantity}
-        )
-        assert done.status_code == 200, done.get_json()
 
 
 def talk(world: World, member: dict, api_client) -> None:
@@ -373,6 +369,8 @@ class Session:
                     allowed = {200}  # a receipt link: whoever holds the slip, no account
             else:
                 allowed = {200, 403, 404}
+            if path.startswith("/r/") and path.endswith("/signed"):
+                allowed = {200, 302}  # a link not used yet leads back to its form
             assert response.status_code in allowed, (self.viewer.key, path, response.status_code)
             self.cache[(kind, path)] = response
         return self.cache[(kind, path)]

@@ -289,3 +289,121 @@ def test_the_group_confirms_a_routed_shipment_through_its_last_leg(world):
     assert match.status == MatchStatus.DELIVERED and match.quantity_received == 20
     db.session.commit()
     assert_invariant()
+
+
+def _kyiv(moment) -> str:
+    """A UTC moment as the browser's datetime-local box sends it in Europe/Kyiv."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Europe/Kyiv")).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_the_hand_over_time_typed_on_the_page(world, client, switch):
+    w, cast, match = world, world.cast, world.match
+    shipped = utcnow().replace(second=0, microsecond=0) - timedelta(days=3)
+    db.session.execute(update(Match).where(Match.id == match.id).values(shipped_at=shipped))
+    db.session.commit()
+    switch(cast.donor)
+    page = client.get(f"/matches/{match.id}").get_data(as_text=True)
+    assert 'name="handed_over_at"' in page and 'type="datetime-local"' in page
+    path = f"/matches/{match.id}/legs"
+    form = {"to_org_id": w.border.id, "quantity_sent": "20", "carrier": "Van 7"}
+
+    # Before the match was shipped, in the future, or no time at all: refused, each with its
+    # words, what was typed kept; no leg.
+    for typed, words in (
+        (_kyiv(shipped - timedelta(hours=2)), "cannot be before the match was shipped"),
+        (_kyiv(utcnow() + timedelta(hours=1)), "cannot be in the future"),
+        ("yesterday", "Enter a date and time, like 2026-12-06 14:30."),
+    ):
+        response = client.post(path, data={**form, "handed_over_at": typed})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422 and words in html, typed
+        assert f'value="{typed}"' in html and 'value="Van 7"' in html
+    assert db.session.scalars(select(Leg)).all() == []
+
+    # Two days ago, typed in Kyiv's time: stored as that moment (UTC), shown on the route.
+    when = shipped + timedelta(days=1)
+    response = client.post(path, data={**form, "handed_over_at": _kyiv(when)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    leg = db.session.scalars(select(Leg)).one()
+    assert leg.handed_over_at == when
+    switch(w.border_man)
+    legs.confirm(leg, w.border_man, 20)
+    db.session.commit()
+    arrived = db.session.get(Leg, leg.id).confirmed_at
+    # The next leg cannot have left the hub before the goods arrived there.
+    response = client.post(
+        path,
+        data={
+            "to_org_id": cast.group.id,
+            "quantity_sent": "20",
+            "handed_over_at": _kyiv(arrived - timedelta(hours=1)),
+        },
+    )
+    assert response.status_code == 422
+    assert "cannot be before the goods arrived here" in response.get_data(as_text=True)
+    # Left empty: now, as before.
+    response = client.post(
+        path, data={"to_org_id": cast.group.id, "quantity_sent": "20", "handed_over_at": ""}
+    )
+    assert response.status_code == 302
+    last = db.session.scalars(select(Leg).where(Leg.position == 2)).one()
+    assert last.handed_over_at >= arrived
+
+
+def test_the_api_refuses_a_hand_over_before_the_shipping_or_in_the_future(world, api_client):
+    w, cast, match = world, world.cast, world.match
+    donor = api_client(cast.donor)
+    path = f"/matches/{match.id}/legs"
+    body = {"to_org_id": w.border.id, "quantity_sent": 20}
+    for moment in (match.shipped_at - timedelta(hours=1), utcnow() + timedelta(hours=1)):
+        response = donor.post(path, json={**body, "handed_over_at": moment.isoformat()})
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["error"]["fields"].keys() == {"handed_over_at"}
+    response = donor.post(path, json={**body, "handed_over_at": utcnow().isoformat()})
+    assert response.status_code == 201, response.get_json()
+
+
+def test_each_leg_is_confirmed_by_its_receiver_through_the_slip_too(world, client, switch):
+    from tests.test_receipts import make_slip
+
+    w, cast, match = world, world.cast, world.match
+    slip = f"/matches/{match.id}/slip"
+    switch(w.border_man)
+    assert client.get(slip).status_code == 404  # nothing on its way to the hub yet
+    switch(cast.donor)
+    receipt_path = make_slip(client, match)
+    first = legs.hand_over(match, cast.donor, w.border.id, 20)
+    db.session.commit()
+
+    # The hub receives the first leg: the slip's facts and the hand-off to confirm, never the
+    # receipt link (its QR code signs for the group), the group's point, note or contact.
+    switch(w.border_man)
+    page = client.get(slip).get_data(as_text=True)
+    assert match.need.title in page and "Confirm this hand-off" in page
+    assert f'action="/legs/{first.id}/confirm"' in page
+    assert receipt_path not in page and "<svg" not in page and "/r/" not in page
+    for secret in (GROUP_CONTACT, DELIVERY_NOTE, "461234", SHIPPING_NOTE):
+        assert secret not in page
+    assert client.post(slip, data={}).status_code == 404  # nor may it make the slip
+    response = client.post(f"/legs/{first.id}/confirm", data={"quantity_received": "19"})
+    assert response.status_code == 302
+    db.session.refresh(first)
+    assert first.status == LegStatus.RECEIVED and first.shortfall == 1
+    assert client.get(slip).status_code == 404  # confirmed: nothing more to do there
+
+    # The last leg goes to the group, whose member confirms it on the slip: delivered.
+    last = legs.hand_over(match, w.border_man, cast.group.id, 19)
+    db.session.commit()
+    switch(cast.organizer)
+    page = client.get(slip).get_data(as_text=True)
+    assert f'action="/legs/{last.id}/confirm"' in page and "<svg" in page
+    response = client.post(f"/legs/{last.id}/confirm", data={"quantity_received": "19"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    done = db.session.get(Match, match.id)
+    assert (done.status, done.quantity_received) == (MatchStatus.DELIVERED, 19)
+    page = client.get(slip).get_data(as_text=True)
+    assert "Confirm this hand-off" not in page
+    assert_invariant()

@@ -120,3 +120,47 @@ def test_the_api_confirms_a_receipt_once_per_idempotency_key(app, api_client):
         f"/matches/{match.id}/confirm-delivery", json=body, headers={"Idempotency-Key": "x"}
     )
     assert other.status_code == 409
+
+
+def test_a_receipt_link_joins_the_outbox_under_an_owner_made_from_the_link(app, login_as):
+    from aidmatch.receipts.models import ReceiptLink
+    from tests.test_receipts import make_slip
+
+    match, organizer = shipped_match()
+    client = login_as(organizer)
+    path = make_slip(client, match)
+    client.post("/logout")
+    token = path.rsplit("/", 1)[-1]
+    page = client.get(path).get_data(as_text=True)
+    link = db.session.scalar(select(ReceiptLink))
+    assert f'data-outbox-owner="receipt-{link.id}"' in page and 'data-sw="/sw.js"' in page
+    assert 'id="outbox"' in page and "/static/js/offline.js" in dict(assets(page))
+    form = re.search(r"<form method=\"post\" enctype=\"multipart/form-data\"[^>]*>", page).group(0)
+    assert 'data-offline="receipt-link"' in form and 'name="idempotency_key"' in page
+    # The token is in the page's own address only (the language switch comes back to it): not
+    # in the outbox's owner, nor in the form.
+    assert token not in form and page.count(token) == 1
+    assert f'name="next" value="{path}"' in page
+    # The service worker keeps a receipt link's page, as the pages of the field.
+    assert r"/^\/r\/[A-Za-z0-9_-]{43}$/" in client.get("/sw.js").get_data(as_text=True)
+
+
+def test_a_form_sent_by_the_outbox_script_gets_its_redirect_as_204_and_a_header(app, login_as):
+    match, organizer = shipped_match()
+    client = login_as(organizer)
+    sent = {"idempotency_key": "fg-1", "quantity_received": "20", "note": ""}
+    response = client.post(
+        f"/matches/{match.id}/confirm-delivery", data=sent, headers={"X-Aidmatch-Send": "1"}
+    )
+    assert response.status_code == 204 and not response.get_data()
+    assert response.headers["X-Aidmatch-Location"] == f"/matches/{match.id}"
+    # The flashed message waits for the page the script opens.
+    page = client.get(f"/matches/{match.id}").get_data(as_text=True)
+    assert "Thank you: the receipt is confirmed." in page
+    # Without the header: the usual redirect. A refusal is passed on as it is.
+    refused = client.post(
+        f"/matches/{match.id}/confirm-delivery",
+        data={**sent, "idempotency_key": "fg-2"},
+        headers={"X-Aidmatch-Send": "1"},
+    )
+    assert refused.status_code == 409

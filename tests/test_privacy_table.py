@@ -207,6 +207,13 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
             return Located(False, "", "", None)
         response = s.page(f"/r/{token}")
         return _whole(response, response.status_code == 200)
+    if surface == "html_receipt_signed":
+        token = s.world.receipt_tokens.get(key)
+        if token is None:
+            return Located(False, "", "", None)
+        response = s.page(f"/r/{token}/signed")
+        html = response.get_data(as_text=True)
+        return _whole(response, f"#{oid}" in html or title in html)
     if surface == "api_receipt":
         response = s.api(f"/matches/{oid}/receipt")
         return _whole(response, response.status_code == 200)

@@ -89,7 +89,7 @@ def receipt_form(client, path: str, **data) -> dict:
     html = text(page)
     form = {
         "csrf_token": hidden(html, "csrf_token"),
-        "form_key": hidden(html, "form_key"),
+        "idempotency_key": hidden(html, "idempotency_key"),
         "condition": "full",
         "quantity_received": "20",
         "note": "",
@@ -140,7 +140,7 @@ def test_a_third_organization_gets_404_for_slip_link_making_and_photos(cast, cli
     db.session.commit()
     form = receipt_form(client, path)
     form["photos"] = [(io.BytesIO(gps_jpeg()), "p.jpg")]
-    assert client.post(path, data=form, content_type="multipart/form-data").status_code == 200
+    assert client.post(path, data=form, content_type="multipart/form-data").status_code == 302
     photo = db.session.scalar(select(Photo))
     login_as(stranger)
     assert client.get(f"/matches/{match.id}/slip").status_code == 404
@@ -171,14 +171,24 @@ def test_receipt_without_an_account_confirms_18_of_20_once_with_a_clean_photo(
     )
     form["photos"] = [(io.BytesIO(raw), "proof.jpg")]
     response = client.post(path, data=form, content_type="multipart/form-data")
-    assert response.status_code == 200, text(response)
-    assert "Petro" in text(response)
-    # The same form again stores nothing more and answers the same.
+    assert response.status_code == 302 and response.location == f"{path}/signed"
+    signed = client.get(response.location)
+    assert signed.status_code == 200 and "18 received, signed by Petro" in text(signed)
+    # The same form again (a phone's outbox sending what it kept) stores nothing more and
+    # answers the same, with no error.
     form["photos"] = [(io.BytesIO(raw), "proof.jpg")]
     again = client.post(path, data=form, content_type="multipart/form-data")
-    assert again.status_code == 200
+    assert again.status_code == 302 and again.location == response.location
+    assert "18 received, signed by Petro" in text(client.get(again.location))
     assert db.session.scalar(select(func.count()).select_from(Receipt)) == 1
     assert db.session.scalar(select(func.count()).select_from(Photo)) == 1
+    # The page it leads to names nothing of the match: only what this browser typed, once.
+    reopened = text(client.get(response.location))
+    assert "Petro" not in reopened and "Tourniquets" not in reopened
+    # Another use of the link (another form, its own token) is refused.
+    other = {**form, "idempotency_key": "another-sending", "signer_name": "Ivan"}
+    other["photos"] = []
+    assert client.post(path, data=other).status_code == 410
 
     db.session.expire_all()
     match = db.session.get(Match, match.id)
@@ -273,7 +283,7 @@ def sign_through_link(client, login_as, cast, match):
     path = make_slip(client, match)
     client.post("/logout")
     response = client.post(path, data=receipt_form(client, path))
-    assert response.status_code == 200, text(response)
+    assert response.status_code == 302, text(response)
 
 
 def test_the_group_disputes_within_72_hours_and_coordinators_are_told(cast, client, login_as):

@@ -36,7 +36,7 @@ from aidmatch.orgs.lifecycle import WITHDRAWN
 from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.permissions import is_member
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
-from aidmatch.web.i18n import local_number
+from aidmatch.web.i18n import local_datetime, local_number
 
 NOT_HOLDER = _l("Only the organization that holds the goods now may hand them over.")
 NOT_RECEIVER = _l("Only the organization that receives this leg may confirm it.")
@@ -156,8 +156,7 @@ def hand_over(
     carrier = clean_text(carrier, "carrier", required=False, max_len=CARRIER_MAX)
     tracking = clean_text(tracking, "tracking", required=False, max_len=TRACKING_MAX)
     now = utcnow()
-    if handed_over_at is not None and handed_over_at > now:
-        raise Invalid(_("The hand-over cannot be in the future."), "handed_over_at")
+    check_handed_over_at(match, legs, handed_over_at, now)
     leg = Leg(
         match_id=match.id,
         position=len(legs) + 1,
@@ -175,6 +174,34 @@ def hand_over(
     record(actor, "leg.hand_over", leg, after=_audit(leg))
     tell_all(tell_receiver(leg, actor))
     return leg
+
+
+def check_handed_over_at(match: Match, legs: list[Leg], when: datetime | None, now) -> None:
+    """When a hand-over happened (None: now): not in the future, not before the match was
+    shipped, nor before the goods arrived at their holder (the last confirmed leg); to the
+    minute, as a form gives it."""
+    if when is None:
+        return
+    if when > now:
+        raise Invalid(_("The hand-over cannot be in the future."), "handed_over_at")
+    shipped = match.shipped_at
+    if shipped is not None and when < shipped.replace(second=0, microsecond=0):
+        raise Invalid(
+            _(
+                "The hand-over cannot be before the match was shipped (%(when)s).",
+                when=local_datetime(shipped, zone=True),
+            ),
+            "handed_over_at",
+        )
+    received = [leg.confirmed_at for leg in legs if leg.status == LegStatus.RECEIVED]
+    if received and when < received[-1].replace(second=0, microsecond=0):
+        raise Invalid(
+            _(
+                "The hand-over cannot be before the goods arrived here (%(when)s).",
+                when=local_datetime(received[-1], zone=True),
+            ),
+            "handed_over_at",
+        )
 
 
 def confirm(leg: Leg, actor, quantity_received, note: str = "") -> Leg:

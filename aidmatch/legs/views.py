@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.legs import operations as ops
-from aidmatch.legs.forms import HandOverForm, LegReceiptForm
+from aidmatch.legs.forms import HandOverForm, LegReceiptForm, parse_handed_over_at
 from aidmatch.legs.models import Leg, LegStatus
 from aidmatch.legs.overdue import late_legs
 from aidmatch.matches.forms import parse_quantity
@@ -87,6 +87,20 @@ def hand_over_form(match: Match, legs: list[Leg], form: HandOverForm | None = No
     return form
 
 
+def receiving_leg(match: Match, viewer) -> Leg | None:
+    """The leg on its way that this viewer receives and may confirm now, if any (the slip
+    page offers its form too)."""
+    leg = ops.open_leg(ops.legs_of(match))
+    return leg if leg is not None and ops.may_confirm(viewer, leg) else None
+
+
+def leg_receipt_form(leg: Leg) -> LegReceiptForm:
+    """The receiver's form for this leg, what was sent filled in."""
+    form = LegReceiptForm(formdata=None)
+    form.quantity_received.data = str(leg.quantity_sent)
+    return form
+
+
 @match_section
 def _route(match, viewer) -> dict:
     legs = ops.legs_of(match)
@@ -97,9 +111,7 @@ def _route(match, viewer) -> dict:
     forms = {}
     for leg in shown:  # a form for each leg this viewer receives (one at most is on the way)
         if leg["may_confirm"]:
-            form = LegReceiptForm(formdata=None)
-            form.quantity_received.data = str(leg["quantity_sent"])
-            forms[leg["id"]] = form
+            forms[leg["id"]] = leg_receipt_form(next(x for x in legs if x.id == leg["id"]))
     may_hand = ops.may_hand_over(viewer, match, legs)
     return {
         "route": {
@@ -127,8 +139,15 @@ def hand_over(match_id: int):
         quantity = parse_quantity(form.quantity_sent)
         if quantity is None:
             raise Invalid(form.quantity_sent.errors.pop(), "quantity_sent")
+        when = parse_handed_over_at(form.handed_over_at)
         ops.hand_over(
-            match, user, form.to_org_id.data, quantity, form.carrier.data, form.tracking.data
+            match,
+            user,
+            form.to_org_id.data,
+            quantity,
+            form.carrier.data,
+            form.tracking.data,
+            handed_over_at=when,
         )
     except Refusal as err:
         db.session.rollback()

@@ -147,22 +147,23 @@ class Viewer:
             match.need.organization_id,
         )
 
-    def is_on_route(self, match) -> bool:
-        """The viewer belongs to an organization a leg of this match comes from or goes to."""
+    def _has_leg(self, match, where) -> bool:
+        """Whether a leg of this match fits these conditions (on the model legs hands over)."""
         if self.org_id is None or _legs.leg is None:
             return False
         from aidmatch.extensions import db
 
-        Leg = _legs.leg  # noqa: N806 (a model)
+        leg = _legs.leg
         found = db.session.scalar(
-            select(Leg.id)
-            .where(
-                Leg.match_id == match.id,
-                or_(Leg.from_org_id == self.org_id, Leg.to_org_id == self.org_id),
-            )
-            .limit(1)
+            select(leg.id).where(leg.match_id == match.id, *where(leg)).limit(1)
         )
         return found is not None
+
+    def is_on_route(self, match) -> bool:
+        """The viewer belongs to an organization a leg of this match comes from or goes to."""
+        return self._has_leg(
+            match, lambda leg: [or_(leg.from_org_id == self.org_id, leg.to_org_id == self.org_id)]
+        )
 
     def sees_match(self, match) -> bool:
         """Staff, the two sides and the organizations of its legs see a match; for anyone else
@@ -173,6 +174,19 @@ class Viewer:
         """What the sides typed on a match (shipping note, tracking, receipt note) and its
         history: staff and the two sides, not a hub on its route."""
         return self.staff or self.is_side(match)
+
+    def receives_on_route(self, match) -> bool:
+        """The viewer belongs to the organization a leg of this match is on its way to (it
+        confirms that hand-off, on the match page or on the slip)."""
+        return self._has_leg(
+            match, lambda leg: [leg.to_org_id == self.org_id, leg.status == "on_the_way"]
+        )
+
+    def sees_slip(self, match) -> bool:
+        """A match's delivery slip: who sees its photos, and the receiver of a leg on its way
+        (the facts the paper carries, to confirm its hand-off there); the slip's receipt link,
+        whose QR code signs for the group, only who sees the photos (sees_photos)."""
+        return self.sees_photos(match) or self.receives_on_route(match)
 
     def sees_photos(self, match) -> bool:
         """A match's photos (delivery proof, damage), its delivery slip (whose QR code signs for

@@ -18,14 +18,17 @@ CONDITIONS = (
 
 
 def new_form_key() -> str:
-    """A random key put into a receipt form when it is drawn: sent twice, it stores once."""
+    """A random one-time token put into a receipt form when it is drawn: sent twice (a double
+    tap, or the phone's outbox sending again what it kept offline), it stores once."""
     return secrets.token_urlsafe(24)
 
 
 class SignForm(FlaskForm):
     """What arrived, a note, up to three photos, and the signer's name."""
 
-    form_key = HiddenField()
+    # The one-time token static/js/offline.js keys its outbox by (the name every form of the
+    # outbox uses); stored as the receipt's form_key.
+    idempotency_key = HiddenField()
     condition = RadioField(_l("What arrived"), choices=CONDITIONS, default=Condition.FULL.value)
     quantity_received = StringField(
         _l("Quantity received"), render_kw={"inputmode": "numeric", "size": 8}

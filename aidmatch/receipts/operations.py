@@ -160,8 +160,8 @@ def check_receipt(match: Match, data: dict) -> dict:
 def sign(link: ReceiptLink, match: Match, data: dict, form_key: str) -> Receipt:
     """Sign the receipt through this link: the match is delivered through its
     confirm-delivery verb (row confirm_by_receipt), the link is used up, the photos kept
-    without metadata, the group told at once. The same form_key again returns the receipt
-    it stored."""
+    without metadata, the group told at once. The same form_key (the form's one-time token)
+    again returns the receipt it stored, and changes nothing."""
     stored = receipt_by_key(form_key)
     if stored is not None:
         return stored
@@ -176,9 +176,16 @@ def sign(link: ReceiptLink, match: Match, data: dict, form_key: str) -> Receipt:
         .execution_options(synchronize_session=False)
     ).rowcount
     if used != 1:
+        # The same sending, taken meanwhile by a request that ran beside this one (a phone's
+        # outbox and a double tap): answer with what it stored. Any other: the link is used.
+        stored = receipt_by_key(form_key)
+        if stored is not None and stored.match_id == match.id:
+            return stored
         raise Conflict(_("This receipt link can no longer be used."), code="gone")
     signer = Signer(receipt_match_id=match.id, name=clean["name"])
-    confirm_delivery(match, signer, clean["quantity"], clean["note"], via="confirm_by_receipt")
+    confirm_delivery(
+        match, signer, clean["quantity"], clean["note"], via="confirm_by_receipt", key=form_key
+    )
     receipt = Receipt(
         match_id=match.id,
         link_id=link.id,

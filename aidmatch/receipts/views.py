@@ -4,7 +4,10 @@ with the group's dispute button.
 
 A wrong token answers 404 and a used or dead one 410, each with the same page that names
 nothing of any match. The receipt POST is rate-limited per client address
-(RECEIPT_RATE_LIMIT) and stores once per form (its hidden form_key).
+(RECEIPT_RATE_LIMIT) and stores once per form (its hidden one-time token, idempotency_key):
+sent again, it leads where the first sending led (/r/<token>/signed), so the phone's offline
+outbox (static/js/offline.js, which the receipt page joins under an owner of its own, made
+from the link's id, never from the token) sends a receipt exactly once.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from flask_login import current_user
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db, limiter
+from aidmatch.legs.views import leg_receipt_form, receiving_leg
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import match_section
 from aidmatch.matches.views import get_match
@@ -32,6 +36,7 @@ from aidmatch.receipts.slip import qr_svg, slip_blocks
 from aidmatch.refusals import NotFound, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
 from aidmatch.web.home import AttentionItem, attention_provider
+from aidmatch.web.i18n import local_number
 
 bp = Blueprint("receipts", __name__)
 
@@ -44,23 +49,31 @@ def _receipt_url(link) -> str:
 @require_login
 def slip(match_id: int):
     """The delivery slip: for printing and for a phone, in the group's and the donor's
-    language, with the QR code of the receipt link (once the slip is made). The two sides
-    and coordinators only (a hub on the route has its hand-off to confirm, not the receipt)."""
+    language, with the QR code of the receipt link (once the slip is made), for the two sides
+    and coordinators. The receiver of a leg on its way (a hub, or the group at the end of a
+    route) confirms that hand-off here too; a hub sees the paper's facts, never the receipt
+    link (its QR code signs for the group)."""
     match = get_match(match_id)
-    if not viewer_for(current_user).sees_photos(match):
+    policy = viewer_for(current_user)
+    if not policy.sees_slip(match):
         raise NotFound(_("Not found"))
-    link = ops.link_of(match)
+    side = policy.sees_photos(match)
+    link = ops.link_of(match) if side else None
     url = _receipt_url(link) if link is not None else None
     now = utcnow()
     usable = link is not None and ops.link_open(link, match, now)
+    leg = receiving_leg(match, current_user)
     context = {
         "match": match,
         "blocks": slip_blocks(match, "receipts/_slip_block.html"),
         "url": url if usable else None,
         "qr": qr_svg(url) if usable else None,
         "link": link,
-        "can_make": link is None and match.status in ops.OPEN,
+        "side": side,
+        "can_make": side and link is None and match.status in ops.OPEN,
         "form": SlipForm(formdata=None),
+        "leg": leg,
+        "leg_form": leg_receipt_form(leg) if leg is not None else None,
     }
     return render_template("receipts/slip.html", **context)
 
@@ -68,8 +81,11 @@ def slip(match_id: int):
 @bp.post("/matches/<int:match_id>/slip")
 @require_login
 def make_slip(match_id: int):
-    """Make the slip and its receipt link (once), then show it."""
+    """Make the slip and its receipt link (once), then show it (the sides and coordinators;
+    for anyone else, a hub on the route too, it does not exist)."""
     match = get_match(match_id)
+    if not viewer_for(current_user).sees_photos(match):
+        raise NotFound(_("Not found"))
     form = SlipForm()
     if not form.validate_on_submit():
         db.session.rollback()
@@ -103,15 +119,39 @@ def _open_link(token: str):
     return link, db.session.get(Match, link.match_id)
 
 
+def outbox_owner(link) -> str:
+    """Whom the phone's outbox keeps this link's receipt for (static/js/offline.js): the
+    link's own id, never its token (the page shows and stores nothing of the token)."""
+    return f"receipt-{link.id}"
+
+
 def _render_receipt(link, match, form, status: int = 200):
-    form.form_key.data = form.form_key.data or new_form_key()
+    form.idempotency_key.data = form.idempotency_key.data or new_form_key()
     if not form.quantity_received.data:
         form.quantity_received.data = str(match.quantity)
     blocks = slip_blocks(match, "receipts/_slip_block.html")
-    return (
-        render_template("receipts/receipt.html", match=match, blocks=blocks, form=form),
-        status,
+    page = render_template(
+        "receipts/receipt.html",
+        match=match,
+        blocks=blocks,
+        form=form,
+        outbox_owner=outbox_owner(link),
     )
+    return page, status
+
+
+def _signed(token: str, receipt):
+    """Post/Redirect/Get: what the signer typed is said once (a flash in this browser's
+    session), the page it leads to names nothing of the match."""
+    flash(
+        _(
+            "%(n)s received, signed by %(name)s. The group has been told.",
+            n=local_number(receipt.quantity_received),
+            name=receipt.signer_name,
+        ),
+        "ok",
+    )
+    return redirect(url_for("receipts.signed", token=token))
 
 
 @bp.get("/r/<token>")
@@ -139,10 +179,11 @@ def sign(token: str):
     if link is None:
         return _gone(404)
     form = SignForm()
-    key = (form.form_key.data or "")[:64]
+    # form_key: the field's name on receipt pages drawn before it joined the outbox.
+    key = (form.idempotency_key.data or request.form.get("form_key") or "")[:64]
     stored = ops.receipt_by_key(key) if key else None
     if stored is not None and stored.match_id == match.id:
-        return render_template("receipts/signed.html", receipt=stored, match=match)
+        return _signed(token, stored)  # the same sending again: where the first one led
     if not ops.link_open(link, match, utcnow()):
         return _gone(410)
     if not form.validate_on_submit() or not key:
@@ -165,7 +206,19 @@ def sign(token: str):
             return _gone(410)
         put_on_form(form, err)
         return _render_receipt(link, match, form, refusal_status(err))
-    return render_template("receipts/signed.html", receipt=stored, match=match)
+    return _signed(token, stored)
+
+
+@bp.get("/r/<token>/signed")
+def signed(token: str):
+    """Where a signed receipt leads: thanks, and that the link is used (nothing of the match:
+    anyone holding the slip may open it). A link not used yet leads back to its form."""
+    link, match = _open_link(token)
+    if link is None:
+        return _gone(404)
+    if link.used_at is None:
+        return redirect(url_for("receipts.receipt", token=token))
+    return render_template("receipts/signed.html")
 
 
 # --- on the match page: the receipt, its photos, the dispute ------------------------------

@@ -19,10 +19,14 @@
  *    the first time). On the server, the form's view answers a sending it took with a
  *    redirect (Post/Redirect/Get) and one it refused by drawing the form again with its
  *    messages (`.error`): that is how a sending in the background tells the two apart.
- *    Sent while the phone is offline, the form is not posted: its fields (files too) go into
- *    this phone's IndexedDB under its token, for this user only, and appear in "Waiting to
- *    send" (templates/_outbox.html, on every page, and a badge in the header). The form is
- *    then drawn fresh, with a new token, so that a second one can be typed.
+ *    Sent while the phone is offline, the form is not posted: its fields (files too, as Blobs)
+ *    go into this phone's IndexedDB under its token, for this user only, and appear in
+ *    "Waiting to send" (templates/_outbox.html, on every page, and a badge in the header). The
+ *    form is then drawn fresh, with a new token, so that a second one can be typed.
+ *    Sent while the phone believes it is online, this script posts it (fetch, with the header
+ *    X-Aidmatch-Send: aidmatch/web/sending.py answers a redirect as 204 and the target, which
+ *    the page then opens); lost on the network, it is kept exactly as if sent offline, and
+ *    tried again in a while. A refusal is shown by letting the browser send the form itself.
  *
  *    Sending: when the connection returns (the online event, Background Sync through the
  *    worker, the next page load, or "Send now"), each waiting item is posted once, one item at
@@ -294,15 +298,84 @@
     }
   }
 
+  /* Online, the form is posted by this script (fetch), so that a sending lost on the network
+     (the phone believes it is online, the signal says otherwise) is kept like one sent
+     offline. The server answers its redirect as 204 with the target in a header
+     (aidmatch/web/sending.py), which the page then opens: its flashed messages shown there as
+     after any form. Any other answer (a refusal drawn with the form, an error page): the
+     browser sends the form itself once more, to show that answer as it always does (the same
+     one-time token: the server takes it at most once). */
+  var NATIVE = "data-offline-native";
+
+  function postNow(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) {
+      data.append(submitter.name, submitter.value);
+    }
+    var multipart = (form.enctype || "").indexOf("multipart") === 0;
+    return fetch(form.action, {
+      method: "POST",
+      body: multipart ? data : new URLSearchParams(data),
+      credentials: "same-origin",
+      headers: { "X-Aidmatch-Send": "1" },
+      redirect: "follow",
+    });
+  }
+
+  function sendNative(form, submitter) {
+    form.setAttribute(NATIVE, "1");
+    if (form.requestSubmit) {
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+    } else {
+      form.submit();
+    }
+  }
+
   function setUpForm(form) {
+    var busy = false;
     form.addEventListener("submit", function (event) {
-      if (event.defaultPrevented || navigator.onLine) {
-        return; // online: the form posts as usual (drafts.js keeps it if that fails)
+      if (form.hasAttribute(NATIVE)) {
+        form.removeAttribute(NATIVE);
+        return; // the browser sends it itself (see above)
+      }
+      if (event.defaultPrevented) {
+        return;
       }
       event.preventDefault();
-      keepForm(form, event.submitter).catch(function () {
-        form.submit(); // no storage: let the browser try
-      });
+      var submitter = event.submitter;
+      if (busy) {
+        return; // a double tap: one sending
+      }
+      if (!navigator.onLine || !window.fetch) {
+        keepForm(form, submitter).catch(function () {
+          sendNative(form, submitter); // no storage: let the browser try
+        });
+        return;
+      }
+      busy = true;
+      postNow(form, submitter)
+        .then(
+          function (response) {
+            var target = response.headers.get("X-Aidmatch-Location");
+            if (response.status === 204 && target) {
+              location.assign(target); // taken: where the server leads
+              return;
+            }
+            busy = false;
+            sendNative(form, submitter);
+          },
+          function () {
+            // Lost on the network: kept on this phone, sent once the connection returns.
+            return keepForm(form, submitter).then(function () {
+              busy = false;
+              retrySoon();
+            });
+          }
+        )
+        .catch(function () {
+          busy = false;
+          sendNative(form, submitter);
+        });
     });
   }
 
@@ -357,17 +430,25 @@
     return /\/login(\?|$)/.test(new URL(url).pathname + "?");
   }
 
-  /* The CSRF token of the form's page, fetched fresh (see the note at the top). */
+  /* The CSRF token of the form's page, fetched fresh (see the note at the top): {token}, or
+     {login: true} when the page leads to the login page, or {refused: words} when the page
+     itself refuses (a receipt link used up meanwhile: 410). */
   function freshToken(item) {
     return fetch(item.page, { credentials: "same-origin", cache: "no-store" }).then(
       function (response) {
         if (isLogin(response.url)) {
-          return null;
+          return { login: true };
         }
         return response.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var input = doc.querySelector("input[name=csrf_token]");
-          return input ? input.value : null;
+          if (input) {
+            return { token: input.value };
+          }
+          if (response.status >= 400 && response.status < 500) {
+            return { refused: messageOf(html) };
+          }
+          return { login: true };
         });
       }
     );
@@ -395,7 +476,13 @@
 
   /* Send one item; resolves once it is decided (sent, refused, or to wait). */
   function sendOne(item) {
-    return freshToken(item).then(function (token) {
+    return freshToken(item).then(function (fresh) {
+      var token = fresh.token;
+      if (fresh.refused) {
+        item.refused = fresh.refused;
+        item.login = false;
+        return put(item);
+      }
       if (!token) {
         item.login = true;
         return put(item);
@@ -444,6 +531,24 @@
       });
       return chain;
     });
+  }
+
+  /* A sending lost on the network while the phone believed it was online: no "online" event
+     will come, so try again in a while (and at the next page load, or "Send now"). */
+  var RETRY_MS = 30000;
+  var retryTimer = null;
+  function retrySoon() {
+    window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(function () {
+      send().then(function (waiting) {
+        var ready = (waiting || []).filter(function (item) {
+          return !item.refused && !item.login;
+        });
+        if (ready.length) {
+          retrySoon();
+        }
+      });
+    }, RETRY_MS);
   }
 
   var sending = null;
@@ -497,12 +602,18 @@
   }
 
   if (navigator.serviceWorker && body.getAttribute("data-sw")) {
+    var loadedWithoutWorker = !navigator.serviceWorker.controller;
     navigator.serviceWorker
       .register(body.getAttribute("data-sw"), { scope: "/" })
       .then(function () {
         return navigator.serviceWorker.ready;
       })
       .then(function (registration) {
+        // This page was loaded without the worker (its first visit): the worker keeps it now
+        // if it is a page of the field (a receipt link opened once stays usable offline).
+        if (registration.active && loadedWithoutWorker) {
+          registration.active.postMessage({ warm: [location.pathname] });
+        }
         // On /matches: keep her open matches' pages on the phone before the signal goes.
         if (location.pathname === "/matches" && registration.active) {
           var links = document.querySelectorAll("main a[href^='/matches/']");

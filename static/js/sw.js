@@ -7,7 +7,8 @@
  *
  *   - Pages (HTML, GET): network first; without connection, the copy kept on this phone, else
  *     the offline page. Only the pages of the field are kept (KEPT: her matches, each match's
- *     page and its delivery slip, the new need form; the receipt link joins here), each as this
+ *     page and its delivery slip, the new need form, a receipt link opened once online: offline.js
+ *     asks the worker to keep the page it was loaded without the worker), each as this
  *     user was shown it: never another user's (offline.js drops them when another user logs
  *     in on this phone; logging out clears the site's storage and this worker with it:
  *     Clear-Site-Data in aidmatch/auth/views.py). They stay on this phone, nowhere else.
@@ -22,8 +23,15 @@
 
 var PAGES = "aidmatch-pages";
 var STATIC_PREFIX = "aidmatch-static-";
-// The pages of the field, kept on the phone (add the delivery slip and the receipt link here).
-var KEPT = [/^\/matches$/, /^\/matches\/\d+$/, /^\/matches\/\d+\/slip$/, /^\/needs\/new$/];
+// The pages of the field, kept on the phone: her matches, each match's page and its delivery
+// slip, the new need form, and a receipt link (/r/<token>) opened once on this phone.
+var KEPT = [
+  /^\/matches$/,
+  /^\/matches\/\d+$/,
+  /^\/matches\/\d+\/slip$/,
+  /^\/needs\/new$/,
+  /^\/r\/[A-Za-z0-9_-]{43}$/,
+];
 var OFFLINE_URL = PRECACHE[0];
 var WARM_MAX = 30;
 

@@ -3,8 +3,10 @@ chromium, as tests/browser/test_scenario.py does):
 
 (a) with JavaScript off, an organizer posts a need by typing the place's name (and picks one
     when the name fits several places);
-(b) with JavaScript on, the sending of the new-need form fails on the network; opened again,
-    the form holds what was typed (and the same one-time token); once sent, it opens empty;
+(b) with JavaScript on, the sending of the new-need form is lost on the network while the
+    phone believes it is online: it waits in the outbox and is sent once (its one-time token),
+    also when the server took it but the answer was lost; an edit that fails to send is kept
+    as a draft;
 (c) a double click on "Post the need", and the same form posted again, make one need.
 
 Forms carry real CSRF tokens. Skipped only when /usr/bin/chromium is missing.
@@ -133,7 +135,24 @@ def test_without_javascript_a_need_is_posted_by_typing_the_place(live, chromium)
     assert [n.name for n in _needs(app)] == [PLACE, TWINS]
 
 
-def test_a_form_that_failed_to_send_keeps_what_was_typed(live, chromium):
+def _drop_posts(route):
+    """The connection drops as the form is sent."""
+    if route.request.method == "POST":
+        route.abort("internetdisconnected")
+    else:
+        route.continue_()
+
+
+def _lose_answers(route):
+    """The form reaches the server, but its answer is lost on the way back."""
+    if route.request.method == "POST":
+        route.fetch()  # the server takes it ...
+        route.abort("internetdisconnected")  # ... and the browser never hears back
+    else:
+        route.continue_()
+
+
+def test_a_form_lost_on_the_network_while_online_waits_and_is_sent_once(live, chromium):
     from playwright.sync_api import expect
 
     base_url, app, email = live
@@ -144,75 +163,64 @@ def test_a_form_that_failed_to_send_keeps_what_was_typed(live, chromium):
     _fill_need(page)
     page.locator("input[name=place_name]").press("Escape")  # no suggestion chosen
 
-    # The connection drops as the form is sent: the browser shows its own error page.
-    def drop_posts(route):
-        if route.request.method == "POST":
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    _send_cut_off(page, "**/needs/new", drop_posts)
-    assert _needs(app) == []
-
-    # Opened again: filled in with what was typed, and the first sending's token.
-    page.goto("/needs/new")
-    expect(page.locator("[data-draft-note=restored]")).to_be_visible()
-    expect(page.locator("input[name=title]")).to_have_value(TITLE)
-    expect(page.locator("select[name=category]")).to_have_value("tourniquets")
-    expect(page.locator("input[name=quantity]")).to_have_value("12")
-    expect(page.locator("select[name=urgency]")).to_have_value("critical")
-    expect(page.locator("input[name=place_name]")).to_have_value(PLACE)
-    expect(page.locator("textarea[name=delivery_note]")).to_have_value(NOTE)
-    expect(page.locator("input[name=idempotency_key]")).to_have_value(token)
-    expect(page.locator("#quantity-unit")).not_to_have_text(re.compile("unit shown"))
-
+    # The phone believes it is online, but the sending is lost on the network: the form goes
+    # into "Waiting to send" (not the browser's error page), ready for the next one.
+    page.route("**/needs/new", _drop_posts)
     page.click(SUBMIT)
-    page.wait_for_url(re.compile(r"/needs/\d+$"))
+    item = page.locator("[data-outbox-id]")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(TITLE)
+    expect(item).to_contain_text("Waiting for a connection.")
+    expect(page.locator("[data-outbox-badge] [data-outbox-count]")).to_have_text("1")
+    assert page.evaluate("navigator.onLine") and page.url == base_url + "/needs/new"
+    expect(page.locator("input[name=title]")).to_have_value("")
+    assert _drafts(page) == [] and _needs(app) == []
+
+    # The network works again: "Send now" sends it once, with the first sending's token.
+    page.unroute("**/needs/new")
+    page.click("[data-outbox-send]")
+    sent = page.locator("[data-outbox-sent] a")
+    expect(sent).to_have_count(1)
+    expect(item).to_have_count(0)
     [need] = _needs(app)
     assert (need.title, need.name, need.idempotency_key) == (TITLE, PLACE, token)
-    need_path = re.search(r"/needs/\d+$", page.url).group(0)
+    expect(sent).to_have_attribute("href", f"{base_url}/needs/{need.id}")
 
-    # Sent: the page it led to deleted the draft (the note, the place), and the form is empty.
-    expect(page.locator("body")).to_have_attribute("data-drafts-sent", re.compile("need:new"))
-    assert _drafts(page) == []
-    page.goto("/needs/new")
-    expect(page.locator("input[name=title]")).to_have_value("")
-    expect(page.locator("textarea[name=delivery_note]")).to_have_value("")
-    expect(page.locator("[data-draft-note=restored]")).to_be_hidden()
-    expect(page.locator("[data-draft-note=posted]")).to_be_hidden()
-
-    # The next one reaches the server but its answer is lost on the way back: opened again,
-    # the form is empty and says where what was typed went (once).
+    # The next one reaches the server but its answer is lost: it waits on the phone, and sent
+    # again it is recognised by its token: still one need.
     _fill_need(page)
     page.locator("input[name=place_name]").press("Escape")
-
-    def lose_answers(route):
-        if route.request.method == "POST":
-            route.fetch()  # the server takes it ...
-            route.abort("internetdisconnected")  # ... and the browser never hears back
-        else:
-            route.continue_()
-
-    _send_cut_off(page, "**/needs/new", lose_answers)
+    page.route("**/needs/new", _lose_answers)
+    page.click(SUBMIT)
+    expect(item).to_have_count(1)
     _first, second = _needs(app)
-    page.goto("/needs/new")
-    expect(page.locator("input[name=title]")).to_have_value("")
-    expect(page.locator("[data-draft-note=posted] a")).to_have_attribute(
-        "href", f"/needs/{second.id}"
-    )
-    assert _drafts(page) == []
-    page.reload()
-    expect(page.locator("[data-draft-note=posted]")).to_be_hidden()
+    page.unroute("**/needs/new")
+    page.evaluate("() => window.aidmatchOutbox.send()")
+    expect(sent).to_have_count(2)
+    expect(item).to_have_count(0)
+    expect(sent.nth(1)).to_have_attribute("href", f"{base_url}/needs/{second.id}")
+    assert len(_needs(app)) == 2
 
-    # An edit that failed to send is kept the same way, and dropped once saved.
+    # Sent while the network works: the page it leads to, with its message, and no draft.
+    _fill_need(page)
+    page.locator("input[name=place_name]").press("Escape")
+    page.click(SUBMIT)
+    page.wait_for_url(re.compile(r"/needs/\d+$"))
+    expect(page.locator("p.flash-ok")).to_contain_text("posted")
+    expect(page.locator("body")).to_have_attribute("data-drafts-sent", re.compile("need:new"))
+    assert len(_needs(app)) == 3 and _drafts(page) == []
+    need_path = re.search(r"/needs/\d+$", page.url).group(0)
+
+    # An edit (a form of no outbox) that failed to send lands on the browser's error page;
+    # opened again, it holds what was typed (drafts.js), dropped once saved.
     page.goto(need_path + "/edit")
     page.fill("input[name=quantity]", "15")
-    _send_cut_off(page, "**/edit", drop_posts)
+    _send_cut_off(page, "**/edit", _drop_posts)
     page.goto(need_path + "/edit")
     expect(page.locator("input[name=quantity]")).to_have_value("15")
     page.click(SUBMIT)
     page.wait_for_url(re.compile(re.escape(need_path) + "$"))
-    assert _needs(app)[0].quantity == 15
+    assert _needs(app)[2].quantity == 15
     assert _drafts(page) == []
     page.goto(need_path + "/edit")
     expect(page.locator("[data-draft-note=restored]")).to_be_hidden()
