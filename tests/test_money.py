@@ -313,3 +313,55 @@ def test_pledge_page_form_keeps_what_was_typed(world, client, switch, api_client
     assert "€300.00 every month for 3 months" in page
     need_page = client.get(f"/needs/{w.need.id}").get_data(as_text=True)
     assert f"/needs/{w.need.id}/money" in need_page
+
+
+def test_a_coordinator_confirms_on_the_page_and_a_rejection_needs_a_reason(
+    world, client, switch, api_client
+):
+    w = world
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "PLN"}
+    )
+    body = {"amount_minor": 40000, "currency": "PLN"}
+    first = api_client(w.donor).post(f"/needs/{w.need.id}/money-pledges", json=body).get_json()
+    second = api_client(w.other).post(f"/needs/{w.need.id}/money-pledges", json=body).get_json()
+    switch(w.coordinator)
+    page = client.get(f"/needs/{w.need.id}/money").get_data(as_text=True)
+    assert f"/money-pledges/{first['id']}/confirm" in page and "Waiting for a coordinator" in page
+    response = client.post(f"/money-pledges/{first['id']}/confirm")
+    assert response.status_code == 302
+    response = api_client(w.coordinator).post(f"/money-pledges/{second['id']}/reject", json={})
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {
+        "reason": "Please give a reason."
+    }
+    response = api_client(w.coordinator).post(
+        f"/money-pledges/{second['id']}/reject", json={"reason": "Unknown to us"}
+    )
+    assert response.get_json()["status"] == "rejected"
+    assert response.get_json()["payment_details"] is None
+    money = api_client(w.coordinator).get(f"/needs/{w.need.id}/money").get_json()
+    assert money["totals"]["PLN"]["pledged"] == 40000  # the rejected one counts nothing
+    # The collective stops its pledge: its payment details are hidden again.
+    api_client(w.organizer).put(
+        f"/orgs/{w.group.id}/payment-details", json={"link": "https://pay.example.org/x"}
+    )
+    donor = api_client(w.donor)
+    assert donor.get(f"/money-pledges/{first['id']}").get_json()["payment_details"]["link"]
+    assert (
+        donor.post(f"/money-pledges/{first['id']}/cancel", json={}).get_json()["status"]
+        == "cancelled"
+    )
+    assert donor.get(f"/money-pledges/{first['id']}").get_json()["payment_details"] is None
+
+
+def test_a_fundraiser_takes_no_sensitive_or_unpriced_need(world, api_client):
+    w = world
+    donor = api_client(w.donor)
+    response = donor.post("/fundraisers", json={"title": "Drive", "need_ids": [w.need.id]})
+    assert response.status_code == 422
+    assert "priced" in response.get_json()["error"]["fields"]["need_ids"]
+    response = api_client(w.organizer).post(
+        "/fundraisers", json={"title": "Drive", "need_ids": [w.need.id]}
+    )
+    assert response.status_code == 403
+    assert api_client(w.donor).get("/fundraisers/no-such-page").status_code == 404

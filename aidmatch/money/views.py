@@ -81,7 +81,7 @@ def render_need(need, status: int = 200, **forms):
         notice=NO_MONEY_HERE,
         may_group=can_act_for_group(user, need),
         may_pledge=can_pledge_money(user) and cost is not None,
-        may_review=lambda p: can_review_pledge(user, p),
+        reviewable={p.id for p in operations.pledges_of(need.id) if can_review_pledge(user, p)},
         own_org=user.organization_id,
         received_form=ReceivedForm(formdata=None),
         **forms,
