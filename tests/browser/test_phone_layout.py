@@ -73,6 +73,7 @@ def phone_world(database_url):
     from aidmatch.runs.models import MatchingRun, RunStatus
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
+    from tests.money_helpers import make_money
     from tests.posting_factories import category, make_need, make_offer
 
     app = make_test_app(database_url, SERVER_NAME=None, TRANSPARENCY_DELAY_DAYS=0)
@@ -124,6 +125,7 @@ def phone_world(database_url):
         jpeg = io.BytesIO()
         Image.new("RGB", (1600, 1200)).save(jpeg, "JPEG")
         photo = add_photo(match, jpeg.getvalue(), PhotoPurpose.DELIVERY, donor)
+        money = make_money(need, organizer, donor, people["coordinator"])
         db.session.commit()
         emails = {role: user.email for role, user in people.items()}
         ids = {
@@ -140,6 +142,7 @@ def phone_world(database_url):
                 receipt_token,
             ],
             "photo_id": [photo.id],
+            **money,  # pledge_id, report_id, slug
         }
         urls = _urls(app, ids)
         db.session.remove()
