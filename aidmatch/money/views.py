@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from aidmatch.extensions import db
@@ -21,6 +22,7 @@ from aidmatch.money.forms import (
     ReceivedForm,
     SpendingForm,
 )
+from aidmatch.money.models import PledgeStatus
 from aidmatch.money.serialize import NO_MONEY_HERE, need_money
 from aidmatch.needs.kind import NEED
 from aidmatch.orgs.models import Organization
@@ -39,6 +41,13 @@ from aidmatch.refusals import Invalid, NotFound, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
 
 bp = Blueprint("money", __name__)
+
+STATUS_LABELS = {
+    PledgeStatus.PENDING: _l("waiting for a coordinator"),
+    PledgeStatus.CONFIRMED: _l("confirmed"),
+    PledgeStatus.REJECTED: _l("rejected"),
+    PledgeStatus.CANCELLED: _l("stopped"),
+}
 
 
 def _user():
@@ -79,6 +88,7 @@ def render_need(need, status: int = 200, **forms):
         data=data,
         money=money,
         notice=NO_MONEY_HERE,
+        status_labels=STATUS_LABELS,
         may_group=can_act_for_group(user, need),
         may_pledge=can_pledge_money(user) and cost is not None,
         reviewable={p.id for p in operations.pledges_of(need.id) if can_review_pledge(user, p)},
