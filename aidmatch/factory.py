@@ -142,6 +142,7 @@ def register_hooks() -> None:
     from aidmatch.legs import views as _legs  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
+    from aidmatch.money import home as _money_home  # noqa: F401  (home page lines)
     from aidmatch.money import views as _money  # noqa: F401  (the need page's money section)
     from aidmatch.receipts import views as _receipts  # noqa: F401  (the match page's receipt)
     from aidmatch.site import org_page as _org_page  # noqa: F401

@@ -183,6 +183,12 @@ def test_a_monthly_pledge_through_three_months(world, api_client, client, switch
         db.session.scalars(select(Notification.user_id).where(Notification.kind == "money_late"))
     )
     assert told == {w.organizer.id, w.donor.id}
+    switch(w.organizer)
+    home = client.get("/").get_data(as_text=True)
+    assert "1 month of pledged money is not confirmed received in time" in home
+    switch(w.donor)
+    home = client.get("/").get_data(as_text=True)
+    assert "1 month of pledged money is not confirmed received in time" in home
     inst2 = db.session.get(Installment, month[1]["id"])
     assert inst2.late_flagged_at is not None and inst2.received_at is None
     # Then the group confirms it, with less than pledged: it stays marked as late.
@@ -326,6 +332,7 @@ def test_a_coordinator_confirms_on_the_page_and_a_rejection_needs_a_reason(
     first = api_client(w.donor).post(f"/needs/{w.need.id}/money-pledges", json=body).get_json()
     second = api_client(w.other).post(f"/needs/{w.need.id}/money-pledges", json=body).get_json()
     switch(w.coordinator)
+    assert "2 money pledges wait for a coordinator" in client.get("/").get_data(as_text=True)
     page = client.get(f"/needs/{w.need.id}/money").get_data(as_text=True)
     assert f"/money-pledges/{first['id']}/confirm" in page and "Waiting for a coordinator" in page
     response = client.post(f"/money-pledges/{first['id']}/confirm")

@@ -40,12 +40,13 @@ def late_days() -> timedelta:
 
 
 def is_late(inst: Installment, today: date | None = None) -> bool:
-    """Not confirmed received MONEY_LATE_DAYS after its due day, on a confirmed pledge."""
+    """Not confirmed received MONEY_LATE_DAYS after its due day (or flagged so by the job),
+    on a confirmed pledge."""
     today = today or utcnow().date()
     return (
         inst.received_at is None
         and inst.pledge.status == PledgeStatus.CONFIRMED
-        and inst.due_on + late_days() < today
+        and (inst.late_flagged_at is not None or inst.due_on + late_days() < today)
     )
 
 
