@@ -372,3 +372,37 @@ def test_a_fundraiser_takes_no_sensitive_or_unpriced_need(world, api_client):
     )
     assert response.status_code == 403
     assert api_client(w.donor).get("/fundraisers/no-such-page").status_code == 404
+
+
+def test_the_group_s_pages_name_each_problem_and_keep_what_was_typed(world, client, switch):
+    w = world
+    switch(w.organizer)
+    path = f"/orgs/{w.group.id}/payment-details"
+    response = client.post(
+        path, data={"iban": "UA21 3223 1300 0002 6007 2335 6600 2", "holder": "Olena K."}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "check digits do not match" in page and "Olena K." in page
+    response = client.post(path, data={"iban": IBAN, "holder": "Olena K."})
+    assert response.status_code == 302
+    response = client.post(
+        f"/needs/{w.need.id}/money/cost", data={"amount": "1,5,0", "currency": "UAH"}
+    )
+    assert response.status_code == 422 and "1,5,0" in response.get_data(as_text=True)
+    response = client.post(
+        f"/needs/{w.need.id}/money/cost", data={"amount": "15000", "currency": "UAH"}
+    )
+    assert response.status_code == 302
+    response = client.post(
+        f"/needs/{w.need.id}/money/spending",
+        data={"amount": "900", "currency": "UAH", "items": "Brake pads for the van",
+              "photo": (io.BytesIO(b"not a photo at all"), "r.jpg")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "This file is not a photo" in page and "Brake pads for the van" in page
+    assert db.session.scalar(select(SpendingReport.id)) is None
+    switch(w.other)
+    assert client.get(path).status_code == 404  # another organization's payment details

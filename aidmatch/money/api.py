@@ -7,6 +7,8 @@ aidmatch never holds, moves or processes money."""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -14,7 +16,6 @@ from flask_login import current_user
 
 from aidmatch.extensions import db
 from aidmatch.money import fundraisers, operations, spending
-from aidmatch.money.amounts import parse_day
 from aidmatch.money.schemas import (
     CostIn,
     FundraiserIn,
@@ -25,7 +26,9 @@ from aidmatch.money.schemas import (
     PaymentDetailsOut,
     PledgeIn,
     PledgeOut,
+    ReceiptFileIn,
     ReceivedIn,
+    SpendingFormIn,
 )
 from aidmatch.money.serialize import need_money, payment_details_dict, pledge_to_dict
 from aidmatch.needs.kind import NEED
@@ -33,7 +36,7 @@ from aidmatch.orgs.models import Organization
 from aidmatch.orgs.payment import set_payment_details
 from aidmatch.photos.images import MAX_BYTES
 from aidmatch.postings.queries import find_visible
-from aidmatch.refusals import NotFound
+from aidmatch.refusals import Invalid, NotFound
 from aidmatch.web.api import make_blueprint, token_required
 
 blp = make_blueprint(
@@ -109,27 +112,39 @@ def received(payload, installment_id):
     return pledge_to_dict(inst.pledge, _user())
 
 
+def room_for_a_receipt(view):
+    """Let this request's body be as large as a photo (the app's limit is smaller), and find
+    the need (404 for one the caller may not see) before the body is read."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        request.max_content_length = MAX_BYTES + 64 * 1024
+        find_visible(NEED, _user(), kwargs.get("need_id"))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @blp.route("/needs/<int:need_id>/spending", methods=["POST"])
 @token_required
+@room_for_a_receipt
+@blp.arguments(SpendingFormIn, location="form")
+@blp.arguments(ReceiptFileIn, location="files")
 @blp.response(201, NeedMoneyOut)
-def post_spending(need_id):
-    """What the money bought (multipart: amount_minor, currency, items, spent_on, photo): the
-    photo re-encoded without metadata."""
-    request.max_content_length = MAX_BYTES + 64 * 1024
+def post_spending(form, files, need_id):
+    """What the money bought (multipart: amount_minor, currency, items, spent_on and an
+    optional photo): the photo re-encoded as a JPEG without EXIF, GPS, ICC or XMP."""
     need = find_visible(NEED, _user(), need_id)
-    form = request.form
-    amount = form.get("amount_minor", "")
-    upload = request.files.get("photo")
-    spent_on = None
-    if form.get("spent_on"):
-        spent_on = parse_day(form["spent_on"], "spent_on")
+    upload = files.get("photo")
+    if upload is not None and not hasattr(upload, "read"):
+        raise Invalid(_("Send the photo as a file."), "photo")
     spending.report_spending(
         need,
         _user(),
-        int(amount) if amount.strip().isdigit() else amount,
-        form.get("currency", ""),
-        form.get("items", ""),
-        spent_on,
+        form["amount_minor"],
+        form["currency"],
+        form["items"],
+        form["spent_on"],
         upload.read() if upload is not None else None,
     )
     return need_money(need, _user()), 201

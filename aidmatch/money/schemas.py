@@ -51,6 +51,22 @@ class PaymentDetailsIn(ma.Schema):
     holder = Text(load_default="")
 
 
+class SpendingFormIn(ma.Schema):
+    """A multipart form: what the money bought."""
+
+    amount_minor = Int(required=True, metadata={"description": "whole minor units"})
+    currency = S(required=True, metadata={"enum": CURRENCIES})
+    items = Text(required=True, metadata={"description": "what it bought, in words"})
+    spent_on = D(load_default=None, metadata={"description": "not in the future; default today"})
+
+
+class ReceiptFileIn(ma.Schema):
+    photo = ma.fields.Raw(
+        load_default=None,
+        metadata={"type": "string", "format": "binary", "description": "a receipt, at most 8 MB"},
+    )
+
+
 class FundraiserIn(ma.Schema):
     title = Text(required=True)
     description = Text(load_default="")
