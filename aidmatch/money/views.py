@@ -25,7 +25,7 @@ from aidmatch.money.forms import (
 from aidmatch.money.models import PledgeStatus
 from aidmatch.money.serialize import NO_MONEY_HERE, need_money
 from aidmatch.needs.kind import NEED
-from aidmatch.orgs.models import Organization
+from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.orgs.payment import payment_details_of, set_payment_details
 from aidmatch.permissions import (
     can_act_for_group,
@@ -226,9 +226,10 @@ def receipt_photo(report_id: int):
 @bp.route("/orgs/<int:org_id>/payment-details", methods=["GET", "POST"])
 @require_login
 def payment_details(org_id: int):
-    """A group's owners say where it takes money (seen by confirmed pledgers only)."""
+    """A frontline group's owners (and staff) say where it takes money (seen by confirmed
+    pledgers only); for any other organization there is no such page."""
     org = db.session.get(Organization, org_id)
-    if org is None or not can_edit_org(_user(), org):
+    if org is None or org.kind != OrgKind.FRONTLINE_GROUP or not can_edit_org(_user(), org):
         raise NotFound(_("Not found"))
     details = payment_details_of(org.id)
     form = PaymentDetailsForm(obj=details) if request.method == "GET" else PaymentDetailsForm()
