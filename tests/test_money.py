@@ -359,6 +359,14 @@ def test_a_coordinator_confirms_on_the_page_and_a_rejection_needs_a_reason(
         == "cancelled"
     )
     assert donor.get(f"/money-pledges/{first['id']}").get_json()["payment_details"] is None
+    # What it sent before it stopped is still confirmed by the group; a rejected one's is not.
+    month = donor.get(f"/money-pledges/{first['id']}").get_json()["installments"][0]["id"]
+    group = api_client(w.organizer)
+    received = group.post(f"/money-installments/{month}/received", json={"amount_minor": 40000})
+    assert received.status_code == 200
+    month = response.get_json()["installments"][0]["id"]
+    refused = group.post(f"/money-installments/{month}/received", json={"amount_minor": 40000})
+    assert refused.status_code == 409
 
 
 def test_a_fundraiser_takes_no_sensitive_or_unpriced_need(world, api_client):

@@ -183,8 +183,11 @@ def confirm_received(inst: Installment, actor, amount_minor, received_on=None) -
     item = inst.pledge
     if not can_act_for_group(actor, item.need):
         raise NotAllowed(_("Only the need's group confirms money it received."))
-    if item.status != PledgeStatus.CONFIRMED:
-        raise Conflict(_("Money is confirmed on a pledge a coordinator confirmed, and not ended."))
+    # A stopped pledge that a coordinator had confirmed may still have sent money before it
+    # stopped: the group confirms what arrived.
+    was_confirmed = item.status == PledgeStatus.CANCELLED and item.decided_at is not None
+    if item.status != PledgeStatus.CONFIRMED and not was_confirmed:
+        raise Conflict(_("Money is confirmed on a pledge a coordinator confirmed."))
     amount = clean_minor(amount_minor)
     today = utcnow().date()
     received_on = received_on or today

@@ -103,6 +103,9 @@ class PledgeOut(ma.Schema):
     months = Int(required=True)
     first_due = D(required=True)
     status = S(required=True, metadata={"enum": ["pending", "confirmed", "rejected", "cancelled"]})
+    takes_receipts = ma.fields.Boolean(
+        required=True, metadata={"description": "the group may confirm money received on it"}
+    )
     installments = ma.fields.List(ma.fields.Nested(InstallmentOut), required=True)
     payment_details = ma.fields.Nested(
         PaymentDetailsOut,

@@ -59,6 +59,8 @@ def pledge_to_dict(pledge, user) -> dict:
         "months": pledge.months,
         "first_due": pledge.first_due,
         "status": str(pledge.status),
+        "takes_receipts": pledge.decided_at is not None
+        and str(pledge.status) in ("confirmed", "cancelled"),
         "installments": [installment_to_dict(i) for i in pledge.installments],
         "payment_details": details,
         "created_at": pledge.created_at,
