@@ -333,6 +333,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),
         "MATCH_PENDING_TTL_HOURS": _positive_setting(env, "MATCH_PENDING_TTL_HOURS", 72),
         "LEG_CONFIRM_HOURS": _positive_setting(env, "LEG_CONFIRM_HOURS", 72),
+        # A month's pledged money not confirmed received this many days after its due day is
+        # flagged to both sides (aidmatch/money/late.py).
+        "MONEY_LATE_DAYS": _positive_setting(env, "MONEY_LATE_DAYS", 7),
         "MATCH_CONFIRMED_TTL_DAYS": _positive_setting(env, "MATCH_CONFIRMED_TTL_DAYS", 14),
         "MATCH_EXTENSION_HOURS": _positive_setting(env, "MATCH_EXTENSION_HOURS", 72),
         # The public ledger and charts: a delivery shows this many days after it at the

@@ -103,6 +103,7 @@ def register_models() -> None:
     from aidmatch.conversations import models as _conversations  # noqa: F401
     from aidmatch.legs import models as _legs  # noqa: F401
     from aidmatch.matches import models as _matches  # noqa: F401
+    from aidmatch.money import models as _money  # noqa: F401
     from aidmatch.needs import models as _needs  # noqa: F401
     from aidmatch.notify import models as _notify  # noqa: F401
     from aidmatch.offers import models as _offers  # noqa: F401
@@ -145,6 +146,8 @@ def register_hooks() -> None:
     from aidmatch.legs import views as _legs  # noqa: F401
     from aidmatch.matches import operations as _operations  # noqa: F401
     from aidmatch.matches import sections as _sections  # noqa: F401
+    from aidmatch.money import home as _money_home  # noqa: F401  (home page lines)
+    from aidmatch.money import views as _money  # noqa: F401  (the need page's money section)
     from aidmatch.receipts import views as _receipts  # noqa: F401  (the match page's receipt)
     from aidmatch.recurring import views as _recurring  # noqa: F401  (the offer page's series)
     from aidmatch.site import org_page as _org_page  # noqa: F401
@@ -162,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.matches import asking_views  # noqa: F401 - its routes, on matches_bp
     from aidmatch.matches.review import bp as review_bp
     from aidmatch.matches.views import bp as matches_bp
+    from aidmatch.money.views import bp as money_bp
     from aidmatch.needs.views import bp as needs_bp
     from aidmatch.notify.views import bp as notify_bp
     from aidmatch.offers.views import bp as offers_bp
@@ -197,6 +201,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(receipts_bp)
     app.register_blueprint(legs_bp)
     app.register_blueprint(recurring_bp)
+    app.register_blueprint(money_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(notify_bp)
     register_notify_blueprints(app)
@@ -212,6 +217,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.extensions import csrf
     from aidmatch.legs.api import blp as legs_api
     from aidmatch.matches.api import blp as matches_api
+    from aidmatch.money.api import blp as money_api
     from aidmatch.needs.api import blp as needs_api
     from aidmatch.notify.api import blp as notify_api
     from aidmatch.offers.api import blp as offers_api
@@ -236,6 +242,7 @@ def register_blueprints(app: Flask) -> None:
         receipts_api,
         legs_api,
         recurring_api,
+        money_api,
         transparency_api,
         runs_api,
         candidates_api,
@@ -265,6 +272,7 @@ def register_jobs(app: Flask) -> None:
     from aidmatch.matches import digest as _digest  # noqa: F401
     from aidmatch.matches import expiry as _expiry  # noqa: F401  (matches.expire)
     from aidmatch.matches import reminders as _match_reminders  # noqa: F401
+    from aidmatch.money import late as _money_late  # noqa: F401  (money.late)
     from aidmatch.needs import reminders as _need_reminders  # noqa: F401
     from aidmatch.notify import events as _events  # noqa: F401  (orgs' signals, told)
     from aidmatch.notify import mail as _mail  # noqa: F401

@@ -110,6 +110,38 @@ def can_see_network_report(user) -> bool:
     return is_staff(user)
 
 
+def can_pledge_money(user) -> bool:
+    """A money pledge to a priced need: members of a verified donor or supply collective (not
+    a hub: it forwards goods, it gives no money)."""
+    org = getattr(user, "organization", None) if user and user.is_authenticated else None
+    return bool(
+        org is not None
+        and user.role == Role.DONOR
+        and org.verified_at is not None
+        and org.kind in ("donor_collective", "supply_collective")  # OrgKind's values
+    )
+
+
+def can_review_pledge(user, pledge) -> bool:
+    """Confirm or reject a money pledge: coordinators and admins, never for their own
+    organization (as matches/rules.can_review)."""
+    return is_staff(user) and user.organization_id not in (
+        pledge.organization_id,
+        pledge.need.organization_id,
+    )
+
+
+def can_act_for_group(user, need) -> bool:
+    """Set a need's cost, confirm money received on it, report what it bought: the members of
+    the need's group."""
+    return is_member(user, need.organization)
+
+
+def can_run_fundraiser(user, org) -> bool:
+    """Start or edit a fundraiser: members of a verified donor collective (its own)."""
+    return bool(can_pledge_money(user) and is_member(user, org))
+
+
 def role_for_org_kind(kind) -> Role:
     """The role of someone who joins an organization of this kind: organizers for a frontline
     group (they post needs and receive), donors for the rest, hubs included (a warehouse or

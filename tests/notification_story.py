@@ -26,12 +26,15 @@ from aidmatch.legs import operations as legs
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import Match, MatchSource
 from aidmatch.matches.reminders import PENDING_REMINDER_BEFORE, SHIP_REMINDER_AT
+from aidmatch.money import operations as money_ops
+from aidmatch.money.spending import report_spending
 from aidmatch.needs.models import Need
 from aidmatch.needs.operations import cancel_need
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Channel, Preference
 from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.orgs.operations import create_organization, decide, verify_organization
+from aidmatch.orgs.payment import set_payment_details
 from aidmatch.permissions import Role
 from aidmatch.receipts import operations as receipts
 from aidmatch.recurring.operations import make_recurring
@@ -350,11 +353,34 @@ def run(story: Story) -> None:
     db.session.commit()
     run_now("recurring.periods", now + 32 * DAY)
     assert series.periods[0].missed_at is not None
+    money(s, now)
 
     # The coordinators' digest; then the group ends the need: the open matches are cancelled.
     run_now("matches.digest", utcnow())
     cancel_need(s.need, s.organizer, reason="Received from another donor")
     s.seen(waiting)
+    db.session.commit()
+
+
+def money(s: Story, now: datetime) -> None:
+    """Money for the need (aidmatch/money): the group prices it; the donor pledges monthly
+    (the coordinators are asked, the group hears), a coordinator confirms (the donor hears);
+    the newcomer's pledge is rejected; a month arrives (money_received), the next is late
+    (money.late tells both sides); the group reports what it bought; the donor stops."""
+    set_payment_details(s.organizer.organization, s.coordinator, link="https://pay.example.org/j")
+    money_ops.set_cost(s.need, s.organizer, 2_000_000, "UAH")
+    monthly = money_ops.pledge(s.need, s.donor, 500_000, "UAH", "monthly", 2)
+    stray = money_ops.pledge(s.need, s.newcomer, 100_000, "UAH")
+    db.session.commit()
+    money_ops.decide(monthly, s.coordinator, True)
+    money_ops.decide(stray, s.coordinator, False, "Unknown to the network")
+    db.session.commit()
+    money_ops.confirm_received(monthly.installments[0], s.organizer, 500_000)
+    db.session.commit()
+    run_now("money.late", now + 40 * DAY)
+    report_spending(s.need, s.organizer, 450_000, "UAH", "Diesel, 300 l")
+    db.session.commit()
+    money_ops.cancel(monthly, s.donor, "Our drive ended")
     db.session.commit()
 
 

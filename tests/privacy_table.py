@@ -62,6 +62,18 @@ CONVERSATION_OFFER = ("O_free", "G")
 # next one is due is shown to whoever sees the offer; its record of periods (what each made
 # available, left unused, whether it was missed) to its collective and staff only.
 RECURRING_OFFER = "O_free"
+# Money (aidmatch/money): the collective of each of these matches pledges money monthly to the
+# same need, which G priced; a coordinator confirms P_confirmed only. G set its payment details
+# (IBAN, card, link) and reported what the money on N_confirmed bought, with a receipt photo,
+# weeks ago; D_x runs a public fundraiser for N_confirmed (G does not allow being named).
+# Payment details: staff, the group, and the pledger of a confirmed pledge (like a contact);
+# a pledge: its two sides and staff; the receipt photo: staff, the group and its confirmed
+# pledgers; the fundraiser (anyone, no account) names no pledger, no group, no payment detail.
+PLEDGES = {
+    "P_confirmed": ("N_confirmed", "D_confirmed", "confirmed"),
+    "P_pending": ("N_pending", "D_pending", "pending"),
+}
+FUNDRAISER = ("D_x", "N_confirmed")
 # The notifications of each viewer (the world tells the parties of the sensitive need and of
 # each match about them): no need's title, point, note or contact is ever on them.
 INBOX_SURFACES = ("html_inbox", "api_inbox")
@@ -199,6 +211,14 @@ SURFACES = {
         "html_report": set(),
         "pdf_report": set(),
     },
+    "pledge": {
+        "api_pledge": {"listed", "payment_details"},  # GET /api/v1/money-pledges/<id>
+        "api_money": {"listed", "payment_details"},  # GET /api/v1/needs/<need>/money
+        "html_money": {"listed", "payment_details"},  # /needs/<need>/money
+        "receipt_photo": {"listed"},  # /money/receipts/<id>: what N_confirmed's money bought
+        "fundraiser": set(),  # /f/<slug>: leak checks only (a pledger's or group's name)
+        "api_fundraiser": set(),  # GET /api/v1/fundraisers/<slug>
+    },
     "org": {
         "html_detail": {"contact"},
         # The coordinators' directory (/orgs: 403 for everyone else) names no contact; the
@@ -226,6 +246,7 @@ FIELDS = {
               "group_contact", "donor_contact", "other_side_name", "exact_distance",
               "score_explanation", "message_body", "hub_contact"),
     "org": ("contact", "name"),
+    "pledge": ("listed", "payment_details", "group_name"),
 }  # fmt: skip
 
 
@@ -237,6 +258,8 @@ def owner_of(kind: str, key: str) -> str:
         return OFFERS[key]
     if kind == "match":
         return OFFERS[MATCHES[key][1]]
+    if kind == "pledge":
+        return PLEDGES[key][1]
     return key
 
 
@@ -261,6 +284,10 @@ def relation(viewer: Viewer, kind: str, key: str) -> str:
         return "any"
     if kind != "match" and owner_of(kind, key) == viewer.org:
         return "owner"
+    if kind == "pledge" and NEEDS[PLEDGES[key][0]][0] == viewer.org:
+        return "group_of_need"
+    if kind == "pledge":
+        return "unrelated" if ORGS[viewer.org][1] else "unverified_org"
     if kind == "offer" and (key, viewer.org) == CONVERSATION_OFFER:
         return "asking_group"
     status = partner_status(viewer.org, kind, key)
@@ -283,6 +310,8 @@ def object_label(kind: str, key: str) -> str:
         return "unverified_org_offer"
     if kind == "org" and not ORGS[key][1]:
         return "unverified_org"
+    if kind == "pledge":
+        return f"{PLEDGES[key][2]}_money_pledge"
     return kind
 
 
@@ -376,9 +405,33 @@ def in_conversation(viewer: Viewer, kind: str, key: str) -> bool:
     return False  # no conversation on it
 
 
+def expected_money(viewer: Viewer, key: str, surface: str, field: str) -> bool | None:
+    """A money pledge: listed to its two sides and staff; the group's payment details to
+    staff, the group and the pledger once a coordinator confirmed its pledge; the receipt photo
+    of what the money bought to staff, the group and its confirmed pledgers; a fundraiser
+    shows none of it (no pledger, no group that did not allow it, no payment detail)."""
+    need, pledger, status = PLEDGES[key]
+    group = NEEDS[need][0]
+    staff = viewer.role in STAFF
+    if surface in ("fundraiser", "api_fundraiser"):
+        return False
+    if field == "group_name":
+        return None  # the group's own pages may name it
+    party = staff or viewer.org in (group, pledger)
+    if surface == "receipt_photo":  # only N_confirmed's money bought something
+        if need != FUNDRAISER[1]:
+            return None
+        return field == "listed" and party
+    if field == "listed":
+        return party
+    return staff or viewer.org == group or (viewer.org == pledger and status == "confirmed")
+
+
 def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> bool | None:
     """DESIGN's answer: True shown, False hidden, None when the row does not apply (a
     viewer's own contact or name, which a page may or may not repeat)."""
+    if kind == "pledge":
+        return expected_money(viewer, key, surface, field)
     if surface in PAPER and field not in ("listed", "other_side_name"):
         return False  # paper travels: settlement at most, no note, contact, distance, score
     # (A need's or an offer's other side: as below, never carried.)
@@ -490,6 +543,7 @@ def objects():
     yield from (("offer", k) for k in OFFERS)
     yield from (("match", k) for k in MATCHES)
     yield from (("org", k) for k in ORGS)
+    yield from (("pledge", k) for k in PLEDGES)
 
 
 def build_rows() -> dict[str, Row]:

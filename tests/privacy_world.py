@@ -27,10 +27,12 @@ from tests.factories import PASSWORD, make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_place
 from tests.privacy_table import (
     CONVERSATION_OFFER,
+    FUNDRAISER,
     MATCHES,
     NEEDS,
     OFFERS,
     ORGS,
+    PLEDGES,
     RECURRING_OFFER,
     ROUTES,
     STATUSES,
@@ -57,6 +59,14 @@ OFFER_POINTS = {
     "O_u": (48.464312, 35.046281),
 }
 NEAR = (50.45, 30.52)  # the place lists measure distances from (?near=)
+# G's payment details (a valid IBAN, a card passing Luhn, a link), planted: found anywhere in
+# a response, they are shown.
+PAYMENT = {
+    "iban": "UA213223130000026007233566001",
+    "card": "4111111111111111",
+    "link": "https://pay.example.org/jar/ZetaQuill",
+}
+PAYMENT_TOKENS = tuple(PAYMENT.values())
 
 
 def name_of(org: str) -> str:
@@ -143,6 +153,7 @@ class World:
     match_facts: dict[str, dict] = field(default_factory=dict)
     # The receipt link of each match on its way (its slip made), and a photo of each match.
     receipt_tokens: dict[str, str] = field(default_factory=dict)
+    fundraiser_slug: str = ""  # D_x's fundraiser (aidmatch/money)
 
 
 def build_world(app, api_client) -> World:
@@ -232,7 +243,56 @@ def build_world(app, api_client) -> World:
     tell_the_parties(world, member)
     talk(world, member, api_client)
     slips_and_photos(world, users)
+    money(world, member, api_client)
     return world
+
+
+def money(world: World, member: dict, api_client) -> None:
+    """The money of the table (PLEDGES, FUNDRAISER) through the API: G's payment details and
+    prices, each collective's monthly pledge, one confirmed by a coordinator, what N_confirmed's
+    money bought (with a receipt photo, reported weeks ago) and D_x's fundraiser."""
+    from datetime import timedelta
+
+    from PIL import Image
+    from sqlalchemy import update
+
+    from aidmatch.db import utcnow
+    from aidmatch.money.models import SpendingReport
+
+    group, staff = api_client(member["G"]), api_client(world.users["coordinator"])
+    done = group.put(f"/orgs/{world.ids['G']}/payment-details", json=PAYMENT)
+    assert done.status_code == 200, done.get_json()
+    for key, (need, pledger, status) in PLEDGES.items():
+        path = f"/needs/{world.ids[need]}"
+        done = group.put(f"{path}/cost", json={"amount_minor": 900000, "currency": "UAH"})
+        assert done.status_code == 200, done.get_json()
+        body = {"amount_minor": 300000, "currency": "UAH", "cadence": "monthly", "months": 3}
+        done = api_client(member[pledger]).post(f"{path}/money-pledges", json=body)
+        assert done.status_code == 201, done.get_json()
+        world.ids[key] = pid = done.get_json()["id"]
+        if status == "confirmed":
+            assert staff.post(f"/money-pledges/{pid}/confirm", json={}).status_code == 200
+    jpeg = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(jpeg, "JPEG")
+    done = group.post(
+        f"/needs/{world.ids[FUNDRAISER[1]]}/spending",
+        data={"amount_minor": "250000", "currency": "UAH", "items": "Fuel Zeta-litres",
+              "photo": (io.BytesIO(jpeg.getvalue()), "receipt.jpg")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert done.status_code == 201, done.get_json()
+    world.ids["money_receipt"] = done.get_json()["spending"][0]["id"]
+    weeks_ago = utcnow() - timedelta(days=40)
+    db.session.execute(
+        update(SpendingReport).values(created_at=weeks_ago, spent_on=weeks_ago.date())
+    )
+    db.session.commit()
+    done = api_client(member[FUNDRAISER[0]]).post(
+        "/fundraisers", json={"title": "Zeta drive", "need_ids": [world.ids[FUNDRAISER[1]]]}
+    )
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["bought"], "the purchase is published on the fundraiser"
+    world.fundraiser_slug = done.get_json()["slug"]
 
 
 def slips_and_photos(world: World, users: dict) -> None:
@@ -367,6 +427,8 @@ class Session:
                     allowed = {200}  # the home page of a visitor: a welcome, no data
                 if path.startswith("/r/"):
                     allowed = {200}  # a receipt link: whoever holds the slip, no account
+                if path.startswith(("/f/", "/fundraisers/")):
+                    allowed = {200}  # a collective's fundraiser: its supporters, no account
             else:
                 allowed = {200, 403, 404}
             if path.startswith("/r/") and path.endswith("/signed"):

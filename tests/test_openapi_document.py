@@ -29,6 +29,7 @@ PUBLIC = {
     ("GET", "/api/v1/categories"),
     ("GET", "/api/v1/places"),
     ("GET", "/api/v1/transparency/summary"),
+    ("GET", "/api/v1/fundraisers/{slug}"),  # a collective's supporters read it, no account
 }
 
 
@@ -125,6 +126,45 @@ def test_optional_bodies_are_documented_as_optional_and_may_be_left_out(spec, ap
     assert donor.post(f"/offers/{cast.offer.id}/withdraw").get_json()["status"] == "withdrawn"
     organizer = api_client(cast.organizer)
     assert organizer.post(f"/needs/{cast.need.id}/cancel").get_json()["status"] == "cancelled"
+
+
+def walk_money(walk, cast, anonymous, organizer, donor, coordinator) -> None:
+    """Money for the need (aidmatch/money): each operation once well and once refused."""
+    import io
+
+    from PIL import Image
+
+    need, group = cast.need.id, cast.group.id
+    details = {"link": "https://pay.example.org/jar/7"}
+    walk.call(donor, "PUT", f"/orgs/{group}/payment-details", 403, json=details)
+    walk.call(coordinator, "PUT", f"/orgs/{group}/payment-details", 200, json=details)
+    cost = {"amount_minor": 100000, "currency": "EUR"}
+    walk.call(donor, "PUT", f"/needs/{need}/cost", 403, json=cost)
+    walk.call(organizer, "PUT", f"/needs/{need}/cost", 200, json=cost)
+    walk.call(donor, "GET", f"/needs/{need}/money", 200)
+    walk.call(donor, "GET", "/needs/99999999/money", 404)
+    body = {"amount_minor": 20000, "currency": "EUR", "cadence": "monthly", "months": 2}
+    walk.call(organizer, "POST", f"/needs/{need}/money-pledges", 403, json=body)
+    pledge = walk.call(donor, "POST", f"/needs/{need}/money-pledges", 201, json=body)
+    walk.call(donor, "GET", f"/money-pledges/{pledge['id']}", 200)
+    walk.call(donor, "GET", "/money-pledges/99999999", 404)
+    walk.call(coordinator, "POST", f"/money-pledges/{pledge['id']}/confirm", 200, json={})
+    walk.call(coordinator, "POST", f"/money-pledges/{pledge['id']}/confirm", 409, json={})
+    month = f"/money-installments/{pledge['installments'][0]['id']}/received"
+    walk.call(organizer, "POST", month, 200, json={"amount_minor": 20000})
+    walk.call(organizer, "POST", month, 409, json={"amount_minor": 20000})
+    jpeg = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(jpeg, "JPEG")
+    form = {"amount_minor": "15000", "currency": "EUR", "items": "Tyres"}
+    walk.call(donor, "POST", f"/needs/{need}/spending", 403, data=form)
+    walk.call(organizer, "POST", f"/needs/{need}/spending", 201,
+              data={**form, "photo": (io.BytesIO(jpeg.getvalue()), "r.jpg")},
+              content_type="multipart/form-data")  # fmt: skip
+    drive = {"title": "Winter drive", "need_ids": [need]}
+    walk.call(organizer, "POST", "/fundraisers", 403, json=drive)
+    slug = walk.call(donor, "POST", "/fundraisers", 201, json=drive)["slug"]
+    walk.call(anonymous, "GET", f"/fundraisers/{slug}", 200)
+    walk.call(anonymous, "GET", "/fundraisers/no-such-drive", 404)
 
 
 class Walk:
@@ -299,6 +339,7 @@ def test_every_operation_answers_success_and_errors_as_documented(app, client, a
     walk.call(donor, "POST", f"{series}/resume", 409)
     walk.call(organizer, "POST", f"{series}/stop", 403)
     walk.call(donor, "POST", f"{series}/stop", 200)
+    walk_money(walk, cast, anonymous, organizer, donor, coordinator)
 
     note = tell_one(cast.donor)
     db.session.commit()

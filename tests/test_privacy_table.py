@@ -29,6 +29,7 @@ from tests.privacy_table import (
     MATCHES,
     NEEDS,
     OFFERS,
+    PLEDGES,
     REPORT_OF_STAFF,
     REPORTS,
     ROWS,
@@ -39,6 +40,7 @@ from tests.privacy_world import (
     NEAR,
     NEED_POINTS,
     OFFER_POINTS,
+    PAYMENT_TOKENS,
     Session,
     body_of,
     build_world,
@@ -80,6 +82,8 @@ def _whole(response, present: bool):
 def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     """The object on that surface as this viewer gets it."""
     ids, oid, title = s.world.ids, s.world.ids[key], title_of(key)
+    if kind == "pledge":
+        return locate_money(s, key, surface)
     near = f"status=all&per_page=200&near={s.world.near_id}"
     plural = {"need": "needs", "offer": "offers", "match": "matches", "org": "orgs"}[kind]
     if surface == "api_list" and kind in ("need", "offer"):
@@ -251,6 +255,37 @@ def pdf_text(body: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
 
 
+def locate_money(s: Session, key: str, surface: str) -> Located:
+    """A money pledge on a surface: the pledge itself, its need's money, the receipt photo of
+    what N_confirmed's money bought, the fundraiser (where the pledger's name would list it)."""
+    need, pledger, _status = PLEDGES[key]
+    pid = s.world.ids[key]
+    if surface == "api_pledge":
+        response = s.api(f"/money-pledges/{pid}")
+        return _whole(response, response.status_code == 200)
+    if surface == "api_money":
+        response = s.api(f"/needs/{s.world.ids[need]}/money")
+        body = response.get_json(silent=True) if response.status_code == 200 else None
+        ids = [p["id"] for p in (body or {}).get("pledges", [])]
+        return _whole(response, pid in ids)
+    if surface == "html_money":
+        response = s.page(f"/needs/{s.world.ids[need]}/money")
+        return _whole(response, f'id="pledge-{pid}"' in response.get_data(as_text=True))
+    if surface == "receipt_photo":
+        response = s.page(f"/money/receipts/{s.world.ids['money_receipt']}")
+        text = response.get_data().decode("latin-1")
+        return Located(response.status_code == 200, text, text, None)
+    if surface in ("fundraiser", "api_fundraiser"):
+        slug = s.world.fundraiser_slug
+        response = (
+            s.page(f"/f/{slug}") if surface == "fundraiser" else s.api(f"/fundraisers/{slug}")
+        )
+        assert response.status_code == 200, (s.viewer.key, surface)
+        text = response.get_data(as_text=True)
+        return Located(name_of(pledger) in text, text, text, None)
+    raise LookupError(surface)
+
+
 def _rounded(item: dict | None) -> bool:
     """A candidate's distance as a viewer without both exact points gets it."""
     facts = (item or {}).get("explanation", {}).get("facts", {})
@@ -266,6 +301,10 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
     present, text, item = found.present, found.text, found.item
     if name == "listed":
         return present
+    if name == "payment_details":
+        return any(token in found.whole for token in PAYMENT_TOKENS)
+    if name == "group_name":
+        return name_of(NEEDS[PLEDGES[key][0]][0]) in found.whole
     if name == "message_body":
         return body_of(key) in found.whole
     if name == "hub_contact":
@@ -376,6 +415,7 @@ def test_the_table_covers_every_role_relation_and_surface():
     assert {"need", "sensitive_need", "unverified_group_need", "offer", "match", "org"} <= {
         p[2] for p in parts
     }
+    assert {"confirmed_money_pledge", "pending_money_pledge"} <= {p[2] for p in parts}
     assert {p[-1] for p in parts} == {"shown", "hidden"}
 
 

@@ -26,6 +26,7 @@ from aidmatch.photos.models import PhotoPurpose
 from aidmatch.photos.operations import add_photo
 from aidmatch.receipts.operations import link_token, make_link
 from tests.factories import PASSWORD, make_org, make_user
+from tests.money_helpers import make_money
 from tests.posting_factories import make_need, make_offer
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE")
@@ -60,6 +61,10 @@ class World:
             "/api/v1/matching/runs", json={}, headers=self._auth("coordinator")
         ).get_json()
         self.run_id = run["id"]
+        self.money = make_money(
+            self.stale_need, self.users["organizer"], self.users["donor"], self.users["coordinator"]
+        )
+        db.session.commit()
         past = date.today() - timedelta(days=3)
         db.session.execute(update(Need).where(Need.id == self.stale_need.id).values(needed_by=past))
         db.session.execute(
@@ -125,6 +130,7 @@ class World:
             ],
             "photo_id": [self.photo_id],
             "file_id": self.file_ids,
+            **self.money,  # pledge_id, report_id, slug
         }
 
 

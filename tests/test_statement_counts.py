@@ -300,6 +300,7 @@ NOT_LISTS = {
     "/offline": "the service worker's page for a page not kept (the same for everyone)",
     "/sw.js": "the service worker's script",
     "/offers/new": "a form",
+    "/fundraisers/new": "a form",
     "/password/forgot": "a form",
     "/places/search": "gazetteer search: reference data, at most a fixed number of hits",
     "/register": "a form",

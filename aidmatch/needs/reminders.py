@@ -122,11 +122,14 @@ def remind(now: datetime | None = None) -> dict:
     return {"unpledged": remind_unpledged(now), "still_needed": ask_still_needed(now)}
 
 
+REMINDER_KINDS = frozenset({"reminder_unpledged", "still_needed"})
+
+
 @audience
 def _still_the_needs_group(note, user) -> bool | None:
     """A reminder about a need (not about one of its matches) leaves only for the need's
     group's members and staff: a member removed since it was told gets nothing."""
-    if note.need_id is None or note.match_id is not None:
+    if note.kind not in REMINDER_KINDS or note.need_id is None or note.match_id is not None:
         return None
     need = db.session.get(Need, note.need_id)
     return None if need is None else is_staff(user) or is_member(user, need.organization)

@@ -222,6 +222,74 @@ KINDS: dict[str, Kind] = {
             staff=True,
         ),
         Kind(
+            "money_pledge_to_review",
+            "queue",
+            _l("A money pledge waits for review"),
+            _l(
+                "A collective pledged money for a need of %(what)s in %(place)s: confirm or reject it."
+            ),
+            "need_money",
+            staff=True,
+        ),
+        Kind(
+            "money_pledged",
+            "news",
+            _l("A collective pledged money for your need"),
+            _l(
+                "A collective pledged money for your need of %(what)s in %(place)s; a "
+                "coordinator confirms it."
+            ),
+            "need_money",
+        ),
+        Kind(
+            "money_pledge_confirmed",
+            "action",
+            _l("Your money pledge is confirmed"),
+            _l(
+                "Your money pledge for the need of %(what)s in %(place)s is confirmed: the "
+                "group's payment details are on its money page."
+            ),
+            "need_money",
+        ),
+        Kind(
+            "money_pledge_rejected",
+            "news",
+            _l("Your money pledge was rejected"),
+            _l("Your money pledge for the need of %(what)s in %(place)s was rejected."),
+            "need_money",
+        ),
+        Kind(
+            "money_pledge_cancelled",
+            "news",
+            _l("A collective stopped its money pledge"),
+            _l("A collective stopped its money pledge for your need of %(what)s in %(place)s."),
+            "need_money",
+        ),
+        Kind(
+            "money_received",
+            "news",
+            _l("The group confirmed your money arrived"),
+            _l("The group confirmed money received for the need of %(what)s in %(place)s."),
+            "need_money",
+        ),
+        Kind(
+            "money_late",
+            "action",
+            _l("Pledged money was not received in time"),
+            _l(
+                "A month's money pledged for the need of %(what)s in %(place)s was not "
+                "confirmed received in time: please check with the other side."
+            ),
+            "need_money",
+        ),
+        Kind(
+            "money_spent",
+            "news",
+            _l("The group reported what your money bought"),
+            _l("The group of the need of %(what)s in %(place)s reported what the money bought."),
+            "need_money",
+        ),
+        Kind(
             "match_withdrawn",
             "news",
             _l("A donor withdrew"),

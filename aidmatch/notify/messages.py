@@ -25,6 +25,7 @@ from aidmatch.web.labels import unit_label
 LINKS = {
     "match": ("matches.detail", "match_id", "match_id"),
     "need": ("needs.detail", "need_id", "need_id"),
+    "need_money": ("money.need_page", "need_id", "need_id"),
     "offer": ("offers.detail", "offer_id", "offer_id"),
     "organization": ("orgs.detail", "org_id", "organization_id"),
     "matches": ("matches.index", None, None),

@@ -132,3 +132,29 @@ class Invite(db.Model):
 
     def __repr__(self) -> str:
         return f"<Invite {self.id} org={self.organization_id} used={self.used_at is not None}>"
+
+
+class PaymentDetails(db.Model):
+    """Where a group takes money (orgs/payment.py validates each): an IBAN, a card number, a
+    payment link. Shown only to staff, the group itself and a collective whose money pledge a
+    coordinator confirmed (privacy/policy.sees_payment_details): aidmatch itself never holds,
+    moves or processes money."""
+
+    __tablename__ = "payment_details"
+    __table_args__ = (
+        CheckConstraint("iban <> '' OR card <> '' OR link <> ''", name="some_way_to_pay"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    iban: Mapped[str] = mapped_column(String(34), default="")
+    card: Mapped[str] = mapped_column(String(19), default="")
+    link: Mapped[str] = mapped_column(String(500), default="")
+    holder: Mapped[str] = mapped_column(String(200), default="")  # the account's name
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organization: Mapped[Organization] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PaymentDetails of org {self.organization_id}>"

@@ -16,7 +16,9 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
   side: it gets the settlement, never the group's point, note or contact, nor what the sides
   typed (``sees_match_notes``). A leg's receiver's contact (a hub's address), carrier,
   tracking and note are seen by the two organizations of that leg and staff
-  (``sees_leg_details``). Everyone else gets the settlement, the oblast and the coarse point
+  (``sees_leg_details``). A group's payment details go to staff, the group and a collective
+  whose money pledge a coordinator confirmed (``sees_payment_details``), like a contact; a
+  pledge to its two sides and staff (``sees_pledge``). Everyone else gets the settlement, the oblast and the coarse point
   (a ~10 km grid cell centre). A posting whose organization gave only its settlement is at
   the settlement's centre, and every viewer is told so (``Viewer.point``'s kind): never
   "exact point" for it.
@@ -40,6 +42,9 @@ from aidmatch.transaction import on_retry
 # What a shown point is (Viewer.point's "kind"): the organization's own point, its
 # settlement's centre (it gave no point), or the ~10 km cell of a point the viewer may not see.
 POINT_EXACT, POINT_SETTLEMENT_CENTRE, POINT_AREA = "exact", "settlement_centre", "area"
+
+# A money pledge in these states shows its collective the group's payment details.
+PAYMENT_REVEALED = frozenset({"confirmed"})
 
 
 class _MatchTable:
@@ -213,6 +218,37 @@ class Viewer:
         one group): staff and the members of its two organizations; nobody else, not even
         that it exists."""
         return self.staff or (self.org_id is not None and self.org_id in set(party_org_ids))
+
+    # --- money (aidmatch/money: pledges to a priced need, what the money bought) --------------
+
+    def sees_pledge(self, pledge) -> bool:
+        """A money pledge (its collective, amounts, installments): staff, the pledging
+        collective and the group whose need it is; other donors see the need's totals only."""
+        return self.staff or (
+            self.org_id is not None
+            and self.org_id in (pledge.organization_id, pledge.need.organization_id)
+        )
+
+    def sees_payment_details(self, pledge) -> bool:
+        """The group's payment details (IBAN, card, payment link) on a pledge, like a contact
+        on a match: staff, the group itself, and the pledging collective once a coordinator
+        confirmed its pledge (PAYMENT_REVEALED), never before nor after it ended."""
+        if self.staff:
+            return True
+        if self.org_id is None:
+            return False
+        if self.org_id == pledge.need.organization_id:
+            return True
+        return self.org_id == pledge.organization_id and str(pledge.status) in PAYMENT_REVEALED
+
+    def sees_spending_photo(self, group_id: int, pledger_ids: Iterable[int]) -> bool:
+        """A receipt photo of what a group bought with pledged money (re-encoded, without
+        metadata, as every photo): staff, the group and the collectives whose confirmed
+        pledges on that need paid for it (pledger_ids); never the public, nor a fundraiser's
+        page, which shows what was bought in words after the transparency delay."""
+        return self.staff or (
+            self.org_id is not None and (self.org_id == group_id or self.org_id in set(pledger_ids))
+        )
 
     def is_revealed_side(self, match) -> bool:
         """A side of a confirmed (or later) match: it sees the other side's contact and point."""

@@ -74,6 +74,7 @@ def phone_world(database_url):
     from aidmatch.runs.models import MatchingRun, RunStatus
     from tests.conftest import make_test_app
     from tests.factories import make_org, make_user
+    from tests.money_helpers import make_money
     from tests.posting_factories import category, make_need, make_offer
 
     app = make_test_app(database_url, SERVER_NAME=None, TRANSPARENCY_DELAY_DAYS=0)
@@ -132,6 +133,7 @@ def phone_world(database_url):
             pdf=b"%PDF-1.4\n%%EOF\n",
         )  # fmt: skip
         db.session.add(report)
+        money = make_money(need, organizer, donor, people["coordinator"])
         db.session.commit()
         emails = {role: user.email for role, user in people.items()}
         ids = {
@@ -149,6 +151,7 @@ def phone_world(database_url):
             ],
             "photo_id": [photo.id],
             "file_id": [report.id],
+            **money,  # pledge_id, report_id, slug
         }
         urls = _urls(app, ids)
         db.session.remove()
