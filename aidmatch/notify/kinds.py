@@ -288,6 +288,37 @@ KINDS: dict[str, Kind] = {
             "organization",
         ),
         Kind(
+            "vouched_org_rejected",
+            "news",
+            _l("A group you vouched for was not verified"),
+            _l(
+                "A coordinator did not verify %(organization)s, which your organization vouched "
+                "for: your vouch no longer counts."
+            ),
+            "organization",  # the voucher's own page: its vouches
+        ),
+        Kind(
+            "vouched_org_suspended",
+            "news",
+            _l("A group you vouched for was suspended"),
+            _l(
+                "A coordinator suspended %(organization)s, which your organization vouched "
+                "for: your vouch no longer counts while it is suspended."
+            ),
+            "organization",
+        ),
+        Kind(
+            "vouched_org_withdrawn",
+            "action",
+            _l("A group that was vouched for was rejected or suspended"),
+            _l(
+                "%(organization)s is now %(state)s. It was vouched for by: %(vouchers)s. "
+                "Check what the vouchers knew."
+            ),
+            "organization",
+            staff=True,
+        ),
+        Kind(
             "run_proposals",
             "action",
             _l("New proposals for your offers"),
