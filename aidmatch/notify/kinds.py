@@ -1,7 +1,8 @@
 """Every kind of notification: to whom it speaks, what it says, where its link leads, which
 buttons a Telegram message carries, and on which channels it goes by default.
 
-A message names the category, a quantity, the settlement (or only the oblast) and a reason a
+A message names the category, a quantity, the settlement (or only the oblast), an
+organization (and, to coordinators only, its state and who vouched for it) and a reason a
 person typed (a conversation's message: what its writer typed for the other side, sent to
 that side only); never a point, a delivery note, a contact, a title or a date (a lock screen,
 Telegram's servers and mail servers read it). ``params`` hold only these.
