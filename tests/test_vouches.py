@@ -208,7 +208,10 @@ def test_two_vouches_show_the_badge_a_withdrawal_removes_it_a_rejection_override
         assert "Sleeping bags Sigma" in shown or "sleeping" in shown.lower(), path
         assert "Omega" not in shown, path  # no voucher's name
         assert "Drone parts Sigma" not in shown, path
-    assert "vouched" in text(client.get(f"/needs/{need.id}"))
+    need_page = text(client.get(f"/needs/{need.id}"))
+    assert "vouched" in need_page and "can be claimed once a coordinator" in need_page
+    assert f"/needs/{need.id}/claim" not in need_page  # shown, not claimed, until verified
+    assert f'href="/orgs/{group.id}"' not in need_page
     assert client.get(f"/orgs/{group.id}").status_code == 403  # its page: members and staff
     assert donor_api.get(f"/orgs/{group.id}/vouches").status_code == 403
     assert donor_api.get("/vouches").status_code == 403
