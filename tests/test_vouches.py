@@ -312,6 +312,25 @@ def test_a_suspension_overrides_and_tells_the_vouchers(world):
     assert "vouched_org_withdrawn" in _kinds_told(w["second_coordinator"])
 
 
+def test_only_vouchers_of_the_same_or_a_neighbouring_oblast_count(world):
+    w = world
+    lviv = db.session.get(type(w["group"].place), w["vouchers"]["far"][0].place_id)
+    western = make_org(name="Western Group Sigma", verified=False, place=lviv)
+    for key in ("near", "neighbour"):  # Kharkiv Oblast and Poltava Oblast: far from Lviv
+        org, owner = w["vouchers"][key]
+        vouch(org, western, owner, "We know them from the east.")
+        vouch(org, w["group"], owner, "We know them.")
+    assert vouched_ids([western.id, w["group"].id]) == {w["group"].id}
+    volyn = make_place("Lutsk test", lat=50.75, lon=25.34, oblast="Volyn Oblast")
+    neighbour = make_org(name="Volyn Omega", kind=OrgKind.DONOR_COLLECTIVE, place=volyn)
+    neighbour_owner = make_user(Role.DONOR, org=neighbour, org_role=OWNER)
+    far_org, far_owner = w["vouchers"]["far"]
+    vouch(far_org, western, far_owner, "Our neighbours in Lviv.")
+    assert not is_vouched(western)
+    vouch(neighbour, western, neighbour_owner, "Across the oblast border.")
+    assert vouched_ids([western.id, w["group"].id]) == {western.id, w["group"].id}
+
+
 def test_a_voucher_that_is_no_longer_verified_no_longer_counts(world):
     w = world
     group = w["group"]

@@ -43,7 +43,12 @@ def vouched_clause(org=Organization):
     neighbouring one, and it is not suspended or rejected."""
     voucher = aliased(Organization)
     voucher_place = aliased(Place)
-    own_oblast = select(Place.oblast).where(Place.id == org.place_id).scalar_subquery()
+    # The organization's own oblast, correlated to the organization of the enclosing
+    # statement (two levels up: said explicitly, else the organizations table would be read
+    # anew here and any of its rows' oblasts taken).
+    own_oblast = (
+        select(Place.oblast).where(Place.id == org.place_id).correlate(org).scalar_subquery()
+    )
     counted = (
         select(func.count(Vouch.id))
         .join(voucher, voucher.id == Vouch.voucher_id)
