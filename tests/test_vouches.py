@@ -405,6 +405,11 @@ def test_refusals_on_the_page_and_the_api(world, client, login_as, api_client):
     assert page.status_code == 422 and "x" * (REASON_MAX + 5) in text(page)
     page = client.post(f"/orgs/{group.id}/vouch", data={"reason": "Third time."})
     assert page.status_code == 409 and "already vouches" in text(page)
+    # A page for a group not waiting, or for one's own organization, says why: no form.
+    for org in (w["vouchers"]["far"][0], w["vouchers"]["near"][0]):
+        page = text(client.get(f"/orgs/{org.id}/vouch"))
+        assert "Vouch for them" not in page
+        assert "waiting for verification can be" in page or "cannot vouch for itself" in page
     # The organization page lists the vouch made, with the button to withdraw it.
     own = text(client.get(f"/orgs/{w['vouchers']['near'][0].id}"))
     assert "New Group Sigma" in own and "Withdraw the vouch" in own
@@ -412,3 +417,44 @@ def test_refusals_on_the_page_and_the_api(world, client, login_as, api_client):
     assert client.post(f"/orgs/vouches/{row.id}/withdraw").status_code == 302
     db.session.expire_all()
     assert row.withdrawn_at is not None
+
+
+# --- at once ---------------------------------------------------------------------------------
+
+
+def test_two_owners_vouching_and_withdrawing_at_once_do_each_once(conc_app):
+    """Two owners of one organization vouch for the same group at the same moment (real
+    connections): one vouch (201), one refusal (409); then both withdraw it at once: one
+    withdrawal (200), one refusal (409)."""
+    from collections import Counter
+
+    from aidmatch.auth.tokens import issue
+    from tests.test_matches_concurrency import Caller, assert_no_server_errors, run_together
+
+    with conc_app.app_context():
+        group = make_org(name="Concurrent Group Sigma", verified=False)
+        voucher = make_org(name="Concurrent Omega", kind=OrgKind.DONOR_COLLECTIVE)
+        callers = [
+            Caller(conc_app, issue(make_user(Role.DONOR, org=voucher, org_role=OWNER), 1)[0])
+            for _ in range(2)
+        ]
+        group_id = group.id
+        db.session.commit()
+
+    body = {"reason": "We know them."}
+    answers = run_together(
+        [lambda c=c: c("POST", f"/orgs/{group_id}/vouches", body, {}) for c in callers]
+    )
+    assert_no_server_errors(answers)
+    assert Counter(code for code, _answer in answers) == {201: 1, 409: 1}
+    vouch_id = next(answer["id"] for code, answer in answers if code == 201)
+    answers = run_together(
+        [lambda c=c: c("POST", f"/vouches/{vouch_id}/withdraw", None, {}) for c in callers]
+    )
+    assert_no_server_errors(answers)
+    assert Counter(code for code, _answer in answers) == {200: 1, 409: 1}
+    with conc_app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("vouch.%"))
+        ).all()
+        assert sorted(actions) == ["vouch.create", "vouch.withdraw"]

@@ -63,8 +63,19 @@ def vouch_section(org, viewer) -> dict:
 
 
 def _vouch_page(org: Organization, form: VouchForm, status: int = 200):
+    own = current_user.organization_id == org.id
+    refusal = None
+    if own:
+        refusal = _("An organization cannot vouch for itself.")
+    elif org.state != OrgState.UNVERIFIED:
+        refusal = _("Only an organization waiting for verification can be vouched for.")
     return render_template(
-        "orgs/vouch.html", org=org, form=form, reason_max=REASON_MAX, needed=VOUCHES_NEEDED
+        "orgs/vouch.html",
+        org=org,
+        form=form,
+        refusal=refusal,
+        reason_max=REASON_MAX,
+        needed=VOUCHES_NEEDED,
     ), status
 
 
