@@ -100,6 +100,18 @@ def test_the_table_is_what_the_shipped_base_map_draws():
     assert drawn == {name: set(others) for name, others in BORDERS.items()}
 
 
+def test_the_setting_is_on_by_default_and_read_as_yes_or_no(tmp_path):
+    from aidmatch.config import ConfigError, load_config
+
+    testing = {"AIDMATCH_ENV": "testing"}
+    assert load_config(tmp_path, env=testing)["VOUCHED_NEEDS_SHOWN"] is True
+    for raw, value in (("no", False), ("OFF", False), ("0", False), ("yes", True), ("1", True)):
+        config = load_config(tmp_path, env={**testing, "VOUCHED_NEEDS_SHOWN": raw})
+        assert config["VOUCHED_NEEDS_SHOWN"] is value, raw
+    with pytest.raises(ConfigError, match="VOUCHED_NEEDS_SHOWN"):
+        load_config(tmp_path, env={**testing, "VOUCHED_NEEDS_SHOWN": "maybe"})
+
+
 # --- the world -------------------------------------------------------------------------------
 
 

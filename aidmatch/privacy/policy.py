@@ -11,8 +11,9 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
   run, for staff too (``in_play``); staff still open each by its address, and its own members
   still see them. Donors also see the non-sensitive needs of an unverified group that is
   vouched for (orgs/vouches.vouched_clause) while VOUCHED_NEEDS_SHOWN is on (the default):
-  the badge, never who vouched; sensitive needs wait for a coordinator. A match's conversation is seen as the match is (an offer's conversation: by
-  staff, the offer's organization and the group that writes).
+  the badge, never who vouched; sensitive needs wait for a coordinator. A match's
+  conversation is seen as the match is (an offer's conversation: by staff, the offer's
+  organization and the group that writes).
 - Exact point, delivery note and contacts: staff, the owning organization, and the other side
   of a match that is confirmed (or later: shipped, delivered). A hub on a match's route is no
   side: it gets the settlement, never the group's point, note or contact, nor what the sides
