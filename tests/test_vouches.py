@@ -182,10 +182,14 @@ def test_two_vouches_show_the_badge_a_withdrawal_removes_it_a_rejection_override
     login_as(near_owner)
     page = client.get(f"/orgs/{group.id}/vouch")
     assert page.status_code == 200 and "New Group Sigma" in text(page)
+    assert "does not count towards the badge" not in text(page)  # both in Kharkiv Oblast
     response = client.post(
         f"/orgs/{group.id}/vouch", data={"reason": "We delivered with them to Izium."}
     )
     assert response.status_code == 302, text(response)
+    switch(far_owner)
+    assert "does not count towards the badge" in text(client.get(f"/orgs/{group.id}/vouch"))
+    switch(near_owner)
     response = api_client(far_owner).post(
         f"/orgs/{group.id}/vouches", json={"reason": "Known from Lviv volunteers."}
     )

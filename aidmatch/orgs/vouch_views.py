@@ -38,6 +38,7 @@ from aidmatch.permissions import (
     require_login,
     require_staff,
 )
+from aidmatch.places.neighbours import near
 from aidmatch.refusals import Invalid, Refusal
 from aidmatch.web.api import paginate
 from aidmatch.web.errors import put_on_form
@@ -69,11 +70,13 @@ def _vouch_page(org: Organization, form: VouchForm, status: int = 200):
         refusal = _("An organization cannot vouch for itself.")
     elif org.state != OrgState.UNVERIFIED:
         refusal = _("Only an organization waiting for verification can be vouched for.")
+    mine, theirs = current_user.organization.place, org.place
     return render_template(
         "orgs/vouch.html",
         org=org,
         form=form,
         refusal=refusal,
+        counts=near(getattr(mine, "oblast", None), getattr(theirs, "oblast", None)),
         reason_max=REASON_MAX,
         needed=VOUCHES_NEEDED,
     ), status
