@@ -52,6 +52,18 @@ def _positive_setting(env: dict, name: str, default: int) -> int:
     return value
 
 
+def _flag_setting(env: dict, name: str, default: bool) -> bool:
+    """A yes/no setting: 1, true, yes, on or 0, false, no, off (any case); unset: default."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be yes or no (1/0, true/false, on/off), got {raw!r}")
+
+
 def _float_setting(env: dict, name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -330,6 +342,9 @@ def load_config(instance_path: Path, env: dict | None = None) -> dict:
         "MAP_TILE_URL": env.get("MAP_TILE_URL", ""),
         "INVITE_TTL_DAYS": _int_setting(env, "INVITE_TTL_DAYS", 7),
         "API_TOKEN_TTL_HOURS": _int_setting(env, "API_TOKEN_TTL_HOURS", 24 * 30),
+        # A group vouched for by two verified groups nearby (orgs/vouches.py): its
+        # non-sensitive needs are shown to donors while its verification waits.
+        "VOUCHED_NEEDS_SHOWN": _flag_setting(env, "VOUCHED_NEEDS_SHOWN", True),
         "PASSWORD_MIN_LENGTH": _int_setting(env, "PASSWORD_MIN_LENGTH", 10),
         "MATCH_PENDING_TTL_HOURS": _positive_setting(env, "MATCH_PENDING_TTL_HOURS", 72),
         "LEG_CONFIRM_HOURS": _positive_setting(env, "LEG_CONFIRM_HOURS", 72),

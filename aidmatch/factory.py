@@ -169,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.needs.views import bp as needs_bp
     from aidmatch.notify.views import bp as notify_bp
     from aidmatch.offers.views import bp as offers_bp
+    from aidmatch.orgs import vouch_views  # noqa: F401 - its routes, on orgs_bp
     from aidmatch.orgs.views import bp as orgs_bp
     from aidmatch.photos.views import bp as photos_bp
     from aidmatch.places.views import bp as places_bp
@@ -221,6 +222,7 @@ def register_blueprints(app: Flask) -> None:
     from aidmatch.needs.api import blp as needs_api
     from aidmatch.notify.api import blp as notify_api
     from aidmatch.offers.api import blp as offers_api
+    from aidmatch.orgs.api import blp as vouches_api
     from aidmatch.photos.api import blp as photos_api
     from aidmatch.places.api import blp as places_api
     from aidmatch.receipts.api import blp as receipts_api
@@ -247,6 +249,7 @@ def register_blueprints(app: Flask) -> None:
         runs_api,
         candidates_api,
         notify_api,
+        vouches_api,
     ):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)

@@ -80,6 +80,23 @@ def can_invite(user, org) -> bool:
     return is_member(user, org) or is_staff(user)
 
 
+def can_vouch(user, org) -> bool:
+    """Vouch for an unverified organization on behalf of one's own (orgs/vouches.py): an owner
+    of a verified organization."""
+    return is_owner(user, org) and bool(org.verified)
+
+
+def can_withdraw_vouch(user, org) -> bool:
+    """Withdraw a vouch this organization made: its owners (whatever its state now)."""
+    return is_owner(user, org)
+
+
+def can_see_vouchers(user) -> bool:
+    """Who vouched for whom, and why: coordinators and admins (a donor sees only the
+    "vouched" badge; an organization its own vouches)."""
+    return is_staff(user)
+
+
 def can_view_org(user, org) -> bool:
     """An organization's page: its members and staff; other signed-in users once it is verified."""
     if is_staff(user) or is_member(user, org):

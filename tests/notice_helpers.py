@@ -34,6 +34,8 @@ ALLOWED_PARAMS = {
     "thread_id",  # a conversation's message: the thread a reply lands in
     "body",  # what a party typed for the other side (sent to that side only)
     "organization",
+    "state",  # an organization's state (a coordinator's decision)
+    "vouchers",  # the names of who vouched for it (to coordinators only)
 }
 
 

@@ -32,9 +32,10 @@ from aidmatch.needs.models import Need
 from aidmatch.needs.operations import cancel_need
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Channel, Preference
-from aidmatch.orgs.models import Organization, OrgKind
+from aidmatch.orgs.models import Organization, OrgKind, OrgRole
 from aidmatch.orgs.operations import create_organization, decide, verify_organization
 from aidmatch.orgs.payment import set_payment_details
+from aidmatch.orgs.vouches import vouch
 from aidmatch.permissions import Role
 from aidmatch.receipts import operations as receipts
 from aidmatch.recurring.operations import make_recurring
@@ -183,8 +184,16 @@ def new_organizations(story: Story) -> None:
     """Two organizations register (org_waiting); one is verified (org_verified), suspended
     (org_suspended) and verified again, un-verified (org_unverified) and verified again, the
     other is not verified (org_rejected), with a donor and an offer."""
+    """Two organizations register (org_waiting), both vouched for by the hub; one is verified
+    (org_verified), suspended (org_suspended) and verified again, the other is not verified
+    (org_rejected), with a donor and an offer."""
     newcomers = create_organization("Kharkiv newcomers", OrgKind.DONOR_COLLECTIVE)
     story.newcomer = person(Role.DONOR, newcomers, "en", 9105, "nadia.newcomer@example.org")
+    # The hub vouches for both newcomers: its members hear of the suspension
+    # (vouched_org_suspended) and the rejection (vouched_org_rejected), the other coordinators
+    # with the vouchers' names (vouched_org_withdrawn).
+    story.hub.org_role = OrgRole.OWNER
+    vouch(story.hub.organization, newcomers, story.hub, "Worked with them at the border")
     verify_organization(newcomers, story.coordinator, reason="Known to the Kharkiv hub")
     decide(newcomers, "suspend", story.coordinator, reason="Two groups reported them")
     verify_organization(newcomers, story.coordinator, reason="Cleared up by a phone call")
@@ -194,6 +203,7 @@ def new_organizations(story: Story) -> None:
         "Unchecked helpers", OrgKind.DONOR_COLLECTIVE, contact=OUTSIDER_CONTACT
     )
     story.outsider = person(Role.DONOR, outsiders, "de", 9106, "otto.outsider@example.org")
+    vouch(story.hub.organization, outsiders, story.hub, "Met them at the border once")
     # Rejected (org_rejected) later in the story, once its stray match is confirmed: a
     # rejected collective accepts no match.
     far = make_place("Outsider test", *OUTSIDER_POINT, oblast="Kyiv Oblast")

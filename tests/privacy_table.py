@@ -33,12 +33,24 @@ ORGS = {
     "D_x": ("donor_collective", True),  # unrelated donor, owns the "anywhere" offer O_free
     "DU": ("donor_collective", False),  # an unverified collective, owns O_u
     "H": ("hub", True),  # a hub the shipped match passes through
+    "VG": ("frontline_group", False),  # an unverified group two verified ones vouched for
+    "V1": ("donor_collective", True),  # its vouchers (no viewer of theirs)
+    "V2": ("supply_collective", True),
 }
+# Vouches (orgs/vouches.py): the vouched organization -> its vouchers, all of one oblast. A
+# vouched group's non-sensitive needs are listed to donors while it waits for a coordinator
+# (VOUCHED_NEEDS_SHOWN, on by default), as other groups' needs are, with the badge; its
+# sensitive needs wait; who vouched is seen by coordinators only (the organization's page,
+# /orgs/vouches, /api/v1/orgs/<id>/vouches), never by donors nor by the group itself.
+VOUCHES = {"VG": ("V1", "V2")}
+VOUCHER_SURFACES = ("html_detail", "html_vouches", "api_vouches")
 # Needs: key -> (owner, sensitive). N_<status> is matched with O_<status>.
 NEEDS = {
     **{f"N_{s}": ("G", False) for s in STATUSES},
     "NS": ("G", True),
     "NU": ("UG", False),
+    "NV": ("VG", False),
+    "NVS": ("VG", True),
 }
 OFFERS = {**{f"O_{s}": f"D_{s}" for s in STATUSES}, "O_free": "D_x", "O_u": "DU"}
 MATCHES = {f"M_{s}": (f"N_{s}", f"O_{s}", s) for s in STATUSES}
@@ -93,6 +105,7 @@ VIEWERS = (
     Viewer("organizer-owner", "organizer", "G"),
     Viewer("organizer-unrelated", "organizer", "G2"),
     Viewer("organizer-unverified_org", "organizer", "UG"),
+    Viewer("organizer-vouched_org", "organizer", "VG"),
     *(Viewer(f"donor-other_side_{s}", "donor", f"D_{s}") for s in STATUSES),
     Viewer("donor-unrelated", "donor", "D_x"),
     Viewer("donor-unverified_org", "donor", "DU"),
@@ -220,7 +233,11 @@ SURFACES = {
         "api_fundraiser": set(),  # GET /api/v1/fundraisers/<slug>
     },
     "org": {
-        "html_detail": {"contact"},
+        "html_detail": {"contact", "voucher_name"},
+        # Who vouched for whom: the coordinators' list (/orgs/vouches) and an organization's
+        # vouches in the API (/api/v1/orgs/<id>/vouches); 403 for everyone else.
+        "html_vouches": {"voucher_name"},
+        "api_vouches": {"voucher_name"},
         # The coordinators' directory (/orgs: 403 for everyone else) names no contact; the
         # profile's edit page shows it to the organization's owners and staff (403 otherwise).
         "html_directory": set(),
@@ -239,13 +256,13 @@ SURFACES = {
 }
 FIELDS = {
     "need": ("listed", "exact_point", "delivery_note", "contact", "other_side_name",
-             "exact_distance"),
+             "exact_distance", "voucher_name"),
     "offer": ("listed", "exact_point", "contact", "other_side_name", "exact_distance",
               "message_body", "period_record"),
     "match": ("listed", "need_exact_point", "offer_exact_point", "delivery_note",
               "group_contact", "donor_contact", "other_side_name", "exact_distance",
               "score_explanation", "message_body", "hub_contact"),
-    "org": ("contact", "name"),
+    "org": ("contact", "name", "voucher_name"),
     "pledge": ("listed", "payment_details", "group_name"),
 }  # fmt: skip
 
@@ -303,11 +320,15 @@ def relation(viewer: Viewer, kind: str, key: str) -> str:
 def object_label(kind: str, key: str) -> str:
     """The object's kind as a row names it."""
     if kind == "need":
+        if NEEDS[key][0] in VOUCHES:
+            return "vouched_group_sensitive_need" if NEEDS[key][1] else "vouched_group_need"
         if NEEDS[key][1]:
             return "sensitive_need"
         return "unverified_group_need" if not ORGS[NEEDS[key][0]][1] else "need"
     if kind == "offer" and not ORGS[OFFERS[key]][1]:
         return "unverified_org_offer"
+    if kind == "org" and key in VOUCHES:
+        return "vouched_org"
     if kind == "org" and not ORGS[key][1]:
         return "unverified_org"
     if kind == "pledge":
@@ -340,6 +361,10 @@ SHARED_FILES = ("hxl_export", "deliveries_hxl", "hxl_dataset")
 # is refused: 403), staff the network's page and REPORT_OF_STAFF's PDF; a visitor none.
 REPORTS = ("html_report", "pdf_report")
 REPORT_OF_STAFF = "D_delivered"
+# Where donors find a vouched group's need: the lists, its page, the map (not the group's own
+# page, which is its members' and staff's while it waits; no candidate list or claim: only a
+# verified group's need is claimed, matches/claims.py).
+SHOWN_WHEN_VOUCHED = ("api_list", "api_detail", "html_list", "html_detail", "map_data", "map_near")
 
 
 def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
@@ -369,7 +394,9 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     if staff or rel == "owner":
         return True
     label = object_label(kind, key)
-    if label in ("unverified_group_need", "unverified_org_offer"):
+    if label == "vouched_group_need":  # to donors, where others' needs are listed
+        return viewer.role == "donor" and surface in SHOWN_WHEN_VOUCHED
+    if label in ("unverified_group_need", "unverified_org_offer", "vouched_group_sensitive_need"):
         return False
     if label == "sensitive_need":
         return viewer.org is not None and ORGS[viewer.org][1]
@@ -432,6 +459,13 @@ def expected(viewer: Viewer, kind: str, key: str, surface: str, field: str) -> b
     viewer's own contact or name, which a page may or may not repeat)."""
     if kind == "pledge":
         return expected_money(viewer, key, surface, field)
+    if field == "voucher_name":  # who vouched: coordinators only, where they read it
+        vouched = NEEDS[key][0] if kind == "need" else key if kind == "org" else None
+        if vouched not in VOUCHES:
+            return None
+        if viewer.role in STAFF:
+            return True if kind == "org" and surface in VOUCHER_SURFACES else None
+        return False
     if surface in PAPER and field not in ("listed", "other_side_name"):
         return False  # paper travels: settlement at most, no note, contact, distance, score
     # (A need's or an offer's other side: as below, never carried.)

@@ -37,6 +37,7 @@ from tests.privacy_table import (
     ROUTES,
     STATUSES,
     VIEWERS,
+    VOUCHES,
     Viewer,
 )
 
@@ -49,6 +50,8 @@ NEED_POINTS = {
     "N_delivered": (46.973815, 31.994362),
     "NS": (48.738129, 37.584316),
     "NU": (51.497318, 31.289473),
+    "NV": (49.718263, 36.841597),
+    "NVS": (49.361847, 36.517293),
 }
 OFFER_POINTS = {
     "O_pending": (50.142813, 36.031462),
@@ -176,6 +179,7 @@ def build_world(app, api_client) -> World:
         return make_place(f"Place {key}", lat=round(lat, 2), lon=round(lon, 2))
 
     ids = {key: org.id for key, org in orgs.items()}
+    vouch_for_them(orgs, users)
     for key, (org, sensitive) in NEEDS.items():
         lat, lon = NEED_POINTS[key]
         need = make_need(
@@ -293,6 +297,20 @@ def money(world: World, member: dict, api_client) -> None:
     assert done.status_code == 201, done.get_json()
     assert done.get_json()["bought"], "the purchase is published on the fundraiser"
     world.fundraiser_slug = done.get_json()["slug"]
+
+
+def vouch_for_them(orgs: dict, users: dict) -> None:
+    """The vouches of the table (VOUCHES), through the verb: an owner of each voucher vouches
+    for the group; all of them are based in one oblast, so the group is vouched for."""
+    from aidmatch.orgs.vouches import is_vouched, vouch
+
+    for vouched, vouchers in VOUCHES.items():
+        for key in (vouched, *vouchers):
+            orgs[key].place = make_place(f"Home {key}", lat=49.99, lon=36.23)
+        for key in vouchers:
+            owner = make_user(Role.DONOR, org=orgs[key], org_role="owner")
+            vouch(orgs[key], orgs[vouched], owner, f"Known from the road ({key})")
+        assert is_vouched(orgs[vouched])
 
 
 def slips_and_photos(world: World, users: dict) -> None:

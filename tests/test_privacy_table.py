@@ -35,6 +35,7 @@ from tests.privacy_table import (
     ROWS,
     STATUSES,
     VIEWERS,
+    VOUCHES,
 )
 from tests.privacy_world import (
     NEAR,
@@ -196,6 +197,12 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface in ("admin_deliveries", "admin_users"):
         response = s.page("/admin/deliveries" if surface == "admin_deliveries" else "/admin/users")
         return _whole(response, title in response.get_data(as_text=True))
+    if surface == "html_vouches":
+        response = s.page("/orgs/vouches")
+        return _whole(response, response.status_code == 200)
+    if surface == "api_vouches":
+        response = s.api(f"/orgs/{oid}/vouches")
+        return _whole(response, response.status_code == 200)
     if surface == "html_directory":
         response = s.page("/orgs")
         return _whole(response, response.status_code == 200)
@@ -311,6 +318,9 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
         return contact_of("H") in found.whole
     if name == "period_record":  # the periods' table of the page, the API's periods
         return "Left unused" in found.whole or '"periods"' in found.whole
+    if name == "voucher_name":
+        vouched = NEEDS[key][0] if kind == "need" else key
+        return any(name_of(voucher) in found.whole for voucher in VOUCHES[vouched])
     if kind == "org":
         return (contact_of(key) if name == "contact" else name_of(key)) in text
     need, offer, group, donor = key, key, None, None

@@ -33,7 +33,7 @@ from aidmatch.matches.models import Match, MatchSource
 from aidmatch.needs.models import Need
 from aidmatch.notify.models import Delivery, DeliveryStatus
 from aidmatch.offers.models import Offer
-from aidmatch.orgs.models import OrgKind
+from aidmatch.orgs.models import OrgKind, Vouch
 from aidmatch.permissions import Role
 from aidmatch.receipts import operations as receipts
 from aidmatch.runs.job import create_run, run_matching
@@ -146,6 +146,10 @@ class World:
         make_user(Role.ORGANIZER, org=group)
         waiting = make_org(f"Count waiting {i}", OrgKind.FRONTLINE_GROUP, verified=False)
         make_user(Role.ORGANIZER, org=waiting)
+        # The group vouches for each (the coordinators' list of vouches, the group's page).
+        db.session.add(
+            Vouch(voucher=group, vouched=waiting, reason=f"Known {i}", created_by=reporter)
+        )
 
     def _match(self, i, need, offer, donor, organizer, coordinator) -> None:
         """The i-th match, taken through its story by the real verbs."""
@@ -246,6 +250,8 @@ LISTS = [
     ("coordinator", "/api/v1/matches?need={popular_need}"),
     ("coordinator", "/api/v1/matches?offer={popular_offer}"),
     ("coordinator", "/orgs/{group}"),
+    ("coordinator", "/orgs/vouches"),
+    ("coordinator", "/api/v1/vouches"),
     ("organizer", "/needs/{popular_need}"),
     ("organizer", "/orgs/{group}"),
     ("organizer", "/"),

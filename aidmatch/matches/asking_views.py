@@ -54,10 +54,12 @@ def _asking_helpers() -> dict:
 
 
 def may_claim_need(need: dict) -> bool:
-    """Show the Claim button: a donor, and a need still open with something not pledged
-    (what is only proposed to other donors may still be claimed: matches/holds.py)."""
+    """Show the Claim button: a donor, and a need of a verified group (a vouched group's need
+    is shown, not claimed: matches/claims.py) still open with something not pledged (what is
+    only proposed to other donors may still be claimed: matches/holds.py)."""
     return (
         can_claim(current_user)
+        and need["organization"]["verified"]
         and need["status"] == "open"
         and need["quantity"] - need["pledged"] > 0
     )

@@ -1,7 +1,8 @@
 """Every kind of notification: to whom it speaks, what it says, where its link leads, which
 buttons a Telegram message carries, and on which channels it goes by default.
 
-A message names the category, a quantity, the settlement (or only the oblast) and a reason a
+A message names the category, a quantity, the settlement (or only the oblast), an
+organization (and, to coordinators only, its state and who vouched for it) and a reason a
 person typed (a conversation's message: what its writer typed for the other side, sent to
 that side only); never a point, a delivery note, a contact, a title or a date (a lock screen,
 Telegram's servers and mail servers read it). ``params`` hold only these.
@@ -385,6 +386,37 @@ KINDS: dict[str, Kind] = {
                 "offers are hidden from others until it is verified again. %(reason)s"
             ),
             "organization",
+        ),
+        Kind(
+            "vouched_org_rejected",
+            "news",
+            _l("A group you vouched for was not verified"),
+            _l(
+                "A coordinator did not verify %(organization)s, which your organization vouched "
+                "for: your vouch no longer counts."
+            ),
+            "organization",  # the voucher's own page: its vouches
+        ),
+        Kind(
+            "vouched_org_suspended",
+            "news",
+            _l("A group you vouched for was suspended"),
+            _l(
+                "A coordinator suspended %(organization)s, which your organization vouched "
+                "for: your vouch no longer counts while it is suspended."
+            ),
+            "organization",
+        ),
+        Kind(
+            "vouched_org_withdrawn",
+            "action",
+            _l("A group that was vouched for was rejected or suspended"),
+            _l(
+                "%(organization)s is now %(state)s. It was vouched for by: %(vouchers)s. "
+                "Check what the vouchers knew."
+            ),
+            "organization",
+            staff=True,
         ),
         Kind(
             "run_proposals",

@@ -15,6 +15,7 @@ from aidmatch.db import is_id
 from aidmatch.extensions import db
 from aidmatch.notify.kinds import KINDS
 from aidmatch.notify.models import Notification
+from aidmatch.orgs.lifecycle import state_label
 from aidmatch.places.labels import oblast_label, place_label
 from aidmatch.places.models import Place
 from aidmatch.web.i18n import local_number
@@ -129,6 +130,8 @@ def render(note: Notification, language: str) -> Message:
             "expiring": local_number(params.get("expiring", 0)),
             "organization": params.get("organization") or _("A coordinator"),
             "body": params.get("body") or "",
+            "vouchers": ", ".join(params.get("vouchers") or ()),
+            "state": state_label(params["state"]) if params.get("state") else "",
             "received": local_number(params.get("received", 0)),
             "minutes": local_number(current_app.config["PASSWORD_RESET_TTL_MINUTES"]),
         }

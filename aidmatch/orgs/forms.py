@@ -93,3 +93,9 @@ class DirectoryForm(FlaskForm):
     state = SelectField(_l("State"), validate_choice=False)
     kind = SelectField(_l("Kind"), validate_choice=False)
     oblast = SelectField(_l("Oblast"), validate_choice=False)
+
+
+class VouchForm(FlaskForm):
+    """Vouch for an organization: a sentence of why (orgs/vouches.clean_reason checks it)."""
+
+    reason = TextAreaField(_l("How do you know them?"))

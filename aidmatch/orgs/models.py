@@ -1,5 +1,5 @@
-"""Organizations (frontline groups, donor and supply collectives, hubs) and their invite
-codes."""
+"""Organizations (frontline groups, donor and supply collectives, hubs), their invite codes,
+and the vouches of verified organizations for unverified ones."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aidmatch.db import TimestampMixin, UTCDateTime, str_enum, utcnow
@@ -158,3 +158,44 @@ class PaymentDetails(db.Model):
 
     def __repr__(self) -> str:
         return f"<PaymentDetails of org {self.organization_id}>"
+
+
+class Vouch(db.Model):
+    """A verified organization vouches for an unverified one ("we know them, we have worked
+    with them"), with a sentence of why (orgs/vouches.py: the verbs and the badge's rule).
+    A withdrawal keeps the row (withdrawn_at); one active vouch per pair at most."""
+
+    __tablename__ = "vouches"
+    __table_args__ = (
+        CheckConstraint("voucher_id <> vouched_id", name="not_oneself"),
+        CheckConstraint("length(reason) > 0", name="reason_not_empty"),
+        Index(
+            "uq_vouches_active_pair",
+            "voucher_id",
+            "vouched_id",
+            unique=True,
+            sqlite_where=text("withdrawn_at IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    vouched_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    voucher: Mapped[Organization] = relationship(foreign_keys=[voucher_id])
+    vouched: Mapped[Organization] = relationship(foreign_keys=[vouched_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "withdrawn"
+        return f"<Vouch {self.id} {self.voucher_id}->{self.vouched_id} {state}>"

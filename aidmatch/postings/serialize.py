@@ -26,7 +26,13 @@ def _common(obj, policy, exact: bool, near: dict | None) -> dict:
             "oblast_uk": obj.place.oblast_uk,
         },
         "location": policy.point(obj, exact),
-        "organization": {"id": org.id, "name": org.name, "verified": org.verified},
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "verified": org.verified,
+            # the badge (orgs/vouches.py), never who vouched
+            "vouched": not org.verified and policy.vouched(org.id),
+        },
         "created_at": obj.created_at,
         "updated_at": obj.updated_at,
     }
@@ -77,6 +83,10 @@ offer_to_dict = partial(posting_to_dict, _offer_fields)  # (offer, viewer, near=
 
 def page_to_dicts(page: dict, viewer, to_dict, near: dict | None = None) -> dict:
     """A list page with each row shown to this viewer (one privacy query for all rows)."""
-    exact = viewer_for(viewer).exact_ids(page["items"])
+    policy = viewer_for(viewer)
+    exact = policy.exact_ids(page["items"])
+    policy.vouched_ids(
+        obj.organization_id for obj in page["items"] if not obj.organization.verified
+    )
     items = [to_dict(obj, viewer, near=near, exact=obj.id in exact) for obj in page["items"]]
     return {**page, "items": items}

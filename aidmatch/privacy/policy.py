@@ -9,8 +9,11 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
   through: aidmatch/legs), which see it as any non-side does. The needs and offers of a suspended or rejected
   organization (orgs/lifecycle.WITHDRAWN) leave every list, map, candidate list and matching
   run, for staff too (``in_play``); staff still open each by its address, and its own members
-  still see them. A match's conversation is seen as the match is (an offer's conversation: by
-  staff, the offer's organization and the group that writes).
+  still see them. Donors also see the non-sensitive needs of an unverified group that is
+  vouched for (orgs/vouches.vouched_clause) while VOUCHED_NEEDS_SHOWN is on (the default):
+  the badge, never who vouched; sensitive needs wait for a coordinator. A match's
+  conversation is seen as the match is (an offer's conversation: by staff, the offer's
+  organization and the group that writes).
 - Exact point, delivery note and contacts: staff, the owning organization, and the other side
   of a match that is confirmed (or later: shipped, delivered). A hub on a match's route is no
   side: it gets the settlement, never the group's point, note or contact, nor what the sides
@@ -36,7 +39,7 @@ from sqlalchemy import and_, false, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
-from aidmatch.permissions import is_staff
+from aidmatch.permissions import Role, is_staff
 from aidmatch.transaction import on_retry
 
 # What a shown point is (Viewer.point's "kind"): the organization's own point, its
@@ -80,6 +83,13 @@ def read_matches_from(match_model, need_model, revealed) -> None:
     _matches.match, _matches.need, _matches.revealed = match_model, need_model, tuple(revealed)
 
 
+def _setting(name: str, default):
+    """An app setting (its default outside an app)."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
 def in_play():
     """SQL: the organization's needs and offers take part (listed, matched, run): its state is
     not withdrawn (suspended or rejected; orgs/lifecycle.py). The statement joins
@@ -101,7 +111,14 @@ class Viewer:
         self.org_id = self.user.organization_id if self.user is not None else None
         org = self.user.organization if self.user is not None else None
         self.org_verified = bool(org is not None and org.verified_at is not None)
+        # A donor sees a vouched group's non-sensitive needs (the setting, on by default).
+        self.sees_vouched = bool(
+            self.user is not None
+            and self.user.role == Role.DONOR
+            and _setting("VOUCHED_NEEDS_SHOWN", True)
+        )
         self._exact: dict[tuple[str, int], bool] = {}
+        self._vouched: dict[int, bool] = {}
 
     def __repr__(self) -> str:
         who = "staff" if self.staff else f"org {self.org_id}" if self.org_id else "public"
@@ -123,6 +140,10 @@ class Viewer:
         public = Organization.verified_at.is_not(None)
         if sensitive_column is not None and not self.org_verified:
             public = and_(public, sensitive_column.is_(False))
+        if sensitive_column is not None and self.sees_vouched:  # needs only
+            from aidmatch.orgs.vouches import vouched_clause
+
+            public = or_(public, and_(sensitive_column.is_(False), vouched_clause()))
         return or_(model.organization_id == self.org_id, public)
 
     def sees_row(self, obj, *, sensitive: bool = False) -> bool:
@@ -133,8 +154,30 @@ class Viewer:
         if self.staff or (self.org_id is not None and obj.organization_id == self.org_id):
             return True
         if obj.organization.verified_at is None:
-            return False
+            is_need = getattr(obj, "sensitive", None) is not None
+            return bool(
+                self.sees_vouched
+                and is_need
+                and not sensitive
+                and self.vouched(obj.organization_id)
+            )
         return not sensitive or self.org_verified
+
+    def vouched(self, org_id: int | None) -> bool:
+        """Whether this organization is vouched for (the badge donors see; remembered)."""
+        return org_id is not None and org_id in self.vouched_ids([org_id])
+
+    def vouched_ids(self, org_ids: Iterable[int | None]) -> set[int]:
+        """The vouched-for organizations among these (orgs/vouches.vouched_ids, in at most one
+        query; remembered for the request)."""
+        from aidmatch.orgs.vouches import vouched_ids
+
+        wanted = {i for i in org_ids if i is not None}
+        unknown = wanted - self._vouched.keys()
+        if unknown:
+            found = vouched_ids(unknown)
+            self._vouched.update({i: i in found for i in unknown})
+        return {i for i in wanted if self._vouched[i]}
 
     def matches_clause(self):
         """The SQL condition of the matches this viewer may see: staff all, others either side

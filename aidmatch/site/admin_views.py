@@ -110,6 +110,7 @@ def settings_sections(config) -> list[tuple[str, list[tuple[str, str]]]]:
                     "SESSION_IDLE_HOURS",
                     "API_TOKEN_TTL_HOURS",
                     "INVITE_TTL_DAYS",
+                    "VOUCHED_NEEDS_SHOWN",
                     "PASSWORD_MIN_LENGTH",
                     "PASSWORD_RESET_TTL_MINUTES",
                 )

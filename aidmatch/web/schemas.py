@@ -81,6 +81,9 @@ class OrgRef(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     verified = ma.fields.Boolean()
+    vouched = ma.fields.Boolean(
+        metadata={"description": "waiting for verification, vouched for by verified groups"}
+    )
 
 
 class PostingIn(ma.Schema):
