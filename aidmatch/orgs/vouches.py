@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from aidmatch.audit.operations import record
+from aidmatch.cache import remember
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.orgs.lifecycle import WITHDRAWN, OrgState
@@ -72,6 +73,20 @@ def vouched_ids(org_ids) -> set[int]:
         return set()
     stmt = select(Organization.id).where(Organization.id.in_(ids), vouched_clause())
     return set(db.session.scalars(stmt))
+
+
+def waiting_vouched_ids() -> frozenset[int]:
+    """The organizations still waiting for a coordinator that are vouched for (vouched_clause):
+    whose non-sensitive needs a donor's lists add to the verified groups'. One short query,
+    kept for the generation of the data (any vouch, withdrawal or decision starts a new one),
+    so a list's own statement carries a plain id list, not the rule's subquery per row."""
+
+    def compute() -> tuple[int, ...]:
+        waiting = Organization.verified_at.is_(None)
+        stmt = select(Organization.id).where(waiting, vouched_clause()).order_by(Organization.id)
+        return tuple(db.session.scalars(stmt))
+
+    return frozenset(remember("orgs.waiting_vouched", (), compute))
 
 
 def is_vouched(org) -> bool:

@@ -118,7 +118,7 @@ class Viewer:
             and _setting("VOUCHED_NEEDS_SHOWN", True)
         )
         self._exact: dict[tuple[str, int], bool] = {}
-        self._vouched: dict[int, bool] = {}
+        self._vouched: frozenset[int] | None = None
 
     def __repr__(self) -> str:
         who = "staff" if self.staff else f"org {self.org_id}" if self.org_id else "public"
@@ -140,10 +140,11 @@ class Viewer:
         public = Organization.verified_at.is_not(None)
         if sensitive_column is not None and not self.org_verified:
             public = and_(public, sensitive_column.is_(False))
-        if sensitive_column is not None and self.sees_vouched:  # needs only
-            from aidmatch.orgs.vouches import vouched_clause
-
-            public = or_(public, and_(sensitive_column.is_(False), vouched_clause()))
+        needs = sensitive_column is not None
+        vouched = self.waiting_vouched() if needs and self.sees_vouched else ()
+        if vouched:
+            waiting = Organization.id.in_(sorted(vouched))
+            public = or_(public, and_(sensitive_column.is_(False), waiting))
         return or_(model.organization_id == self.org_id, public)
 
     def sees_row(self, obj, *, sensitive: bool = False) -> bool:
@@ -163,21 +164,19 @@ class Viewer:
             )
         return not sensitive or self.org_verified
 
+    def waiting_vouched(self) -> frozenset[int]:
+        """The groups waiting for a coordinator that are vouched for (the badge; a donor's
+        lists add their non-sensitive needs while sees_vouched): orgs/vouches.waiting_vouched_ids,
+        read once per viewer."""
+        if self._vouched is None:
+            from aidmatch.orgs.vouches import waiting_vouched_ids
+
+            self._vouched = waiting_vouched_ids()
+        return self._vouched
+
     def vouched(self, org_id: int | None) -> bool:
-        """Whether this organization is vouched for (the badge donors see; remembered)."""
-        return org_id is not None and org_id in self.vouched_ids([org_id])
-
-    def vouched_ids(self, org_ids: Iterable[int | None]) -> set[int]:
-        """The vouched-for organizations among these (orgs/vouches.vouched_ids, in at most one
-        query; remembered for the request)."""
-        from aidmatch.orgs.vouches import vouched_ids
-
-        wanted = {i for i in org_ids if i is not None}
-        unknown = wanted - self._vouched.keys()
-        if unknown:
-            found = vouched_ids(unknown)
-            self._vouched.update({i: i in found for i in unknown})
-        return {i for i in wanted if self._vouched[i]}
+        """Whether this organization, waiting for a coordinator, shows donors the badge."""
+        return org_id is not None and org_id in self.waiting_vouched()
 
     def matches_clause(self):
         """The SQL condition of the matches this viewer may see: staff all, others either side
