@@ -408,9 +408,13 @@ def test_the_money_shortfalls_and_the_network(money_world, login_as, switch, cli
     assert "Less arrived than was pledged 1 UAH1,000.00" in words
     assert "Not confirmed received in time (still missing) 1 UAH4,000.00" in words
     assert "Groups it reached 1" in words  # UAH: the Lviv medics
+    assert "Money per month, in UAH" in words and "Money per month, in EUR" in words
     switch(make_user(Role.COORDINATOR))
     network = client.get("/reports/network", query_string={**Q3, "lang": "en"})
     html = network.get_data(as_text=True).replace("\xa0", " ")
     assert "UAH7,000.00" in html and "Diesel, 200 l" in html and "Quiet Money Group" not in html
+    # The per-month chart: August's 4,000.00 pledged, 3,000.00 arrived, 3,500.00 spent.
+    assert 'id="chart-money-UAH-title"' in html
+    assert "August 2026: Pledged UAH4,000.00, Received UAH3,000.00, Spent UAH3,500.00" in html
     other = client.get(f"/reports/org/{money_world['other'].id}", query_string={**Q3, "lang": "en"})
     assert "Diesel" not in other.get_data(as_text=True)

@@ -10,13 +10,13 @@ Amounts stay whole minor units until amounts.money writes them in the report's l
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from aidmatch.extensions import db
-from aidmatch.money.amounts import money
+from aidmatch.money.amounts import add_months, money
 from aidmatch.money.models import Installment, MoneyPledge, PledgeStatus
 from aidmatch.money.spending import is_late, received_late, spending_of, took_money, totals
 from aidmatch.needs.models import Need
@@ -162,10 +162,41 @@ def money_section(
             entry = part(str(inst.pledge.currency))["shortfalls"]
             row = entry.setdefault(found[0], [0, 0])
             row[0], row[1] = row[0] + 1, row[1] + found[1]
-    return [_words(parts[c], lang) for c in sorted(parts)]
+    by_month = _per_month(org, needs, period, cutoff)
+    return [_words(parts[c], lang, by_month.get(c, {})) for c in sorted(parts)]
 
 
-def _words(entry: dict, lang: str) -> dict:
+def _per_month(org, needs, period: Period, cutoff: datetime) -> dict[str, dict[str, list]]:
+    """{currency: {"pledged": [...], "received": [...], "spent": [...]}}, one value per month
+    of the period (money's totals over each month's part of it, before the cutoff)."""
+    found: dict[str, dict[str, list]] = {}
+    months = period.months()
+    for i, month in enumerate(months):
+        year, number = int(month[:4]), int(month[5:7])
+        first = max(date(year, number, 1), period.start)
+        last = min(add_months(date(year, number, 1), 1) - timedelta(days=1), period.end)
+        since = datetime.combine(first, time.min, tzinfo=UTC)
+        until = min(datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC), cutoff)
+        sums = totals(
+            needs,
+            pledged_by=org.id if org is not None else None,
+            statuses=(PledgeStatus.CONFIRMED,),
+            due_between=(first, last),
+            received_between=(since, max(since, until)),
+            spent_between=(first, last),
+            reported_before=cutoff,
+        )
+        for by_currency in sums.values():
+            for currency, figures in by_currency.items():
+                entry = found.setdefault(
+                    currency, {key: [0] * len(months) for key in ("pledged", "received", "spent")}
+                )
+                for key, values in entry.items():
+                    values[i] += figures[key]
+    return found
+
+
+def _words(entry: dict, lang: str, by_month: dict[str, list]) -> dict:
     """The currency's part with its amounts and places written for the report's language."""
     currency = entry["currency"]
     oblasts = sorted(
@@ -197,4 +228,5 @@ def _words(entry: dict, lang: str) -> dict:
         "oblasts": oblasts,
         "bought": entry["bought"],
         "shortfalls": shortfalls,
+        "by_month": by_month,
     }

@@ -225,6 +225,11 @@ def _money(pdf: FPDF, report: dict) -> None:
             _table(pdf, [_("Cause"), _("Months"), _("Amount")], rows, (100, 25, 55))
         else:
             _text(pdf, _("No month fell short in this period."))
+        if part["chart"]:
+            if pdf.get_y() > 200:
+                pdf.add_page()
+            _h2(pdf, part["chart"]["title"])
+            _draw_columns(pdf, part["chart"])
 
 
 def _months(pdf: FPDF, report: dict) -> None:
@@ -241,6 +246,7 @@ def _draw_columns(pdf: FPDF, chart: dict) -> None:
     top = pdf.get_y() + 4
     base = top + height
     labels, series = chart["labels"], chart["series"]
+    words = chart.get("words", local_number)
     peak = max((v for s in series for v in s.values), default=0)
     slot = width / max(1, len(labels))
     bar = min(14.0, (slot - 4) / max(1, len(series)))
@@ -256,7 +262,7 @@ def _draw_columns(pdf: FPDF, chart: dict) -> None:
             pdf.rect(x0 + j * bar, base - h, bar - 0.8, max(h, 0.2), style="F")
             if value:
                 pdf.set_xy(x0 + j * bar - 4, base - h - 4)
-                pdf.cell(bar + 8, 4, local_number(value), align="C")
+                pdf.cell(bar + 8, 4, words(value), align="C")
         pdf.set_xy(left + i * slot, base + 1)
         pdf.cell(slot, 4, label, align="C")
     y = base + 7

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from aidmatch.db import utcnow
+from aidmatch.money.amounts import money
 from aidmatch.orgs.models import Organization
 from aidmatch.reports import funds
 from aidmatch.reports.data import build_report
@@ -32,7 +33,31 @@ def money_section(org: Organization | None, period: Period, lang: str) -> list[d
     """The money part of the report: per currency, what the collective (or, for None, the
     network) pledged, what the groups confirmed they received and what it bought, per oblast,
     and the months that fell short (reports/funds.py); [] when no money was pledged."""
-    return funds.money_section(org, period, cutoff(), lang, utcnow().date())
+    parts = funds.money_section(org, period, cutoff(), lang, utcnow().date())
+    labels = [local_month(month) for month in period.months()]
+    for part in parts:
+        currency = part["currency"]
+        if not part["by_month"]:
+            part["chart"] = None
+            continue
+        title = str(_l("Money per month, in %(currency)s", currency=currency))
+        series = [
+            Series(str(_l("Pledged")), part["by_month"]["pledged"]),
+            Series(str(_l("Received")), part["by_month"]["received"]),
+            Series(str(_l("Spent")), part["by_month"]["spent"]),
+        ]
+
+        def words(minor: int, currency=currency) -> str:
+            return money(minor, currency)
+
+        part["chart"] = {
+            "title": title,
+            "labels": labels,
+            "series": series,
+            "words": words,
+            "svg": column_chart(f"chart-money-{currency}", title, labels, series, words),
+        }
+    return parts
 
 
 def quantities(by_unit: dict[str, int]) -> str:
