@@ -418,3 +418,34 @@ def test_the_money_shortfalls_and_the_network(money_world, login_as, switch, cli
     assert "August 2026: Pledged UAH4,000.00, Received UAH3,000.00, Spent UAH3,500.00" in html
     other = client.get(f"/reports/org/{money_world['other'].id}", query_string={**Q3, "lang": "en"})
     assert "Diesel" not in other.get_data(as_text=True)
+
+
+def test_each_month_that_fell_short_has_its_cause(app):
+    """funds._cause: missing after the late limit, confirmed late (flagged by the job), less
+    than pledged, stopped by the collective; on time and in full, or not yet late: none; a
+    month confirmed after the cutoff reads as not confirmed yet."""
+    from datetime import timedelta
+
+    from aidmatch.money.models import Installment, PledgeStatus
+    from aidmatch.reports.funds import _cause
+
+    today, cutoff = date(2026, 10, 20), at(10, 12)
+
+    def month(due, received=None, amount=None, flagged=None, status=PledgeStatus.CONFIRMED):
+        pledge = MoneyPledge(status=status)
+        return Installment(pledge=pledge, due_on=due, amount_expected_minor=1000,
+                           received_at=received, amount_received_minor=amount,
+                           late_flagged_at=flagged)  # fmt: skip
+
+    assert _cause(month(date(2026, 9, 1)), cutoff, today) == ("missed", 1000)
+    assert _cause(month(today - timedelta(days=3)), cutoff, today) is None  # not late yet
+    assert _cause(month(date(2026, 9, 1), at(9, 20), 1000, at(9, 9)), cutoff, today) == (
+        "late",
+        1000,
+    )
+    assert _cause(month(date(2026, 9, 1), at(9, 2), 700), cutoff, today) == ("less", 300)
+    assert _cause(month(date(2026, 9, 1), at(9, 2), 1000), cutoff, today) is None
+    stopped = month(date(2026, 9, 1), status=PledgeStatus.CANCELLED)
+    assert _cause(stopped, cutoff, today) == ("stopped", 1000)
+    after = month(date(2026, 9, 1), at(10, 15), 1000)  # confirmed after the cutoff
+    assert _cause(after, cutoff, today) is None  # not late by the rule: it was received

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from aidmatch.extensions import db
 from aidmatch.money.amounts import add_months, money
@@ -78,6 +79,7 @@ def _months_due(org: Organization | None, ids, period: Period) -> list[Installme
             Installment.due_on.between(period.start, period.end),
         )
         .order_by(Installment.id)
+        .options(contains_eager(Installment.pledge))
     )
     if org is not None:
         query = query.where(MoneyPledge.organization_id == org.id)
