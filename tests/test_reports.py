@@ -15,6 +15,7 @@ from aidmatch.extensions import db
 from aidmatch.jobs.queue import drain
 from aidmatch.legs.models import Leg, LegStatus
 from aidmatch.matches.models import Match, MatchSource, MatchStatus
+from aidmatch.money.models import MoneyPledge
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
 from aidmatch.receipts.models import Condition, Receipt, ReceiptLink
@@ -311,3 +312,140 @@ def test_a_period_left_open_is_filled_in():
     assert parse_period({"from": "2024-02-10"}) == Period(date(2024, 2, 10), date(2025, 2, 9))
     assert parse_period({"to": "2026-05-20"}) == Period(date(2026, 4, 1), date(2026, 5, 20))
     assert parse_period({"from": "", "to": " 2026-01-05 "}).start == date(2026, 1, 1)
+
+
+@pytest.fixture
+def money_world(world):
+    """The collective's money in the quarter: 4,000.00 UAH a month for three months to the Lviv
+    medics (July's arrived, August's 1,000.00 short, September's missing), what it bought
+    (diesel, reported in August; a generator reported today, after the cutoff), and 100.00 EUR
+    once to a group that does not want to be named, which bought water filters with it."""
+    from sqlalchemy import update
+
+    from aidmatch.money.models import Installment, SpendingReport
+    from aidmatch.money.operations import confirm_received, decide, pledge, set_cost
+    from aidmatch.money.spending import report_spending
+    from tests.money_helpers import make_money
+
+    coordinator = make_user(Role.COORDINATOR)
+    medic = make_user(Role.ORGANIZER, org=world["lviv"], org_role="owner")
+    need = make_need(world["lviv"], medic, make_place("Lvivske", oblast="Lviv Oblast"),
+                     title="Secret fuel title")  # fmt: skip
+    made = make_money(need, medic, world["member"], coordinator)
+    months = db.session.get(MoneyPledge, made["pledge_id"][0]).installments
+    confirm_received(months[0], medic, 400_000)
+    confirm_received(months[1], medic, 300_000)
+    for inst, due, received in zip(months, (7, 8, 9), (at(7, 12), at(8, 14), None), strict=True):
+        values = {"due_on": date(2026, due, 10)}
+        if received is not None:
+            values.update(received_at=received, received_on=received.date())
+        db.session.execute(update(Installment).where(Installment.id == inst.id).values(**values))
+    db.session.execute(
+        update(SpendingReport).where(SpendingReport.id == made["report_id"][0])
+        .values(created_at=at(8, 20), spent_on=date(2026, 8, 18))
+    )  # fmt: skip
+    late = report_spending(need, medic, 900_000, "UAH", "Generator bought late")
+    late.spent_on = date(2026, 9, 25)  # in the quarter, but reported after the cutoff
+
+    quiet = make_org("Quiet Money Group", public_name=False)
+    keeper = make_user(Role.ORGANIZER, org=quiet, org_role="owner")
+    water = make_need(quiet, keeper, make_place("Dniprove", oblast="Dnipropetrovsk Oblast"))
+    set_cost(water, keeper, 10_000, "EUR")
+    once = pledge(water, world["member"], 10_000, "EUR")
+    decide(once, coordinator, True)
+    confirm_received(once.installments[0], keeper, 10_000)
+    bought = report_spending(water, keeper, 10_000, "EUR", "Water filters, 4 pcs")
+    db.session.execute(
+        update(Installment).where(Installment.pledge_id == once.id)
+        .values(due_on=date(2026, 9, 1), received_at=at(9, 3), received_on=date(2026, 9, 3))
+    )  # fmt: skip
+    db.session.execute(
+        update(SpendingReport).where(SpendingReport.id == bought.id)
+        .values(created_at=at(9, 10), spent_on=date(2026, 9, 8))
+    )  # fmt: skip
+    db.session.commit()
+    return world
+
+
+# (language, pledged, received, spent, 1,000.00 short, EUR received, the late cause's words)
+MONEY = {
+    "en": ("UAH12,000.00", "UAH7,000.00", "UAH3,500.00", "UAH1,000.00", "€100.00"),
+    "de": ("12.000,00 UAH", "7.000,00 UAH", "3.500,00 UAH", "1.000,00 UAH", "100,00 €"),
+    "uk": ("12 000,00 ₴", "7 000,00 ₴", "3 500,00 ₴", "1 000,00 ₴", "100,00 EUR"),
+}
+
+
+@pytest.mark.parametrize("lang", list(MONEY))
+def test_the_report_shows_the_collectives_money(money_world, login_as, lang):
+    """Per currency: pledged, received, spent and what it bought, with the months that fell
+    short, on the page and in the PDF; not the purchase reported after the cutoff, nor the
+    name of the group that did not allow it, nor a need's title or settlement."""
+    pledged, received, spent, short, euros = MONEY[lang]
+    client = login_as(money_world["member"])
+    oid = money_world["donor"].id
+    page = client.get(f"/reports/org/{oid}", query_string={**Q3, "lang": lang})
+    html = re.sub(r"[\u00a0\u202f]", " ", page.get_data(as_text=True))
+    pdf = client.get(f"/reports/org/{oid}.pdf", query_string={**Q3, "lang": lang})
+    words = " ".join(pdf_text(pdf.get_data()).split())
+    for text in (html, words):
+        for amount in (pledged, received, spent, short, euros):
+            assert amount in text, (amount, lang)
+        assert "Diesel, 200 l" in text and "Water filters, 4 pcs" in text
+        assert "Generator bought late" not in text and "UAH9,000.00" not in text
+        assert "Lviv Named Medics" in text
+        assert "Quiet Money Group" not in text
+        assert "Secret fuel title" not in text and "Lvivske" not in text
+        assert "Dniprove" not in text
+
+
+def test_the_money_shortfalls_and_the_network(money_world, login_as, switch, client):
+    """In English: each month that fell short by its cause; another collective's report shows
+    no money; the network's report shows the collective's."""
+    member = login_as(money_world["member"])
+    oid = money_world["donor"].id
+    body = member.get(f"/reports/org/{oid}.pdf", query_string={**Q3, "lang": "en"})
+    words = " ".join(pdf_text(body.get_data()).split())
+    assert "Less arrived than was pledged 1 UAH1,000.00" in words
+    assert "Not confirmed received in time (still missing) 1 UAH4,000.00" in words
+    assert "Groups it reached 1" in words  # UAH: the Lviv medics
+    assert "Money per month, in UAH" in words and "Money per month, in EUR" in words
+    switch(make_user(Role.COORDINATOR))
+    network = client.get("/reports/network", query_string={**Q3, "lang": "en"})
+    html = network.get_data(as_text=True).replace("\xa0", " ")
+    assert "UAH7,000.00" in html and "Diesel, 200 l" in html and "Quiet Money Group" not in html
+    # The per-month chart: August's 4,000.00 pledged, 3,000.00 arrived, 3,500.00 spent.
+    assert 'id="chart-money-UAH-title"' in html
+    assert "August 2026: Pledged UAH4,000.00, Received UAH3,000.00, Spent UAH3,500.00" in html
+    other = client.get(f"/reports/org/{money_world['other'].id}", query_string={**Q3, "lang": "en"})
+    assert "Diesel" not in other.get_data(as_text=True)
+
+
+def test_each_month_that_fell_short_has_its_cause(app):
+    """funds._cause: missing after the late limit, confirmed late (flagged by the job), less
+    than pledged, stopped by the collective; on time and in full, or not yet late: none; a
+    month confirmed after the cutoff reads as not confirmed yet."""
+    from datetime import timedelta
+
+    from aidmatch.money.models import Installment, PledgeStatus
+    from aidmatch.reports.funds import _cause
+
+    today, cutoff = date(2026, 10, 20), at(10, 12)
+
+    def month(due, received=None, amount=None, flagged=None, status=PledgeStatus.CONFIRMED):
+        pledge = MoneyPledge(status=status)
+        return Installment(pledge=pledge, due_on=due, amount_expected_minor=1000,
+                           received_at=received, amount_received_minor=amount,
+                           late_flagged_at=flagged)  # fmt: skip
+
+    assert _cause(month(date(2026, 9, 1)), cutoff, today) == ("missed", 1000)
+    assert _cause(month(today - timedelta(days=3)), cutoff, today) is None  # not late yet
+    assert _cause(month(date(2026, 9, 1), at(9, 20), 1000, at(9, 9)), cutoff, today) == (
+        "late",
+        1000,
+    )
+    assert _cause(month(date(2026, 9, 1), at(9, 2), 700), cutoff, today) == ("less", 300)
+    assert _cause(month(date(2026, 9, 1), at(9, 2), 1000), cutoff, today) is None
+    stopped = month(date(2026, 9, 1), status=PledgeStatus.CANCELLED)
+    assert _cause(stopped, cutoff, today) == ("stopped", 1000)
+    after = month(date(2026, 9, 1), at(10, 15), 1000)  # confirmed after the cutoff
+    assert _cause(after, cutoff, today) is None  # not late by the rule: it was received

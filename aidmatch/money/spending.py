@@ -114,21 +114,28 @@ def confirmed_pledges(need_id: int) -> list[MoneyPledge]:
     return list(
         db.session.scalars(
             select(MoneyPledge)
-            .where(
-                MoneyPledge.need_id == need_id,
-                MoneyPledge.decided_at.is_not(None),
-                MoneyPledge.status != PledgeStatus.REJECTED,
-            )  # fmt: skip
+            .where(MoneyPledge.need_id == need_id, took_money())
             .order_by(MoneyPledge.id)
         )
     )
 
 
-def spending_of(need_ids, before: datetime | None = None) -> list[SpendingReport]:
-    """The spending reports on these needs, oldest first (only those made before `before`)."""
+def took_money():
+    """SQL: a pledge a coordinator confirmed, still running or stopped since (money may have
+    arrived on it); not a rejected or undecided one."""
+    return and_(MoneyPledge.decided_at.is_not(None), MoneyPledge.status != PledgeStatus.REJECTED)
+
+
+def spending_of(
+    need_ids, before: datetime | None = None, spent_between: tuple[date, date] | None = None
+) -> list[SpendingReport]:
+    """The spending reports on these needs, oldest first (only those made before `before`, of
+    purchases between two days, both included, where given)."""
     stmt = select(SpendingReport).where(SpendingReport.need_id.in_(list(need_ids)))
     if before is not None:
         stmt = stmt.where(SpendingReport.created_at < before)
+    if spent_between is not None:
+        stmt = stmt.where(SpendingReport.spent_on.between(*spent_between))
     return list(db.session.scalars(stmt.order_by(SpendingReport.spent_on, SpendingReport.id)))
 
 
@@ -149,10 +156,23 @@ def visible_receipt(user, report_id) -> SpendingReport:
     return report
 
 
-def totals(need_ids) -> dict[int, dict[str, dict[str, int]]]:
+def totals(
+    need_ids,
+    *,
+    pledged_by: int | None = None,
+    statuses=ACTIVE,
+    due_between: tuple[date, date] | None = None,
+    received_between: tuple[datetime, datetime] | None = None,
+    spent_between: tuple[date, date] | None = None,
+    reported_before: datetime | None = None,
+) -> dict[int, dict[str, dict[str, int]]]:
     """{need id: {currency: {"pledged", "received", "spent"}}} in minor units: pledged is what
-    the active pledges expect in all their months, received what the group confirmed, spent
-    what it reported; three GROUP BY queries for any number of needs."""
+    the pledges in `statuses` (active ones by default) expect in all their months, received
+    what the group confirmed, spent what it reported; three GROUP BY queries for any number of
+    needs. A report narrows them (each bound optional): the pledges of one collective
+    (pledged_by, pledged and received), the months due between two days (both included), the
+    money confirmed received between two moments (the second excluded), the purchases made
+    between two days and reported before a moment (the publication cutoff)."""
     ids = list(need_ids)
     found: dict[int, dict[str, dict[str, int]]] = {i: {} for i in ids}
     if not ids:
@@ -168,18 +188,30 @@ def totals(need_ids) -> dict[int, dict[str, dict[str, int]]]:
     base = select(MoneyPledge.need_id, MoneyPledge.currency).join(
         Installment, Installment.pledge_id == MoneyPledge.id
     )
+    if pledged_by is not None:
+        base = base.where(MoneyPledge.organization_id == pledged_by)
     group = (MoneyPledge.need_id, MoneyPledge.currency)
+    pledged = base.where(MoneyPledge.need_id.in_(ids), MoneyPledge.status.in_(statuses))
+    if due_between is not None:
+        pledged = pledged.where(Installment.due_on.between(*due_between))
+    received = base.where(MoneyPledge.need_id.in_(ids), Installment.received_at.is_not(None))
+    if received_between is not None:
+        since, until = received_between
+        received = received.where(Installment.received_at >= since, Installment.received_at < until)
+    spent = select(
+        SpendingReport.need_id, SpendingReport.currency, func.sum(SpendingReport.amount_minor)
+    ).where(SpendingReport.need_id.in_(ids))
+    if spent_between is not None:
+        spent = spent.where(SpendingReport.spent_on.between(*spent_between))
+    if reported_before is not None:
+        spent = spent.where(SpendingReport.created_at < reported_before)
     add(db.session.execute(
-        base.add_columns(func.sum(Installment.amount_expected_minor))
-        .where(MoneyPledge.need_id.in_(ids), MoneyPledge.status.in_(ACTIVE)).group_by(*group)
+        pledged.add_columns(func.sum(Installment.amount_expected_minor)).group_by(*group)
     ), "pledged")  # fmt: skip
     add(db.session.execute(
-        base.add_columns(func.sum(Installment.amount_received_minor))
-        .where(MoneyPledge.need_id.in_(ids), and_(Installment.received_at.is_not(None)))
-        .group_by(*group)
+        received.add_columns(func.sum(Installment.amount_received_minor)).group_by(*group)
     ), "received")  # fmt: skip
     add(db.session.execute(
-        select(SpendingReport.need_id, SpendingReport.currency, func.sum(SpendingReport.amount_minor))
-        .where(SpendingReport.need_id.in_(ids)).group_by(SpendingReport.need_id, SpendingReport.currency)
+        spent.group_by(SpendingReport.need_id, SpendingReport.currency)
     ), "spent")  # fmt: skip
     return {k: dict(sorted(v.items())) for k, v in found.items()}

@@ -72,6 +72,8 @@ def render_pdf(report: dict, progress: Callable[[int], None] | None = None) -> b
         _shortfalls(pdf, report)
         tell(60)
         _months(pdf, report)
+        tell(80)
+        _money(pdf, report)
         tell(90)
         return bytes(pdf.output())
 
@@ -175,6 +177,61 @@ def _shortfalls(pdf: FPDF, report: dict) -> None:
     _table(pdf, [_("Cause"), _("Matches"), _("Quantity")], rows, (100, 25, 55))
 
 
+def _money(pdf: FPDF, report: dict) -> None:
+    """The money part (reports/funds.money_section), a section per currency."""
+    if not report["money"]:
+        return
+    _h2(pdf, _("Money"))
+    _text(
+        pdf,
+        _(
+            "Pledged: the months of confirmed pledges due in this period. Received: what the "
+            "groups confirmed in it. What the money bought is each group's report for the need, "
+            "which other collectives may have funded too. aidmatch never holds, moves or "
+            "processes money."
+        ),
+        8,
+    )
+    for part in report["money"]:
+        _h2(pdf, _("Money in %(currency)s", currency=part["currency"]))
+        rows = [
+            [_("Pledged"), part["pledged"]],
+            [_("Received (confirmed by the groups)"), part["received"]],
+            [_("Spent (reported by the groups)"), part["spent"]],
+            [_("Groups it reached"), part["groups"]],
+        ]
+        _table(pdf, [_("What"), _("How much")], rows, (90, 90))
+        if part["named_groups"]:
+            _text(pdf, _("Groups named: %(names)s", names=", ".join(part["named_groups"])), 9)
+        if part["oblasts"]:
+            pdf.ln(2)
+            rows = [[r["name"], r["groups"], r["received"], r["spent"]] for r in part["oblasts"]]
+            header = [_("Oblast"), _("Groups"), _("Received"), _("Spent")]
+            _table(pdf, header, rows, (60, 30, 45, 45))
+        _h2(pdf, _("What the money bought"))
+        if part["bought"]:
+            rows = [
+                [r["week"], r["oblast"], r["group"] or "—",
+                 r["what"] or _("(a sensitive need: not shown)"), r["amount"]]
+                for r in part["bought"]
+            ]  # fmt: skip
+            header = [_("Week of"), _("Oblast"), _("Group"), _("What"), _("Amount")]
+            _table(pdf, header, rows, (25, 35, 35, 50, 35))
+        else:
+            _text(pdf, _("No purchase reported for this period yet."))
+        _h2(pdf, _("Months that fell short"))
+        if part["shortfalls"]:
+            rows = [[r["words"], r["count"], r["amount"]] for r in part["shortfalls"]]
+            _table(pdf, [_("Cause"), _("Months"), _("Amount")], rows, (100, 25, 55))
+        else:
+            _text(pdf, _("No month fell short in this period."))
+        if part["chart"]:
+            if pdf.get_y() > 200:
+                pdf.add_page()
+            _h2(pdf, part["chart"]["title"])
+            _draw_columns(pdf, part["chart"])
+
+
 def _months(pdf: FPDF, report: dict) -> None:
     for chart in report["charts"]:
         if pdf.get_y() > 200:
@@ -189,6 +246,7 @@ def _draw_columns(pdf: FPDF, chart: dict) -> None:
     top = pdf.get_y() + 4
     base = top + height
     labels, series = chart["labels"], chart["series"]
+    words = chart.get("words", local_number)
     peak = max((v for s in series for v in s.values), default=0)
     slot = width / max(1, len(labels))
     bar = min(14.0, (slot - 4) / max(1, len(series)))
@@ -204,7 +262,7 @@ def _draw_columns(pdf: FPDF, chart: dict) -> None:
             pdf.rect(x0 + j * bar, base - h, bar - 0.8, max(h, 0.2), style="F")
             if value:
                 pdf.set_xy(x0 + j * bar - 4, base - h - 4)
-                pdf.cell(bar + 8, 4, local_number(value), align="C")
+                pdf.cell(bar + 8, 4, words(value), align="C")
         pdf.set_xy(left + i * slot, base + 1)
         pdf.cell(slot, 4, label, align="C")
     y = base + 7

@@ -1,5 +1,5 @@
-"""A whole report in one language: the goods part (queries + data), the money part (the hook
-below), its words and charts. The page (views.py) and the PDF (pdf.py) show the same dict."""
+"""A whole report in one language: the goods part (queries + data), the money part
+(funds.py, through money_section), its words and charts. The page (views.py) and the PDF (pdf.py) show the same dict."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from aidmatch.db import utcnow
+from aidmatch.money.amounts import money
 from aidmatch.orgs.models import Organization
+from aidmatch.reports import funds
 from aidmatch.reports.data import build_report
 from aidmatch.reports.period import Period
 from aidmatch.reports.queries import cutoff, goods_records
@@ -26,14 +29,35 @@ CAUSE_WORDS = {
 }
 
 
-def money_section(org: Organization | None, period: Period) -> list:
-    """The money part of the report: what the collective (or, for None, the network) pledged,
-    what the groups confirmed they received and what it bought, per oblast and month.
+def money_section(org: Organization | None, period: Period, lang: str) -> list[dict]:
+    """The money part of the report: per currency, what the collective (or, for None, the
+    network) pledged, what the groups confirmed they received and what it bought, per oblast,
+    and the months that fell short (reports/funds.py); [] when no money was pledged."""
+    parts = funds.money_section(org, period, cutoff(), lang, utcnow().date())
+    labels = [local_month(month) for month in period.months()]
+    for part in parts:
+        currency = part["currency"]
+        if not part["by_month"]:
+            part["chart"] = None
+            continue
+        title = str(_l("Money per month, in %(currency)s", currency=currency))
+        series = [
+            Series(str(_l("Pledged")), part["by_month"]["pledged"]),
+            Series(str(_l("Received")), part["by_month"]["received"]),
+            Series(str(_l("Spent")), part["by_month"]["spent"]),
+        ]
 
-    HOOK for money pledges (aidmatch issue 18, MoneyPledge): filled in when pledges are
-    merged; until then a report has no money section (an empty list: the page and the PDF show
-    nothing for it). Each item it returns is a dict the templates and pdf.py will show."""
-    return []
+        def words(minor: int, currency=currency) -> str:
+            return money(minor, currency)
+
+        part["chart"] = {
+            "title": title,
+            "labels": labels,
+            "series": series,
+            "words": words,
+            "svg": column_chart(f"chart-money-{currency}", title, labels, series, words),
+        }
+    return parts
 
 
 def quantities(by_unit: dict[str, int]) -> str:
@@ -66,7 +90,7 @@ def make_report(org: Organization | None, period: Period, lang: str) -> dict:
             "cutoff": cutoff(),
             "delay_days": current_app.config["TRANSPARENCY_DELAY_DAYS"],
             "goods": goods,
-            "money": money_section(org, period),
+            "money": money_section(org, period, lang),
             "totals_words": {
                 "given": quantities(goods["totals"]["given"]),
                 "arrived": quantities(goods["totals"]["arrived"]),
