@@ -225,11 +225,13 @@ def test_who_may_open_which_report(world, switch, client):
         ({"from": "2025-01-01", "to": "2026-09-30"}, "A report covers at most one year"),
         ({"from": "1.7.2026", "to": "2026-09-30"}, "Write the date as YYYY-MM-DD"),
         ({"from": "2026-07-01", "to": "2999-01-01"}, "The period cannot end after today."),
-        ({"lang": "fr"}, "Choose a language: uk, en or de."),
+        # no language of ours asked: the refusal is in the member's own (uk)
+        ({"lang": "fr"}, "Оберіть мову: uk, en або de."),
     ],
 )
 def test_a_bad_period_is_refused_with_its_reason(world, login_as, args, message):
-    """The page answers 422 with the message; the PDF too, and makes nothing."""
+    """The page answers 422 with the message in the report's language; the PDF's address
+    answers with the same page (its form to mend the period), and makes nothing."""
     client = login_as(world["member"])
     oid = world["donor"].id
     page = client.get(f"/reports/org/{oid}", query_string={"lang": "en", **args})

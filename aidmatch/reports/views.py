@@ -74,9 +74,12 @@ def _page(org: Organization | None) -> str:
         )  # fmt: skip
 
 
-def _pdf(org: Organization | None, name: str) -> Response:
+def _pdf(org: Organization | None, name: str) -> Response | tuple[str, int]:
     lang = report_language()
-    period = parse_period(request.args)  # a refusal: the error page (422) with its message
+    try:
+        period = parse_period(request.args)
+    except Invalid:
+        return _page(org)  # the report's page with the refusal and its form (422), no PDF
     body = render_pdf(make_report(org, period, lang))
     return Response(
         body,
