@@ -1,27 +1,24 @@
 """flask seed-demo: what it makes, where, in which quantities, and that it makes it once.
 
 Seeding hashes ~50 passwords with Argon2 (seconds), so this module seeds one database of its
-own once and the tests read it; only the determinism test seeds again, with a cheap hash.
+own once (tests/demo_world.py) and the tests read it; only the determinism test seeds again,
+with a cheap hash.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from dataclasses import dataclass
-from datetime import date
+from datetime import timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import make_url
 
 from aidmatch.audit.models import AuditEvent
 from aidmatch.auth.models import User
 from aidmatch.categories.models import Category, Unit
-from aidmatch.db import utcnow
-from aidmatch.demo.data import ITEMS
-from aidmatch.demo.deliveries import DELIVERIES
+from aidmatch.demo.data import HUBS, ITEMS
+from aidmatch.demo.deliveries import DELIVERIES, seed_deliveries
+from aidmatch.demo.field import RECURRING_BY, VOUCHED, VOUCHERS, seed_field
+from aidmatch.demo.funds import COLLECTIVE, FUNDRAISER, MONTHS
 from aidmatch.demo.seeding import (
     ADMIN_EMAIL,
     COORDINATOR_EMAIL,
@@ -32,15 +29,26 @@ from aidmatch.demo.seeding import (
 )
 from aidmatch.extensions import db
 from aidmatch.geo import coarse_point, haversine_km
+from aidmatch.legs.models import Leg, LegStatus
 from aidmatch.matches.models import Match, MatchStatus
+from aidmatch.money.models import (
+    Cadence,
+    Fundraiser,
+    MoneyPledge,
+    NeedCost,
+    PledgeStatus,
+    SpendingReport,
+)
 from aidmatch.needs.models import URGENCY_RANK, Need, Urgency
 from aidmatch.notify.models import Notification
 from aidmatch.offers.models import Offer
-from aidmatch.orgs.models import Organization, OrgKind
+from aidmatch.orgs.models import Organization, OrgKind, Vouch
+from aidmatch.orgs.vouches import is_vouched
 from aidmatch.permissions import Role
 from aidmatch.places.models import Place
+from aidmatch.recurring.models import Every, Recurrence
 from aidmatch.runs.models import MatchingRun, RunStatus
-from tests.conftest import create_pg_database, drop_pg_database, make_test_app, upgrade_and_load
+from tests.demo_world import count, fingerprint, seeded_database
 
 FRONT_OBLASTS = {
     "Kharkiv Oblast",
@@ -54,68 +62,10 @@ FRONT_OBLASTS = {
 MAX_BY_UNIT = {Unit.PCS: 5_000, Unit.KG: 50_000, Unit.L: 100_000, Unit.EUR: 100_000}
 
 
-@dataclass
-class Seeded:
-    app: Flask
-    output: str
-    exit_code: int
-    today: date
-    fingerprint: tuple
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def _fingerprint(today: date) -> tuple:
-    """What the demo made, without ids and creation times (which differ between runs)."""
-    orgs = db.session.execute(
-        select(
-            Organization.name,
-            Organization.kind,
-            Organization.contact,
-            Organization.verified_at.is_not(None),
-            Organization.public_name,
-            Place.code,
-        ).join(Place)
-    ).all()
-    users = db.session.execute(select(User.email, User.display_name, User.role)).all()
-    needs = [
-        (n.organization.name, n.title, n.description, n.category.slug, n.quantity, n.urgency,
-         n.needed_by and (n.needed_by - today).days, n.sensitive, n.delivery_note, n.lat, n.lon)
-        for n in db.session.scalars(select(Need))
-    ]  # fmt: skip
-    offers = [
-        (o.organization.name, o.title, o.description, o.category.slug, o.quantity,
-         o.delivery_radius_km, o.available_until and (o.available_until - today).days,
-         o.place.code, o.lat, o.lon)
-        for o in db.session.scalars(select(Offer))
-    ]  # fmt: skip
-    return tuple(sorted(map(tuple, rows)) for rows in (orgs, users, needs, offers))
-
-
 @pytest.fixture(scope="module")
 def seeded(template_database, tmp_path_factory):
-    """A database of this module's own with the gazetteer, seeded once through the CLI."""
-    if template_database.startswith("sqlite"):
-        target = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-        shutil.copyfile(make_url(template_database).database, target)
-        url = f"sqlite:///{target}"
-    else:
-        url = create_pg_database(os.environ["TEST_DATABASE_URL"], prefix="aidmatch_demo")
-        upgrade_and_load(url)
-    app = make_test_app(url)
-    with app.app_context():
-        assert _count(Place) > 0, "the gazetteer is not loaded into the test database"
-        today = utcnow().date()
-        result = app.test_cli_runner().invoke(args=["seed-demo"])
-        state = Seeded(app, result.output, result.exit_code, today, _fingerprint(today))
-        db.session.remove()
-    yield state
-    with app.app_context():
-        db.engine.dispose()
-    if not url.startswith("sqlite"):
-        drop_pg_database(url)
+    """This module's own database, seeded once through the CLI (tests/demo_world.py)."""
+    yield from seeded_database(template_database, tmp_path_factory)
 
 
 @pytest.fixture
@@ -134,6 +84,7 @@ def test_seed_demo_reports_what_it_made_and_the_logins(demo):
         assert email in demo.output
     assert COORDINATOR_EMAIL in demo.output and ADMIN_EMAIL in demo.output
     assert demo_email("kupiansk-medics") in demo.output
+    assert f"Public fundraiser page, no login needed: /f/{FUNDRAISER['slug']}" in demo.output
 
 
 def test_counts_are_in_the_expected_ranges(demo):
@@ -147,9 +98,10 @@ def test_counts_are_in_the_expected_ranges(demo):
     assert 25 <= frontline <= 35
     assert 15 <= donor_side <= 25
     assert kinds.get(OrgKind.DONOR_COLLECTIVE) and kinds.get(OrgKind.SUPPLY_COLLECTIVE)
-    assert 250 <= _count(Need) <= 350
-    assert 120 <= _count(Offer) <= 180
-    assert _count(User) == frontline + donor_side + 2
+    assert 250 <= count(Need) <= 350
+    assert 120 <= count(Offer) <= 180
+    assert kinds.get(OrgKind.HUB) == len(HUBS)
+    assert count(User) == frontline + donor_side + len(HUBS) + 2
     unverified = db.session.scalar(select(func.count()).where(Organization.verified_at.is_(None)))
     assert 1 <= unverified <= 10  # something for coordinators to review
 
@@ -243,7 +195,7 @@ def test_every_need_and_offer_is_audited_by_its_poster(demo):
                 & (AuditEvent.action == action),
             )
         ).all()
-        assert len(rows) == _count(model)
+        assert len(rows) == count(model)
         assert all(created_by == actor for _id, created_by, actor in rows)
 
 
@@ -288,13 +240,15 @@ def test_the_transparency_page_shows_the_demo_deliveries(demo):
 
 def test_a_second_run_adds_nothing(demo):
     models = (Organization, User, Need, Offer, AuditEvent, MatchingRun, Match, Notification)
-    before = [_count(m) for m in models]
+    models += (Leg, Recurrence, MoneyPledge, SpendingReport, Fundraiser, Vouch)
+    before = [count(m) for m in models]
     result = demo.app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "already exists" in result.output and "nothing added" in result.output
     assert COORDINATOR_EMAIL in result.output and DEMO_PASSWORD in result.output
+    assert f"/f/{FUNDRAISER['slug']}" in result.output
     db.session.expire_all()
-    assert [_count(m) for m in models] == before
+    assert [count(m) for m in models] == before
 
 
 def test_the_demo_logins_work(demo):
@@ -311,8 +265,11 @@ def test_the_demo_is_the_same_every_time(app, seeded, monkeypatch):
     shared = hash_password(DEMO_PASSWORD)  # one hash for all, to keep this test quick
     monkeypatch.setattr(operations, "hash_password", lambda _password: shared)
     result = seed_demo(today=seeded.today)
-    assert result.created and result.needs == _count(Need)
-    assert _fingerprint(seeded.today) == seeded.fingerprint
+    coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR_EMAIL))
+    seed_deliveries(coordinator, app.config["TRANSPARENCY_DELAY_DAYS"])
+    assert seed_field(coordinator) is not None  # as the command: the offer it posts counts
+    assert result.created and result.needs == count(Need)
+    assert fingerprint(seeded.today) == seeded.fingerprint
 
 
 def test_seed_demo_asks_for_the_gazetteer_first(app):
@@ -321,7 +278,7 @@ def test_seed_demo_asks_for_the_gazetteer_first(app):
     assert result.exit_code != 0
     assert "flask places load" in result.output
     db.session.rollback()
-    assert _count(Organization) == 0 and _count(Place) > 0
+    assert count(Organization) == 0 and count(Place) > 0
 
 
 def test_seed_demo_refuses_to_mix_with_existing_look_alikes(app):
@@ -332,4 +289,90 @@ def test_seed_demo_refuses_to_mix_with_existing_look_alikes(app):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "Kupiansk Volunteer Medics" in result.output and "fresh database" in result.output
-    assert _count(Organization) == 1 and _count(User) == 0
+    assert count(Organization) == 1 and count(User) == 0
+
+
+# What was merged lately, shown in the demo (demo/field.py, demo/funds.py).
+
+
+def _actions(object_type: str, object_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def test_a_shipment_goes_through_the_hubs(demo):
+    hubs = db.session.scalars(select(Organization).where(Organization.kind == OrgKind.HUB)).all()
+    assert sorted(h.name for h in hubs) == sorted(spec.name for spec in HUBS)
+    assert all(h.verified and h.members[0].role == Role.DONOR for h in hubs)
+    legs = db.session.scalars(select(Leg).order_by(Leg.match_id, Leg.position)).all()
+    assert len(legs) == 2 and legs[0].match_id == legs[1].match_id
+    first, second = legs
+    match = first.match
+    assert match.status == MatchStatus.SHIPPED and match.offer.organization.place.country != "UA"
+    assert first.status == LegStatus.RECEIVED and first.quantity_received == match.quantity
+    assert second.status == LegStatus.ON_THE_WAY and second.from_org_id == first.to_org_id
+    assert [first.to_org.name, second.to_org.name] == [spec.name for spec in HUBS]
+    assert first.from_org_id == match.organization_id and second.tracking
+    assert _actions("legs", first.id) == ["leg.hand_over", "leg.confirm"]
+    assert _actions("legs", second.id) == ["leg.hand_over"]
+    assert {"match.claim", "match.approve", "match.ship"} <= set(_actions("matches", match.id))
+
+
+def test_a_collective_offers_something_every_month(demo):
+    recurrence = db.session.scalar(select(Recurrence))
+    offer = recurrence.offer
+    assert recurrence.every == Every.MONTH and offer.organization.name == RECURRING_BY
+    assert offer.organization.kind in (OrgKind.DONOR_COLLECTIVE, OrgKind.SUPPLY_COLLECTIVE)
+    assert recurrence.paused_at is None and recurrence.stopped_at is None
+    (period,) = recurrence.periods  # starting today, the offer itself is the first month
+    assert period.offer_id == offer.id and period.starts_on <= demo.today < period.ends_on
+    assert offer.available_until == period.ends_on - timedelta(days=1)
+    assert "offer.repeat" in _actions("offers", offer.id)
+
+
+def test_a_priced_need_has_a_monthly_pledge_and_a_fundraiser(demo):
+    (pledge,) = db.session.scalars(select(MoneyPledge)).all()
+    assert pledge.organization.name == COLLECTIVE and pledge.status == PledgeStatus.CONFIRMED
+    assert pledge.cadence == Cadence.MONTHLY and pledge.months == MONTHS == len(pledge.installments)
+    cost = db.session.get(NeedCost, pledge.need_id)
+    assert cost is not None and cost.currency == pledge.currency
+    assert pledge.amount_minor * MONTHS >= cost.amount_minor
+    received = [i for i in pledge.installments if i.received_at is not None]
+    assert [i.number for i in received] == [1]
+    assert received[0].amount_received_minor == pledge.amount_minor
+    (report,) = db.session.scalars(select(SpendingReport)).all()
+    assert report.need_id == pledge.need_id and report.photo_width is None and report.items
+    fundraiser = db.session.scalar(select(Fundraiser))
+    assert fundraiser.slug == FUNDRAISER["slug"] and fundraiser.organization == pledge.organization
+    assert len(fundraiser.needs) >= 2 and pledge.need in fundraiser.needs
+    for need in fundraiser.needs:
+        assert not need.sensitive and db.session.get(NeedCost, need.id) is not None
+    db.session.rollback()
+    page = demo.app.test_client().get(f"/f/{fundraiser.slug}")  # no account
+    assert page.status_code == 200
+    assert FUNDRAISER["title"] in page.get_data(as_text=True)
+
+
+def test_an_unverified_group_is_vouched_for_and_donors_see_its_needs(demo):
+    group = db.session.scalar(select(Organization).where(Organization.name == VOUCHED))
+    assert group.verified_at is None and is_vouched(group)
+    vouches = db.session.scalars(select(Vouch).where(Vouch.vouched_id == group.id)).all()
+    assert sorted(v.voucher.name for v in vouches) == sorted(VOUCHERS)
+    assert all(v.voucher.verified and v.withdrawn_at is None for v in vouches)
+    assert {v.voucher.place.oblast for v in vouches} == {group.place.oblast}
+    needs = db.session.scalars(select(Need).where(Need.organization_id == group.id)).all()
+    shown = [n.id for n in needs if not n.sensitive]
+    hidden = [n.id for n in needs if n.sensitive]
+    assert shown
+    db.session.rollback()
+    donor = demo.app.test_client()
+    login = {"email": demo_email("berlin-support"), "password": DEMO_PASSWORD}
+    assert donor.post("/login", data=login).status_code == 302
+    assert donor.get(f"/needs/{shown[0]}").status_code == 200
+    for need_id in hidden:
+        assert donor.get(f"/needs/{need_id}").status_code == 404

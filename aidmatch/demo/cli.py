@@ -20,21 +20,28 @@ from aidmatch.refusals import Refusal
 
 
 def _print_logins() -> None:
+    from aidmatch.demo.funds import demo_fundraiser
+
     click.echo(f"Demo logins (the password of every one is {DEMO_PASSWORD}):")
     for email, role, org in demo_logins():
         click.echo(f"  {role:<12} {email:<45} {org}".rstrip())
+    fundraiser = demo_fundraiser()
+    if fundraiser is not None:
+        click.echo(f"Public fundraiser page, no login needed: /f/{fundraiser.slug}")
 
 
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
     """Create the deterministic demo data set (organizations, users, needs, offers), a few
-    deliveries the transparency page shows, and run matching once."""
+    deliveries the transparency page shows, a shipment through hubs, a monthly offer, money
+    pledged and a fundraiser, a vouched group, and run matching once."""
     started = time.perf_counter()
     try:
         result = seed_demo()
         db.session.commit()
         delivered = _deliver_once()
+        field = _field_once()
     except Refusal as error:  # an operation refused something: say what, in one line
         db.session.rollback()
         raise DemoError(f"Demo data not created: {error.message}") from error
@@ -52,6 +59,11 @@ def seed_demo_command():
         click.echo(f"Demo data already exists ({COORDINATOR_EMAIL}): nothing added.")
     if delivered:
         click.echo(f"{delivered} delivered matches, dated weeks back: /transparency shows them.")
+    if field is not None:
+        click.echo(
+            f"Shown too: match #{field.match_id} through two hubs ({field.legs} legs, one on its "
+            f"way), a monthly offer, a monthly money pledge, {field.vouched} vouched for."
+        )
     _run_matching_once()
     _print_logins()
 
@@ -68,6 +80,20 @@ def _deliver_once() -> int:
     delivered = seed_deliveries(coordinator, current_app.config["TRANSPARENCY_DELAY_DAYS"])
     db.session.commit()
     return delivered
+
+
+def _field_once():
+    """The hubs' shipment, a monthly offer, money and a fundraiser, vouches (demo.field), once,
+    after the deliveries and before the engine runs; committed."""
+    from sqlalchemy import select
+
+    from aidmatch.auth.models import User
+    from aidmatch.demo.field import seed_field
+
+    coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR_EMAIL))
+    made = seed_field(coordinator)
+    db.session.commit()
+    return made
 
 
 def _run_matching_once() -> None:

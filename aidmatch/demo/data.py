@@ -36,7 +36,7 @@ class Item:
     detail: str = ""
 
 
-F, D, S = "frontline_group", "donor_collective", "supply_collective"
+F, D, S, H = "frontline_group", "donor_collective", "supply_collective", "hub"
 
 # The tables below stay one record a line, easier to read and edit than formatted out.
 # fmt: off
@@ -102,6 +102,12 @@ DONOR_COLLECTIVES = [
     OrgSpec("Krakowski Magazyn Pomocy", "krakow-warehouse", S, "Kraków", "Краків", None, "PL", ("food", "shelter", "water"), verified=False),
     OrgSpec("Praha pro Ukrajinu z.s.", "prague-aid", S, "Prague", "Прага", None, "CZ", ("energy", "communications", "tools")),
     OrgSpec("Wien hilft der Ukraine", "vienna-aid", D, "Vienna", "Відень", None, "AT", ("medical", "funds", "shelter")),
+]
+
+# Hubs that goods pass through (aidmatch/legs): a border crossing and a warehouse near the front.
+HUBS = [
+    OrgSpec("Shehyni Border Transit Hub", "shehyni-hub", H, "Shehyni", "Шегині", "Lviv", "UA", ()),
+    OrgSpec("Dnipro Aid Transit Warehouse", "dnipro-transit", H, "Dnipro", "Дніпро", "Dnipropetrovsk", "UA", ()),
 ]
 
 # Contact people: first names and surnames by country, combined deterministically.

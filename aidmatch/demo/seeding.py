@@ -22,6 +22,7 @@ from aidmatch.demo.data import (
     CZ_PREFIXES,
     DONOR_COLLECTIVES,
     FRONTLINE_GROUPS,
+    HUBS,
     ITEMS,
     LANGUAGE_BY_COUNTRY,
     PARENT_OFFERS,
@@ -73,7 +74,7 @@ def demo_email(handle: str) -> str:
 def demo_logins() -> list[tuple[str, str, str]]:
     """Every demo login as (email, role, organization name or "")."""
     logins = [(email, str(role), "") for email, _name, role in STAFF]
-    for spec in FRONTLINE_GROUPS + DONOR_COLLECTIVES:
+    for spec in FRONTLINE_GROUPS + DONOR_COLLECTIVES + HUBS:
         logins.append((demo_email(spec.handle), str(role_for_org_kind(spec.kind)), spec.name))
     return logins
 
@@ -93,7 +94,7 @@ def _check_database() -> dict[str, Category]:
     missing = sorted(wanted - set(categories))
     if missing:
         raise DemoError(f"Categories missing ({', '.join(missing)}): run `flask db upgrade` first.")
-    specs = FRONTLINE_GROUPS + DONOR_COLLECTIVES
+    specs = FRONTLINE_GROUPS + DONOR_COLLECTIVES + HUBS
     taken = sorted(
         db.session.scalars(
             select(Organization.name).where(
@@ -162,7 +163,8 @@ def seed_demo(today: date | None = None) -> DemoResult:
     if demo_exists():
         return DemoResult(created=False)
     categories = _check_database()
-    specs = FRONTLINE_GROUPS + DONOR_COLLECTIVES
+    # The hubs come last: they post nothing, and the draws of the others stay as they were.
+    specs = FRONTLINE_GROUPS + DONOR_COLLECTIVES + HUBS
     places = {spec.handle: _resolve_place(spec) for spec in specs}
     missing = [f"{s.town} ({s.oblast or s.country})" for s in specs if places[s.handle] is None]
     if missing:
@@ -170,7 +172,7 @@ def seed_demo(today: date | None = None) -> DemoResult:
             f"Not in the gazetteer: {', '.join(missing)}. Run `flask places load` first."
         )
 
-    hubs = [(s.town, places[s.handle]) for s in specs if s.town in HUB_TOWNS]
+    hubs = [(s.town, places[s.handle]) for s in specs if s.town in HUB_TOWNS and s not in HUBS]
     hubs = sorted(dict(hubs).items())
     rng = random.Random(SEED)
     today, now = today or utcnow().date(), utcnow()
@@ -208,7 +210,7 @@ def seed_demo(today: date | None = None) -> DemoResult:
             needs = draw_needs(poster)
             _post(needs, create_need, org, user)
             result.needs += len(needs)
-        else:
+        elif org.kind != OrgKind.HUB:
             offers = draw_offers(poster)
             _post(offers, create_offer, org, user)
             result.offers += len(offers)
