@@ -48,6 +48,8 @@ POINT_EXACT, POINT_SETTLEMENT_CENTRE, POINT_AREA = "exact", "settlement_centre",
 
 # A money pledge in these states shows its collective the group's payment details.
 PAYMENT_REVEALED = frozenset({"confirmed"})
+# ... while its need does not read as one of these: an ended need takes no more money.
+NEED_ENDED = frozenset({"cancelled", "expired"})
 
 
 class _MatchTable:
@@ -275,14 +277,32 @@ class Viewer:
     def sees_payment_details(self, pledge) -> bool:
         """The group's payment details (IBAN, card, payment link) on a pledge, like a contact
         on a match: staff, the group itself, and the pledging collective once a coordinator
-        confirmed its pledge (PAYMENT_REVEALED), never before nor after it ended."""
+        confirmed its pledge (PAYMENT_REVEALED), never before nor after it ended, nor once
+        the need ended (cancelled, expired) or its group was suspended or rejected
+        (``takes_money``)."""
         if self.staff:
             return True
         if self.org_id is None:
             return False
         if self.org_id == pledge.need.organization_id:
             return True
-        return self.org_id == pledge.organization_id and str(pledge.status) in PAYMENT_REVEALED
+        return (
+            self.org_id == pledge.organization_id
+            and str(pledge.status) in PAYMENT_REVEALED
+            and self.takes_money(pledge.need)
+        )
+
+    @staticmethod
+    def takes_money(need) -> bool:
+        """Whether a need still takes money: it has not ended (NEED_ENDED, as it reads today)
+        and its group is not withdrawn (suspended, rejected: orgs/lifecycle.WITHDRAWN). A
+        coordinator confirms pledges only on such a need (money/operations.decide)."""
+        from aidmatch.orgs.lifecycle import WITHDRAWN
+
+        return (
+            str(need.effective_status) not in NEED_ENDED
+            and str(need.organization.state) not in WITHDRAWN
+        )
 
     def sees_spending_photo(self, group_id: int, pledger_ids: Iterable[int]) -> bool:
         """A receipt photo of what a group bought with pledged money (re-encoded, without

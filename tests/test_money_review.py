@@ -1,0 +1,63 @@
+"""Review findings on money (aidmatch/money): the group's payment details stop showing once
+its need is cancelled (as a match's contacts do), a pledge on a need that is no longer open is
+not confirmed, and a typed amount too large for its digits is refused, not a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from aidmatch.money.amounts import parse_major
+from aidmatch.refusals import Invalid
+from tests.test_money import LINK, world  # noqa: F401 (the fixture)
+
+
+def _priced_and_pledged(w, api_client):
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "EUR"}
+    )
+    api_client(w.organizer).put(f"/orgs/{w.group.id}/payment-details", json={"link": LINK})
+    body = {"amount_minor": 40000, "currency": "EUR", "cadence": "monthly", "months": 3}
+    return api_client(w.donor).post(f"/needs/{w.need.id}/money-pledges", json=body).get_json()
+
+
+def test_a_cancelled_need_hides_the_group_s_payment_details(world, api_client):  # noqa: F811
+    w = world
+    made = _priced_and_pledged(w, api_client)
+    confirmed = api_client(w.coordinator).post(f"/money-pledges/{made['id']}/confirm", json={})
+    assert confirmed.status_code == 200
+    donor = api_client(w.donor)
+    assert donor.get(f"/money-pledges/{made['id']}").get_json()["payment_details"]["link"] == LINK
+    assert api_client(w.organizer).post(f"/needs/{w.need.id}/cancel", json={}).status_code == 200
+    assert donor.get(f"/money-pledges/{made['id']}").get_json()["payment_details"] is None
+    page = donor.get(f"/needs/{w.need.id}/money").get_json()
+    assert all(p["payment_details"] is None for p in page["pledges"])
+
+
+def test_a_pledge_on_a_cancelled_need_is_not_confirmed(world, api_client):  # noqa: F811
+    w = world
+    made = _priced_and_pledged(w, api_client)
+    assert api_client(w.organizer).post(f"/needs/{w.need.id}/cancel", json={}).status_code == 200
+    response = api_client(w.coordinator).post(f"/money-pledges/{made['id']}/confirm", json={})
+    assert response.status_code == 409
+    after = api_client(w.donor).get(f"/money-pledges/{made['id']}").get_json()
+    assert after["status"] == "pending" and after["payment_details"] is None
+
+
+@pytest.mark.parametrize("typed", ["1e30", "1e400", "123456789012345678901234567890"])
+def test_an_amount_too_large_for_its_digits_is_refused(app, typed):
+    with pytest.raises(Invalid):
+        parse_major(typed)
+
+
+def test_a_huge_typed_pledge_gets_a_message_not_a_500(world, api_client, client, switch):  # noqa: F811
+    w = world
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "EUR"}
+    )
+    switch(w.donor)
+    response = client.post(
+        f"/needs/{w.need.id}/money/pledges",
+        data={"amount": "1e30", "currency": "EUR", "cadence": "once"},
+    )
+    assert response.status_code == 422
+    assert "1e30" in response.get_data(as_text=True)
