@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import pytest
 
+from aidmatch.extensions import db
 from aidmatch.money.amounts import parse_major
+from aidmatch.orgs.models import OrgKind, OrgRole
+from aidmatch.orgs.operations import decide
+from aidmatch.orgs.vouches import vouch
+from aidmatch.permissions import Role
 from aidmatch.refusals import Invalid
+from tests.factories import make_org, make_user
+from tests.posting_factories import make_need
 from tests.test_money import LINK, world  # noqa: F401 (the fixture)
 
 
@@ -61,3 +68,41 @@ def test_a_huge_typed_pledge_gets_a_message_not_a_500(world, api_client, client,
     )
     assert response.status_code == 422
     assert "1e30" in response.get_data(as_text=True)
+
+
+def test_a_fundraiser_shows_no_need_of_a_group_not_verified(world, api_client, client):  # noqa: F811
+    """A public page raises money only for verified groups' needs (vetting against scams is
+    what a coordinator's verification is for): a group suspended since leaves the page, and a
+    group waiting for verification (seen by donors when vouched for) cannot be put on it."""
+
+    w = world
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "EUR"}
+    )
+    made = api_client(w.donor).post(
+        "/fundraisers", json={"title": "Drive", "need_ids": [w.need.id]}
+    )
+    assert made.status_code == 201
+    slug = made.get_json()["slug"]
+    assert client.get(f"/api/v1/fundraisers/{slug}").get_json()["progress"]["EUR"]["goal"] == 90000
+    decide(w.group, "suspend", w.coordinator, reason="Reported as a scam")
+    db.session.commit()
+    public = client.get(f"/api/v1/fundraisers/{slug}").get_json()
+    assert public["needs"] == [] and public["progress"] == {}
+
+    # A group waiting for verification, vouched for: donors see its need, the public not.
+    place = w.need.place
+    waiting = make_org("Waiting group", verified=False, place=place)
+    organizer = make_user(org=waiting)
+    need = make_need(waiting, organizer, place, title="Boots")
+    for n in range(2):
+        voucher = make_org(f"Voucher {n}", kind=OrgKind.DONOR_COLLECTIVE, place=place)
+        owner = make_user(Role.DONOR, org=voucher, org_role=OrgRole.OWNER)
+        vouch(voucher, waiting, owner, "We drove with them.")
+    db.session.commit()
+    assert api_client(w.donor).get(f"/needs/{need.id}").status_code == 200  # vouched: seen
+    group = api_client(organizer)
+    assert group.put(f"/needs/{need.id}/cost", json={"amount_minor": 500, "currency": "EUR"})
+    refused = api_client(w.donor).post("/fundraisers", json={"title": "D2", "need_ids": [need.id]})
+    assert refused.status_code == 422
+    assert "need_ids" in refused.get_json()["error"]["fields"]

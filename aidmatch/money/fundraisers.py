@@ -23,6 +23,7 @@ from aidmatch.needs.kind import NEED
 from aidmatch.needs.models import Need
 from aidmatch.permissions import can_run_fundraiser
 from aidmatch.postings.queries import find_visible
+from aidmatch.privacy import Viewer
 from aidmatch.privacy.names import may_name
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 from aidmatch.transparency.queries import monday, oblast_name, publication_cutoff
@@ -67,9 +68,9 @@ def create(
         except NotFound:
             problems["need_ids"] = _("Need %(id)s is not one you may raise money for.", id=need_id)
             break
-        if need.sensitive or cost_of(need.id) is None:
+        if not Viewer.on_public_page(need) or cost_of(need.id) is None:
             problems["need_ids"] = _(
-                "Only priced needs that are not sensitive go on a public page."
+                "Only priced needs of verified groups that are not sensitive go on a public page."
             )
             break
         needs.append(need)
@@ -118,7 +119,7 @@ def public_view(item: Fundraiser, lang: str) -> dict:
     """What anyone may read of a fundraiser: its words, its needs (category, oblast, a group's
     name where allowed), the goal, pledged and received per currency, and what the money bought,
     only from reports older than the publication cutoff, dated by their week."""
-    needs = [n for n in item.needs if not n.sensitive]
+    needs = [n for n in item.needs if Viewer.on_public_page(n)]
     sums = totals(n.id for n in needs)
     progress: dict[str, dict[str, int]] = {}
     for need in needs:

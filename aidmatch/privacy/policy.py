@@ -293,6 +293,14 @@ class Viewer:
         )
 
     @staticmethod
+    def on_public_page(need) -> bool:
+        """Whether a page anyone may read without an account (a fundraiser, /f/<slug>) may
+        show this need (its category, oblast and money): not sensitive, and of a verified
+        group: not one waiting for verification (donors see a vouched one's needs; the public
+        does not), nor one suspended or rejected since."""
+        return not need.sensitive and need.organization.verified_at is not None
+
+    @staticmethod
     def takes_money(need) -> bool:
         """Whether a need still takes money: it has not ended (NEED_ENDED, as it reads today)
         and its group is not withdrawn (suspended, rejected: orgs/lifecycle.WITHDRAWN). A
