@@ -74,9 +74,12 @@ def _page(org: Organization | None) -> str:
         )  # fmt: skip
 
 
-def _pdf(org: Organization | None, name: str) -> Response:
+def _pdf(org: Organization | None, name: str):
     lang = report_language()
-    period = parse_period(request.args)  # a refusal: the error page (422) with its message
+    try:
+        period = parse_period(request.args)
+    except Invalid:
+        return _page(org)  # the page's refusal (422), in the report's language, no PDF
     body = render_pdf(make_report(org, period, lang))
     return Response(
         body,
