@@ -158,6 +158,16 @@ def can_review_pledge(user, pledge) -> bool:
     )
 
 
+def can_stop_pledge(user, pledge) -> bool:
+    """Stop (cancel) a money pledge: the members of the collective that pledged."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.organization_id is not None
+        and user.organization_id == pledge.organization_id
+    )
+
+
 def can_act_for_group(user, need) -> bool:
     """Set a need's cost, confirm money received on it, report what it bought: the members of
     the need's group."""

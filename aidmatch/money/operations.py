@@ -25,7 +25,12 @@ from aidmatch.money.models import (
     PledgeStatus,
 )
 from aidmatch.needs.models import NeedStatus
-from aidmatch.permissions import can_act_for_group, can_pledge_money, can_review_pledge
+from aidmatch.permissions import (
+    can_act_for_group,
+    can_pledge_money,
+    can_review_pledge,
+    can_stop_pledge,
+)
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
 
@@ -167,13 +172,22 @@ def decide(item: MoneyPledge, actor, confirm: bool, reason: str = "") -> MoneyPl
 
 def cancel(item: MoneyPledge, actor, reason: str = "") -> MoneyPledge:
     """The collective stops its pledge (what was received stays received)."""
-    if not (actor.is_authenticated and actor.organization_id == item.organization_id):
+    if not can_stop_pledge(actor, item):
         raise NotAllowed(_("Only the collective that pledged may stop its pledge."))
-    if item.status not in (PledgeStatus.PENDING, PledgeStatus.CONFIRMED):
+    # Once (a conditional UPDATE, as decide): of several stops at once, or a stop beside a
+    # coordinator's decision, one wins and the others see the pledge as it then is.
+    done = db.session.execute(
+        update(MoneyPledge)
+        .where(
+            MoneyPledge.id == item.id,
+            MoneyPledge.status.in_([PledgeStatus.PENDING, PledgeStatus.CONFIRMED]),
+        )
+        .values(status=PledgeStatus.CANCELLED, decision_reason=(reason or "").strip()[:NOTE_MAX])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
         raise Conflict(_("This pledge has ended already."))
-    item.status = PledgeStatus.CANCELLED
-    item.decision_reason = (reason or "").strip()[:NOTE_MAX]
-    db.session.flush()
+    db.session.refresh(item)
     record(actor, "money.cancel", item, after=_audit(item))
     notices.tell("money_pledge_cancelled", item, [item.need.organization_id], actor)
     return item
