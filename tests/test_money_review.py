@@ -106,3 +106,28 @@ def test_a_fundraiser_shows_no_need_of_a_group_not_verified(world, api_client, c
     refused = api_client(w.donor).post("/fundraisers", json={"title": "D2", "need_ids": [need.id]})
     assert refused.status_code == 422
     assert "need_ids" in refused.get_json()["error"]["fields"]
+
+
+def test_money_waits_for_a_group_s_verification_as_claims_do(world, api_client):  # noqa: F811
+    """A vouched group waiting for verification is shown to donors, not given to: no pledge
+    (as no claim: matches/claims.py), and no payment details leave for it."""
+    w = world
+    place = w.need.place
+    waiting = make_org("Waiting group", verified=False, place=place)
+    organizer = make_user(org=waiting, org_role=OrgRole.OWNER)
+    need = make_need(waiting, organizer, place, title="Boots")
+    for n in range(2):
+        voucher = make_org(f"Voucher {n}", kind=OrgKind.DONOR_COLLECTIVE, place=place)
+        owner = make_user(Role.DONOR, org=voucher, org_role=OrgRole.OWNER)
+        vouch(voucher, waiting, owner, "We drove with them.")
+    db.session.commit()
+    group = api_client(organizer)
+    assert group.put(f"/needs/{need.id}/cost", json={"amount_minor": 500, "currency": "EUR"})
+    assert group.put(f"/orgs/{waiting.id}/payment-details", json={"link": LINK}).status_code == 200
+    donor = api_client(w.donor)
+    assert donor.get(f"/needs/{need.id}/money").status_code == 200  # vouched: seen
+    refused = donor.post(
+        f"/needs/{need.id}/money-pledges", json={"amount_minor": 500, "currency": "EUR"}
+    )
+    assert refused.status_code == 409
+    assert "not verified" in refused.get_json()["error"]["message"]

@@ -79,8 +79,10 @@ def pledge(
     months; it waits for a coordinator. Every problem is named on its field."""
     if not can_pledge_money(actor):
         raise NotAllowed(_("Only members of a verified donor collective pledge money."))
-    if need.status != NeedStatus.OPEN:
+    if need.effective_status != NeedStatus.OPEN:  # a need past its date reads as expired
         raise Conflict(_("Money is pledged to open needs only."))
+    if not viewer_for(actor).takes_money(need):
+        raise Conflict(_("This group is not verified yet: its needs wait."))
     cost = cost_of(need.id)
     if cost is None:
         raise Conflict(_("This need has no cost in money: its group has not priced it."))

@@ -302,14 +302,14 @@ class Viewer:
 
     @staticmethod
     def takes_money(need) -> bool:
-        """Whether a need still takes money: it has not ended (NEED_ENDED, as it reads today)
-        and its group is not withdrawn (suspended, rejected: orgs/lifecycle.WITHDRAWN). A
-        coordinator confirms pledges only on such a need (money/operations.decide)."""
-        from aidmatch.orgs.lifecycle import WITHDRAWN
-
+        """Whether a need takes money: it has not ended (NEED_ENDED, as it reads today) and
+        its group is verified: not waiting for verification (a vouched group's needs are shown
+        to donors, not given to, as they are not claimed: matches/claims.py), nor suspended or
+        rejected since. Pledges are made (money/operations.pledge) and confirmed (decide) only
+        on such a need, and its group's payment details shown only for it."""
         return (
             str(need.effective_status) not in NEED_ENDED
-            and str(need.organization.state) not in WITHDRAWN
+            and need.organization.verified_at is not None
         )
 
     def sees_spending_photo(self, group_id: int, pledger_ids: Iterable[int]) -> bool:
