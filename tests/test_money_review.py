@@ -131,3 +131,31 @@ def test_money_waits_for_a_group_s_verification_as_claims_do(world, api_client):
     )
     assert refused.status_code == 409
     assert "not verified" in refused.get_json()["error"]["message"]
+
+
+def test_a_fundraiser_tells_a_need_fulfilled_only_after_the_delay(world, api_client, client):  # noqa: F811
+    """Timing is location too: a need's status on the public page (and its API) turns
+    "fulfilled" only once its deliveries are published (the transparency delay), not on the
+    day the goods arrive."""
+    from datetime import timedelta
+
+    from aidmatch.db import utcnow
+    from tests.test_hxl import deliver
+
+    w = world
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "EUR"}
+    )
+    slug = (
+        api_client(w.donor)
+        .post("/fundraisers", json={"title": "Drive", "need_ids": [w.need.id]})
+        .get_json()["slug"]
+    )
+    match = deliver(w.need, w.need.quantity, utcnow(), donor_org=w.collective)
+    w.need.status = "fulfilled"
+    db.session.commit()
+    assert client.get(f"/api/v1/fundraisers/{slug}").get_json()["needs"][0]["status"] == "open"
+    match.delivered_at = utcnow() - timedelta(days=40)
+    db.session.commit()
+    public = client.get(f"/api/v1/fundraisers/{slug}").get_json()
+    assert public["needs"][0]["status"] == "fulfilled"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from aidmatch.audit.operations import record
 from aidmatch.extensions import db
+from aidmatch.matches.models import Match
 from aidmatch.money.models import SLUG_MAX, TITLE_MAX, Fundraiser
 from aidmatch.money.operations import cost_of
 from aidmatch.money.spending import spending_of, totals
@@ -107,8 +108,24 @@ def _need_public(need: Need, lang: str) -> dict:
         "category_name": need.category.name(lang),
         "oblast_name": oblast_name(need.place.oblast, lang),
         "group": need.organization.name if _names(need) else None,
-        "status": str(need.status),
+        "status": _public_status(need),
     }
+
+
+def _public_status(need: Need) -> str:
+    """The need's status as the public page says it: "fulfilled" only once every delivery on
+    it is published (transparency/queries.publication_cutoff: the delay, whole weeks), "open"
+    until then; timing is location too, and the day it turned fulfilled is the day the
+    goods arrived."""
+    status = str(need.effective_status)
+    if status != "fulfilled":
+        return status
+    unpublished = select(Match.id).where(
+        Match.need_id == need.id,
+        Match.delivered_at.is_not(None),
+        Match.delivered_at >= publication_cutoff(),
+    )
+    return "open" if db.session.scalar(unpublished.limit(1)) is not None else status
 
 
 def _names(need: Need) -> bool:
