@@ -10,6 +10,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from aidmatch.audit.operations import record
 from aidmatch.db import is_id, utcnow
@@ -50,8 +51,14 @@ def set_cost(need, actor, amount_minor, currency) -> NeedCost:
     cost = cost_of(need.id)
     before = {"amount_minor": cost.amount_minor, "currency": cost.currency} if cost else None
     if cost is None:
-        cost = NeedCost(need_id=need.id)
-        db.session.add(cost)
+        # One row per need: of two first prices sent at once, the second finds the first's
+        # row (a savepoint around the insert) and changes it, as a later edit would.
+        try:
+            with db.session.begin_nested():
+                db.session.add(NeedCost(need_id=need.id, amount_minor=amount, currency=currency))
+        except IntegrityError:
+            pass
+        cost = db.session.get(NeedCost, need.id, populate_existing=True)
     cost.amount_minor, cost.currency = amount, currency
     db.session.flush()
     record(
