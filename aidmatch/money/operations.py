@@ -202,16 +202,22 @@ def cancel(item: MoneyPledge, actor, reason: str = "") -> MoneyPledge:
     return item
 
 
+def takes_receipts(item: MoneyPledge) -> bool:
+    """The group may confirm money received on this pledge: a coordinator confirmed it (a
+    stopped one too: it may have sent money before it stopped)."""
+    return item.decided_at is not None and item.status in (
+        PledgeStatus.CONFIRMED,
+        PledgeStatus.CANCELLED,
+    )
+
+
 def confirm_received(inst: Installment, actor, amount_minor, received_on=None) -> Installment:
     """The group confirms the amount that arrived for one installment (it may differ from the
     expected one), once; a late one stays marked as flagged."""
     item = inst.pledge
     if not can_act_for_group(actor, item.need):
         raise NotAllowed(_("Only the need's group confirms money it received."))
-    # A stopped pledge that a coordinator had confirmed may still have sent money before it
-    # stopped: the group confirms what arrived.
-    was_confirmed = item.status == PledgeStatus.CANCELLED and item.decided_at is not None
-    if item.status != PledgeStatus.CONFIRMED and not was_confirmed:
+    if not takes_receipts(item):
         raise Conflict(_("Money is confirmed on a pledge a coordinator confirmed."))
     amount = clean_minor(amount_minor)
     today = utcnow().date()
