@@ -159,3 +159,16 @@ def test_a_fundraiser_tells_a_need_fulfilled_only_after_the_delay(world, api_cli
     db.session.commit()
     public = client.get(f"/api/v1/fundraisers/{slug}").get_json()
     assert public["needs"][0]["status"] == "fulfilled"
+
+
+def test_a_first_payment_too_far_ahead_is_refused_not_a_500(world, api_client):  # noqa: F811
+    w = world
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "EUR"}
+    )
+    body = {"amount_minor": 100, "currency": "EUR", "cadence": "monthly", "months": 24}
+    response = api_client(w.donor).post(
+        f"/needs/{w.need.id}/money-pledges", json={**body, "first_due": "9999-12-01"}
+    )
+    assert response.status_code == 422
+    assert "first_due" in response.get_json()["error"]["fields"]

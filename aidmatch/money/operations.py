@@ -6,7 +6,7 @@ received. Each verb flushes and audits; none commits."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -36,6 +36,7 @@ from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
 
 NOTE_MAX = 1000
+FIRST_DUE_WITHIN = timedelta(days=366)  # how far ahead a pledge's first month may be
 
 
 def cost_of(need_id: int) -> NeedCost | None:
@@ -113,6 +114,8 @@ def pledge(
     first_due = first_due or today
     if not isinstance(first_due, date) or first_due < today:
         problems["first_due"] = _("The first payment is due today or later.")
+    elif first_due > today + FIRST_DUE_WITHIN:  # a typo (and months past the calendar's end)
+        problems["first_due"] = _("The first payment is due within a year.")
     if not isinstance(note, str) or len(note) > NOTE_MAX:
         problems["note"] = _("At most %(max)d characters, please.", max=NOTE_MAX)
     if problems:
