@@ -108,7 +108,7 @@ def test_a_fundraiser_shows_no_need_of_a_group_not_verified(world, api_client, c
     assert "need_ids" in refused.get_json()["error"]["fields"]
 
 
-def test_money_waits_for_a_group_s_verification_as_claims_do(world, api_client):  # noqa: F811
+def test_money_waits_for_a_group_s_verification_as_claims_do(world, api_client, client, switch):  # noqa: F811
     """A vouched group waiting for verification is shown to donors, not given to: no pledge
     (as no claim: matches/claims.py), and no payment details leave for it."""
     w = world
@@ -131,6 +131,9 @@ def test_money_waits_for_a_group_s_verification_as_claims_do(world, api_client):
     )
     assert refused.status_code == 409
     assert "not verified" in refused.get_json()["error"]["message"]
+    switch(w.donor)  # the page offers no pledge form for it
+    page = client.get(f"/needs/{need.id}/money").get_data(as_text=True)
+    assert f"/needs/{need.id}/money/pledges" not in page
 
 
 def test_a_fundraiser_tells_a_need_fulfilled_only_after_the_delay(world, api_client, client):  # noqa: F811
