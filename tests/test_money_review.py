@@ -175,3 +175,26 @@ def test_a_first_payment_too_far_ahead_is_refused_not_a_500(world, api_client): 
     )
     assert response.status_code == 422
     assert "first_due" in response.get_json()["error"]["fields"]
+
+
+def test_no_month_is_late_on_a_cancelled_need(world, api_client):  # noqa: F811
+    """A group that cancelled its need takes no more money: its confirmed monthly pledge's
+    months are not flagged late to both sides every month after."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from aidmatch.db import utcnow
+    from aidmatch.jobs.queue import run_now
+    from aidmatch.notify.models import Notification
+
+    w = world
+    made = _priced_and_pledged(w, api_client)
+    api_client(w.coordinator).post(f"/money-pledges/{made['id']}/confirm", json={})
+    assert api_client(w.organizer).post(f"/needs/{w.need.id}/cancel", json={}).status_code == 200
+    assert run_now("money.late", utcnow() + timedelta(days=100)) == 0
+    db.session.commit()
+    late = select(func.count()).where(Notification.kind == "money_late")
+    assert db.session.scalar(late) == 0
+    month = api_client(w.donor).get(f"/money-pledges/{made['id']}").get_json()["installments"][0]
+    assert month["late"] is False
