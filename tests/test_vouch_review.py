@@ -13,7 +13,7 @@ from tests.factories import make_org, make_user
 from tests.posting_factories import make_place
 
 
-def test_the_vouch_page_of_a_rejected_group_does_not_exist(app, client, login_as):
+def test_the_vouch_page_of_a_rejected_group_does_not_exist(app, client, login_as, api_client):
     place = make_place("Hollowmere", oblast="Kharkiv Oblast")
     rejected = make_org(name="Turned Down Ravens", verified=False, place=place)
     rejected.state = OrgState.REJECTED
@@ -31,3 +31,7 @@ def test_the_vouch_page_of_a_rejected_group_does_not_exist(app, client, login_as
     assert "Waiting Wrens" in client.get(f"/orgs/{waiting.id}/vouch").get_data(as_text=True)
     own = client.get(f"/orgs/{donors.id}/vouch")
     assert own.status_code == 200 and "cannot vouch for itself" in own.get_data(as_text=True)
+    # The API answers as the page does.
+    api = api_client(owner)
+    assert api.post(f"/orgs/{rejected.id}/vouches", json={"reason": "Yes."}).status_code == 404
+    assert api.post(f"/orgs/{donors.id}/vouches", json={"reason": "Yes."}).status_code == 409
