@@ -165,7 +165,7 @@ def decide(item: MoneyPledge, actor, confirm: bool, reason: str = "") -> MoneyPl
     if not confirm and not reason:
         raise Invalid(_("Please give a reason."), "reason")
     if confirm and not viewer_for(actor).takes_money(item.need):
-        raise Conflict(_("This need has ended or its group was withdrawn: reject the pledge."))
+        raise Conflict(_("This need has ended or its group is not verified: reject the pledge."))
     status = PledgeStatus.CONFIRMED if confirm else PledgeStatus.REJECTED
     done = db.session.execute(
         update(MoneyPledge)
