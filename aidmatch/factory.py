@@ -11,8 +11,10 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from aidmatch.config import ConfigError, front_oblast_names, load_config
+from aidmatch.db import MAX_ID
 from aidmatch.transaction import TransactionalFlask
 from aidmatch.web.headers import register_security_headers
 from aidmatch.web.sending import register_foreground_sending
@@ -40,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    register_id_converter(app)
     register_extensions(app)
     register_static_assets(app)
     register_security_headers(app)
@@ -50,6 +53,21 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     register_jobs(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in a path is always a row's id: 1 to db.MAX_ID, else no route matches
+    (404), rather than a number the database cannot compare (a 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_id_converter(app: Flask) -> None:
+    """Every route's <int:...> is an id (IdConverter), before any route is added."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_extensions(app: Flask) -> None:

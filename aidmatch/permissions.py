@@ -91,6 +91,16 @@ def can_withdraw_vouch(user, org) -> bool:
     return is_owner(user, org)
 
 
+def can_open_vouch_page(user, org) -> bool:
+    """The page to vouch for an organization (/orgs/<id>/vouch): the link a group waiting for
+    verification passes on, so any owner who may vouch opens it for such a group; for any
+    other organization, only who may see its page (else it names a rejected or suspended
+    group and its settlement to whoever tries ids)."""
+    if org is None or not can_vouch(user, getattr(user, "organization", None)):
+        return False
+    return org.state == "unverified" or can_view_org(user, org)  # OrgState's value
+
+
 def can_see_vouchers(user) -> bool:
     """Who vouched for whom, and why: coordinators and admins (a donor sees only the
     "vouched" badge; an organization its own vouches)."""
@@ -145,6 +155,16 @@ def can_review_pledge(user, pledge) -> bool:
     return is_staff(user) and user.organization_id not in (
         pledge.organization_id,
         pledge.need.organization_id,
+    )
+
+
+def can_stop_pledge(user, pledge) -> bool:
+    """Stop (cancel) a money pledge: the members of the collective that pledged."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.organization_id is not None
+        and user.organization_id == pledge.organization_id
     )
 
 

@@ -46,6 +46,11 @@ def parse_major(text, field: str = "amount") -> int:
         amount = Decimal(raw)
     except InvalidOperation:
         raise Invalid(_("Type an amount such as 1500 or 1500.50."), field) from None
+    if amount.is_finite() and amount.copy_abs() > MAX_MINOR:
+        # Too many digits for quantize below (an InvalidOperation there, not a message).
+        if amount < 0:
+            raise Invalid(_("The amount must be more than zero."), field)
+        raise Invalid(_("This amount is too large: please check it."), field)
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
         raise Invalid(_("An amount has at most two digits after the point."), field)
     return clean_minor(int(amount * MINOR_PER_MAJOR), field)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from aidmatch.audit.operations import record
 from aidmatch.extensions import db
+from aidmatch.matches.models import Match
 from aidmatch.money.models import SLUG_MAX, TITLE_MAX, Fundraiser
 from aidmatch.money.operations import cost_of
 from aidmatch.money.spending import spending_of, totals
@@ -23,6 +24,7 @@ from aidmatch.needs.kind import NEED
 from aidmatch.needs.models import Need
 from aidmatch.permissions import can_run_fundraiser
 from aidmatch.postings.queries import find_visible
+from aidmatch.privacy import Viewer
 from aidmatch.privacy.names import may_name
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 from aidmatch.transparency.queries import monday, oblast_name, publication_cutoff
@@ -67,9 +69,9 @@ def create(
         except NotFound:
             problems["need_ids"] = _("Need %(id)s is not one you may raise money for.", id=need_id)
             break
-        if need.sensitive or cost_of(need.id) is None:
+        if not Viewer.on_public_page(need) or cost_of(need.id) is None:
             problems["need_ids"] = _(
-                "Only priced needs that are not sensitive go on a public page."
+                "Only priced needs of verified groups that are not sensitive go on a public page."
             )
             break
         needs.append(need)
@@ -106,8 +108,24 @@ def _need_public(need: Need, lang: str) -> dict:
         "category_name": need.category.name(lang),
         "oblast_name": oblast_name(need.place.oblast, lang),
         "group": need.organization.name if _names(need) else None,
-        "status": str(need.status),
+        "status": _public_status(need),
     }
+
+
+def _public_status(need: Need) -> str:
+    """The need's status as the public page says it: "fulfilled" only once every delivery on
+    it is published (transparency/queries.publication_cutoff: the delay, whole weeks), "open"
+    until then; timing is location too, and the day it turned fulfilled is the day the
+    goods arrived."""
+    status = str(need.effective_status)
+    if status != "fulfilled":
+        return status
+    unpublished = select(Match.id).where(
+        Match.need_id == need.id,
+        Match.delivered_at.is_not(None),
+        Match.delivered_at >= publication_cutoff(),
+    )
+    return "open" if db.session.scalar(unpublished.limit(1)) is not None else status
 
 
 def _names(need: Need) -> bool:
@@ -118,7 +136,7 @@ def public_view(item: Fundraiser, lang: str) -> dict:
     """What anyone may read of a fundraiser: its words, its needs (category, oblast, a group's
     name where allowed), the goal, pledged and received per currency, and what the money bought,
     only from reports older than the publication cutoff, dated by their week."""
-    needs = [n for n in item.needs if not n.sensitive]
+    needs = [n for n in item.needs if Viewer.on_public_page(n)]
     sums = totals(n.id for n in needs)
     progress: dict[str, dict[str, int]] = {}
     for need in needs:

@@ -14,6 +14,7 @@ from aidmatch.jobs.queue import periodic
 from aidmatch.money import notices
 from aidmatch.money.models import Installment, MoneyPledge, PledgeStatus
 from aidmatch.money.spending import late_days
+from aidmatch.privacy import Viewer
 
 
 def late_installments(now: datetime):
@@ -38,6 +39,8 @@ def flag_late(now: datetime | None = None) -> int:
     now = now or utcnow()
     flagged = 0
     for inst in list(db.session.scalars(late_installments(now))):
+        if not Viewer.takes_money(inst.pledge.need):
+            continue  # the need ended (or its group was withdrawn): no money is owed
         done = db.session.execute(
             update(Installment)
             .where(Installment.id == inst.id, Installment.late_flagged_at.is_(None))

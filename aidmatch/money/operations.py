@@ -6,10 +6,11 @@ received. Each verb flushes and audits; none commits."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from aidmatch.audit.operations import record
 from aidmatch.db import is_id, utcnow
@@ -25,11 +26,17 @@ from aidmatch.money.models import (
     PledgeStatus,
 )
 from aidmatch.needs.models import NeedStatus
-from aidmatch.permissions import can_act_for_group, can_pledge_money, can_review_pledge
+from aidmatch.permissions import (
+    can_act_for_group,
+    can_pledge_money,
+    can_review_pledge,
+    can_stop_pledge,
+)
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
 
 NOTE_MAX = 1000
+FIRST_DUE_WITHIN = timedelta(days=366)  # how far ahead a pledge's first month may be
 
 
 def cost_of(need_id: int) -> NeedCost | None:
@@ -45,8 +52,14 @@ def set_cost(need, actor, amount_minor, currency) -> NeedCost:
     cost = cost_of(need.id)
     before = {"amount_minor": cost.amount_minor, "currency": cost.currency} if cost else None
     if cost is None:
-        cost = NeedCost(need_id=need.id)
-        db.session.add(cost)
+        # One row per need: of two first prices sent at once, the second finds the first's
+        # row (a savepoint around the insert) and changes it, as a later edit would.
+        try:
+            with db.session.begin_nested():
+                db.session.add(NeedCost(need_id=need.id, amount_minor=amount, currency=currency))
+        except IntegrityError:
+            pass
+        cost = db.session.get(NeedCost, need.id, populate_existing=True)
     cost.amount_minor, cost.currency = amount, currency
     db.session.flush()
     record(
@@ -74,8 +87,10 @@ def pledge(
     months; it waits for a coordinator. Every problem is named on its field."""
     if not can_pledge_money(actor):
         raise NotAllowed(_("Only members of a verified donor collective pledge money."))
-    if need.status != NeedStatus.OPEN:
+    if need.effective_status != NeedStatus.OPEN:  # a need past its date reads as expired
         raise Conflict(_("Money is pledged to open needs only."))
+    if not viewer_for(actor).takes_money(need):
+        raise Conflict(_("This group is not verified yet: its needs wait."))
     cost = cost_of(need.id)
     if cost is None:
         raise Conflict(_("This need has no cost in money: its group has not priced it."))
@@ -99,6 +114,8 @@ def pledge(
     first_due = first_due or today
     if not isinstance(first_due, date) or first_due < today:
         problems["first_due"] = _("The first payment is due today or later.")
+    elif first_due > today + FIRST_DUE_WITHIN:  # a typo (and months past the calendar's end)
+        problems["first_due"] = _("The first payment is due within a year.")
     if not isinstance(note, str) or len(note) > NOTE_MAX:
         problems["note"] = _("At most %(max)d characters, please.", max=NOTE_MAX)
     if problems:
@@ -147,6 +164,8 @@ def decide(item: MoneyPledge, actor, confirm: bool, reason: str = "") -> MoneyPl
     reason = (reason or "").strip()
     if not confirm and not reason:
         raise Invalid(_("Please give a reason."), "reason")
+    if confirm and not viewer_for(actor).takes_money(item.need):
+        raise Conflict(_("This need has ended or its group is not verified: reject the pledge."))
     status = PledgeStatus.CONFIRMED if confirm else PledgeStatus.REJECTED
     done = db.session.execute(
         update(MoneyPledge)
@@ -165,16 +184,34 @@ def decide(item: MoneyPledge, actor, confirm: bool, reason: str = "") -> MoneyPl
 
 def cancel(item: MoneyPledge, actor, reason: str = "") -> MoneyPledge:
     """The collective stops its pledge (what was received stays received)."""
-    if not (actor.is_authenticated and actor.organization_id == item.organization_id):
+    if not can_stop_pledge(actor, item):
         raise NotAllowed(_("Only the collective that pledged may stop its pledge."))
-    if item.status not in (PledgeStatus.PENDING, PledgeStatus.CONFIRMED):
+    # Once (a conditional UPDATE, as decide): of several stops at once, or a stop beside a
+    # coordinator's decision, one wins and the others see the pledge as it then is.
+    done = db.session.execute(
+        update(MoneyPledge)
+        .where(
+            MoneyPledge.id == item.id,
+            MoneyPledge.status.in_([PledgeStatus.PENDING, PledgeStatus.CONFIRMED]),
+        )
+        .values(status=PledgeStatus.CANCELLED, decision_reason=(reason or "").strip()[:NOTE_MAX])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
         raise Conflict(_("This pledge has ended already."))
-    item.status = PledgeStatus.CANCELLED
-    item.decision_reason = (reason or "").strip()[:NOTE_MAX]
-    db.session.flush()
+    db.session.refresh(item)
     record(actor, "money.cancel", item, after=_audit(item))
     notices.tell("money_pledge_cancelled", item, [item.need.organization_id], actor)
     return item
+
+
+def takes_receipts(item: MoneyPledge) -> bool:
+    """The group may confirm money received on this pledge: a coordinator confirmed it (a
+    stopped one too: it may have sent money before it stopped)."""
+    return item.decided_at is not None and item.status in (
+        PledgeStatus.CONFIRMED,
+        PledgeStatus.CANCELLED,
+    )
 
 
 def confirm_received(inst: Installment, actor, amount_minor, received_on=None) -> Installment:
@@ -183,10 +220,7 @@ def confirm_received(inst: Installment, actor, amount_minor, received_on=None) -
     item = inst.pledge
     if not can_act_for_group(actor, item.need):
         raise NotAllowed(_("Only the need's group confirms money it received."))
-    # A stopped pledge that a coordinator had confirmed may still have sent money before it
-    # stopped: the group confirms what arrived.
-    was_confirmed = item.status == PledgeStatus.CANCELLED and item.decided_at is not None
-    if item.status != PledgeStatus.CONFIRMED and not was_confirmed:
+    if not takes_receipts(item):
         raise Conflict(_("Money is confirmed on a pledge a coordinator confirmed."))
     amount = clean_minor(amount_minor)
     today = utcnow().date()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from aidmatch.money.operations import cost_of, pledges_of
+from aidmatch.money.operations import cost_of, pledges_of, takes_receipts
 from aidmatch.money.spending import confirmed_pledges, is_late, received_late, spending_of, totals
 from aidmatch.orgs.payment import payment_details_of
 from aidmatch.privacy import viewer_for
@@ -59,8 +59,7 @@ def pledge_to_dict(pledge, user) -> dict:
         "months": pledge.months,
         "first_due": pledge.first_due,
         "status": str(pledge.status),
-        "takes_receipts": pledge.decided_at is not None
-        and str(pledge.status) in ("confirmed", "cancelled"),
+        "takes_receipts": takes_receipts(pledge),
         "installments": [installment_to_dict(i) for i in pledge.installments],
         "payment_details": details,
         "created_at": pledge.created_at,

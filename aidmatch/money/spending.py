@@ -25,7 +25,7 @@ from aidmatch.money.models import (
 )
 from aidmatch.permissions import can_act_for_group
 from aidmatch.photos.images import reencode
-from aidmatch.privacy import viewer_for
+from aidmatch.privacy import Viewer, viewer_for
 from aidmatch.refusals import Invalid, NotAllowed, NotFound
 from aidmatch.web.text import text_problem
 
@@ -47,6 +47,7 @@ def is_late(inst: Installment, today: date | None = None) -> bool:
         inst.received_at is None
         and inst.pledge.status == PledgeStatus.CONFIRMED
         and (inst.late_flagged_at is not None or inst.due_on + late_days() < today)
+        and Viewer.takes_money(inst.pledge.need)  # an ended need is owed nothing more
     )
 
 

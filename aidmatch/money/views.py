@@ -37,6 +37,7 @@ from aidmatch.permissions import (
 )
 from aidmatch.postings.pages import page_section
 from aidmatch.postings.queries import find_visible
+from aidmatch.privacy import Viewer
 from aidmatch.refusals import Invalid, NotFound, Refusal
 from aidmatch.web.errors import put_on_form, refusal_status
 
@@ -90,7 +91,7 @@ def render_need(need, status: int = 200, **forms):
         notice=NO_MONEY_HERE,
         status_labels=STATUS_LABELS,
         may_group=can_act_for_group(user, need),
-        may_pledge=can_pledge_money(user) and cost is not None,
+        may_pledge=can_pledge_money(user) and cost is not None and Viewer.takes_money(need),
         reviewable={p.id for p in operations.pledges_of(need.id) if can_review_pledge(user, p)},
         own_org=user.organization_id,
         received_form=ReceivedForm(formdata=None),

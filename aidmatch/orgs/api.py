@@ -28,7 +28,12 @@ from aidmatch.orgs.vouches import (
     vouches_for,
     withdraw,
 )
-from aidmatch.permissions import can_see_vouchers, can_vouch, can_withdraw_vouch
+from aidmatch.permissions import (
+    can_open_vouch_page,
+    can_see_vouchers,
+    can_vouch,
+    can_withdraw_vouch,
+)
 from aidmatch.refusals import NotFound
 from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
 from aidmatch.web.schemas import OrgRef
@@ -117,7 +122,10 @@ def _organization(org_id: int) -> Organization:
 def create(payload, org_id):
     """Your verified organization vouches for this one, waiting for verification."""
     user = current_user._get_current_object()
-    row = vouch(user.organization, _organization(org_id), user, payload["reason"])
+    org = _organization(org_id)
+    if not can_open_vouch_page(user, org):  # rejected or suspended: as on the page, none
+        raise NotFound("No such organization.")
+    row = vouch(user.organization, org, user, payload["reason"])
     return vouch_to_dict(row), 201
 
 

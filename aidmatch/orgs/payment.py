@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from aidmatch.audit.operations import record
 from aidmatch.extensions import db
@@ -120,8 +121,20 @@ def set_payment_details(
     details = payment_details_of(org.id)
     before = _audit(details) if details else None
     if details is None:
-        details = PaymentDetails(organization_id=org.id)
-        db.session.add(details)
+        # One row per group: of two first sendings at once, the second finds the first's row
+        # (a savepoint around the insert) and changes it, as a later edit would.
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    PaymentDetails(organization_id=org.id, updated_by_id=actor.id, **cleaned)
+                )
+        except IntegrityError:
+            pass
+        details = db.session.scalar(
+            select(PaymentDetails)
+            .where(PaymentDetails.organization_id == org.id)
+            .execution_options(populate_existing=True)
+        )
     details.iban, details.card, details.link = cleaned["iban"], cleaned["card"], cleaned["link"]
     details.holder = holder
     details.updated_by_id = actor.id

@@ -30,6 +30,7 @@ from aidmatch.orgs.vouches import (
     withdraw,
 )
 from aidmatch.permissions import (
+    can_open_vouch_page,
     can_see_vouchers,
     can_vouch,
     can_withdraw_vouch,
@@ -39,7 +40,7 @@ from aidmatch.permissions import (
     require_staff,
 )
 from aidmatch.places.neighbours import near
-from aidmatch.refusals import Invalid, Refusal
+from aidmatch.refusals import Invalid, NotFound, Refusal
 from aidmatch.web.api import paginate
 from aidmatch.web.errors import put_on_form
 
@@ -89,7 +90,9 @@ def vouch_for(org_id: int):
     organization (its owners), with a sentence of why."""
     user = current_user._get_current_object()
     deny_unless(can_vouch(user, user.organization))
-    org = db.get_or_404(Organization, org_id)
+    org = db.session.get(Organization, org_id)
+    if not can_open_vouch_page(user, org):
+        raise NotFound(_("Not found"))
     form = VouchForm()
     if request.method == "GET":
         return _vouch_page(org, form)

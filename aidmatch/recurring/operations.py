@@ -18,7 +18,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
@@ -30,6 +32,7 @@ from aidmatch.recurring.models import Every, Recurrence, RecurrencePeriod
 from aidmatch.recurring.opening import adopt_first_period, open_due
 from aidmatch.refusals import Conflict, NotAllowed
 
+ALREADY = _l("This offer repeats already: change, pause or stop it instead.")
 AUDITED = ("every", "quantity", "starts_on", "ends_on", "carry_over", "paused_at", "stopped_at")
 
 
@@ -143,16 +146,19 @@ def make_recurring(offer: Offer, data: dict, actor, now: datetime | None = None)
     if offer.status != "open" or (offer.available_until and offer.available_until < today):
         raise Conflict(_("Only an open offer can be made to repeat."))
     if recurrence_of(offer) is not None:
-        raise Conflict(_("This offer repeats already: change, pause or stop it instead."))
+        raise Conflict(ALREADY)
     values = clean(data, today)
     rec = Recurrence(
-        offer=offer,
+        offer_id=offer.id,
         organization_id=offer.organization_id,
         created_by_id=getattr(actor, "id", None),
         **values,
     )
-    db.session.add(rec)
-    db.session.flush()
+    try:  # one series per offer (a unique key): of two sent at once, the second is told so
+        with db.session.begin_nested():
+            db.session.add(rec)
+    except IntegrityError:
+        raise Conflict(ALREADY) from None
     if rec.starts_on == today:
         adopt_first_period(rec, now)
     record(actor, "offer.repeat", offer, after=snapshot(rec))
