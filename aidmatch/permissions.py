@@ -52,6 +52,13 @@ def can_edit_org(user, org) -> bool:
     return is_owner(user, org) or is_staff(user)
 
 
+def can_set_payment_details(user, org) -> bool:
+    """Where a group takes money (IBAN, card, payment link): its owners only, not staff:
+    nobody outside the group may say where its money goes (a coordinator also confirms the
+    pledges that reveal it)."""
+    return is_owner(user, org)
+
+
 def can_manage_members(user, org) -> bool:
     """Remove members, make a member an owner or an owner a member: its owners and staff."""
     return is_owner(user, org) or is_staff(user)

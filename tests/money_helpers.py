@@ -11,12 +11,16 @@ from PIL import Image
 from aidmatch.money import fundraisers
 from aidmatch.money.operations import decide, pledge, set_cost
 from aidmatch.money.spending import report_spending
+from aidmatch.orgs.models import OrgRole
 from aidmatch.orgs.payment import set_payment_details
+from aidmatch.permissions import Role
+from tests.factories import make_user
 
 
 def make_money(need, organizer, donor, coordinator) -> dict[str, list]:
     """The rows, flushed; their route parameters (pledge_id, report_id, slug)."""
-    set_payment_details(need.organization, coordinator, link="https://pay.example.org/jar/1")
+    owner = make_user(Role.ORGANIZER, org=need.organization, org_role=OrgRole.OWNER)
+    set_payment_details(need.organization, owner, link="https://pay.example.org/jar/1")
     set_cost(need, organizer, 1_200_000, "UAH")
     made = pledge(need, donor, 400_000, "UAH", "monthly", 3)
     decide(made, coordinator, True)

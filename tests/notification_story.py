@@ -377,7 +377,8 @@ def money(s: Story, now: datetime) -> None:
     (the coordinators are asked, the group hears), a coordinator confirms (the donor hears);
     the newcomer's pledge is rejected; a month arrives (money_received), the next is late
     (money.late tells both sides); the group reports what it bought; the donor stops."""
-    set_payment_details(s.organizer.organization, s.coordinator, link="https://pay.example.org/j")
+    s.organizer.org_role = OrgRole.OWNER  # where a group's money goes: its owners say
+    set_payment_details(s.organizer.organization, s.organizer, link="https://pay.example.org/j")
     money_ops.set_cost(s.need, s.organizer, 2_000_000, "UAH")
     monthly = money_ops.pledge(s.need, s.donor, 500_000, "UAH", "monthly", 2)
     stray = money_ops.pledge(s.need, s.newcomer, 100_000, "UAH")

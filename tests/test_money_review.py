@@ -198,3 +198,31 @@ def test_no_month_is_late_on_a_cancelled_need(world, api_client):  # noqa: F811
     assert db.session.scalar(late) == 0
     month = api_client(w.donor).get(f"/money-pledges/{made['id']}").get_json()["installments"][0]
     assert month["late"] is False
+
+
+def test_a_collective_suspended_since_no_longer_sees_the_payment_details(world, api_client):  # noqa: F811
+    """A confirmed pledger's collective, suspended afterwards, sees the group's payment details
+    no more (privacy/policy.sees_payment_details); staff still do."""
+    w = world
+    made = _priced_and_pledged(w, api_client)
+    assert api_client(w.coordinator).post(f"/money-pledges/{made['id']}/confirm", json={})
+    donor = api_client(w.donor)
+    assert donor.get(f"/money-pledges/{made['id']}").get_json()["payment_details"]["link"] == LINK
+    decide(w.donor.organization, "suspend", w.coordinator, reason="Not who they said")
+    db.session.commit()
+    assert donor.get(f"/money-pledges/{made['id']}").get_json()["payment_details"] is None
+    staff = api_client(w.coordinator).get(f"/money-pledges/{made['id']}").get_json()
+    assert staff["payment_details"]["link"] == LINK
+
+
+def test_only_the_group_s_owners_say_where_its_money_goes(world, api_client):  # noqa: F811
+    """Not a coordinator (who also confirms the pledges that reveal them), not a plain member:
+    the group's owners only (permissions.can_set_payment_details); the page is not theirs."""
+    w = world
+    path = f"/orgs/{w.group.id}/payment-details"
+    refused = api_client(w.coordinator).put(path, json={"link": "https://pay.example.org/other"})
+    assert refused.status_code == 403
+    member = make_user(Role.ORGANIZER, org=w.group, org_role=OrgRole.MEMBER)
+    db.session.commit()
+    assert api_client(member).put(path, json={"link": LINK}).status_code == 403
+    assert api_client(w.organizer).put(path, json={"link": LINK}).status_code == 200

@@ -16,7 +16,7 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import operations as ops
 from aidmatch.matches.models import MatchSource
-from aidmatch.orgs.models import OrgKind
+from aidmatch.orgs.models import OrgKind, OrgRole
 from aidmatch.permissions import Role
 from tests.factories import make_org, make_user
 from tests.match_helpers import make_cast
@@ -137,7 +137,10 @@ def walk_money(walk, cast, anonymous, organizer, donor, coordinator) -> None:
     need, group = cast.need.id, cast.group.id
     details = {"link": "https://pay.example.org/jar/7"}
     walk.call(donor, "PUT", f"/orgs/{group}/payment-details", 403, json=details)
-    walk.call(coordinator, "PUT", f"/orgs/{group}/payment-details", 200, json=details)
+    walk.call(coordinator, "PUT", f"/orgs/{group}/payment-details", 403, json=details)
+    cast.organizer.org_role = OrgRole.OWNER  # where a group's money goes: its owners say
+    db.session.commit()
+    walk.call(organizer, "PUT", f"/orgs/{group}/payment-details", 200, json=details)
     cost = {"amount_minor": 100000, "currency": "EUR"}
     walk.call(donor, "PUT", f"/needs/{need}/cost", 403, json=cost)
     walk.call(organizer, "PUT", f"/needs/{need}/cost", 200, json=cost)

@@ -432,9 +432,10 @@ def test_each_month_that_fell_short_has_its_cause(app):
     from aidmatch.reports.funds import _cause
 
     today, cutoff = date(2026, 10, 20), at(10, 12)
+    need = make_need(make_org("Group of Sumy"))  # open, of a verified group: it takes money
 
     def month(due, received=None, amount=None, flagged=None, status=PledgeStatus.CONFIRMED):
-        pledge = MoneyPledge(status=status)
+        pledge = MoneyPledge(status=status, need=need)
         return Installment(pledge=pledge, due_on=due, amount_expected_minor=1000,
                            received_at=received, amount_received_minor=amount,
                            late_flagged_at=flagged)  # fmt: skip

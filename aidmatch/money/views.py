@@ -29,10 +29,10 @@ from aidmatch.orgs.models import Organization, OrgKind
 from aidmatch.orgs.payment import payment_details_of, set_payment_details
 from aidmatch.permissions import (
     can_act_for_group,
-    can_edit_org,
     can_pledge_money,
     can_review_pledge,
     can_run_fundraiser,
+    can_set_payment_details,
     require_login,
 )
 from aidmatch.postings.pages import page_section
@@ -91,6 +91,7 @@ def render_need(need, status: int = 200, **forms):
         notice=NO_MONEY_HERE,
         status_labels=STATUS_LABELS,
         may_group=can_act_for_group(user, need),
+        may_set_payment=can_set_payment_details(user, need.organization),
         may_pledge=can_pledge_money(user) and cost is not None and Viewer.takes_money(need),
         reviewable={p.id for p in operations.pledges_of(need.id) if can_review_pledge(user, p)},
         own_org=user.organization_id,
@@ -227,10 +228,14 @@ def receipt_photo(report_id: int):
 @bp.route("/orgs/<int:org_id>/payment-details", methods=["GET", "POST"])
 @require_login
 def payment_details(org_id: int):
-    """A frontline group's owners (and staff) say where it takes money (seen by confirmed
-    pledgers only); for any other organization there is no such page."""
+    """A frontline group's owners say where it takes money (seen by confirmed pledgers only;
+    permissions.can_set_payment_details: not staff); for anyone else there is no such page."""
     org = db.session.get(Organization, org_id)
-    if org is None or org.kind != OrgKind.FRONTLINE_GROUP or not can_edit_org(_user(), org):
+    if (
+        org is None
+        or org.kind != OrgKind.FRONTLINE_GROUP
+        or not can_set_payment_details(_user(), org)
+    ):
         raise NotFound(_("Not found"))
     details = payment_details_of(org.id)
     form = PaymentDetailsForm(obj=details) if request.method == "GET" else PaymentDetailsForm()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from aidmatch.audit.operations import record
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Organization, OrgKind, PaymentDetails
-from aidmatch.permissions import can_edit_org
+from aidmatch.permissions import can_set_payment_details
 from aidmatch.refusals import Invalid, NotAllowed
 from aidmatch.web.text import text_problem
 
@@ -97,7 +97,7 @@ def set_payment_details(
 ) -> PaymentDetails:
     """Store (or replace) a frontline group's payment details, each checked; at least one.
     Every problem is named on its field at once."""
-    if not can_edit_org(actor, org):
+    if not can_set_payment_details(actor, org):
         raise NotAllowed(_("Only the group's owners may change its payment details."))
     if org.kind != OrgKind.FRONTLINE_GROUP:
         raise Invalid(_("Only frontline groups take money pledges."))

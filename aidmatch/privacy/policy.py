@@ -287,6 +287,7 @@ class Viewer:
             return True
         return (
             self.org_id == pledge.organization_id
+            and self.org_verified  # a collective suspended since sees them no more
             and str(pledge.status) in PAYMENT_REVEALED
             and self.takes_money(pledge.need)
         )
