@@ -372,7 +372,17 @@ def listed(viewer: Viewer, kind: str, key: str, surface: str) -> bool:
     if viewer.role == "anonymous" or surface in NEVER_LISTED:
         return False
     staff, rel = viewer.role in STAFF, relation(viewer, kind, key)
-    if surface in ("csv_export", "xlsx_export", "hxl_export"):  # own rows (staff: all)
+    if surface == "hxl_export":  # a file to pass on (postings/hxl.shared_row): own rows and
+        label = object_label(kind, key)  # staff's, never a sensitive need, nor a row of a
+        if "sensitive" in label:  # group not verified but one's own
+            return False
+        unverified = label in (
+            "unverified_group_need",
+            "vouched_group_need",
+            "unverified_org_offer",
+        )
+        return rel == "owner" or (staff and not unverified)
+    if surface in ("csv_export", "xlsx_export"):  # own rows (staff: all)
         return staff or rel == "owner"
     if surface in ("deliveries_csv", "deliveries_hxl"):  # delivered; staff's and the sides'
         return (staff or rel.startswith("other_side_")) and MATCHES[key][2] == "delivered"

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from aidmatch.categories.operations import named_categories
 from aidmatch.extensions import db
-from aidmatch.postings.hxl import hxl_columns, hxl_row
+from aidmatch.postings.hxl import hxl_columns, hxl_row, shared_row
 from aidmatch.postings.kind import Kind
 from aidmatch.postings.sheet_rows import export_columns, flat, import_columns
 from aidmatch.postings.sheets import write_csv, write_xlsx
@@ -32,10 +32,11 @@ def exported_rows(viewer, query, kind: Kind) -> list[dict]:
 
 def hxl_rows(viewer, query, kind: Kind) -> list[dict]:
     """A needs or offers query run for a viewer, each row as its HXL export shows it
-    (postings/hxl.py: coarse places, names only where a shared file may name them)."""
+    (postings/hxl.py: coarse places, no sensitive need, names only where a shared file may
+    name them)."""
     policy = viewer_for(viewer)
     found = db.session.scalars(query.limit(MAX_EXPORT_ROWS)).unique()
-    return [hxl_row(kind, obj, policy) for obj in found]
+    return [hxl_row(kind, obj, policy) for obj in found if shared_row(obj, policy)]
 
 
 def export(viewer, query, kind: Kind, fmt: str, hxl: bool = False) -> bytes:

@@ -4,10 +4,11 @@ a CSV or XLSX export with a row of hashtags under its header, which the clusters
 
 An HXL file is made to be passed on, so it carries less than the ordinary export: the
 settlement, its oblast and its P-codes (places/pcodes.py), never a point (exact or coarse),
-a description, a delivery note or a contact; no title of a sensitive need (as on paper:
-privacy Viewer.paper_title); and an organization's name only where a shared file may name
-it (privacy/names.shared_name: the viewer's own, or one that opted in, outside the
-front-line oblasts, on no sensitive need).
+a description, a delivery note or a contact; no sensitive need at all, and no row of a group
+not verified but the viewer's own (``shared_row``: a passed-on file reaches people DESIGN
+does not list them to); and an organization's name only where a shared file may name it
+(privacy/names.shared_name: the viewer's own, or one that opted in, outside the front-line
+oblasts, on no sensitive need).
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ def _day(value) -> str:
     if value is None:
         return ""
     return value.date().isoformat() if hasattr(value, "date") else value.isoformat()
+
+
+def shared_row(obj, policy) -> bool:
+    """Whether a need or offer goes into an HXL file at all: never a sensitive need (listed
+    only to verified organizations and coordinators), nor a row of a group that is not
+    verified unless it is the viewer's own; staff's files keep to this too."""
+    if getattr(obj, "sensitive", False):
+        return False
+    return obj.organization.verified_at is not None or obj.organization_id == policy.org_id
 
 
 def hxl_row(kind: Kind, obj, policy) -> dict:
