@@ -190,6 +190,7 @@ def test_a_later_start_and_an_end_and_stop(app):
         ({"every": "month", "quantity": 0}, "quantity"),
         ({"every": "month", "quantity": 5, "starts_on": "2020-01-01"}, "starts_on"),
         ({"every": "month", "quantity": 5, "starts_on": "tomorrow"}, "starts_on"),
+        ({"every": "month", "quantity": 5, "starts_on": "9999-12-31"}, "starts_on"),
         ({"every": "month", "quantity": 5, "ends_on": "2020-01-01"}, "ends_on"),
     ],
 )

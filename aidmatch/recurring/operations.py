@@ -15,7 +15,7 @@ period makes available (periods.py says when periods fall, opening.py opens and 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,6 +33,7 @@ from aidmatch.recurring.opening import adopt_first_period, open_due
 from aidmatch.refusals import Conflict, NotAllowed
 
 ALREADY = _l("This offer repeats already: change, pause or stop it instead.")
+START_WITHIN = timedelta(days=366)  # a series begins within a year, or it is not a pledge yet
 AUDITED = ("every", "quantity", "starts_on", "ends_on", "carry_over", "paused_at", "stopped_at")
 
 
@@ -98,6 +99,8 @@ def clean(data: dict, today: date, current: Recurrence | None = None) -> dict:
         starts_on = _date(errors, data.get("starts_on"), "starts_on") or today
         if "starts_on" not in errors.fields and starts_on < today:
             errors.add("starts_on", _("The start may not be in the past."))
+        elif "starts_on" not in errors.fields and starts_on > today + START_WITHIN:
+            errors.add("starts_on", _("The first period must start within a year."))
         out["starts_on"] = starts_on
     elif "every" in data or "starts_on" in data:
         field = "every" if "every" in data else "starts_on"
