@@ -226,3 +226,18 @@ def test_only_the_group_s_owners_say_where_its_money_goes(world, api_client):  #
     db.session.commit()
     assert api_client(member).put(path, json={"link": LINK}).status_code == 403
     assert api_client(w.organizer).put(path, json={"link": LINK}).status_code == 200
+
+
+def test_a_coordinator_is_not_asked_to_decide_its_own_groups_pledges(
+    world, client, switch, api_client
+):  # noqa: F811
+    """The home page's count of pledges waiting leaves out those the coordinator may not
+    decide (permissions.can_review_pledge): on its own organization's need too."""
+    w = world
+    _priced_and_pledged(w, api_client)
+    insider = make_user(Role.COORDINATOR, org=w.group)
+    db.session.commit()
+    switch(insider)
+    assert "money pledge waits for a coordinator" not in client.get("/").get_data(as_text=True)
+    switch(w.coordinator)
+    assert "1 money pledge waits for a coordinator" in client.get("/").get_data(as_text=True)

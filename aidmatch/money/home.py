@@ -29,12 +29,16 @@ def _first(stmt, count_of, order):
 
 @attention_provider
 def _pledges_to_review(user):
-    """A coordinator: the money pledges no coordinator has decided yet (not its own org's)."""
+    """A coordinator: the money pledges no coordinator has decided yet, but those it may not
+    decide (permissions.can_review_pledge: its own organization's, on either side)."""
     if not is_staff(user):
         return
     stmt = select(MoneyPledge).where(MoneyPledge.status == PledgeStatus.PENDING)
     if user.organization_id is not None:
-        stmt = stmt.where(MoneyPledge.organization_id != user.organization_id)
+        own = user.organization_id
+        stmt = stmt.join(Need, Need.id == MoneyPledge.need_id).where(
+            MoneyPledge.organization_id != own, Need.organization_id != own
+        )
     count, need_id = _first(stmt, MoneyPledge.id, MoneyPledge.id)
     if count:
         yield AttentionItem(
