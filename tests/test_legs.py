@@ -407,3 +407,31 @@ def test_each_leg_is_confirmed_by_its_receiver_through_the_slip_too(world, clien
     page = client.get(slip).get_data(as_text=True)
     assert "Confirm this hand-off" not in page
     assert_invariant()
+
+
+def test_a_receipt_link_signs_the_last_hand_off_into_the_group(world, client):
+    """The slip's receipt link, for goods routed through hubs: while they are between hubs its
+    page says so and offers no form; once the last hub hands them over to the group, signing it
+    receives that leg with what the receipt says and delivers the match, once."""
+    from aidmatch.receipts.operations import link_token, make_link
+
+    w, cast, match = world, world.cast, world.match
+    token = link_token(make_link(match, cast.donor))
+    first = legs.hand_over(match, cast.donor, w.border.id, 20)
+    legs.confirm(first, w.border_man, 20)
+    db.session.commit()
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "not yet handed over to the group" in page and 'name="quantity_received"' not in page
+    last = legs.hand_over(match, w.border_man, cast.group.id, 20)
+    db.session.commit()
+    form = {"idempotency_key": "kept", "condition": "less", "quantity_received": "18",
+            "signer_name": "Petro"}  # fmt: skip
+    response = client.post(f"/r/{token}", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (last.status, last.quantity_received) == (LegStatus.RECEIVED, 18)
+    assert (match.status, match.quantity_received) == (MatchStatus.DELIVERED, 18)
+    assert client.post(f"/r/{token}", data=form).status_code == 302  # the same sending: once
+    db.session.expire_all()
+    assert match.quantity_received == 18
+    assert_invariant()

@@ -229,8 +229,11 @@ def test_only_the_group_s_owners_say_where_its_money_goes(world, api_client):  #
 
 
 def test_a_coordinator_is_not_asked_to_decide_its_own_groups_pledges(
-    world, client, switch, api_client
-):  # noqa: F811
+    world,  # noqa: F811
+    client,
+    switch,
+    api_client,
+):
     """The home page's count of pledges waiting leaves out those the coordinator may not
     decide (permissions.can_review_pledge): on its own organization's need too."""
     w = world
@@ -241,3 +244,16 @@ def test_a_coordinator_is_not_asked_to_decide_its_own_groups_pledges(
     assert "money pledge waits for a coordinator" not in client.get("/").get_data(as_text=True)
     switch(w.coordinator)
     assert "1 money pledge waits for a coordinator" in client.get("/").get_data(as_text=True)
+
+
+def test_the_need_s_history_says_its_price_in_words(world, client, switch, api_client):  # noqa: F811
+    """A need's history shows its price as a reader reads it: "priced", "Cost 900.00", not
+    the audit trail's "money.cost" and "amount_minor: 90000"."""
+    w = world
+    api_client(w.organizer).put(
+        f"/needs/{w.need.id}/cost", json={"amount_minor": 90000, "currency": "EUR"}
+    )
+    switch(w.donor)
+    page = client.get(f"/needs/{w.need.id}").get_data(as_text=True)
+    assert "priced" in page and "900.00" in page and "EUR" in page
+    assert "money.cost" not in page and "amount_minor" not in page and "90000" not in page

@@ -270,3 +270,18 @@ def test_the_group_sees_on_its_match_what_comes_regularly(app, client, switch):
     switch(cast.organizer)
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "Every week: 12" in page and "Next due on" in page
+
+
+def test_the_offer_s_history_says_in_words_what_was_done_to_its_repetition(app, client, login_as):
+    """The offer page's history names the repetition's verbs and fields in the reader's words
+    (postings/history.py), not the audit trail's names ("offer.repeat_pause", "carry_over")."""
+    cast = make_cast()
+    rec = ops.make_recurring(cast.offer, {"every": "month", "quantity": 5}, cast.donor)
+    ops.pause(rec, cast.donor)
+    db.session.commit()
+    login_as(cast.donor)
+    page = client.get(f"/offers/{cast.offer.id}").get_data(as_text=True)
+    assert "made to repeat" in page and "repetition paused" in page
+    assert "What is left carries over" in page and "month" in page
+    for raw in ("offer.repeat", "repeat_pause", "paused_at"):  # (carry_over: a field's name)
+        assert raw not in page, raw

@@ -244,6 +244,48 @@ def confirm(leg: Leg, actor, quantity_received, note: str = "") -> Leg:
     return leg
 
 
+def between_hubs(match: Match) -> bool:
+    """The goods travel through hubs and are not yet handed over to the group: no hand-off
+    into it is on its way or received (a receipt link waits for that one)."""
+    legs = legs_of(match)
+    return bool(legs) and legs[-1].to_org_id != match.need.organization_id
+
+
+def receive_by_receipt(match: Match, received: int, note: str = "") -> None:
+    """A receipt link signed for goods routed through hubs: the hand-off into the group that
+    is on its way is received with what the receipt says (the link stands for the group, as
+    for a match without hubs: receipts/operations.sign), and the match is then delivered by
+    the check below. Goods still between hubs, or no hubs: nothing here."""
+    legs = legs_of(match)
+    last = legs[-1] if legs else None
+    if last is None or last.status != LegStatus.ON_THE_WAY:
+        return
+    if last.to_org_id != match.need.organization_id:
+        return
+    if received > last.quantity_sent:
+        raise Invalid(
+            _("At most %(n)s were sent on this leg.", n=local_number(last.quantity_sent)),
+            "quantity_received",
+        )
+    done = db.session.execute(
+        update(Leg)
+        .where(Leg.id == last.id, Leg.status == LegStatus.ON_THE_WAY)
+        .values(
+            status=LegStatus.RECEIVED,
+            quantity_received=received,
+            note=note,
+            confirmed_at=utcnow(),
+            confirmed_by_id=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        raise Conflict(_("This leg was already confirmed."), code="conflict")
+    db.session.refresh(last)
+    record(None, "leg.confirm", last, after=_audit(last))
+    tell_all(tell_sides(last, None))
+
+
 @transitions.delivery_check
 def _delivered_by_the_last_leg(match: Match, received: int) -> None:
     """A shipment through hubs is delivered by the hand-off into the group (confirm calls

@@ -3,8 +3,9 @@ them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -25,6 +26,12 @@ ACTION_LABELS = {
     "cancel": _l("cancelled"),
     "withdraw": _l("withdrawn"),
     "expire": _l("expired"),
+    "cost": _l("priced"),  # money/operations.set_cost
+    "repeat": _l("made to repeat"),  # recurring/operations
+    "repeat_change": _l("repetition changed"),
+    "repeat_pause": _l("repetition paused"),
+    "repeat_resume": _l("repetition resumed"),
+    "repeat_stop": _l("repetition stopped"),
 }
 FIELD_LABELS = {
     "title": _l("Title"),
@@ -42,7 +49,16 @@ FIELD_LABELS = {
     "available_until": _l("Available until"),
     "reason": _l("Reason"),
     "matches_cancelled": _l("Matches cancelled"),
+    "amount_minor": _l("Cost"),
+    "currency": _l("Currency"),
+    "every": _l("Every"),
+    "starts_on": _l("Starts on"),
+    "ends_on": _l("Ends on"),
+    "carry_over": _l("What is left carries over"),
+    "paused_at": _l("Paused"),
+    "stopped_at": _l("Stopped"),
 }
+PERIODS = {"week": _l("week"), "month": _l("month")}
 EXACT_ONLY = frozenset({"lat", "lon"})
 
 
@@ -99,7 +115,18 @@ def history_of(obj, viewer, exact: bool, status_labels: dict) -> list[dict]:
             return urgency_label(value)
         if key in ("quantity", "delivery_radius_km") and isinstance(value, int):
             return local_number(value)
-        if key in ("needed_by", "available_until") and isinstance(value, str):
+        if key == "amount_minor" and isinstance(value, int):  # whole minor units: cents
+            return format_decimal(value / 100, format="#,##0.00")
+        if key == "every":
+            return str(PERIODS.get(value, value))
+        if key in ("paused_at", "stopped_at") and isinstance(value, str):
+            try:
+                return local_date(datetime.fromisoformat(value).date())
+            except ValueError:
+                return value
+        if key in ("needed_by", "available_until", "starts_on", "ends_on") and isinstance(
+            value, str
+        ):
             try:
                 return local_date(date.fromisoformat(value))
             except ValueError:

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from aidmatch.audit.operations import record
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
+from aidmatch.legs.operations import receive_by_receipt
 from aidmatch.matches import lifecycle, notices
 from aidmatch.matches.lifecycle import Tell
 from aidmatch.matches.models import Match, MatchStatus
@@ -183,6 +184,7 @@ def sign(link: ReceiptLink, match: Match, data: dict, form_key: str) -> Receipt:
             return stored
         raise Conflict(_("This receipt link can no longer be used."), code="gone")
     signer = Signer(receipt_match_id=match.id, name=clean["name"])
+    receive_by_receipt(match, clean["quantity"], clean["note"])  # through hubs: the last leg
     confirm_delivery(
         match, signer, clean["quantity"], clean["note"], via="confirm_by_receipt", key=form_key
     )

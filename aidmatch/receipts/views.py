@@ -22,6 +22,7 @@ from flask_login import current_user
 
 from aidmatch.db import utcnow
 from aidmatch.extensions import db, limiter
+from aidmatch.legs.operations import between_hubs
 from aidmatch.legs.views import leg_receipt_form, receiving_leg
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import match_section
@@ -136,6 +137,7 @@ def _render_receipt(link, match, form, status: int = 200):
         blocks=blocks,
         form=form,
         outbox_owner=outbox_owner(link),
+        between_hubs=between_hubs(match),
     )
     return page, status
 
