@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from aidmatch.db import reading
 from aidmatch.extensions import db
@@ -138,3 +138,15 @@ class TransactionalFlask(Flask):
             keep=_commit_if_succeeded,
             what=f"{request.method} {request.path}",
         )
+
+
+def add_unless_taken(row) -> bool:
+    """Insert row in a savepoint of the current transaction; False when another transaction
+    took its unique key first (two first sendings at once: the caller then reads that row and
+    goes on as a later edit would)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from aidmatch.audit.operations import record
 from aidmatch.db import is_id, utcnow
@@ -34,6 +33,7 @@ from aidmatch.permissions import (
 )
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Conflict, Invalid, NotAllowed, NotFound
+from aidmatch.transaction import add_unless_taken
 
 NOTE_MAX = 1000
 FIRST_DUE_WITHIN = timedelta(days=366)  # how far ahead a pledge's first month may be
@@ -52,13 +52,8 @@ def set_cost(need, actor, amount_minor, currency) -> NeedCost:
     cost = cost_of(need.id)
     before = {"amount_minor": cost.amount_minor, "currency": cost.currency} if cost else None
     if cost is None:
-        # One row per need: of two first prices sent at once, the second finds the first's
-        # row (a savepoint around the insert) and changes it, as a later edit would.
-        try:
-            with db.session.begin_nested():
-                db.session.add(NeedCost(need_id=need.id, amount_minor=amount, currency=currency))
-        except IntegrityError:
-            pass
+        # One row per need: of two first prices sent at once, the second changes the first's.
+        add_unless_taken(NeedCost(need_id=need.id, amount_minor=amount, currency=currency))
         cost = db.session.get(NeedCost, need.id, populate_existing=True)
     cost.amount_minor, cost.currency = amount, currency
     db.session.flush()

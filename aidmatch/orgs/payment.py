@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from aidmatch.audit.operations import record
 from aidmatch.extensions import db
 from aidmatch.orgs.models import Organization, OrgKind, PaymentDetails
 from aidmatch.permissions import can_set_payment_details
 from aidmatch.refusals import Invalid, NotAllowed
+from aidmatch.transaction import add_unless_taken
 from aidmatch.web.text import text_problem
 
 IBAN_LENGTHS = {"UA": 29, "PL": 28, "DE": 22, "LT": 20, "LV": 21, "EE": 20, "CZ": 24, "SK": 24}
@@ -121,15 +121,8 @@ def set_payment_details(
     details = payment_details_of(org.id)
     before = _audit(details) if details else None
     if details is None:
-        # One row per group: of two first sendings at once, the second finds the first's row
-        # (a savepoint around the insert) and changes it, as a later edit would.
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    PaymentDetails(organization_id=org.id, updated_by_id=actor.id, **cleaned)
-                )
-        except IntegrityError:
-            pass
+        # One row per group: of two first sendings at once, the second changes the first's.
+        add_unless_taken(PaymentDetails(organization_id=org.id, updated_by_id=actor.id, **cleaned))
         details = db.session.scalar(
             select(PaymentDetails)
             .where(PaymentDetails.organization_id == org.id)
