@@ -21,7 +21,7 @@ map feed and matching run asks a :class:`Viewer`; nothing else decides.
   tracking and note are seen by the two organizations of that leg and staff
   (``sees_leg_details``). A group's payment details go to staff, the group and a collective
   whose money pledge a coordinator confirmed (``sees_payment_details``), like a contact; a
-  pledge to its two sides and staff (``sees_pledge``). Everyone else gets the settlement, the oblast and the coarse point
+  pledge to its two sides and staff (``sees_pledge``; both in privacy/money.py). Everyone else gets the settlement, the oblast and the coarse point
   (a ~10 km grid cell centre). A posting whose organization gave only its settlement is at
   the settlement's centre, and every viewer is told so (``Viewer.point``'s kind): never
   "exact point" for it.
@@ -40,16 +40,12 @@ from sqlalchemy.orm import aliased
 
 from aidmatch.geo import GRID_KM, haversine_km, round_distance_km
 from aidmatch.permissions import Role, is_staff
+from aidmatch.privacy.money import MoneyPolicy
 from aidmatch.transaction import on_retry
 
 # What a shown point is (Viewer.point's "kind"): the organization's own point, its
 # settlement's centre (it gave no point), or the ~10 km cell of a point the viewer may not see.
 POINT_EXACT, POINT_SETTLEMENT_CENTRE, POINT_AREA = "exact", "settlement_centre", "area"
-
-# A money pledge in these states shows its collective the group's payment details.
-PAYMENT_REVEALED = frozenset({"confirmed"})
-# ... while its need does not read as one of these: an ended need takes no more money.
-NEED_ENDED = frozenset({"cancelled", "expired"})
 
 
 class _MatchTable:
@@ -103,7 +99,7 @@ def in_play():
     return Organization.state.not_in(sorted(WITHDRAWN))
 
 
-class Viewer:
+class Viewer(MoneyPolicy):
     """One user's view of the data (None or an anonymous user: the public's)."""
 
     def __init__(self, user):
@@ -262,64 +258,6 @@ class Viewer:
         one group): staff and the members of its two organizations; nobody else, not even
         that it exists."""
         return self.staff or (self.org_id is not None and self.org_id in set(party_org_ids))
-
-    # --- money (aidmatch/money: pledges to a priced need, what the money bought) --------------
-
-    def sees_pledge(self, pledge) -> bool:
-        """A money pledge (its collective, amounts, installments): staff, the pledging
-        collective and the group whose need it is; other donors see the need's totals only."""
-        return self.staff or (
-            self.org_id is not None
-            and self.org_id in (pledge.organization_id, pledge.need.organization_id)
-        )
-
-    def sees_payment_details(self, pledge) -> bool:
-        """The group's payment details (IBAN, card, payment link) on a pledge, like a contact
-        on a match: staff, the group itself, and the pledging collective once a coordinator
-        confirmed its pledge (PAYMENT_REVEALED), never before nor after it ended, nor once
-        the need ended (cancelled, expired) or its group was suspended or rejected
-        (``takes_money``)."""
-        if self.staff:
-            return True
-        if self.org_id is None:
-            return False
-        if self.org_id == pledge.need.organization_id:
-            return True
-        return (
-            self.org_id == pledge.organization_id
-            and self.org_verified  # a collective suspended since sees them no more
-            and str(pledge.status) in PAYMENT_REVEALED
-            and self.takes_money(pledge.need)
-        )
-
-    @staticmethod
-    def on_public_page(need) -> bool:
-        """Whether a page anyone may read without an account (a fundraiser, /f/<slug>) may
-        show this need (its category, oblast and money): not sensitive, and of a verified
-        group: not one waiting for verification (donors see a vouched one's needs; the public
-        does not), nor one suspended or rejected since."""
-        return not need.sensitive and need.organization.verified_at is not None
-
-    @staticmethod
-    def takes_money(need) -> bool:
-        """Whether a need takes money: it has not ended (NEED_ENDED, as it reads today) and
-        its group is verified: not waiting for verification (a vouched group's needs are shown
-        to donors, not given to, as they are not claimed: matches/claims.py), nor suspended or
-        rejected since. Pledges are made (money/operations.pledge) and confirmed (decide) only
-        on such a need, and its group's payment details shown only for it."""
-        return (
-            str(need.effective_status) not in NEED_ENDED
-            and need.organization.verified_at is not None
-        )
-
-    def sees_spending_photo(self, group_id: int, pledger_ids: Iterable[int]) -> bool:
-        """A receipt photo of what a group bought with pledged money (re-encoded, without
-        metadata, as every photo): staff, the group and the collectives whose confirmed
-        pledges on that need paid for it (pledger_ids); never the public, nor a fundraiser's
-        page, which shows what was bought in words after the transparency delay."""
-        return self.staff or (
-            self.org_id is not None and (self.org_id == group_id or self.org_id in set(pledger_ids))
-        )
 
     def is_revealed_side(self, match) -> bool:
         """A side of a confirmed (or later) match: it sees the other side's contact and point."""
