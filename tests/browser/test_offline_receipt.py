@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from tests.browser.live import TIMEOUT_MS, browser, log_in, new_page, serve_test_app
+from tests.browser.live import TIMEOUT_MS, browser, log_in, new_page
 from tests.browser.marks import SLOW_BROWSER
 from tests.browser.test_offline_outbox import KEPT
-from tests.browser.test_receipt import gps_jpeg
+from tests.browser.test_receipt import gps_jpeg, live  # noqa: F401 (live: the fixture)
 
 pytestmark = SLOW_BROWSER
 
@@ -30,26 +29,6 @@ SIGNER = "Petro Kovalenko"
 # The fields the outbox keeps of its items, files as what they are (a Blob, and its size).
 STORED = """async () => (await window.aidmatchOutbox.items()).map((item) => item.fields.map(
   ([name, value]) => [name, value instanceof Blob ? ["blob", value.size, value.name] : value]))"""
-
-
-@pytest.fixture
-def live(database_url):
-    """A confirmed match of 20 between a group and a donor, behind a real server."""
-    from aidmatch.extensions import db
-    from aidmatch.matches import operations as ops
-    from tests.conftest import make_test_app
-    from tests.match_helpers import make_cast
-
-    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    with app.app_context():
-        cast = make_cast()
-        match = ops.claim_need(cast.need, cast.donor, 20, offer=cast.offer)
-        ops.approve(match, cast.coordinator)
-        db.session.commit()
-        people = {"organizer": cast.organizer.email, "donor": cast.donor.email, "match": match.id}
-        db.session.remove()
-    with serve_test_app(app) as base_url:
-        yield app, base_url, people
 
 
 def _count(app, statement) -> int:
@@ -70,7 +49,7 @@ def _qr_of(app, url: str) -> str:
         return str(qr_svg(url))
 
 
-def test_a_receipt_signed_offline_on_a_phone_arrives_once(live):
+def test_a_receipt_signed_offline_on_a_phone_arrives_once(live):  # noqa: F811
     from playwright.sync_api import expect
 
     from aidmatch.audit.models import AuditEvent
