@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import g, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from aidmatch.auth.models import ApiToken, User
 from aidmatch.db import utcnow
@@ -35,7 +36,11 @@ def user_from_request() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token.strip())))
+    row = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.digest == _digest(token.strip()))
+        .options(joinedload(ApiToken.user))  # one statement for the token and its user
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     if not row.user.is_active:
