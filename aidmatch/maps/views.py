@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField
 
-from aidmatch.cache import remember
 from aidmatch.categories.menu import category_menu
 from aidmatch.extensions import db
 from aidmatch.needs.forms import NEED_SORTS, NeedListForm
@@ -27,10 +26,10 @@ from aidmatch.offers.operations import offers_query
 from aidmatch.permissions import require_login
 from aidmatch.places.labels import place_label, place_name, point_words
 from aidmatch.postings.args import filters_from_args
-from aidmatch.postings.models import today
 from aidmatch.postings.serialize import need_to_dict, offer_to_dict
 from aidmatch.privacy import viewer_for
 from aidmatch.refusals import Invalid
+from aidmatch.web.kept import MAX_SECONDS, kept_json
 from aidmatch.web.labels import NEED_STATUS_LABELS, language, options, unit_label, urgency_label
 from aidmatch.web.schemas import ListArgs
 
@@ -168,16 +167,10 @@ def data():
         raise Invalid(_l("Invalid filters"), fields=fields) from None
     # The markers depend on the data (the generation), who looks, the filters (near and
     # within_km among them), the language and the day (a posting past its date reads as
-    # expired): kept per viewer in the shared cache, so a map reloaded or panned costs one
-    # read until anything is written.
-    parts = (current_user.id, sorted(args.items()), language(), today().isoformat())
-    body = remember(
+    # expired): kept per viewer in the shared cache as the JSON text itself and its ETag
+    # (web/kept.py), so a map reloaded or panned costs one read until anything is written,
+    # and 2 000 markers are neither encoded nor hashed again for every reader.
+    return kept_json(
         "map",
-        parts,
-        lambda: current_app.json.dumps(
-            {"items": map_items(current_user, args), "limit": MAX_MARKERS}
-        ),
+        lambda: ({"items": map_items(current_user, args), "limit": MAX_MARKERS}, MAX_SECONDS),
     )
-    # Kept as the JSON text itself (2 000 markers are not encoded again for every reader);
-    # an ETag of it: web/api.conditional_json.
-    return current_app.response_class(body, mimetype="application/json")

@@ -23,6 +23,7 @@ from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
 from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
+from aidmatch.matches.lists import changes_at
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.rules import (
     can_claim,
@@ -49,6 +50,7 @@ from aidmatch.offers.models import Offer
 from aidmatch.offers.operations import get_visible_offer
 from aidmatch.refusals import Invalid
 from aidmatch.web.api import PageArgs, make_blueprint, page_schema, paginate, token_required
+from aidmatch.web.kept import held_until, kept_json
 from aidmatch.web.schemas import Id
 
 log = logging.getLogger(__name__)
@@ -181,38 +183,45 @@ def request_offer(payload, offer_id):
 @blp.response(200, MatchPage)
 def list_(args):
     """Matches you may see (your organization's, on either side; coordinators see all)."""
-    now = utcnow()
-    stmt = ops.visible_matches(current_user)
-    status = args.get("status")
-    if status == "active":
-        stmt = stmt.where(Match.is_active(now))
-    elif status:
-        stmt = stmt.where(Match.status_in([status], now))
-    if args.get("need") is not None:
-        stmt = stmt.where(Match.need_id == args["need"])
-    if args.get("offer") is not None:
-        stmt = stmt.where(Match.offer_id == args["offer"])
-    if args.get("mine"):
-        org_id = current_user.organization_id
-        if org_id is not None:
-            stmt = stmt.where(party_condition(org_id))
-        else:
-            uid = current_user.id
-            stmt = stmt.where(
-                or_(Match.created_by_id == uid, Match.coordinator_approved_by_id == uid)
-            )
-    order = (Match.created_at.desc(), Match.id.desc())
-    # The page's ids first, from matches alone (a select both databases narrow by the
-    # viewer's side and status before anything else), then those matches with all they show
-    # in one more statement: joined to six more tables at once, PostgreSQL joined them for
-    # every match in the network before keeping the viewer's.
-    page = paginate(
-        stmt.with_only_columns(Match.id).order_by(*order), args["page"], args["per_page"]
-    )
-    if page["items"]:
-        full = select(Match).where(Match.id.in_(page["items"])).order_by(*order)
-        page["items"] = list(db.session.scalars(full.options(*match_options())).unique())
-    return matches_to_dicts(page, current_user)
+
+    def compute() -> dict:
+        now = utcnow()
+        stmt = ops.visible_matches(current_user)
+        if args.get("need") is not None:
+            stmt = stmt.where(Match.need_id == args["need"])
+        if args.get("offer") is not None:
+            stmt = stmt.where(Match.offer_id == args["offer"])
+        if args.get("mine"):
+            org_id = current_user.organization_id
+            if org_id is not None:
+                stmt = stmt.where(party_condition(org_id))
+            else:
+                uid = current_user.id
+                stmt = stmt.where(
+                    or_(Match.created_by_id == uid, Match.coordinator_approved_by_id == uid)
+                )
+        # what time alone changes, whatever the status asked for (a lapse moves a match from
+        # pending to expired): the list holds until then (web/kept.py)
+        holds = held_until(changes_at(stmt, now))
+        status = args.get("status")
+        if status == "active":
+            stmt = stmt.where(Match.is_active(now))
+        elif status:
+            stmt = stmt.where(Match.status_in([status], now))
+        order = (Match.created_at.desc(), Match.id.desc())
+        # The page's ids first, from matches alone (a select both databases narrow by the
+        # viewer's side and status before anything else), then those matches with all they
+        # show in one more statement: joined to six more tables at once, PostgreSQL joined
+        # them for every match in the network before keeping the viewer's.
+        page = paginate(
+            stmt.with_only_columns(Match.id).order_by(*order), args["page"], args["per_page"]
+        )
+        if page["items"]:
+            full = select(Match).where(Match.id.in_(page["items"])).order_by(*order)
+            page["items"] = list(db.session.scalars(full.options(*match_options())).unique())
+        return MatchPage().dump(matches_to_dicts(page, current_user)), holds
+
+    return kept_json("api:matches", compute)
 
 
 @blp.route("/matches/<int:match_id>", methods=["GET"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from aidmatch.cache import remember
@@ -22,6 +22,8 @@ from aidmatch.web.labels import unit_label
 
 # Lapsed: the matches an organization let go without delivering.
 LAPSED = (MatchStatus.EXPIRED, MatchStatus.WITHDRAWN)
+# What time alone changes: a pending match lapses, a confirmed one's time to ship runs out.
+TIMED = (MatchStatus.PENDING, MatchStatus.CONFIRMED)
 PER_PAGE = 50  # matches in progress on one page of /matches
 MAX_PAGE = 100_000
 RECENT_LIMIT = 20
@@ -101,6 +103,25 @@ def my_matches(
             key = "receive" if match.status == MatchStatus.SHIPPED else "incoming"
             sections[key].append(line)
     return sections, [row(m, viewer, now) for m in recent], envelope
+
+
+def changes_at(matches: Select, now: datetime) -> datetime | None:
+    """When the first of these matches (a select of Match) changes with time alone: a
+    pending one lapses, a confirmed one's time to ship runs out (its expires_at, after now).
+    A list of them drawn at `now` holds until then (web/kept.py)."""
+    return db.session.scalar(
+        matches.with_only_columns(func.min(Match.expires_at))
+        .where(
+            Match.status.in_(TIMED),
+            Match.expires_at > literal(now, UTCDateTime()),
+        )
+        .order_by(None)
+    )
+
+
+def my_changes_at(viewer, now: datetime) -> datetime | None:
+    """changes_at for the viewer's organization's matches, either side (my_matches)."""
+    return changes_at(select(Match).where(party_condition(viewer.organization_id)), now)
 
 
 # How long an organization's history may be kept at most (cache.remember).

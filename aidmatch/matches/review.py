@@ -33,7 +33,7 @@ from aidmatch.matches import lifecycle
 from aidmatch.matches import operations as ops
 from aidmatch.matches.flags import FLAGS
 from aidmatch.matches.forms import ActionForm, BulkReviewForm, ReasonForm, ReviewFilterForm
-from aidmatch.matches.lists import org_histories, overdue_condition
+from aidmatch.matches.lists import changes_at, org_histories, overdue_condition
 from aidmatch.matches.models import Match, MatchStatus
 from aidmatch.matches.pages import allowed_actions, status_label
 from aidmatch.matches.queue import ARG_NAMES, SORTS, queue_page, read_args, row, side_list
@@ -41,6 +41,7 @@ from aidmatch.needs.models import Need
 from aidmatch.permissions import require_staff
 from aidmatch.places.labels import oblast_choices, place_label
 from aidmatch.refusals import Refusal
+from aidmatch.web.kept import held_until, kept_page
 from aidmatch.web.labels import MATCH_SOURCE_LABELS, language, options, unit_label, urgency_label
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -96,6 +97,22 @@ def render_queue(
 ):
     """The queue page for these query arguments; a bulk form sent back with what was ticked
     and typed, and a problem to show, when a decision could not be taken."""
+    context = queue_context(args, bulk=bulk, ticked=ticked, all_ticked=all_ticked, problem=problem)
+    if context["queue"].errors:
+        status = 422
+    return render_template("review/index.html", **context), status
+
+
+def queue_context(
+    args: MultiDict,
+    *,
+    bulk: BulkReviewForm | None = None,
+    ticked: frozenset[int] = frozenset(),
+    all_ticked: bool = False,
+    problem: str | None = None,
+) -> dict:
+    """What review/index.html draws (render_queue), and when it changes with time alone
+    (``changes_at``: a pending match lapses, a confirmed one's time to ship runs out)."""
     viewer = current_user._get_current_object()
     now = utcnow()
     queue = read_args(args)
@@ -105,8 +122,6 @@ def render_queue(
     if not queue.errors:
         page, parents = queue_page(now, queue)
         rows = [row(m, viewer, now, menu.names_by_id, parents) for m in page["items"]]
-    else:
-        status = 422
     discrepancies = side_list(
         (Match.status == MatchStatus.DELIVERED, Match.discrepancy.is_(True)),
         (Match.delivered_at.desc(), Match.id.desc()),
@@ -121,7 +136,7 @@ def render_queue(
         return url_for("review.index", **kept, page=number)
 
     here = page_url(queue.page) if queue.page != 1 else url_for("review.index", **kept)
-    context = {
+    return {
         "page": page,
         "rows": rows,
         "queue": queue,
@@ -141,15 +156,24 @@ def render_queue(
         "action_form": ActionForm(formdata=None),
         "page_url": page_url,
         "here": here,
+        "changes_at": changes_at(select(Match), now),
     }
-    return render_template("review/index.html", **context), status
 
 
 @bp.get("")
 @require_staff
 def index():
-    """The queue: filtered, sorted and paged as asked, with the side lists."""
-    return render_queue(request.args)
+    """The queue: filtered, sorted and paged as asked, with the side lists; kept for the
+    coordinator until anything is written or a match in the network changes with time
+    (web/kept.py). Filters it refuses are drawn with their errors, never kept."""
+    if read_args(request.args).errors:
+        return render_queue(request.args)
+    return kept_page(
+        "review",
+        "review/index.html",
+        lambda: queue_context(request.args),
+        seconds=lambda context: held_until(context["changes_at"]),
+    )
 
 
 def _ids(values) -> list[int]:

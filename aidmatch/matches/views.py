@@ -31,7 +31,7 @@ from aidmatch.matches.forms import (
     parse_quantity,
     with_ids,
 )
-from aidmatch.matches.lists import MAX_PAGE, my_matches
+from aidmatch.matches.lists import MAX_PAGE, my_changes_at, my_matches
 from aidmatch.matches.models import Match
 from aidmatch.matches.pages import allowed_actions, history, match_sections, match_view, sides
 from aidmatch.matches.rules import (
@@ -45,6 +45,7 @@ from aidmatch.permissions import is_staff, require_login
 from aidmatch.refusals import Invalid, Refusal
 from aidmatch.web.drafts import draft_sent
 from aidmatch.web.errors import put_on_form, refusal_status
+from aidmatch.web.kept import held_until, kept_page
 
 bp = Blueprint("matches", __name__)
 
@@ -215,23 +216,31 @@ def index():
     """The viewer's organization's matches: what waits for its answer, what to ship, what
     to confirm as received, and what happened recently."""
     viewer = current_user._get_current_object()
-    page, page_note = _page_argument()
-    sections, recent, envelope = my_matches(viewer, utcnow(), page)
-    if envelope["page"] < page:
-        page_note = _("There is no page %(page)d (any more): this is the last page.", page=page)
-    context = {
-        "sections": sections,
-        "recent": recent,
-        "page": envelope,
-        "page_note": page_note,
-        "page_url": lambda n: url_for("matches.index", page=n),
-        "is_donor": can_claim(viewer),
-        "is_group": viewer.organization is not None and not can_claim(viewer),
-        "staff": is_staff(viewer),
-        "forms": {"ship": ShipForm(formdata=None), "action": ActionForm(formdata=None)},
-        "new_receipt_form": ReceiptForm,
-    }
-    return render_template("matches/index.html", **context)
+
+    def context() -> dict:
+        now = utcnow()
+        page, page_note = _page_argument()
+        sections, recent, envelope = my_matches(viewer, now, page)
+        if envelope["page"] < page:
+            page_note = _("There is no page %(page)d (any more): this is the last page.", page=page)
+        return {
+            "sections": sections,
+            "recent": recent,
+            "page": envelope,
+            "page_note": page_note,
+            "page_url": lambda n: url_for("matches.index", page=n),
+            "is_donor": can_claim(viewer),
+            "is_group": viewer.organization is not None and not can_claim(viewer),
+            "staff": is_staff(viewer),
+            "forms": {"ship": ShipForm(formdata=None), "action": ActionForm(formdata=None)},
+            "new_receipt_form": ReceiptForm,
+            "changes_at": my_changes_at(viewer, now),
+        }
+
+    # kept for the viewer until anything is written or one of its matches changes with time
+    return kept_page(
+        "matches", "matches/index.html", context, seconds=lambda ctx: held_until(ctx["changes_at"])
+    )
 
 
 def _page_argument() -> tuple[int, str | None]:

@@ -21,6 +21,7 @@ from aidmatch.postings.kind import Kind
 from aidmatch.postings.queries import find_visible, list_page
 from aidmatch.postings.serialize import page_to_dicts
 from aidmatch.web.api import token_required
+from aidmatch.web.kept import MAX_SECONDS, kept_json
 from aidmatch.web.schemas import ReasonIn
 
 
@@ -93,9 +94,14 @@ def posting_routes(blp, spec: ApiSpec) -> None:
     @blp.response(200, spec.schema_page)
     @_documented(spec.docs["list"])
     def list_(args):
-        filters = filters_from_args(args, **spec.list_extra(args))
-        page = list_page(kind, current_user, filters)
-        return page_to_dicts(page, current_user, kind.to_dict, near=near_point(filters))
+        def compute():
+            filters = filters_from_args(args, **spec.list_extra(args))
+            page = list_page(kind, current_user, filters)
+            dicts = page_to_dicts(page, current_user, kind.to_dict, near=near_point(filters))
+            return spec.schema_page().dump(dicts), MAX_SECONDS
+
+        # kept for the caller until anything is written (web/kept.py)
+        return kept_json(f"api:{kind.plural}", compute)
 
     @blp.route("", methods=["POST"], endpoint="create")
     @token_required

@@ -30,6 +30,7 @@ from aidmatch.postings.sending import give_token, posted_drafts, save, send_new
 from aidmatch.postings.serialize import page_to_dicts
 from aidmatch.refusals import Refusal
 from aidmatch.web.drafts import draft_sent
+from aidmatch.web.kept import kept_page
 from aidmatch.web.labels import (
     MATCH_STATUS_LABELS,
     NEED_STATUS_LABELS,
@@ -139,21 +140,26 @@ def template_helpers() -> dict:
 
 
 def index_page(pages: Pages):
-    """The list: filters, sorting and pagination, rows as the viewer may see them."""
+    """The list: filters, sorting and pagination, rows as the viewer may see them (kept for
+    the viewer until anything is written: web/kept.py)."""
     kind = pages.kind
-    menu = category_menu(language())
-    form = pages.list_form()
-    form.set_choices(language(), kind.status_labels, pages.sorts)
-    filters, near_place = form.filters(**pages.list_extra(form))
-    view = page_view(list_page(kind, current_user, filters), kind.to_dict, near_place)
-    return pages.render(
-        "index",
-        form=form,
-        page=view,
-        menu=menu,
-        near_place=near_place,
-        may_post=pages.may_post(),
-    )
+
+    def context() -> dict:
+        menu = category_menu(language())
+        form = pages.list_form()
+        form.set_choices(language(), kind.status_labels, pages.sorts)
+        filters, near_place = form.filters(**pages.list_extra(form))
+        view = page_view(list_page(kind, current_user, filters), kind.to_dict, near_place)
+        return {
+            "kind": kind.name,
+            "form": form,
+            "page": view,
+            "menu": menu,
+            "near_place": near_place,
+            "may_post": pages.may_post(),
+        }
+
+    return kept_page(kind.plural, f"{kind.plural}/index.html", context)
 
 
 def detail_page(pages: Pages, obj_id: int, own: Callable[[object, bool], dict]):

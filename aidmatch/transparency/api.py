@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from aidmatch.extensions import db
-from aidmatch.transparency.queries import published, summary
+from aidmatch.transparency.queries import publication_parts, published, summary
 from aidmatch.web.api import make_blueprint
+from aidmatch.web.kept import MAX_SECONDS, kept_json
 from aidmatch.web.labels import language
 
 blp = make_blueprint(
@@ -68,6 +69,10 @@ class SummaryOut(ma.Schema):
 def get_summary():
     """What was delivered, by category, oblast and month; groups served; median days."""
     lang = language()
-    data = published(lang, "summary", lambda: summary(lang))
+    answer = kept_json(
+        "transparency:summary",
+        lambda: (SummaryOut().dump(published(lang, "summary", lambda: summary(lang))), MAX_SECONDS),
+        parts=publication_parts(lang),
+    )
     db.session.rollback()
-    return data
+    return answer

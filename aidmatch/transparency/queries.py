@@ -307,11 +307,16 @@ def published(lang: str, name: str, compute: Callable[[], T]) -> T:
     rows, the summary API), kept in the shared cache per language until the publication
     cutoff moves or any write commits (cache.remember): a confirmed delivery, a group's
     choice to be named, a renamed category."""
+    return remember(f"transparency:{name}", publication_parts(lang), compute)
+
+
+def publication_parts(lang: str) -> tuple:
+    """What the published figures depend on besides the data: the language, the publication
+    cutoff and the front-line oblasts (the hromada rule)."""
     delay = current_app.config["TRANSPARENCY_DELAY_DAYS"]
     # A delay of 0 publishes at once: the cutoff is now, and only the generation says when.
     cutoff = publication_cutoff().isoformat() if delay else "at once"
-    front = current_app.config["FRONT_OBLASTS"]
-    return remember(f"transparency:{name}", (lang, cutoff, front), compute)
+    return (lang, cutoff, current_app.config["FRONT_OBLASTS"])
 
 
 def ledger_all(lang: str) -> list[dict]:

@@ -13,9 +13,16 @@ from markupsafe import Markup
 from aidmatch.extensions import db
 from aidmatch.postings.sheets import safe_cell as _safe
 from aidmatch.transparency.dataset import MIN_HROMADA_DELIVERIES, dataset_csv
-from aidmatch.transparency.queries import ledger_all, ledger_page, published, summary
+from aidmatch.transparency.queries import (
+    ledger_all,
+    ledger_page,
+    publication_parts,
+    published,
+    summary,
+)
 from aidmatch.web.charts import Series, column_chart, month_range
 from aidmatch.web.i18n import local_month, local_number
+from aidmatch.web.kept import kept_page
 from aidmatch.web.labels import language, unit_label
 
 bp = Blueprint("transparency", __name__, url_prefix="/transparency")
@@ -66,13 +73,19 @@ def index():
             month_charts=month_charts(data),
         )
 
-    # The same for every visitor in this language: drawn once and kept until a write or
-    # until the publication cutoff moves (transparency/queries.published).
+    # The content is the same for every visitor in this language: drawn once and kept until
+    # a write or until the publication cutoff moves (transparency/queries.published); the
+    # whole page is kept per visitor the same way (web/kept.py).
     # Markup: the text is this app's own template (_content.html) as Jinja drew it, every
     # value in it escaped then; nothing a visitor sent is in it.
-    content = Markup(published(lang, "page", draw))  # nosec B704
+    page = kept_page(
+        "transparency",
+        "transparency/index.html",
+        lambda: {"content": Markup(published(lang, "page", draw))},  # nosec B704
+        parts=publication_parts(lang),
+    )
     db.session.rollback()  # read only
-    return render_template("transparency/index.html", content=content)
+    return page
 
 
 def month_charts(data: dict) -> list[dict]:

@@ -1,0 +1,179 @@
+"""Lists kept for the viewer who asked (web/kept.py): the same page again costs no list query,
+and is fresh after any committed write, for its viewer alone, with the asker's own CSRF
+token and bell, never with a flashed message, and never past the moment a match lapses."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import update
+
+from aidmatch.db import utcnow
+from aidmatch.extensions import db
+from aidmatch.matches.models import Match
+from aidmatch.notify.models import Notification
+from aidmatch.orgs.models import OrgKind
+from aidmatch.permissions import Role
+from tests.factories import PASSWORD, make_org, make_user
+from tests.posting_factories import make_need, make_offer, make_place
+from tests.sql_statements import statements
+from tests.test_review import propose
+
+pytestmark = pytest.mark.usefixtures("english")
+
+LIST_QUERY = re.compile(r"^\s*SELECT .*\bFROM (needs|matches)\b", re.IGNORECASE | re.DOTALL)
+
+
+def html(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def cast(app):
+    """A verified group with a need, a donor with an offer and an engine proposal waiting for
+    its answer, a coordinator."""
+    place = make_place("Keptivka", lat=49.9, lon=36.3, oblast="Kharkiv Oblast")
+    group = make_org("Group Kept", verified=True)
+    organizer = make_user(Role.ORGANIZER, org=group, language="en")
+    donor_org = make_org("Donor Kept", kind=OrgKind.DONOR_COLLECTIVE)
+    donor = make_user(Role.DONOR, org=donor_org, language="en")
+    offer = make_offer(donor_org, donor, quantity=1000)
+    coordinator = make_user(Role.COORDINATOR, language="en")
+    need = make_need(group, organizer, place=place, quantity=10, title="Kept tourniquets")
+    roles = {"group_a": group, "kharkiv": place, "donor_org": donor_org, "donor": donor,
+             "offer": offer, "coordinator": coordinator}  # fmt: skip
+    match = propose(need, roles, 4, claim=False)
+    db.session.commit()
+    return {**roles, "organizer": organizer, "need": need, "match": match}
+
+
+def test_a_list_is_kept_until_anything_is_written(cast, client, login_as):
+    login_as(cast["donor"])
+    first = html(client.get("/needs"))
+    assert "Kept tourniquets" in first
+    with statements(LIST_QUERY) as sent:
+        again = html(client.get("/needs"))
+    assert sent == []  # kept: not drawn again
+    assert again == first
+    make_need(cast["group_a"], cast["organizer"], place=cast["kharkiv"], title="Fresh stretchers")
+    db.session.commit()
+    assert "Fresh stretchers" in html(client.get("/needs"))
+
+
+def test_the_api_list_is_kept_with_its_etag_and_fresh_after_a_write(cast, client, api_client):
+    api = api_client(cast["donor"])
+    first = api.get("/needs")
+    assert first.status_code == 200 and first.headers["ETag"]
+    with statements(LIST_QUERY) as sent:
+        again = api.get("/needs")
+    assert sent == [] and again.get_data() == first.get_data()
+    assert again.headers["ETag"] == first.headers["ETag"]
+    asked = {**api.headers, "If-None-Match": first.headers["ETag"]}
+    assert client.get("/api/v1/needs", headers=asked).status_code == 304
+    make_need(cast["group_a"], cast["organizer"], place=cast["kharkiv"], title="Fresh stretchers")
+    db.session.commit()
+    titles = [item["title"] for item in api.get("/needs").get_json()["items"]]
+    assert "Fresh stretchers" in titles
+
+
+def test_a_kept_list_is_never_shown_to_another_viewer(cast, app, api_client):
+    """The group's own need carries its delivery note to the group; a donor asking the same
+    URL right after gets its own answer, without it."""
+    need = cast["need"]
+    need.delivery_note = "Gate 3, ask for Oksana"
+    db.session.commit()
+    group_view = api_client(cast["organizer"]).get("/needs").get_json()["items"]
+    assert [n.get("delivery_note") for n in group_view] == ["Gate 3, ask for Oksana"]
+    donor_api = api_client(cast["donor"])
+    donor_view = donor_api.get("/needs").get_json()["items"]
+    assert [n["id"] for n in donor_view] == [need.id]
+    assert "delivery_note" not in donor_view[0]
+    assert "Oksana" not in donor_api.get("/needs").get_data(as_text=True)
+
+
+def test_the_bell_is_counted_on_a_kept_page(cast, client, login_as):
+    login_as(cast["donor"])
+    assert "Notifications, none unread" in html(client.get("/needs"))
+    db.session.add(Notification(user_id=cast["donor"].id, kind="match_claimed"))
+    db.session.commit()  # notifications make no new generation (cache.UNTRACKED)
+    assert "1 unread notification" in html(client.get("/needs"))
+
+
+def test_a_flashed_message_is_shown_once_and_never_kept(cast, client, login_as):
+    login_as(cast["donor"])
+    html(client.get("/needs"))
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "Thank you: the need is posted.")]
+    assert "Thank you: the need is posted." in html(client.get("/needs"))
+    assert "Thank you: the need is posted." not in html(client.get("/needs"))
+
+
+def test_a_kept_page_carries_the_askers_own_csrf_token(database_url):
+    """Two sessions of the same donor: the second gets the first's kept /matches page, with
+    its own token in every form, and each session's answer is taken with its own token."""
+    from tests.conftest import make_test_app
+
+    csrf_app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    with csrf_app.app_context():
+        place = make_place("Tokenivka", lat=49.9, lon=36.3, oblast="Kharkiv Oblast")
+        group = make_org("Group Token", verified=True)
+        donor_org = make_org("Donor Token", kind=OrgKind.DONOR_COLLECTIVE)
+        donor = make_user(Role.DONOR, org=donor_org, language="en")
+        roles = {"offer": make_offer(donor_org, donor, quantity=100), "donor_org": donor_org}
+        needs = [make_need(group, None, place=place, quantity=10) for _ in range(2)]
+        matches = [propose(need, roles, 3, claim=False) for need in needs]
+        db.session.commit()
+        ids = [m.id for m in matches]
+        pages = []
+        for _ in range(2):
+            client = csrf_app.test_client()
+            login = html(client.get("/login"))
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+            data = {"csrf_token": token, "email": donor.email, "password": PASSWORD}
+            assert client.post("/login", data=data).status_code == 302
+            page = html(client.get("/matches"))
+            pages.append((client, page))
+        tokens = [
+            set(re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', p))
+            for _c, p in pages
+        ]
+        assert all(len(found) == 1 for found in tokens), tokens  # one token, in every form
+        assert tokens[0] != tokens[1]
+        assert all("\x00" not in page for _c, page in pages)
+        for (client, _page), found, match_id in zip(pages, tokens, ids, strict=True):
+            other = (tokens[1] if found is tokens[0] else tokens[0]).copy().pop()
+            refused = client.post(f"/matches/{match_id}/decline", data={"csrf_token": other})
+            assert refused.status_code == 400  # the other session's token is no good here
+            taken = client.post(
+                f"/matches/{match_id}/decline", data={"csrf_token": set(found).pop()}
+            )
+            assert taken.status_code == 302
+        assert [db.session.get(Match, i).status for i in ids] == ["declined", "declined"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_kept_lists_of_matches_hold_only_until_a_match_lapses(cast, client, switch, api_client):
+    """No write happens when a pending match lapses: the kept /matches page, the API's list and
+    the review queue are drawn again once its expires_at has passed."""
+    match = cast["match"]
+    soon = utcnow() + timedelta(seconds=30)
+    db.session.execute(update(Match).where(Match.id == match.id).values(expires_at=soon))
+    db.session.commit()
+    accept = f'action="/matches/{match.id}/accept"'
+    switch(cast["donor"])
+    api = api_client(cast["donor"])
+    assert accept in html(client.get("/matches"))
+    assert [m["status"] for m in api.get("/matches").get_json()["items"]] == ["pending"]
+    with time_machine.travel(soon + timedelta(seconds=1), tick=False):
+        assert accept not in html(client.get("/matches"))
+        assert [m["status"] for m in api.get("/matches").get_json()["items"]] == ["expired"]
+    switch(cast["coordinator"])
+    queue = html(client.get("/review"))
+    assert f'<tr id="m{match.id}"' in queue
+    with time_machine.travel(soon + timedelta(seconds=1), tick=False):
+        assert f'<tr id="m{match.id}"' not in html(client.get("/review"))
