@@ -36,6 +36,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
+GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
 # Tables whose writes change nothing a cached entry shows: notifications and their
 # deliveries (the bell is counted per request), preferences, Telegram link codes, API tokens,
 # the audit trail (written beside a real change anyway), a run's progress and heartbeat.
@@ -60,6 +61,14 @@ def init_cache(app: Flask) -> None:
     cache.init_app(app)
     with app.app_context():
         from aidmatch.extensions import db
+
+        # A new start (a deploy, a new setting) draws everything afresh: nothing kept by
+        # the code or settings before it is served again. A cache out of reach now is not
+        # a reason not to start (the first reader makes a generation).
+        try:
+            bump()
+        except Exception:  # noqa: BLE001 (whatever the backend raises)
+            log.warning("the cache's generation could not be renewed at start", exc_info=True)
 
         _watch_writes(db.engine)
         if not event.contains(db.engine, "begin", _note_generation):
@@ -94,7 +103,9 @@ def bump() -> str:
     """Make every entry stale: a new generation (or, if the cache would not take it, none:
     the next reader makes one)."""
     token = secrets.token_hex(8)
-    if not cache.set(GENERATION_KEY, token, timeout=0):
+    # Not timeout=0 (kept forever): the files backend prunes the entries that expire first,
+    # and a forever entry counts as expiring at 0, so a full directory would lose it first.
+    if not cache.set(GENERATION_KEY, token, timeout=GENERATION_SECONDS):
         cache.delete(GENERATION_KEY)
     return token
 

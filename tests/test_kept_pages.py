@@ -1,6 +1,7 @@
 """Lists kept for the viewer who asked (web/kept.py): the same page again costs no list query,
 and is fresh after any committed write, for its viewer alone, with the asker's own CSRF
-token and bell, never with a flashed message, and never past the moment a match lapses."""
+token, one-time keys and bell, never with a flashed message, never for a visitor without an
+account, and never past the moment a listed match lapses."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ from tests.test_review import propose
 pytestmark = pytest.mark.usefixtures("english")
 
 LIST_QUERY = re.compile(r"^\s*SELECT .*\bFROM (needs|matches)\b", re.IGNORECASE | re.DOTALL)
+
+
+def without_tokens(page: str) -> str:
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", page)
 
 
 def html(response) -> str:
@@ -58,7 +63,7 @@ def test_a_list_is_kept_until_anything_is_written(cast, client, login_as):
     with statements(LIST_QUERY) as sent:
         again = html(client.get("/needs"))
     assert sent == []  # kept: not drawn again
-    assert again == first
+    assert without_tokens(again) == without_tokens(first)  # a token is signed with the second
     make_need(cast["group_a"], cast["organizer"], place=cast["kharkiv"], title="Fresh stretchers")
     db.session.commit()
     assert "Fresh stretchers" in html(client.get("/needs"))
@@ -113,8 +118,8 @@ def test_a_flashed_message_is_shown_once_and_never_kept(cast, client, login_as):
 
 
 def test_a_kept_page_carries_the_askers_own_csrf_token(database_url):
-    """Two sessions of the same donor: the second gets the first's kept /matches page, with
-    its own token in every form, and each session's answer is taken with its own token."""
+    """Two sessions of the same donor: the second gets the page kept for the first, with its
+    own token in every form, and each session's answer is taken with its own token only."""
     from tests.conftest import make_test_app
 
     csrf_app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
@@ -125,36 +130,62 @@ def test_a_kept_page_carries_the_askers_own_csrf_token(database_url):
         donor = make_user(Role.DONOR, org=donor_org, language="en")
         roles = {"offer": make_offer(donor_org, donor, quantity=100), "donor_org": donor_org}
         needs = [make_need(group, None, place=place, quantity=10) for _ in range(2)]
-        matches = [propose(need, roles, 3, claim=False) for need in needs]
+        ids = [propose(need, roles, 3, claim=False).id for need in needs]
         db.session.commit()
-        ids = [m.id for m in matches]
-        pages = []
-        for _ in range(2):
-            client = csrf_app.test_client()
+        clients = [csrf_app.test_client() for _ in range(2)]
+        for client in clients:  # logging in writes (last_login_at): both before any page
             login = html(client.get("/login"))
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
             data = {"csrf_token": token, "email": donor.email, "password": PASSWORD}
             assert client.post("/login", data=data).status_code == 302
-            page = html(client.get("/matches"))
-            pages.append((client, page))
+        first = html(clients[0].get("/matches"))
+        with statements(LIST_QUERY) as sent:
+            second = html(clients[1].get("/matches"))
+        assert sent == []  # the page kept for the first session
         tokens = [
-            set(re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', p))
-            for _c, p in pages
+            set(re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', page))
+            for page in (first, second)
         ]
-        assert all(len(found) == 1 for found in tokens), tokens  # one token, in every form
+        assert [len(found) for found in tokens] == [1, 1]  # one token, in every form
         assert tokens[0] != tokens[1]
-        assert all("\x00" not in page for _c, page in pages)
-        for (client, _page), found, match_id in zip(pages, tokens, ids, strict=True):
-            other = (tokens[1] if found is tokens[0] else tokens[0]).copy().pop()
-            refused = client.post(f"/matches/{match_id}/decline", data={"csrf_token": other})
+        assert "\x00" not in first + second
+        for client, own, other, match_id in zip(
+            clients, tokens, reversed(tokens), ids, strict=True
+        ):
+            refused = client.post(f"/matches/{match_id}/decline", data={"csrf_token": [*other][0]})
             assert refused.status_code == 400  # the other session's token is no good here
-            taken = client.post(
-                f"/matches/{match_id}/decline", data={"csrf_token": set(found).pop()}
-            )
+            taken = client.post(f"/matches/{match_id}/decline", data={"csrf_token": [*own][0]})
             assert taken.status_code == 302
         assert [db.session.get(Match, i).status for i in ids] == ["declined", "declined"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_each_answer_of_a_kept_page_has_its_own_one_time_keys(cast, client, login_as):
+    """A shipped match's receipt form on the group's /matches: two answers of the same kept
+    page never share the key that makes a receipt count once."""
+    match = cast["match"]
+    db.session.execute(update(Match).where(Match.id == match.id).values(status="shipped"))
+    db.session.commit()
+    login_as(cast["organizer"])
+    first = html(client.get("/matches"))
+    with statements(LIST_QUERY) as sent:
+        second = html(client.get("/matches"))
+    assert sent == []
+    keys = [
+        re.findall(r'name="idempotency_key" type="hidden" value="([^"]+)"', p)
+        for p in (first, second)
+    ]
+    assert [len(found) for found in keys] == [1, 1], keys
+    assert keys[0] != keys[1]
+    assert "\x00" not in first + second
+
+
+def test_nothing_is_kept_for_a_visitor_without_an_account(app, client):
+    from aidmatch.web.kept import _key
+
+    with app.test_request_context("/transparency"):
+        assert _key(()) is None
 
 
 def test_kept_lists_of_matches_hold_only_until_a_match_lapses(cast, client, switch, api_client):

@@ -6,8 +6,6 @@ the operations (aidmatch/matches/operations.py), whose messages the views put on
 
 from __future__ import annotations
 
-import secrets
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,6 +13,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from aidmatch.web.i18n import local_number
+from aidmatch.web.kept import one_time_key
 from aidmatch.web.labels import options
 
 REASON_MAX = 2000
@@ -22,8 +21,9 @@ NOTE_MAX = 2000
 
 
 def new_idempotency_key() -> str:
-    """A random token put into a claim form when it is drawn: sent twice, it claims once."""
-    return secrets.token_urlsafe(24)
+    """A random token put into a claim or receipt form when it is drawn: sent twice, it is
+    taken once (in a page kept for its viewer, each answer gets its own: web/kept.py)."""
+    return one_time_key()
 
 
 def parse_quantity(field, blank=False) -> int | None:

@@ -11,8 +11,11 @@ What a kept answer depends on besides the data, the key always carries: the view
 id: their role, organization and time zone are data), the language, the path with its query
 string, the day (a posting past its date reads as expired), and what the caller adds. Time
 alone changes a list of matches (a pending one lapses at its ``expires_at``): the caller
-says for how long its answer holds (``seconds``), at most a minute, so the words of the time
-left ("in 3 hours") are never more than a minute old.
+says for how long its answer holds (``seconds``: until the first listed match lapses or
+runs out of time to ship, at most a minute), so what else time changes on such a list (the
+words of the time left, the "soon" badge, when "extend" opens) is at most a minute late.
+Nothing is kept for visitors without an account, nor on the files backend (_key); every
+answer holds at most MAX_SECONDS.
 
 A page is kept whole, with two marks: where the header's bell goes (it counts unread
 notifications, which change without a new generation) and where a form's CSRF token goes;
@@ -24,6 +27,8 @@ reads is never kept (cache.remember).
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 
@@ -36,17 +41,44 @@ from aidmatch.cache import remember
 from aidmatch.db import utcnow
 from aidmatch.web.labels import language
 
-# At most this long for what time alone changes (matches lapse, "in 3 hours" ages).
-MAX_SECONDS = 300
+# How long a kept answer holds at most (what is kept for nobody in a while costs memory);
+# what time alone changes (matches lapse, "in 3 hours" ages) holds at most TIME_SECONDS.
+MAX_SECONDS = 120
 TIME_SECONDS = 60
-# Marks in a kept page: base.html draws `kept_bell` instead of the bell, and every form's
-# CSRF field the token flask_wtf.csrf.generate_csrf finds in g.csrf_token. No stored text
-# holds a NUL character (web/text.py refuses it), so a title cannot forge either.
+# Marks in a kept page: base.html draws `kept_bell` instead of the bell, every form's CSRF
+# field the token flask_wtf.csrf.generate_csrf finds in g.csrf_token, and a form's one-time
+# key (one_time_key) a mark each answer fills with a new key of its own. No stored text
+# holds a NUL character (web/text.py refuses it), so a title cannot forge any of them.
 BELL_MARK = Markup("\x00bell\x00")
 CSRF_MARK = "\x00csrf\x00"
+KEY_MARK = "\x00key\x00"
 
 
-def _key_parts(parts: tuple) -> tuple:
+def one_time_key() -> str:
+    """A random token for a form that must be taken once (an idempotency key); in a page
+    being kept, a mark that every answer fills with a fresh one, so two drawings of a kept
+    page never share a key."""
+    return KEY_MARK if g.get("kept_drawing") else secrets.token_urlsafe(24)
+
+
+def _filled(page: str) -> str:
+    """A kept page for this answer: the asker's bell and CSRF token, fresh one-time keys."""
+    if BELL_MARK in page:
+        page = page.replace(BELL_MARK, current_app.jinja_env.get_template("_bell.html").render())
+    if CSRF_MARK in page:
+        page = page.replace(CSRF_MARK, generate_csrf())
+    if KEY_MARK in page:
+        page = re.sub(KEY_MARK, lambda _m: secrets.token_urlsafe(24), page)
+    return page
+
+
+def _key(parts: tuple) -> tuple | None:
+    """What this request's answer is kept under (with the generation: cache.remember), or
+    None when nothing is kept: for a visitor without an account (anyone could fill the
+    cache with pages of made-up query strings), and on the files backend (a directory of
+    whole pages, pruned by reading every file, is slower than drawing them)."""
+    if not current_user.is_authenticated or current_app.config["CACHE_BACKEND"] == "files":
+        return None
     return (
         current_user.get_id(),
         language(),
@@ -66,22 +98,23 @@ def kept_page(
     """The page `template` draws with context(), kept for this viewer (see above). `parts`:
     what else the page depends on; `seconds(ctx)`: how long a page drawn from ctx holds
     (time alone changes it), at most MAX_SECONDS."""
-    if session.get("_flashes"):  # drawn once with its messages, never kept
+    key = _key(parts)
+    if key is None or session.get("_flashes"):  # flashed messages: drawn once, never kept
         return render_template(template, **context())
 
     def draw() -> tuple[str, int]:
         # before the context: a form takes its token when it is made, not when it is drawn
-        g.csrf_token = CSRF_MARK
+        g.csrf_token, g.kept_drawing = CSRF_MARK, True
         try:
             ctx = context()
             page = render_template(template, kept_bell=BELL_MARK, **ctx)
         finally:
             g.pop("csrf_token", None)
+            g.pop("kept_drawing", None)
         return page, min(seconds(ctx), MAX_SECONDS) if seconds else MAX_SECONDS
 
-    page, _held = remember(f"page:{name}", _key_parts(parts), draw, lambda kept: kept[1])
-    bell = current_app.jinja_env.get_template("_bell.html").render()
-    return page.replace(BELL_MARK, bell).replace(CSRF_MARK, generate_csrf())
+    page, _held = remember(f"page:{name}", key, draw, lambda kept: kept[1])
+    return _filled(page)
 
 
 def held_until(when: datetime | None) -> int:
@@ -103,7 +136,11 @@ def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple
         etag = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()  # an ETag
         return body, etag, min(seconds, MAX_SECONDS)
 
-    body, etag, _held = remember(f"json:{name}", _key_parts(parts), draw, lambda v: v[2])
+    key = _key(parts)
+    if key is None:
+        body, etag, _held = draw()
+    else:
+        body, etag, _held = remember(f"json:{name}", key, draw, lambda v: v[2])
     return kept_text(body, etag)
 
 
