@@ -63,6 +63,7 @@ blp = make_blueprint(
 )
 
 MatchPage = page_schema(MatchOut, "MatchPage")
+MATCH_PAGE = MatchPage()  # made once: a schema copies its fields when it is made
 STATUSES = [s.value for s in MatchStatus]
 
 
@@ -219,7 +220,7 @@ def list_(args):
         if page["items"]:
             full = select(Match).where(Match.id.in_(page["items"])).order_by(*order)
             page["items"] = list(db.session.scalars(full.options(*match_options())).unique())
-        return MatchPage().dump(matches_to_dicts(page, current_user)), holds
+        return MATCH_PAGE.dump(matches_to_dicts(page, current_user)), holds
 
     return kept_json("api:matches", compute)
 

@@ -87,6 +87,7 @@ def _documented(doc: str):
 def posting_routes(blp, spec: ApiSpec) -> None:
     """Register the five routes of a kind on its API blueprint."""
     kind, out, id_rule = spec.kind, spec.schema_out, f"/<int:{spec.kind.id_arg}>"
+    page_schema = spec.schema_page()  # made once: a schema copies its fields when it is made
 
     @blp.route("", methods=["GET"], endpoint="list_")
     @token_required
@@ -98,7 +99,7 @@ def posting_routes(blp, spec: ApiSpec) -> None:
             filters = filters_from_args(args, **spec.list_extra(args))
             page = list_page(kind, current_user, filters)
             dicts = page_to_dicts(page, current_user, kind.to_dict, near=near_point(filters))
-            return spec.schema_page().dump(dicts), MAX_SECONDS
+            return page_schema.dump(dicts), MAX_SECONDS
 
         # kept for the caller until anything is written (web/kept.py)
         return kept_json(f"api:{kind.plural}", compute)

@@ -63,6 +63,9 @@ class SummaryOut(ma.Schema):
     )
 
 
+SUMMARY = SummaryOut()  # made once: a schema copies its fields when it is made
+
+
 @blp.get("/summary")
 @blp.doc(security=[])
 @blp.response(200, SummaryOut)
@@ -71,7 +74,7 @@ def get_summary():
     lang = language()
     answer = kept_json(
         "transparency:summary",
-        lambda: (SummaryOut().dump(published(lang, "summary", lambda: summary(lang))), MAX_SECONDS),
+        lambda: (SUMMARY.dump(published(lang, "summary", lambda: summary(lang))), MAX_SECONDS),
         parts=publication_parts(lang),
     )
     db.session.rollback()
