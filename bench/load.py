@@ -5,9 +5,9 @@ with the demo data (`flask seed-demo`), 100 000 needs and 50 000 offers (bench/f
 the pending proposals of a large run that lapsed (``--lapsed``, 36 000) and 200 fresh ones
 for the review queue (bench/load_setup.py). Starts gunicorn as the README deploys it
 (AIDMATCH_ENV=production, a SECRET_KEY, REDIS_URL on Redis database 15, which the bench
-flushes), logs each role in over HTTP (the login form; the session cookie is read from
-Set-Cookie and sent back as a header, since production marks it Secure and the bench speaks
-plain http), and runs ``wrk -t1 -c16 -d<duration>s --latency`` on each page as the role
+flushes), logs each role in over HTTP right before each of its pages (the login form; the
+session cookie is read from Set-Cookie and sent back as a header, since production marks it
+Secure and the bench speaks plain http), and runs ``wrk -t1 -c16 -d<duration>s --latency`` on each page as the role
 that uses it. The floor: a minimal Flask app (bench/minimal_app.py: 20 of 1 000 rows through
 the ORM and a Jinja template) on the same kind of database, same gunicorn settings.
 
@@ -267,12 +267,15 @@ def main() -> None:
             gunicorn("bench.minimal_app:create_app()", env, args, Path(tmp) / "min.log", "/") as fp,
             gunicorn("app:app", env, args, Path(tmp) / "app.log", "/healthz") as port,
         ):
-            cookies = {
-                role: log_in(port, email, prepared.password)
-                for role, email in prepared.emails.items()
-            }
+            cookies = {}
             for page in pages:
                 target = fp if page.name == "minimal" else port
+                if page.role in prepared.emails and not page.path.startswith("/api/"):
+                    # A browser sends back the cookie each answer renews (the session notes
+                    # when it was last used, once a minute: auth/session.SEEN_RESOLUTION_S);
+                    # wrk sends one cookie all along. A login right before each page keeps
+                    # that cookie as fresh as a browser's for a run shorter than a minute.
+                    cookies[page.role] = log_in(port, prepared.emails[page.role], prepared.password)
                 headers = headers_for(page, cookies, prepared.tokens)
                 status = fetch(target, page.path, headers=headers)[0]
                 if status != 200:
