@@ -187,15 +187,54 @@ def database_url(template_database, tmp_path) -> str:
         shutil.copyfile(source, target)
         return f"sqlite:///{target}"
     engine = sa.create_engine(template_database)
-    tables = [t for t in sa.inspect(engine).get_table_names() if t not in REFERENCE_TABLES]
     with engine.begin() as conn:
-        if tables:
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        for statement in _emptying(conn):
+            conn.exec_driver_sql(statement)
         conn.execute(sa.text(TEST_PLACES_DELETE))
         _restore_categories(conn)
     engine.dispose()
     return template_database
+
+
+_EMPTYING: list[str] = []
+
+
+def _emptying(conn) -> list[str]:
+    """What empties the per-test tables of the PostgreSQL template and restarts their ids
+    (found once per run): one DELETE of them all, since TRUNCATE of some thirty tables takes
+    a third of a second per test, and a DELETE statement checks foreign keys at its end, so
+    tables that refer to each other (users and organizations) empty in any order; TRUNCATE
+    only where a trigger refuses DELETE."""
+    if _EMPTYING:
+        return _EMPTYING
+    tables = [t for t in sa.inspect(conn).get_table_names() if t not in REFERENCE_TABLES]
+    # A table whose trigger refuses DELETE (the append-only audit trail) is truncated.
+    refusing = conn.exec_driver_sql(
+        "SELECT DISTINCT tab.relname FROM pg_trigger trig JOIN pg_class tab"
+        " ON trig.tgrelid = tab.oid WHERE NOT trig.tgisinternal AND trig.tgtype & 8 <> 0"
+        " AND tab.relname = ANY(%(tables)s)",
+        {"tables": tables},
+    ).scalars()
+    truncated = sorted(refusing)
+    if truncated:
+        _EMPTYING.append("TRUNCATE " + ", ".join(f'"{t}"' for t in truncated) + " CASCADE")
+    deleted = [t for t in tables if t not in truncated]
+    if not deleted:
+        return _EMPTYING
+    first, *rest = deleted
+    deletes = ", ".join(f'gone_{i} AS (DELETE FROM "{t}")' for i, t in enumerate(rest))
+    _EMPTYING.append(f'WITH {deletes} DELETE FROM "{first}"' if rest else f'DELETE FROM "{first}"')
+    owned = conn.exec_driver_sql(
+        "SELECT seq.relname FROM pg_class seq"
+        " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')"
+        " JOIN pg_class tab ON dep.refobjid = tab.oid"
+        " WHERE seq.relkind = 'S' AND tab.relname = ANY(%(tables)s)",
+        {"tables": tables},
+    ).scalars()
+    restarts = ", ".join(f"setval('\"{name}\"', 1, false)" for name in owned)
+    if restarts:
+        _EMPTYING.append(f"SELECT {restarts}")
+    return _EMPTYING
 
 
 _SEEDED_CATEGORIES: list = []
@@ -221,11 +260,14 @@ def _restore_categories(conn) -> None:
         conn.execute(sa.update(table).where(table.c.id == values.pop("id")).values(**values))
 
 
+_CATEGORY_COLUMNS: list[str] = []
+
+
 def _category_columns(conn) -> list[str]:
-    return [
-        "id",
-        *(c["name"] for c in sa.inspect(conn).get_columns("categories") if c["name"] != "id"),
-    ]
+    if not _CATEGORY_COLUMNS:
+        columns = sa.inspect(conn).get_columns("categories")
+        _CATEGORY_COLUMNS.extend(["id", *(c["name"] for c in columns if c["name"] != "id")])
+    return _CATEGORY_COLUMNS
 
 
 @pytest.fixture

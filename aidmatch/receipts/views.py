@@ -171,6 +171,7 @@ def receipt(token: str):
 @limiter.limit(
     _receipt_limit,
     key_func=get_remote_address,
+    methods=["POST"],
     error_message=lambda: _("Too many receipts from your network. Please try again later."),
 )
 def sign(token: str):
