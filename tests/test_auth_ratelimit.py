@@ -112,3 +112,22 @@ def test_limit_is_configurable(database_url):
         assert attempt(strict, "x@example.org", "wrong", "203.0.113.5").status_code == 429
         db.session.remove()
         db.engine.dispose()
+
+
+def test_every_rate_limit_is_declared_for_post_alone(app):
+    """Reads skip the rate limiter (extensions._reads_are_never_limited): that holds only while
+    every limit of every route counts POSTs alone. A limit meant for a read would be skipped
+    silently, so this names it."""
+    from aidmatch.extensions import limiter
+
+    declared = limiter.limit_manager._decorated_limits  # view name -> its limits
+    assert "aidmatch.auth.views.login.login" in declared  # the limits are where this looks
+    not_post = {
+        name: limit.methods
+        for name, limits in declared.items()
+        for limit in limits
+        if tuple(limit.methods or ()) != ("post",)
+    }
+    assert not_post == {}
+    assert not limiter.limit_manager.application_limits
+    assert not limiter.limit_manager.default_limits
