@@ -16,8 +16,9 @@ inside `operator.call`, the only stretch callgrind counts (`--toggle-collect`).
     .venv/bin/python bench/instructions.py [--database /tmp/aidmatch-instructions.sqlite3]
         [--pages REGEX] [--requests 10] [--redis-url redis://127.0.0.1:6379/15]
 
-Prints, per page, millions of instructions per request. Needs valgrind (Debian's package)
-and a Redis server. A page takes about a minute under callgrind on an idle machine.
+Prints, per page, millions of instructions per request, and the minimal page's figure over
+the page's (bench/minimal_app.py, as bench/load.py's ratio of requests per second: 0.5x costs
+twice the floor's instructions). Needs valgrind (Debian's package) and a Redis server. A page takes about a minute under callgrind on an idle machine.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.load import PAGES  # noqa: E402
 
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+MINIMAL = "minimal"  # the child's role that serves bench/minimal_app.py, the floor
 
 
 def arguments(argv=None) -> argparse.Namespace:
@@ -53,8 +55,20 @@ def arguments(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def minimal_database(database: str | Path) -> Path:
+    """The minimal app's SQLite file beside the database (bench/minimal_app.py)."""
+    database = Path(database)
+    return database.with_name(f"{database.stem}-minimal.sqlite3")
+
+
 def prepared(database: Path) -> dict:
-    """The logins and tokens of the filled database, filling it first if it is not there."""
+    """The logins and tokens of the filled database, filling it (and the minimal app's)
+    first if it is not there."""
+    minimal = minimal_database(database)
+    if not minimal.exists():
+        from bench import minimal_app
+
+        minimal_app.fill(f"sqlite:///{minimal}")
     facts = database.with_suffix(".json")
     if not (database.exists() and facts.exists()):
         from bench.load_setup import prepare
@@ -73,6 +87,15 @@ def child(args: argparse.Namespace) -> None:
     from tests.factories import PASSWORD
 
     role, path = args.child
+    if role == MINIMAL:
+        os.environ["MINIMAL_DATABASE_URL"] = f"sqlite:///{minimal_database(args.database)}"
+        from bench import minimal_app
+
+        client = minimal_app.create_app().test_client()
+        for _ in range(3):
+            client.get(path)
+        operator.call(lambda: [client.get(path).status_code for _ in range(args.requests)])
+        return
     facts = json.loads(Path(args.database).with_suffix(".json").read_text())
     redis.Redis.from_url(args.redis_url).flushdb()
     os.environ.update(
@@ -130,12 +153,19 @@ def main() -> None:
     args.database = str(Path(args.database).resolve())
     prepared(Path(args.database))
     pattern = re.compile(args.pages or ".")
-    print(f"{'page':<18} {'role':<12} {'path':<34} {'M instructions/request':>22}")
+    print(f"{'page':<18} {'role':<12} {'path':<34} {'M instructions/request':>22} {'ratio':>6}")
+    floor = None
     for page in PAGES:
-        if page.name == "minimal" or not pattern.search(f"{page.name} {page.role} {page.path}"):
+        minimal = page.name == "minimal"
+        if not minimal and not pattern.search(f"{page.name} {page.role} {page.path}"):
             continue
-        figure = measure(args, page.role, page.path)
-        print(f"{page.name:<18} {page.role:<12} {page.path:<34} {figure:>22.1f}", flush=True)
+        figure = measure(args, MINIMAL if minimal else page.role, page.path)
+        floor = figure if minimal else floor
+        print(
+            f"{page.name:<18} {page.role:<12} {page.path:<34} {figure:>22.2f}"
+            f" {floor / figure:>5.2f}x",
+            flush=True,
+        )
     print("\nreproduce: .venv/bin/python bench/instructions.py " + shlex.join(sys.argv[1:]))
 
 
