@@ -13,6 +13,13 @@ the database (on SQLite, as its transaction begins), and a writer sets it after 
 so an entry is never older than its token.
 A token lost from the cache (evicted, the cache emptied) is replaced by a new one, never by
 an old one. Entries also expire after their timeout, for what changes with time alone.
+
+Whole answers (web/kept.py: ``remember(..., local=True)``, values that are never changed
+once made) are also held in this process's memory, at most LOCAL_ENTRIES of them, under
+the same key: generation included, so a write in any process hides them here too, since
+the generation is read from the shared cache on every request; each until the moment it
+expires in the shared cache. A busy page asked again in the same process then costs one
+read of the shared cache (the generation), not two, and no copy of its text.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ import hashlib
 import logging
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
@@ -36,6 +46,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
+# Kept answers held in this process too (remember(local=True)): key -> (expires at, value),
+# least recently used first. About 50 KB a page and 300 KB a map's markers: a few MB.
+LOCAL_ENTRIES = 64
+_local: OrderedDict[str, tuple[float, object]] = OrderedDict()
+_local_lock = threading.Lock()
 GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
 # Tables whose writes change nothing a cached entry shows: notifications and their
 # deliveries (the bell is counted per request), preferences, Telegram link codes, API tokens,
@@ -111,25 +126,60 @@ def bump() -> str:
 
 
 def remember(
-    name: str, parts: tuple, compute: Callable[[], T], timeout: int | Callable[[T], int] = 300
+    name: str,
+    parts: tuple,
+    compute: Callable[[], T],
+    timeout: int | Callable[[T], int] = 300,
+    *,
+    local: bool = False,
 ) -> T:
     """compute(), or what it returned for the same name and parts in this generation, within
     timeout seconds (or as many as timeout(value) says: a value that time alone changes
     says when; 0 keeps nothing). parts must say everything the value depends on but the data
     (the viewer, the language, the filters, the date); the value must pickle (no ORM
-    objects)."""
+    objects). local: held in this process's memory too (see above), for a value nobody
+    changes once made (a tuple of text and numbers), since every caller gets the same one."""
     if _WRITTEN.get():  # this transaction wrote: what it reads is not committed (yet)
         return compute()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"{name}:{generation()}:{digest}"
+    if local and (held := _held_here(key)) is not None:
+        return held[1]
     kept = cache.get(key)
     if kept is not None:
-        return kept[0]
+        value, expires = kept
+        if local:
+            _hold_here(key, expires, value)
+        return value
     value = compute()
     seconds = timeout(value) if callable(timeout) else timeout
     if seconds > 0:
-        cache.set(key, (value,), timeout=seconds)
+        expires = time.time() + seconds
+        cache.set(key, (value, expires), timeout=seconds)
+        if local:
+            _hold_here(key, expires, value)
     return value
+
+
+def _held_here(key: str) -> tuple[float, object] | None:
+    """(expires at, value) of a kept answer this process holds, unless it expired."""
+    with _local_lock:
+        held = _local.get(key)
+        if held is None:
+            return None
+        if held[0] <= time.time():
+            del _local[key]
+            return None
+        _local.move_to_end(key)
+        return held
+
+
+def _hold_here(key: str, expires: float, value: object) -> None:
+    with _local_lock:
+        _local[key] = (expires, value)
+        _local.move_to_end(key)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)
 
 
 def _watch_writes(engine: Engine) -> None:

@@ -1,7 +1,7 @@
 """Lists kept for the viewer who asked (web/kept.py): the same page again costs no list query,
 and is fresh after any committed write, for its viewer alone, with the asker's own CSRF
-token, one-time keys and bell, never with a flashed message, never for a visitor without an
-account, and never past the moment a listed match lapses."""
+token, one-time keys and bell, never with a flashed message, for a visitor without an account
+only without a query string, and never past the moment a listed match lapses."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import update
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 from aidmatch.matches.models import Match
+from aidmatch.needs.models import Need
 from aidmatch.notify.models import Notification
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
@@ -28,8 +29,11 @@ pytestmark = pytest.mark.usefixtures("english")
 LIST_QUERY = re.compile(r"^\s*SELECT .*\bFROM (needs|matches)\b", re.IGNORECASE | re.DOTALL)
 
 
+CSRF_FIELD = re.compile(r'(name="csrf_token"[^>]*value=")([^"]+)"')
+
+
 def without_tokens(page: str) -> str:
-    return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", page)
+    return CSRF_FIELD.sub(r'\1"', page)
 
 
 def html(response) -> str:
@@ -67,6 +71,37 @@ def test_a_list_is_kept_until_anything_is_written(cast, client, login_as):
     make_need(cast["group_a"], cast["organizer"], place=cast["kharkiv"], title="Fresh stretchers")
     db.session.commit()
     assert "Fresh stretchers" in html(client.get("/needs"))
+
+
+def test_a_kept_answer_is_held_in_the_process_under_the_shared_generation(
+    cast, client, login_as, api_client
+):
+    """Asked again in the same process, a kept page and a kept JSON list come from its memory
+    (the shared cache's copies are gone here); a new generation, as a write in any other
+    process makes it, hides them."""
+    from aidmatch.cache import bump
+    from aidmatch.extensions import cache
+
+    login_as(cast["donor"])
+    api = api_client(cast["donor"])
+    first = html(client.get("/needs"))
+    listed = api.get("/needs").get_json()
+    kept = [key for key in cache.cache._cache if key.startswith(("page:", "json:"))]
+    assert len(kept) == 2
+    for key in kept:
+        cache.delete(key)
+    with statements(LIST_QUERY) as sent:
+        again = html(client.get("/needs"))
+        assert api.get("/needs").get_json() == listed
+    assert sent == []
+    assert without_tokens(again) == without_tokens(first)
+    # Another process's commit: the rows change under a new generation, this one is told by
+    # the shared cache alone.
+    db.session.execute(update(Need).where(Need.id == cast["need"].id).values(title="Renamed kit"))
+    db.session.commit()
+    bump()
+    assert "Renamed kit" in html(client.get("/needs"))
+    assert [n["title"] for n in api.get("/needs").get_json()["items"]] == ["Renamed kit"]
 
 
 def test_the_api_list_is_kept_with_its_etag_and_fresh_after_a_write(cast, client, api_client):
@@ -181,11 +216,31 @@ def test_each_answer_of_a_kept_page_has_its_own_one_time_keys(cast, client, logi
     assert "\x00" not in first + second
 
 
-def test_nothing_is_kept_for_a_visitor_without_an_account(app, client):
-    from aidmatch.web.kept import _key
+def test_a_visitor_without_an_account_is_kept_a_page_per_language_and_no_query(app, client):
+    """Visitors without an account share one kept /transparency per language, each with a
+    language switch carrying its own CSRF token; a query string (anyone can make up any
+    number of them) is drawn and never kept."""
+    from aidmatch.extensions import cache
 
-    with app.test_request_context("/transparency"):
-        assert _key(()) is None
+    def kept() -> list[str]:
+        return [key for key in cache.cache._cache if key.startswith("page:transparency:")]
+
+    first = html(client.get("/transparency"))
+    assert len(kept()) == 1
+    other = app.test_client()
+    second = html(other.get("/transparency"))
+    assert len(kept()) == 1
+    assert without_tokens(second) == without_tokens(first)
+    tokens = [{found[1] for found in CSRF_FIELD.findall(page)} for page in (first, second)]
+    assert [len(found) for found in tokens] == [1, 1]
+    assert tokens[0] != tokens[1]  # each visitor's own
+    assert "\x00" not in first + second
+    for query in ("?x=1", "?x=2", "?page=2"):
+        html(client.get(f"/transparency{query}"))
+    assert len(kept()) == 1
+    ukrainian = html(app.test_client().get("/transparency", headers={"Accept-Language": "uk"}))
+    assert '<html lang="uk"' in ukrainian
+    assert len(kept()) == 2
 
 
 def test_kept_lists_of_matches_hold_only_until_a_match_lapses(cast, client, switch, api_client):

@@ -14,8 +14,9 @@ alone changes a list of matches (a pending one lapses at its ``expires_at``): th
 says for how long its answer holds (``seconds``: until the first listed match lapses or
 runs out of time to ship, at most a minute), so what else time changes on such a list (the
 words of the time left, the "soon" badge, when "extend" opens) is at most a minute late.
-Nothing is kept for visitors without an account, nor on the files backend (_key); every
-answer holds at most MAX_SECONDS.
+For visitors without an account, only what they ask without a query string is kept (one
+answer per language); nothing on the files backend (_key); every answer holds at most
+MAX_SECONDS.
 
 A page is kept whole, with two marks: where the header's bell goes (it counts unread
 notifications, which change without a new generation) and where a form's CSRF token goes;
@@ -74,10 +75,13 @@ def _filled(page: str) -> str:
 
 def _key(parts: tuple) -> tuple | None:
     """What this request's answer is kept under (with the generation: cache.remember), or
-    None when nothing is kept: for a visitor without an account (anyone could fill the
-    cache with pages of made-up query strings), and on the files backend (a directory of
-    whole pages, pruned by reading every file, is slower than drawing them)."""
-    if not current_user.is_authenticated or current_app.config["CACHE_BACKEND"] == "files":
+    None when nothing is kept: for a visitor without an account who sent a query string
+    (anyone could fill the cache with pages of made-up ones; without one, a page is kept
+    once per language for every visitor), and on the files backend (a directory of whole
+    pages, pruned by reading every file, is slower than drawing them)."""
+    if current_app.config["CACHE_BACKEND"] == "files":
+        return None
+    if request.query_string and not current_user.is_authenticated:
         return None
     return (
         current_user.get_id(),
@@ -113,7 +117,7 @@ def kept_page(
             g.pop("kept_drawing", None)
         return page, min(seconds(ctx), MAX_SECONDS) if seconds else MAX_SECONDS
 
-    page, _held = remember(f"page:{name}", key, draw, lambda kept: kept[1])
+    page, _held = remember(f"page:{name}", key, draw, lambda kept: kept[1], local=True)
     return _filled(page)
 
 
@@ -130,21 +134,21 @@ def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple
     for this viewer as its text and ETag (web/api.conditional_json answers If-None-Match
     with a 304) for as many seconds as it returns second (at most MAX_SECONDS)."""
 
-    def draw() -> tuple[str, str, int]:
+    def draw() -> tuple[bytes, str, int]:
         value, seconds = compute()
-        body = current_app.json.dumps(value) + "\n"
-        etag = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()  # an ETag
+        body = (current_app.json.dumps(value) + "\n").encode()
+        etag = hashlib.sha1(body, usedforsecurity=False).hexdigest()  # an ETag
         return body, etag, min(seconds, MAX_SECONDS)
 
     key = _key(parts)
     if key is None:
         body, etag, _held = draw()
     else:
-        body, etag, _held = remember(f"json:{name}", key, draw, lambda v: v[2])
+        body, etag, _held = remember(f"json:{name}", key, draw, lambda v: v[2], local=True)
     return kept_text(body, etag)
 
 
-def kept_text(body: str, etag: str | None = None):
+def kept_text(body: str | bytes, etag: str | None = None):
     """A JSON response of text already encoded, with its ETag when known."""
     response = current_app.response_class(body, mimetype="application/json")
     if etag:
