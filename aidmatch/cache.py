@@ -15,11 +15,13 @@ A token lost from the cache (evicted, the cache emptied) is replaced by a new on
 an old one. Entries also expire after their timeout, for what changes with time alone.
 
 Whole answers (web/kept.py: ``remember(..., local=True)``, values that are never changed
-once made) are also held in this process's memory, at most LOCAL_ENTRIES of them, under
-the same key: generation included, so a write in any process hides them here too, since
-the generation is read from the shared cache on every request; each until the moment it
-expires in the shared cache. A busy page asked again in the same process then costs one
-read of the shared cache (the generation), not two, and no copy of its text.
+once made) are also held in this process's memory, LOCAL_BYTES of text at most, under the
+same key: generation included, so a write in any process hides them here too, since the
+generation is read from the shared cache on every request; each until the moment it
+expires in the shared cache (by the clock of the process that made it: servers keep their
+clocks in time, so a skew of a few seconds is all it changes). A busy page asked again in
+the same process then costs one read of the shared cache (the generation), not two, and
+no copy of its text.
 """
 
 from __future__ import annotations
@@ -46,10 +48,17 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
-# Kept answers held in this process too (remember(local=True)): key -> (expires at, value),
-# least recently used first. About 50 KB a page and 300 KB a map's markers: a few MB.
-LOCAL_ENTRIES = 64
-_local: OrderedDict[str, tuple[float, object]] = OrderedDict()
+# The shape of an entry, (value, the time.time() it expires at), named in every key: the
+# processes of a code that stored another shape (a deploy one server at a time) never
+# read each other's entries.
+ENTRY_FORMAT = "e2"
+# Kept answers held in this process too (remember(local=True)): key -> (expires at, size,
+# value), least recently used first, LOCAL_BYTES of text in all (a page is about 50 KB, a
+# map's markers up to a megabyte); a larger answer than LOCAL_LARGEST is not held.
+LOCAL_BYTES = 16 * 1024 * 1024
+LOCAL_LARGEST = 2 * 1024 * 1024
+_local: OrderedDict[str, tuple[float, int, object]] = OrderedDict()
+_local_size = 0
 _local_lock = threading.Lock()
 GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
 # Tables whose writes change nothing a cached entry shows: notifications and their
@@ -138,13 +147,14 @@ def remember(
     says when; 0 keeps nothing). parts must say everything the value depends on but the data
     (the viewer, the language, the filters, the date); the value must pickle (no ORM
     objects). local: held in this process's memory too (see above), for a value nobody
-    changes once made (a tuple of text and numbers), since every caller gets the same one."""
+    changes once made (a tuple of text, bytes and numbers), since every caller gets the
+    same one."""
     if _WRITTEN.get():  # this transaction wrote: what it reads is not committed (yet)
         return compute()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    key = f"{name}:{generation()}:{digest}"
+    key = f"{name}:{ENTRY_FORMAT}:{generation()}:{digest}"
     if local and (held := _held_here(key)) is not None:
-        return held[1]
+        return held[2]
     kept = cache.get(key)
     if kept is not None:
         value, expires = kept
@@ -161,25 +171,35 @@ def remember(
     return value
 
 
-def _held_here(key: str) -> tuple[float, object] | None:
-    """(expires at, value) of a kept answer this process holds, unless it expired."""
+def _held_here(key: str) -> tuple[float, int, object] | None:
+    """(expires at, size, value) of a kept answer this process holds, unless it expired."""
+    global _local_size
     with _local_lock:
         held = _local.get(key)
         if held is None:
             return None
         if held[0] <= time.time():
             del _local[key]
+            _local_size -= held[1]
             return None
         _local.move_to_end(key)
         return held
 
 
-def _hold_here(key: str, expires: float, value: object) -> None:
+def _hold_here(key: str, expires: float, value: tuple) -> None:
+    """Hold a kept answer (a tuple of text, bytes and numbers) until it expires, dropping the
+    least recently used beyond LOCAL_BYTES."""
+    global _local_size
+    size = sum(len(part) for part in value if isinstance(part, str | bytes))
+    if size > LOCAL_LARGEST:
+        return
     with _local_lock:
-        _local[key] = (expires, value)
-        _local.move_to_end(key)
-        while len(_local) > LOCAL_ENTRIES:
-            _local.popitem(last=False)
+        if key in _local:
+            _local_size -= _local.pop(key)[1]
+        _local[key] = (expires, size, value)
+        _local_size += size
+        while _local_size > LOCAL_BYTES:
+            _local_size -= _local.popitem(last=False)[1][1]
 
 
 def _watch_writes(engine: Engine) -> None:

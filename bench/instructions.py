@@ -18,7 +18,8 @@ inside `operator.call`, the only stretch callgrind counts (`--toggle-collect`).
 
 Prints, per page, millions of instructions per request, and the minimal page's figure over
 the page's (bench/minimal_app.py, as bench/load.py's ratio of requests per second: 0.5x costs
-twice the floor's instructions). Needs valgrind (Debian's package) and a Redis server. A page takes about a minute under callgrind on an idle machine.
+twice the floor's instructions). Needs valgrind (Debian's package) and a Redis server. A
+page takes about a minute under callgrind on an idle machine.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def child(args: argparse.Namespace) -> None:
 
         client = minimal_app.create_app().test_client()
         for _ in range(3):
-            client.get(path)
+            if (status := client.get(path).status_code) != 200:
+                sys.exit(f"instructions: the minimal page answered {status}, not 200")
         operator.call(lambda: [client.get(path).status_code for _ in range(args.requests)])
         return
     facts = json.loads(Path(args.database).with_suffix(".json").read_text())

@@ -3,7 +3,7 @@
 The database is SQLite unless TEST_DATABASE_URL names a PostgreSQL server; then this run
 creates a fresh database of its own there and drops it at the end. The schema comes from the
 migrations (upgrade head) once per run, with the gazetteer loaded; each test then starts from
-that state: on SQLite a copy of the template file, on PostgreSQL the per-test tables truncated.
+that state: on SQLite a copy of the template file, on PostgreSQL the per-test tables emptied.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
-# Reference data shared by all tests of a run: loaded once, never truncated.
+# Reference data shared by all tests of a run: loaded once, never emptied.
 REFERENCE_TABLES = {"places", "categories", "alembic_version"}
 # Places made by tests.posting_factories.make_place, removed after each test.
 TEST_PLACES_DELETE = "DELETE FROM places WHERE code LIKE 'TEST%'"

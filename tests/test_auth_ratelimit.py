@@ -131,3 +131,4 @@ def test_every_rate_limit_is_declared_for_post_alone(app):
     assert not_post == {}
     assert not limiter.limit_manager.application_limits
     assert not limiter.limit_manager.default_limits
+    assert not limiter.limit_manager._blueprint_limits  # a whole blueprint's, GETs included
