@@ -48,6 +48,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
+GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
 # The shape of an entry, (value, the time.time() it expires at), named in every key: the
 # processes of a code that stored another shape (a deploy one server at a time) never
 # read each other's entries.
@@ -60,7 +61,6 @@ LOCAL_LARGEST = 2 * 1024 * 1024
 _local: OrderedDict[str, tuple[float, int, object]] = OrderedDict()
 _local_size = 0
 _local_lock = threading.Lock()
-GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
 # Tables whose writes change nothing a cached entry shows: notifications and their
 # deliveries (the bell is counted per request), preferences, Telegram link codes, API tokens,
 # the audit trail (written beside a real change anyway), a run's progress and heartbeat.

@@ -5,7 +5,8 @@ a few milliseconds of SQL and ten to forty of Python to draw 20 to 50 rows as th
 may see them. Asked again (a reload, the back button, a phone polling, a page of the list
 revisited) with nothing written since, the same viewer gets the same rows: they are kept in
 the shared cache (cache.remember), under the data's generation, so any committed write makes
-them stale in every process at once.
+them stale in every process at once (the worker that read or made one also holds it in its
+memory, under the same key: cache.py).
 
 What a kept answer depends on besides the data, the key always carries: the viewer (their
 id: their role, organization and time zone are data), the language, the path with its query
