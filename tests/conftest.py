@@ -207,6 +207,7 @@ def _emptying(conn) -> list[str]:
     only where a trigger refuses DELETE."""
     if _EMPTYING:
         return _EMPTYING
+    statements: list[str] = []
     tables = [t for t in sa.inspect(conn).get_table_names() if t not in REFERENCE_TABLES]
     # A table whose trigger refuses DELETE (the append-only audit trail) is truncated.
     refusing = conn.exec_driver_sql(
@@ -217,13 +218,14 @@ def _emptying(conn) -> list[str]:
     ).scalars()
     truncated = sorted(refusing)
     if truncated:
-        _EMPTYING.append("TRUNCATE " + ", ".join(f'"{t}"' for t in truncated) + " CASCADE")
+        statements.append("TRUNCATE " + ", ".join(f'"{t}"' for t in truncated) + " CASCADE")
     deleted = [t for t in tables if t not in truncated]
-    if not deleted:
-        return _EMPTYING
-    first, *rest = deleted
-    deletes = ", ".join(f'gone_{i} AS (DELETE FROM "{t}")' for i, t in enumerate(rest))
-    _EMPTYING.append(f'WITH {deletes} DELETE FROM "{first}"' if rest else f'DELETE FROM "{first}"')
+    if deleted:
+        first, *rest = deleted
+        deletes = ", ".join(f'gone_{i} AS (DELETE FROM "{t}")' for i, t in enumerate(rest))
+        statements.append(
+            f'WITH {deletes} DELETE FROM "{first}"' if rest else f'DELETE FROM "{first}"'
+        )
     owned = conn.exec_driver_sql(
         "SELECT seq.relname FROM pg_class seq"
         " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')"
@@ -233,7 +235,8 @@ def _emptying(conn) -> list[str]:
     ).scalars()
     restarts = ", ".join(f"setval('\"{name}\"', 1, false)" for name in owned)
     if restarts:
-        _EMPTYING.append(f"SELECT {restarts}")
+        statements.append(f"SELECT {restarts}")
+    _EMPTYING.extend(statements)  # once all are found
     return _EMPTYING
 
 
