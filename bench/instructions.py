@@ -53,6 +53,7 @@ def arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--child", nargs=2, metavar=("ROLE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--encoding", default="", help=argparse.SUPPRESS)  # the child's
     return parser.parse_args(argv)
 
 
@@ -120,8 +121,10 @@ def child(args: argparse.Namespace) -> None:
         if answer.status_code not in (302, 303):
             sys.exit(f"instructions: the {role} could not log in ({answer.status_code})")
 
+    asked = {**headers, "Accept-Encoding": args.encoding} if args.encoding else headers
+
     def get() -> int:
-        return client.get(path, headers=headers, base_url="https://localhost").status_code
+        return client.get(path, headers=asked, base_url="https://localhost").status_code
 
     for _ in range(3):
         if (status := get()) != 200:
@@ -129,14 +132,14 @@ def child(args: argparse.Namespace) -> None:
     operator.call(lambda: [get() for _ in range(args.requests)])
 
 
-def measure(args: argparse.Namespace, role: str, path: str) -> float:
-    """Millions of instructions one request of `path` as `role` costs."""
+def measure(args: argparse.Namespace, role: str, path: str, encoding: str = "") -> float:
+    """Millions of instructions one request of `path` as `role` costs (asking for `encoding`)."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             "valgrind", "--tool=callgrind", "--toggle-collect=_operator_call",
             f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, __file__,
             "--database", args.database, "--requests", str(args.requests),
-            "--redis-url", args.redis_url, "--child", role, path,
+            "--redis-url", args.redis_url, "--encoding", encoding, "--child", role, path,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     found = COLLECTED.search(done.stderr)
@@ -161,7 +164,7 @@ def main() -> None:
         minimal = page.name == "minimal"
         if not minimal and not pattern.search(f"{page.name} {page.role} {page.path}"):
             continue
-        figure = measure(args, MINIMAL if minimal else page.role, page.path)
+        figure = measure(args, MINIMAL if minimal else page.role, page.path, page.encoding)
         floor = figure if minimal else floor
         print(
             f"{page.name:<18} {page.role:<12} {page.path:<34} {figure:>22.2f}"

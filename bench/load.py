@@ -63,11 +63,17 @@ from tests.conftest import scratch_database  # noqa: E402
 
 @dataclass(frozen=True)
 class Page:
-    """One page under load: its name, the role that asks, its path (minimal: the floor)."""
+    """One page under load: its name, the role that asks, its path (minimal: the floor), and
+    the Accept-Encoding it sends (none unless given, as wrk sends)."""
 
     name: str
     role: str  # donor, organizer, coordinator, anonymous
     path: str
+    encoding: str = ""
+
+
+# What a browser sends (over HTTPS): a kept JSON answer goes out compressed, kept so.
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"
 
 
 PAGES = [
@@ -79,6 +85,7 @@ PAGES = [
     Page("matches", "donor", "/matches"),
     Page("api matches", "donor", "/api/v1/matches"),
     Page("map data", "donor", "/map/data.json?kind=needs"),
+    Page("map data gzip", "donor", "/map/data.json?kind=needs", BROWSER_ENCODINGS),
     Page("matches", "organizer", "/matches"),
     Page("api matches", "organizer", "/api/v1/matches"),
     Page("review", "coordinator", "/review"),
@@ -207,12 +214,14 @@ def parse_wrk(out: str) -> dict:
 
 
 def headers_for(page: Page, cookies: dict, tokens: dict) -> dict:
-    """What a request of the page sends: the role's bearer token (API) or session cookie."""
+    """What a request of the page sends: the role's bearer token (API) or session cookie, and
+    its Accept-Encoding."""
+    headers = {"Accept-Encoding": page.encoding} if page.encoding else {}
     if page.role == "anonymous":
-        return {}
+        return headers
     if page.path.startswith("/api/"):
-        return {"Authorization": f"Bearer {tokens[page.role]}"}
-    return {"Cookie": cookies[page.role]}
+        return {**headers, "Authorization": f"Bearer {tokens[page.role]}"}
+    return {**headers, "Cookie": cookies[page.role]}
 
 
 def arguments() -> argparse.Namespace:

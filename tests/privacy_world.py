@@ -4,6 +4,7 @@ delivery notes, contacts and names; the matches made through the API."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import math
 import re
@@ -438,7 +439,15 @@ class Session:
 
     def _load(self, kind: str, path: str):
         if (kind, path) not in self.cache:
-            response = self.api_client.get(path) if kind == "api" else self.pages.get(path)
+            if kind == "api":
+                response = self.api_client.get(path)
+            elif kind == "packed":  # as a browser asks: a kept JSON answer comes gzipped
+                response = self.pages.get(path, headers={"Accept-Encoding": "gzip"})
+                if response.headers.get("Content-Encoding") == "gzip":
+                    response.set_data(gzip.decompress(response.get_data()))
+                    del response.headers["Content-Encoding"]
+            else:
+                response = self.pages.get(path)
             if self.viewer.role == "anonymous":
                 allowed = {401} if kind == "api" else {302}
                 if path.startswith("/transparency") or path == "/":
@@ -462,6 +471,10 @@ class Session:
     def page(self, path):
         """GET a page (or the map feed, an export) as this viewer."""
         return self._load("page", path)
+
+    def packed(self, path):
+        """GET the map feed as a browser does (it accepts gzip), decoded."""
+        return self._load("packed", path)
 
     def api_post(self, path, body):
         """POST to /api/v1<path> as this viewer: a probe that writes nothing (a body every

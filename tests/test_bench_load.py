@@ -79,7 +79,7 @@ def test_small_load_run_serves_every_page_to_its_role():
     result = json.loads(done.stdout)
     assert result["counts"]["pending lapsed"] == 60
     pages = result["pages"]
-    assert len(pages) == 15
+    assert len(pages) == 16
     for page in pages:
         assert page["requests"] > 0, page
         assert page["non_2xx"] == 0, page

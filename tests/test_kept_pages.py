@@ -5,6 +5,7 @@ only without a query string, and never past the moment a listed match lapses."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from datetime import timedelta
 
@@ -123,6 +124,46 @@ def test_the_api_list_is_kept_with_its_etag_and_fresh_after_a_write(cast, client
     db.session.commit()
     titles = [item["title"] for item in api.get("/needs").get_json()["items"]]
     assert "Fresh stretchers" in titles
+
+
+def test_a_kept_json_answer_is_kept_gzipped_for_whoever_accepts_gzip(
+    cast, client, api_client, login_as
+):
+    """An API list and the map's markers are compressed once, when kept: whoever accepts
+    gzip gets those bytes, which decode to the plain answer, under an ETag of their own that a
+    304 answers; whoever does not gets the plain text. An answer under COMPRESS_MIN_SIZE is
+    kept and sent plain."""
+    from aidmatch.extensions import cache
+
+    api = api_client(cast["donor"])
+    small = api.get("/needs")
+    assert len(small.data) < 1024
+    browser = {**api.headers, "Accept-Encoding": "gzip, deflate, br, zstd"}
+    assert "Content-Encoding" not in client.get("/api/v1/needs", headers=browser).headers
+    for n in range(12):
+        make_need(cast["group_a"], cast["organizer"], place=cast["kharkiv"], title=f"Kit {n}")
+    db.session.commit()
+    plain = api.get("/needs")
+    with statements(LIST_QUERY) as sent:
+        packed = client.get("/api/v1/needs", headers=browser)
+    assert sent == []  # the kept answer
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "gzip"
+    assert "accept-encoding" in packed.headers["Vary"].lower()
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.get_etag() == (f"{plain.get_etag()[0]}:gzip", False)
+    kept = [cache.get(k)[0] for k in cache.cache._cache if k.startswith("json:api:needs")]
+    (entry,) = [value for value in kept if value[0] == plain.data]  # this generation's
+    assert entry[1:3] == (packed.data, plain.get_etag()[0])  # packed when kept
+    asked = {**browser, "If-None-Match": packed.headers["ETag"]}
+    assert client.get("/api/v1/needs", headers=asked).status_code == 304
+    assert api.get("/needs").data == plain.data  # no Accept-Encoding: plain
+
+    login_as(cast["donor"])
+    markers = client.get("/map/data.json")
+    assert "Content-Encoding" not in markers.headers
+    packed = client.get("/map/data.json", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == markers.data
 
 
 def test_a_kept_list_is_never_shown_to_another_viewer(cast, app, api_client):

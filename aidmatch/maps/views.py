@@ -56,6 +56,9 @@ class MapArgs(ListArgs):
     urgency = ma.fields.String(validate=ma.validate.OneOf([u.value for u in Urgency]))
 
 
+MAP_ARGS = MapArgs()  # made once: a schema copies its fields when it is made
+
+
 class MapForm(NeedListForm):
     """The map's filters: a plain GET form (no CSRF), also read by map.js's data URL."""
 
@@ -161,7 +164,7 @@ def data():
     viewer's language. ?near=<place id>&within_km=N narrows the markers as on the lists."""
     raw = {k: v for k, v in request.args.items() if v != ""}
     try:
-        args = MapArgs().load(raw)
+        args = MAP_ARGS.load(raw)
     except ma.ValidationError as exc:
         fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
         raise Invalid(_l("Invalid filters"), fields=fields) from None

@@ -42,6 +42,7 @@ from markupsafe import Markup
 from aidmatch.cache import remember
 from aidmatch.db import utcnow
 from aidmatch.web.labels import language
+from aidmatch.web.static_assets import kept_packed, send_packed
 
 # How long a kept answer holds at most (what is kept for nobody in a while costs memory);
 # what time alone changes (matches lapse, "in 3 hours" ages) holds at most TIME_SECONDS.
@@ -132,8 +133,9 @@ def held_until(when: datetime | None) -> int:
 
 def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple = ()):
     """A JSON response of what compute() returns first (already dumped by its schema), kept
-    for this viewer as its text and ETag (web/api.conditional_json answers If-None-Match
-    with a 304) for as many seconds as it returns second (at most MAX_SECONDS)."""
+    for this viewer as its text, that text gzip-compressed (web/static_assets.kept_packed)
+    and its ETag (web/api.conditional_json answers If-None-Match with a 304) for as many
+    seconds as it returns second (at most MAX_SECONDS)."""
 
     def draw() -> tuple[bytes, str, int]:
         value, seconds = compute()
@@ -144,9 +146,14 @@ def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple
     key = _key(parts)
     if key is None:
         body, etag, _held = draw()
-    else:
-        body, etag, _held = remember(f"json:{name}", key, draw, lambda v: v[2], local=True)
-    return kept_text(body, etag)
+        return kept_text(body, etag)
+
+    def keep() -> tuple[bytes, bytes | None, str, int]:
+        body, etag, seconds = draw()
+        return body, kept_packed(body), etag, seconds
+
+    body, packed, etag, _held = remember(f"json:{name}", key, keep, lambda v: v[3], local=True)
+    return send_packed(kept_text(body, etag), packed, etag)
 
 
 def kept_text(body: str | bytes, etag: str | None = None):

@@ -8,17 +8,19 @@ response (pages, the API's JSON, map markers, CSV exports) may be per user and, 
 view says otherwise, is `private, no-cache`: a shared proxy never stores it, and a browser
 asks again before reusing it (never `no-store`, so a browser keeps typed form values on
 Back). Responses are compressed (zstd, brotli, gzip or deflate, as the client accepts) by
-Flask-Compress.
+Flask-Compress, each answer again; a JSON answer kept for many requests (web/kept.py) is kept
+gzip-compressed too (kept_packed), and sent so to whoever accepts gzip (send_packed).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import stat
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 from werkzeug.security import safe_join
@@ -43,6 +45,34 @@ COMPRESS_DEFAULTS = {
         "image/svg+xml",
     ],
 }
+
+
+# The encoding a kept JSON answer is kept in besides its plain text: every client that
+# compresses accepts gzip (brotli only over HTTPS in some browsers, zstd only in new ones).
+KEPT_ENCODING = "gzip"
+
+
+def kept_packed(body: bytes) -> bytes | None:
+    """`body` compressed once for keeping beside it (Flask-Compress would compress a 300 KB
+    map feed again for every answer), or None when it is below COMPRESS_MIN_SIZE."""
+    if len(body) < current_app.config["COMPRESS_MIN_SIZE"]:
+        return None
+    # mtime=0: the same body packs to the same bytes in every process
+    return gzip.compress(body, compresslevel=current_app.config["COMPRESS_LEVEL"], mtime=0)
+
+
+def send_packed(response, packed: bytes | None, etag: str | None):
+    """The kept response sent compressed when the request accepts gzip (Flask-Compress then
+    leaves it alone: it has a Content-Encoding), its ETag told apart from the plain one's as
+    Flask-Compress tells its own apart; else as it is."""
+    if packed is None or request.accept_encodings[KEPT_ENCODING] <= 0:
+        return response
+    response.set_data(packed)
+    response.headers["Content-Encoding"] = KEPT_ENCODING
+    response.vary.add("Accept-Encoding")
+    if etag:
+        response.set_etag(f"{etag}:{KEPT_ENCODING}")
+    return response
 
 
 class Fingerprints:
