@@ -55,3 +55,13 @@ def test_places_and_categories_are_public_api(client):
     categories = client.get("/api/v1/categories").get_json()["items"]
     tourniquets = next(c for c in categories if c["slug"] == "tourniquets")
     assert tourniquets["parent"] == "tactical-medicine" and tourniquets["unit"] == "pcs"
+
+
+def test_the_document_is_made_when_first_read(app, client):
+    """Making an app documents no operation (half its cost, for apps that never serve the
+    document); the first read has every one."""
+    from aidmatch.web.api import api
+
+    assert api._spec.to_dict()["paths"] == {}
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/api/v1/needs", "/api/v1/matches", "/api/v1/transparency/summary"} <= set(paths)

@@ -8,6 +8,8 @@ generated from them. Errors are rendered in one place, aidmatch/errors.py.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
@@ -46,9 +48,36 @@ class Error(ma.Schema):
 
 class AidmatchApi(Api):
     """flask-smorest's Api, minus its own error handler: aidmatch/errors.py renders errors,
-    and the document describes them in that shape."""
+    and the document describes them in that shape. A blueprint's operations go into the
+    document when it is first read (`spec`), not when the app is made: documenting them is
+    half the cost of making an app, and most apps (every test's) never serve it."""
 
     ERROR_SCHEMA = Error
+
+    def __init__(self, *args, **kwargs):
+        self._undocumented: list[Callable[[], None]] = []
+        self._documenting = threading.Lock()
+        self._registering = False  # flask-smorest reads `spec` to register a blueprint
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        """The OpenAPI document, with every registered blueprint's operations in it."""
+        if self._undocumented and not self._registering:
+            with self._documenting:  # two threads of a worker asking for it at once
+                while self._undocumented:
+                    self._undocumented.pop(0)()
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        """A new document (init_app): blueprints registered for another app are left out."""
+        self._undocumented.clear()
+        self._spec = value
+
+    def document_later(self, step: Callable[[], None]) -> None:
+        """Put a blueprint's operations into the document when it is first read."""
+        self._undocumented.append(step)
 
     def _register_error_handlers(self):
         """Register nothing: errors of every kind are rendered in one place."""
@@ -56,14 +85,18 @@ class AidmatchApi(Api):
     def register_blueprint(self, blp, *, parameters=None, **options):
         """Register a blueprint; its operations are grouped in the document under its tag
         ("Needs"), not its endpoint name ("api_needs"), which flask-smorest would use."""
-        super().register_blueprint(blp, parameters=parameters, **options)
+        self._registering = True
+        try:
+            super().register_blueprint(blp, parameters=parameters, **options)
+        finally:
+            self._registering = False
         tag = getattr(blp, "tag", None)
         if tag:
             name = options.get("name", blp.name)
             # apispec keeps the tags in a list that only grows (APISpec.tag appends to it).
-            self.spec._tags[:] = [
+            self._spec._tags[:] = [
                 {"name": tag, "description": blp.description} if t["name"] == name else t
-                for t in self.spec._tags
+                for t in self._spec._tags
             ]
 
 
@@ -167,13 +200,15 @@ class ApiBlueprint(SmorestBlueprint):
         self.tag = tag
 
     def register_views_in_doc(self, api, app, spec, *, name, parameters):
-        """Document the views under the blueprint's tag (where a route names no tags)."""
+        """Document the views under the blueprint's tag (where a route names no tags), when
+        the document is first read (AidmatchApi.spec)."""
         if self.tag:
             for endpoint_doc in self._docs.values():
                 for key, operation in endpoint_doc.items():
                     if key != "parameters" and operation.get("tags") is None:
                         operation["tags"] = [self.tag]
-        super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+        document = super().register_views_in_doc
+        api.document_later(lambda: document(api, app, spec, name=name, parameters=parameters))
 
 
 def make_blueprint(
