@@ -49,11 +49,10 @@ log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
 GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
-# The shape of an entry, (value, the time.time() it expires at), and of the values its
-# callers keep (web/kept.py's JSON: text, gzip copy, ETag, seconds), named in every key: the
+# The shape of an entry, (value, the time.time() it expires at), named in every key: the
 # processes of a code that stored another shape (a deploy one server at a time) never
 # read each other's entries.
-ENTRY_FORMAT = "e3"
+ENTRY_FORMAT = "e2"
 # Kept answers held in this process too (remember(local=True)): key -> (expires at, size,
 # value), least recently used first, LOCAL_BYTES of text in all (a page is about 50 KB, a
 # map's markers up to a megabyte); a larger answer than LOCAL_LARGEST is not held.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 
 def test_openapi_document_is_generated(client):
     response = client.get("/api/v1/openapi.json")
@@ -65,3 +69,50 @@ def test_the_document_is_made_when_first_read(app, client):
     assert api._spec.to_dict()["paths"] == {}
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/needs", "/api/v1/matches", "/api/v1/transparency/summary"} <= set(paths)
+
+
+def test_a_document_read_while_it_is_being_made_waits_for_all_of_it(app):
+    """Two threads of a worker asking at once: the second gets the whole document, after the
+    first has made it, never a part of it."""
+    from aidmatch.web.api import api
+
+    started, go_on = threading.Event(), threading.Event()
+
+    def last_step():  # the last blueprint's operations, slow to document
+        started.set()
+        assert go_on.wait(30)
+        api._spec.tag({"name": "Last"})
+
+    api.document_later(last_step)
+    seen = {}
+
+    def read(who):
+        seen[who] = {tag["name"] for tag in api.spec.to_dict()["tags"]}
+
+    first = threading.Thread(target=read, args=("first",))
+    first.start()
+    assert started.wait(30)
+    second = threading.Thread(target=read, args=("second",))
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive()  # waiting for the first, not reading half a document
+    go_on.set()
+    first.join(30)
+    second.join(30)
+    assert "Last" in seen["first"] and "Last" in seen["second"]
+    assert {"Needs", "Matches"} <= seen["second"]
+
+
+def test_a_step_of_the_document_that_fails_fails_every_read(app):
+    from aidmatch.web.api import api
+
+    def broken():
+        raise ValueError("a schema apispec cannot read")
+
+    api.document_later(broken)
+    try:
+        for _ in range(2):
+            with pytest.raises(ValueError, match="apispec cannot read"):
+                api.spec  # noqa: B018
+    finally:
+        api._undocumented.remove(broken)

@@ -87,7 +87,7 @@ def test_a_kept_answer_is_held_in_the_process_under_the_shared_generation(
     api = api_client(cast["donor"])
     first = html(client.get("/needs"))
     listed = api.get("/needs").get_json()
-    kept = [key for key in cache.cache._cache if key.startswith(("page:", "json:"))]
+    kept = [key for key in cache.cache._cache if key.startswith(("page:", "json2:"))]
     assert len(kept) == 2
     for key in kept:
         cache.delete(key)
@@ -151,12 +151,18 @@ def test_a_kept_json_answer_is_kept_gzipped_for_whoever_accepts_gzip(
     assert "accept-encoding" in packed.headers["Vary"].lower()
     assert gzip.decompress(packed.data) == plain.data
     assert packed.get_etag() == (f"{plain.get_etag()[0]}:gzip", False)
-    kept = [cache.get(k)[0] for k in cache.cache._cache if k.startswith("json:api:needs")]
+    kept = [cache.get(k)[0] for k in cache.cache._cache if k.startswith("json2:api:needs")]
     (entry,) = [value for value in kept if value[0] == plain.data]  # this generation's
     assert entry[1:3] == (packed.data, plain.get_etag()[0])  # packed when kept
     asked = {**browser, "If-None-Match": packed.headers["ETag"]}
     assert client.get("/api/v1/needs", headers=asked).status_code == 304
+    assert client.head("/api/v1/needs", headers=asked).status_code == 304
+    head = client.head("/api/v1/needs", headers=browser)
+    assert head.headers["Content-Encoding"] == "gzip"
+    assert head.headers["Content-Length"] == str(len(packed.data))
     assert api.get("/needs").data == plain.data  # no Accept-Encoding: plain
+    refused = {**api.headers, "Accept-Encoding": "br, gzip;q=0"}
+    assert client.get("/api/v1/needs", headers=refused).headers["Content-Encoding"] == "br"
 
     login_as(cast["donor"])
     markers = client.get("/map/data.json")

@@ -170,9 +170,10 @@ def data():
         raise Invalid(_l("Invalid filters"), fields=fields) from None
     # The markers depend on the data (the generation), who looks, the filters (near and
     # within_km among them), the language and the day (a posting past its date reads as
-    # expired): kept per viewer in the shared cache as the JSON text itself and its ETag
-    # (web/kept.py), so a map reloaded or panned costs one read until anything is written,
-    # and 2 000 markers are neither encoded nor hashed again for every reader.
+    # expired): kept per viewer in the shared cache as the JSON text itself, a gzip copy of
+    # it and its ETag (web/kept.py), so a map reloaded or panned costs one read until
+    # anything is written, and 2 000 markers are neither encoded, hashed nor compressed again
+    # for every reader.
     return kept_json(
         "map",
         lambda: ({"items": map_items(current_user, args), "limit": MAX_MARKERS}, MAX_SECONDS),

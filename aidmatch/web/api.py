@@ -56,7 +56,11 @@ class AidmatchApi(Api):
 
     def __init__(self, *args, **kwargs):
         self._undocumented: list[Callable[[], None]] = []
-        self._documenting = threading.Lock()
+        # Two threads of a worker asking for the document at once: the second waits until
+        # every step is done (a step is dropped once it has run, so one that failed fails
+        # every read, as it would have failed the app's start).
+        self._documenting = threading.RLock()
+        self._running_steps = False  # a step that read `spec` would get it as it stands
         self._registering = False  # flask-smorest reads `spec` to register a blueprint
         super().__init__(*args, **kwargs)
 
@@ -64,9 +68,15 @@ class AidmatchApi(Api):
     def spec(self):
         """The OpenAPI document, with every registered blueprint's operations in it."""
         if self._undocumented and not self._registering:
-            with self._documenting:  # two threads of a worker asking for it at once
-                while self._undocumented:
-                    self._undocumented.pop(0)()
+            with self._documenting:
+                if not self._running_steps:
+                    self._running_steps = True
+                    try:
+                        while self._undocumented:
+                            self._undocumented[0]()
+                            del self._undocumented[0]
+                    finally:
+                        self._running_steps = False
         return self._spec
 
     @spec.setter
@@ -139,7 +149,7 @@ def conditional_json(response):
     ETag of its body; asked again with that ETag in If-None-Match, it is a 304 with no body:
     a phone on a slow connection reloading a list that did not change gets a few bytes."""
     if (
-        request.method == "GET"
+        request.method in ("GET", "HEAD")
         and response.status_code == 200
         and response.mimetype == "application/json"
         and not response.direct_passthrough

@@ -152,7 +152,9 @@ def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple
         body, etag, seconds = draw()
         return body, kept_packed(body), etag, seconds
 
-    body, packed, etag, _held = remember(f"json:{name}", key, keep, lambda v: v[3], local=True)
+    # "json2": (text, gzip copy, ETag, seconds); the code before kept (text, ETag, seconds)
+    # as "json" (a deploy one server at a time: neither reads the other's)
+    body, packed, etag, _held = remember(f"json2:{name}", key, keep, lambda v: v[3], local=True)
     return send_packed(kept_text(body, etag), packed, etag)
 
 

@@ -52,10 +52,21 @@ COMPRESS_DEFAULTS = {
 KEPT_ENCODING = "gzip"
 
 
+def _packs() -> bool:
+    """Whether Flask-Compress's settings let JSON go out gzipped (COMPRESS_ALGORITHM,
+    COMPRESS_MIMETYPES)."""
+    compress = current_app.extensions["compress"]
+    return (
+        KEPT_ENCODING in compress.enabled_algorithms
+        and "application/json" in compress.compress_mimetypes_set
+    )
+
+
 def kept_packed(body: bytes) -> bytes | None:
-    """`body` compressed once for keeping beside it (Flask-Compress would compress a 300 KB
-    map feed again for every answer), or None when it is below COMPRESS_MIN_SIZE."""
-    if len(body) < current_app.config["COMPRESS_MIN_SIZE"]:
+    """`body` compressed once for keeping beside it (Flask-Compress would compress an 800 KB
+    map feed again for every answer), or None when it is below COMPRESS_MIN_SIZE or JSON is
+    not to be gzipped."""
+    if len(body) < current_app.config["COMPRESS_MIN_SIZE"] or not _packs():
         return None
     # mtime=0: the same body packs to the same bytes in every process
     return gzip.compress(body, compresslevel=current_app.config["COMPRESS_LEVEL"], mtime=0)
@@ -64,7 +75,8 @@ def kept_packed(body: bytes) -> bytes | None:
 def send_packed(response, packed: bytes | None, etag: str | None):
     """The kept response sent compressed when the request accepts gzip (Flask-Compress then
     leaves it alone: it has a Content-Encoding), its ETag told apart from the plain one's as
-    Flask-Compress tells its own apart; else as it is."""
+    Flask-Compress tells its own apart; else as it is (Flask-Compress may still compress it
+    in an encoding the request prefers, gzip not being acceptable)."""
     if packed is None or request.accept_encodings[KEPT_ENCODING] <= 0:
         return response
     response.set_data(packed)
