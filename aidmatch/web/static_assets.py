@@ -75,8 +75,8 @@ def kept_packed(body: bytes) -> bytes | None:
 def send_packed(response, packed: bytes | None, etag: str | None):
     """The kept response sent compressed when the request accepts gzip (Flask-Compress then
     leaves it alone: it has a Content-Encoding), its ETag told apart from the plain one's as
-    Flask-Compress tells its own apart; else as it is (Flask-Compress may still compress it
-    in an encoding the request prefers, gzip not being acceptable)."""
+    Flask-Compress tells its own apart; else plain, for Flask-Compress to compress in another
+    encoding the request accepts, if any."""
     if packed is None or request.accept_encodings[KEPT_ENCODING] <= 0:
         return response
     response.set_data(packed)
