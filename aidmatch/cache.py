@@ -9,8 +9,8 @@ Freshness: every entry's key carries the data's *generation*, a random token in 
 itself. A transaction that wrote to any table but the outbox's and the run's bookkeeping
 (``UNTRACKED``) sets a new token right after it commits, in whichever process it ran: a
 reader of any process then misses every older entry. A reader reads the token before
-the database (on SQLite, as its transaction begins), and a writer sets it after its commit,
-so an entry is never older than its token.
+the database (once per request: before its user, or as its transaction begins), and a writer
+sets it after its commit, so an entry is never older than its token.
 A token lost from the cache (evicted, the cache emptied) is replaced by a new one, never by
 an old one. Entries also expire after their timeout, for what changes with time alone.
 
@@ -21,7 +21,9 @@ generation is read from the shared cache on every request; each until the moment
 expires in the shared cache (by the clock of the process that made it: servers keep their
 clocks in time, so a skew of a few seconds is all it changes). A busy page asked again in
 the same process then costs one read of the shared cache (the generation), not two, and
-no copy of its text.
+no copy of its text. What must not leave the process and is asked on every request (the
+signed-in user's row and a bearer token's: auth/loading.py) is held the same way and only
+here (``held``).
 """
 
 from __future__ import annotations
@@ -62,15 +64,15 @@ _local: OrderedDict[str, tuple[float, int, object]] = OrderedDict()
 _local_size = 0
 _local_lock = threading.Lock()
 # Tables whose writes change nothing a cached entry shows: notifications and their
-# deliveries (the bell is counted per request), preferences, Telegram link codes, API tokens,
-# the audit trail (written beside a real change anyway), a run's progress and heartbeat.
+# deliveries (the bell is counted per request), preferences, Telegram link codes, the audit
+# trail (written beside a real change anyway), a run's progress and heartbeat. (API tokens
+# are followed: a token's row is held, auth/tokens.py, and a revoked one must end at once.)
 UNTRACKED = frozenset(
     {
         "notifications",
         "deliveries",
         "notification_preferences",
         "telegram_codes",
-        "api_tokens",
         "audit_events",
         "matching_runs",
     }
@@ -102,25 +104,29 @@ def init_cache(app: Flask) -> None:
 
 
 def generation() -> str:
-    """The data's generation: in a request, the one its transaction began with
-    (_note_generation), else the current one (a new one if the cache has none)."""
+    """The data's generation (a new one if the cache has none). In a request, the first one
+    read, kept for the whole request (or, once the request's own write committed, the one
+    that made: _new_generation): whatever the request reads after it is at least as new as
+    it, so nothing is kept under a generation younger than what it was made of."""
     if has_request_context() and "cache_generation" in g:
         return g.cache_generation
     token = cache.get(GENERATION_KEY)
     if token is None:
         token = bump()
+    if has_request_context():
+        g.cache_generation = token
     return token
 
 
 def _note_generation(_conn) -> None:
-    """As a request's transaction begins, before its first statement, the generation its
-    values are kept under. A generation read later could be one a writer made after the
-    request read something a value depends on (SQLite: its snapshot, taken at the first
-    statement; either database: the user, loaded first, whose role and organization say
-    what a value may show), and rows older than it would be kept under it."""
+    """As a request's transaction begins, before its first statement, note its generation
+    (unless the request already did: auth/loading.py reads it before the user). A generation
+    read later could be one a writer made after the request read something a value depends
+    on (SQLite: its snapshot, taken at the first statement; either database: the user,
+    whose role and organization say what a value may show), and rows older than it would
+    be kept under it."""
     if has_request_context():
-        g.pop("cache_generation", None)
-        g.cache_generation = generation()
+        generation()
 
 
 def bump() -> str:
@@ -171,6 +177,26 @@ def remember(
     return value
 
 
+def held(name: str, parts: tuple, compute: Callable[[], T | None], seconds: int) -> T | None:
+    """compute(), or what it returned for the same name and parts in this generation in this
+    process, within `seconds`: a value asked on every request that must not leave the
+    process (the shared cache is not asked; the signed-in user's row, password hash and all:
+    auth/loading.py). Held as remember(local=True) holds answers, under the generation, so a
+    committed write in any process hides it here too. None is not held; what a writing
+    transaction reads is not held (it may not commit). A caller copies what it gets (the
+    value is the same object for every request of the process)."""
+    if _WRITTEN.get():
+        return compute()
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    key = f"{name}:{generation()}:{digest}"
+    if (found := _held_here(key)) is not None:
+        return found[2]
+    value = compute()
+    if value is not None:
+        _hold_here(key, time.time() + seconds, value, len(repr(value)))
+    return value
+
+
 def _held_here(key: str) -> tuple[float, int, object] | None:
     """(expires at, size, value) of a kept answer this process holds, unless it expired."""
     global _local_size
@@ -186,11 +212,13 @@ def _held_here(key: str) -> tuple[float, int, object] | None:
         return held
 
 
-def _hold_here(key: str, expires: float, value: tuple) -> None:
-    """Hold a kept answer (a tuple of text, bytes and numbers) until it expires, dropping the
-    least recently used beyond LOCAL_BYTES."""
+def _hold_here(key: str, expires: float, value: object, size: int | None = None) -> None:
+    """Hold a kept answer (a tuple of text, bytes and numbers: its size is their length) or
+    another value of `size` until it expires, dropping the least recently used beyond
+    LOCAL_BYTES."""
     global _local_size
-    size = sum(len(part) for part in value if isinstance(part, str | bytes))
+    if size is None:
+        size = sum(len(part) for part in value if isinstance(part, str | bytes))
     if size > LOCAL_LARGEST:
         return
     with _local_lock:
@@ -238,6 +266,11 @@ def _new_generation(session: Session) -> None:
         return
     _WRITTEN.set(frozenset())
     try:
-        bump()
+        token = bump()
     except Exception:  # the write committed: the response must say so
         log.exception("the cache's generation could not be renewed after a commit")
+        token = None
+    if has_request_context():  # what the request reads next includes its own write
+        g.pop("cache_generation", None)
+        if token is not None:
+            g.cache_generation = token

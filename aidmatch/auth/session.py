@@ -7,7 +7,7 @@ import time
 
 from flask import current_app, request, session
 
-from aidmatch.extensions import db
+from aidmatch.auth.loading import load_user
 
 # The session's last use is noted at most once a minute (fewer cookie rewrites).
 SEEN_RESOLUTION_S = 60
@@ -15,8 +15,6 @@ SEEN_RESOLUTION_S = 60
 
 def setup_login_manager(login_manager) -> None:
     """Tell Flask-Login how to load users and where the login page is."""
-    from aidmatch.auth.models import User
-
     login_manager.login_view = "auth.login"
     # "basic", not "strong": strong deletes the session whenever the client's address changes,
     # which on a phone moving between mobile networks would log people out mid-form.
@@ -30,7 +28,7 @@ def setup_login_manager(login_manager) -> None:
             return None
         key, _, stamp = str(user_id).partition(":")
         try:
-            user = db.session.get(User, int(key))
+            user = load_user(int(key))  # its row held: auth/loading.py
         except (TypeError, ValueError):
             return None
         # A user disabled after logging in is logged out on the next request, and so is a

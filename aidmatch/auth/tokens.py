@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from flask import g, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
+from aidmatch.auth.loading import USER_SECONDS, columns, load_user
 from aidmatch.auth.models import ApiToken, User
+from aidmatch.cache import held
 from aidmatch.db import utcnow
 from aidmatch.extensions import db
 
@@ -36,17 +37,22 @@ def user_from_request() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         return None
-    row = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.digest == _digest(token.strip()))
-        .options(joinedload(ApiToken.user))  # one statement for the token and its user
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    # The token's row is held in the process as its user's is (auth/loading.py): issuing or
+    # revoking one is a committed write like any other, so the next request reads it again.
+    digest = _digest(token.strip())
+    row = held("token", (digest,), lambda: columns(_token(digest)), USER_SECONDS)
+    if row is None or row["revoked_at"] is not None or row["expires_at"] <= utcnow():
         return None
-    if not row.user.is_active:
+    user = load_user(row["user_id"])
+    if user is None or not user.is_active:
         return None
-    g.api_token = row
-    return row.user
+    g.api_token_id = row["id"]
+    return user
+
+
+def _token(digest: str) -> ApiToken | None:
+    """The token with this digest."""
+    return db.session.scalar(select(ApiToken).where(ApiToken.digest == digest))
 
 
 def revoke_all(user: User) -> int:
@@ -62,7 +68,8 @@ def revoke_all(user: User) -> int:
 
 def revoke_current() -> None:
     """Revoke the token of the current request."""
-    row = g.get("api_token")
+    token_id = g.get("api_token_id")
+    row = db.session.get(ApiToken, token_id) if token_id is not None else None
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.flush()

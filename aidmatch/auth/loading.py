@@ -1,0 +1,49 @@
+"""The signed-in user of a request, from a row held in the process (cache.held).
+
+Every request of a signed-in user (a session cookie: auth/session.py; a bearer token:
+auth/tokens.py) loads that user first. The user's row, and a token's own facts, are held in
+this process under the data's generation for USER_SECONDS: the pages and API calls a user
+makes one after another, with nothing written between them, read them once, and a kept
+answer (web/kept.py) then costs no statement at all. Any committed write in any process (a
+logout, a new password, a disabled account, a new role, organization or language, a token
+issued or revoked) makes a new generation, so the next request reads them again. Held only
+in the process's memory, never in the shared cache: the row has the password hash. Every
+request gets its own instance, as if loaded from the row (its relationships are loaded when
+first used, as they always were).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+
+from aidmatch.auth.models import User
+from aidmatch.cache import held
+from aidmatch.extensions import db
+
+USER_SECONDS = 120
+
+
+def load_user(user_id: int) -> User | None:
+    """The user with this id in this request's session (None if there is none)."""
+    present = db.session.identity_map.get(identity_key(User, user_id))
+    if present is not None:  # this request (or a test's session) has it already
+        return present
+    row = held("user", (user_id,), lambda: columns(db.session.get(User, user_id)), USER_SECONDS)
+    if row is None:
+        return None
+    present = db.session.identity_map.get(identity_key(User, user_id))
+    if present is not None:  # just loaded (the row was not held)
+        return present
+    user = User(**row)  # the columns are plain values (a JSON one would need a deep copy)
+    make_transient_to_detached(user)  # as if loaded, then detached: nothing to flush
+    db.session.add(user)
+    return user
+
+
+def columns(row) -> dict | None:
+    """A loaded row's column values (None for no row)."""
+    if row is None:
+        return None
+    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs}
