@@ -90,11 +90,8 @@ def init_cache(app: Flask) -> None:
 
         # A new start (a deploy, a new setting) draws everything afresh: nothing kept by
         # the code or settings before it is served again. A cache out of reach now is not
-        # a reason not to start (the first reader makes a generation).
-        try:
-            bump()
-        except Exception:  # noqa: BLE001 (whatever the backend raises)
-            log.warning("the cache's generation could not be renewed at start", exc_info=True)
+        # a reason not to start (bump logs it; the first reader makes a generation).
+        bump()
 
         _watch_writes(db.engine)
         if not event.contains(db.engine, "begin", _note_generation):
@@ -130,13 +127,25 @@ def _note_generation(_conn) -> None:
 
 
 def bump() -> str:
-    """Make every entry stale: a new generation (or, if the cache would not take it, none:
-    the next reader makes one)."""
+    """Make every entry stale: a new generation. If the cache would not take it (a Redis out
+    of memory still reads and deletes, but refuses to write), none: the old one is deleted,
+    so the next reader makes one (and, while writes fail, each reader one of its own: nothing
+    is kept, everything is read afresh), and this process lets go of what it holds (it cannot
+    be sure another process will not go on reading the old generation)."""
     token = secrets.token_hex(8)
     # Not timeout=0 (kept forever): the files backend prunes the entries that expire first,
     # and a forever entry counts as expiring at 0, so a full directory would lose it first.
-    if not cache.set(GENERATION_KEY, token, timeout=GENERATION_SECONDS):
-        cache.delete(GENERATION_KEY)
+    try:
+        stored = cache.set(GENERATION_KEY, token, timeout=GENERATION_SECONDS)
+    except Exception:  # noqa: BLE001 (whatever the backend raises)
+        log.warning("the cache's generation could not be renewed", exc_info=True)
+        stored = False
+    if not stored:
+        _let_go()
+        try:
+            cache.delete(GENERATION_KEY)
+        except Exception:  # noqa: BLE001
+            log.exception("the cache's old generation could not be deleted")
     return token
 
 
@@ -171,7 +180,11 @@ def remember(
     seconds = timeout(value) if callable(timeout) else timeout
     if seconds > 0:
         expires = time.time() + seconds
-        cache.set(key, (value, expires), timeout=seconds)
+        try:
+            cache.set(key, (value, expires), timeout=seconds)
+        except Exception:  # noqa: BLE001 (a cache that refuses to write: the value stands)
+            log.warning("a value could not be kept in the shared cache", exc_info=True)
+            return value
         if local:
             _hold_here(key, expires, value)
     return value
@@ -195,6 +208,14 @@ def held(name: str, parts: tuple, compute: Callable[[], T | None], seconds: int)
     if value is not None:
         _hold_here(key, time.time() + seconds, value, len(repr(value)))
     return value
+
+
+def _let_go() -> None:
+    """Forget everything this process holds (a generation could not be renewed)."""
+    global _local_size
+    with _local_lock:
+        _local.clear()
+        _local_size = 0
 
 
 def _held_here(key: str) -> tuple[float, int, object] | None:
@@ -260,17 +281,11 @@ def _new_generation(session: Session) -> None:
     """After a session's commit (never before: a reader could cache the old rows under the
     new generation), a new generation if it wrote a tracked table. A savepoint's release
     fires this too: its writes wait for the transaction's own commit. The commit stands
-    whatever the cache says: a cache that fails is logged (its entries expire within
-    their timeout)."""
+    whatever the cache says: a cache that fails is logged, its old generation deleted if it
+    can be, and this process lets go of what it holds (bump)."""
     if session.in_nested_transaction() or not _WRITTEN.get():
         return
     _WRITTEN.set(frozenset())
-    try:
-        token = bump()
-    except Exception:  # the write committed: the response must say so
-        log.exception("the cache's generation could not be renewed after a commit")
-        token = None
+    token = bump()  # never raises: the write committed, the response must say so
     if has_request_context():  # what the request reads next includes its own write
-        g.pop("cache_generation", None)
-        if token is not None:
-            g.cache_generation = token
+        g.cache_generation = token

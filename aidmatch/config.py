@@ -169,6 +169,13 @@ def _cache_settings(env: dict, mode: str, instance_path: Path) -> dict:
         raise ConfigError(f"CACHE_BACKEND must be redis, files or memory, got {backend!r}")
     if backend == "redis" and not env.get("REDIS_URL"):
         raise ConfigError("CACHE_BACKEND=redis needs REDIS_URL")
+    if backend == "memory" and mode == "production":
+        # Each worker would have a generation of its own: a write in one (a logout, a
+        # disabled account) would not reach what another holds (auth/loading.py).
+        raise ConfigError(
+            "CACHE_BACKEND=memory keeps the cache in one process (the tests); production "
+            "needs redis or files, which every worker shares"
+        )
     return {
         "CACHE_BACKEND": backend,
         "CACHE_TYPE": types[backend],

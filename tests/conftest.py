@@ -97,7 +97,7 @@ def scratch_database(server_url: str = "", prefix: str = "aidmatch_bench") -> It
 # in `g` for one request.
 SHARED_G_KEYS = (
     "_login_user",
-    "api_token",
+    "api_token_id",
     "_flask_babel",
     "login_failed",
     "csrf_token",

@@ -42,6 +42,18 @@ def test_production_refuses_to_start_without_a_shared_limiter_store(tmp_path):
     assert load_config(tmp_path, env={})["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
+def test_production_refuses_a_cache_of_one_process(tmp_path):
+    production = {"AIDMATCH_ENV": "production", "SECRET_KEY": "k" * 40,
+                  "REDIS_URL": "redis://127.0.0.1:6379/0"}  # fmt: skip
+    with pytest.raises(ConfigError, match="CACHE_BACKEND=memory"):
+        load_config(tmp_path, env={**production, "CACHE_BACKEND": "memory"})
+    assert load_config(tmp_path, env=production)["CACHE_BACKEND"] == "redis"
+    files = load_config(tmp_path, env={**production, "CACHE_BACKEND": "files"})
+    assert files["CACHE_BACKEND"] == "files"  # the workers of one machine share the files
+    development = load_config(tmp_path, env={"CACHE_BACKEND": "memory"})
+    assert development["CACHE_BACKEND"] == "memory"  # flask run: one process
+
+
 @pytest.mark.parametrize(
     "url", ["not a url", "mysql://root@localhost/db", "postgresql://:::/x:y", "://nothing"]
 )

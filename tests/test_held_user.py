@@ -7,19 +7,26 @@ a token's expiry; the user's row, password hash and all, never goes to the share
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 import time_machine
 from sqlalchemy import create_engine, update
 
-from aidmatch.auth.models import User
+from aidmatch.auth.models import ApiToken, User
 from aidmatch.cache import bump, held
 from aidmatch.db import utcnow
 from aidmatch.extensions import cache, db
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from tests.factories import make_org, make_user
+from tests.conftest import make_test_app
+from tests.factories import PASSWORD, make_org, make_user
+from tests.network import free_port
 from tests.posting_factories import make_need
 from tests.sql_statements import statements
 
@@ -187,9 +194,121 @@ def test_a_revoked_token_is_refused_on_the_next_request(app, api_client, donor):
 
 
 def test_a_token_held_past_its_expiry_is_refused(api_client, donor):
-    api = api_client(donor)  # an hour
+    """Its expiry is checked on every request, not only when its row is read."""
+    api = api_client(donor)
+    db.session.execute(update(ApiToken).values(expires_at=utcnow() + timedelta(seconds=10)))
+    db.session.commit()
     as_a_new_request()
     assert api.get("/needs").status_code == 200
     as_a_new_request()
-    with time_machine.travel(utcnow() + timedelta(minutes=61)):
+    with statements() as sent, time_machine.travel(utcnow() + timedelta(seconds=11)):
         assert api.get("/needs").status_code == 401
+    assert sent == []  # still held (USER_SECONDS): refused by the held row's expiry
+
+
+def test_a_request_that_may_write_reads_its_user_from_the_database(client, login_as, donor):
+    """A write the generation missed (another process's, before it renews it) can leave a
+    read stale for a moment; never a write: it is authorised by the database."""
+    user_id = signed_in(login_as, donor)
+    assert client.get("/account").status_code == 200
+    as_a_new_request()
+    other = create_engine(db.engine.url.render_as_string(hide_password=False))
+    with other.begin() as conn:
+        conn.execute(update(User).where(User.id == user_id).values(active=False))
+    other.dispose()
+    assert client.get("/account").status_code == 200  # the held row, same generation
+    as_a_new_request()
+    sent = client.post("/account", data={"display_name": "Not from a disabled account",
+                                         "language": "en", "timezone": "Europe/Kyiv"})  # fmt: skip
+    assert sent.status_code == 302
+    assert "/login" in sent.headers["Location"]
+    assert db.session.get(User, user_id).display_name != "Not from a disabled account"
+
+
+def test_a_logout_on_another_device_ends_this_session_on_its_next_request(
+    app, client, login_as, donor
+):
+    user_id = signed_in(login_as, donor)
+    assert client.get("/needs").status_code == 200  # held
+    phone = app.test_client()
+    phone.post("/login", data={"email": donor.email, "password": PASSWORD})
+    as_a_new_request()
+    assert phone.post("/logout").status_code == 302  # every session of the user ends
+    as_a_new_request()
+    answer = client.get("/needs")
+    assert answer.status_code == 302
+    assert "/login" in answer.headers["Location"]
+    assert db.session.get(User, user_id).session_version == 1
+
+
+@pytest.fixture
+def refusing_redis(tmp_path):
+    """A Redis server of this test's own (its memory limit is set for it alone): its URL, a
+    client, and refuse(), after which it refuses every write and still reads and deletes,
+    as a Redis out of memory does."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(tmp_path),
+               "--maxmemory-policy", "noeviction"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = redis.Redis(port=port)
+
+    def refuse() -> None:
+        store.config_set("maxmemory", 1)  # a byte: whatever it holds is more
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            store.set("probe", b"x")
+
+    try:
+        pause, deadline = threading.Event(), time.monotonic() + 30
+        while True:
+            try:
+                store.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                pause.wait(0.05)
+        yield f"redis://127.0.0.1:{port}/0", store, refuse
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_commit_whose_generation_cannot_be_renewed_leaves_nothing_stale(
+    database_url, refusing_redis
+):
+    """Redis full: a user disabled then is logged out on the next request all the same (the
+    old generation is deleted and the process lets go of what it holds), and every other
+    page is served, read afresh, since nothing can be kept."""
+    url, store, refuse = refusing_redis
+    app = make_test_app(database_url, CACHE_BACKEND="redis", REDIS_URL=url)
+    with app.app_context():
+        make_need(make_org("Group of Full", verified=True), title="Full tourniquets")
+        collective = make_org("Donors Full", kind=OrgKind.DONOR_COLLECTIVE)
+        disabled, other = (make_user(Role.DONOR, org=collective) for _ in range(2))
+        db.session.commit()
+        clients = {}
+        for user in (disabled, other):
+            clients[user.id] = app.test_client()
+            clients[user.id].post("/login", data={"email": user.email, "password": PASSWORD})
+        user_id, other_id = disabled.id, other.id
+        for client in clients.values():
+            as_a_new_request()
+            assert client.get("/needs").status_code == 200  # the user held, the page kept
+        refuse()
+        db.session.get(User, user_id).active = False
+        db.session.commit()  # the new generation is refused
+        assert store.keys("*generation") == []  # the old one deleted
+        as_a_new_request()
+        answer = clients[user_id].get("/needs")
+        assert answer.status_code == 302
+        assert "/login" in answer.headers["Location"]
+        make_need(make_org("Group of Fuller", verified=True), title="Fresh stretchers")
+        db.session.commit()
+        as_a_new_request()
+        page = clients[other_id].get("/needs").get_data(as_text=True)
+        assert "Full tourniquets" in page
+        assert "Fresh stretchers" in page  # read afresh: nothing kept is served
+        db.session.remove()

@@ -4,7 +4,8 @@ Every request of a signed-in user (a session cookie: auth/session.py; a bearer t
 auth/tokens.py) loads that user first. The user's row, and a token's own facts, are held in
 this process under the data's generation for USER_SECONDS: the pages and API calls a user
 makes one after another, with nothing written between them, read them once, and a kept
-answer (web/kept.py) then costs no statement at all. Any committed write in any process (a
+answer (web/kept.py) then costs no statement at all. Only a request that reads (a GET) is
+served so; one that may write reads its user, and its token, from the database. Any committed write in any process (a
 logout, a new password, a disabled account, a new role, organization or language, a token
 issued or revoked) makes a new generation, so the next request reads them again. Held only
 in the process's memory, never in the shared cache: the row has the password hash. Every
@@ -14,6 +15,7 @@ first used, as they always were).
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -21,15 +23,21 @@ from sqlalchemy.orm.util import identity_key
 from aidmatch.auth.models import User
 from aidmatch.cache import held
 from aidmatch.extensions import db
+from aidmatch.transaction import SAFE_METHODS
 
-USER_SECONDS = 120
+# What a write that the generation missed (cache.bump could not renew it) would leave
+# stale: a read for at most this long.
+USER_SECONDS = 60
 
 
 def load_user(user_id: int) -> User | None:
-    """The user with this id in this request's session (None if there is none)."""
+    """The user with this id in this request's session (None if there is none); read from
+    the database by a request that may write."""
     present = db.session.identity_map.get(identity_key(User, user_id))
     if present is not None:  # this request (or a test's session) has it already
         return present
+    if not reading():
+        return db.session.get(User, user_id)
     row = held("user", (user_id,), lambda: columns(db.session.get(User, user_id)), USER_SECONDS)
     if row is None:
         return None
@@ -40,6 +48,13 @@ def load_user(user_id: int) -> User | None:
     make_transient_to_detached(user)  # as if loaded, then detached: nothing to flush
     db.session.add(user)
     return user
+
+
+def reading() -> bool:
+    """Does this request only read (GET, HEAD, OPTIONS)? Only such a request is served from
+    a held row: one that may write (a logout, a claim, an admin's decision) is authorised by
+    the database itself, whatever a cache that failed to follow a write would say."""
+    return has_request_context() and request.method in SAFE_METHODS
 
 
 def columns(row) -> dict | None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import g, request
 from sqlalchemy import select
 
-from aidmatch.auth.loading import USER_SECONDS, columns, load_user
+from aidmatch.auth.loading import USER_SECONDS, columns, load_user, reading
 from aidmatch.auth.models import ApiToken, User
 from aidmatch.cache import held
 from aidmatch.db import utcnow
@@ -40,7 +40,10 @@ def user_from_request() -> User | None:
     # The token's row is held in the process as its user's is (auth/loading.py): issuing or
     # revoking one is a committed write like any other, so the next request reads it again.
     digest = _digest(token.strip())
-    row = held("token", (digest,), lambda: columns(_token(digest)), USER_SECONDS)
+    if reading():
+        row = held("token", (digest,), lambda: columns(_token(digest)), USER_SECONDS)
+    else:
+        row = columns(_token(digest))
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= utcnow():
         return None
     user = load_user(row["user_id"])
