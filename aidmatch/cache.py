@@ -40,6 +40,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from flask import Flask, g, has_request_context
+from redis import exceptions as redis_errors
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -63,6 +64,13 @@ LOCAL_LARGEST = 2 * 1024 * 1024
 _local: OrderedDict[str, tuple[float, int, object]] = OrderedDict()
 _local_size = 0
 _local_lock = threading.Lock()
+# After a generation could not be renewed, nothing is held here until this moment
+# (time.monotonic()): LET_GO_SECONDS, the longest anything is held (web/kept.MAX_SECONDS).
+LET_GO_SECONDS = 120
+_trusted_from = 0.0
+COMPLAINT_SECONDS = 60
+# A cache that does not answer (rather than one that answers no).
+UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 # Tables whose writes change nothing a cached entry shows: notifications and their
 # deliveries (the bell is counted per request), preferences, Telegram link codes, the audit
 # trail (written beside a real change anyway), a run's progress and heartbeat. (API tokens
@@ -90,7 +98,7 @@ def init_cache(app: Flask) -> None:
 
         # A new start (a deploy, a new setting) draws everything afresh: nothing kept by
         # the code or settings before it is served again. A cache out of reach now is not
-        # a reason not to start (bump logs it; the first reader makes a generation).
+        # a reason not to start (bump logs it).
         bump()
 
         _watch_writes(db.engine)
@@ -137,16 +145,34 @@ def bump() -> str:
     # and a forever entry counts as expiring at 0, so a full directory would lose it first.
     try:
         stored = cache.set(GENERATION_KEY, token, timeout=GENERATION_SECONDS)
-    except Exception:  # noqa: BLE001 (whatever the backend raises)
-        log.warning("the cache's generation could not be renewed", exc_info=True)
-        stored = False
-    if not stored:
+    except Exception as error:  # noqa: BLE001 (whatever the backend raises)
+        _complain("the cache's generation could not be renewed", error)
+        stored, reachable = False, not isinstance(error, UNREACHABLE)
+    else:
+        reachable = True
+    if stored:
+        _trust_again()
+    else:
         _let_go()
         try:
-            cache.delete(GENERATION_KEY)
-        except Exception:  # noqa: BLE001
-            log.exception("the cache's old generation could not be deleted")
+            if reachable:  # out of memory, say (an unreachable one would only wait again)
+                cache.delete(GENERATION_KEY)
+        except Exception as error:  # noqa: BLE001
+            _complain("the cache's old generation could not be deleted", error)
     return token
+
+
+# When each complaint about the cache was last logged (time.monotonic()): a cache that
+# refuses every write is logged once a minute, not on every request.
+_complained: dict[str, float] = {}
+
+
+def _complain(what: str, error: Exception) -> None:
+    """Log that the cache failed (once a minute for each kind of failure)."""
+    now = time.monotonic()
+    if now - _complained.get(what, -COMPLAINT_SECONDS) >= COMPLAINT_SECONDS:
+        _complained[what] = now
+        log.warning("%s: %s: %s (said once a minute)", what, type(error).__name__, error)
 
 
 def remember(
@@ -182,8 +208,10 @@ def remember(
         expires = time.time() + seconds
         try:
             cache.set(key, (value, expires), timeout=seconds)
-        except Exception:  # noqa: BLE001 (a cache that refuses to write: the value stands)
-            log.warning("a value could not be kept in the shared cache", exc_info=True)
+        except (
+            redis_errors.RedisError
+        ) as error:  # it refuses to write (out of memory, read-only): served
+            _complain("a value could not be kept in the shared cache", error)
             return value
         if local:
             _hold_here(key, expires, value)
@@ -211,17 +239,31 @@ def held(name: str, parts: tuple, compute: Callable[[], T | None], seconds: int)
 
 
 def _let_go() -> None:
-    """Forget everything this process holds (a generation could not be renewed)."""
-    global _local_size
+    """Forget everything this process holds, and hold nothing for LET_GO_SECONDS or until a
+    new generation is stored (a generation could not be renewed: a request under way may
+    still be under the old one)."""
+    global _local_size, _trusted_from
     with _local_lock:
         _local.clear()
         _local_size = 0
+        _trusted_from = time.monotonic() + LET_GO_SECONDS
+
+
+def _trust_again() -> None:
+    """Hold again (a new generation is in the cache: what a request under way still holds
+    under the old one, nobody asks for again)."""
+    global _trusted_from
+    if _trusted_from:
+        with _local_lock:
+            _trusted_from = 0.0
 
 
 def _held_here(key: str) -> tuple[float, int, object] | None:
     """(expires at, size, value) of a kept answer this process holds, unless it expired."""
     global _local_size
     with _local_lock:
+        if time.monotonic() < _trusted_from:
+            return None
         held = _local.get(key)
         if held is None:
             return None
@@ -243,6 +285,8 @@ def _hold_here(key: str, expires: float, value: object, size: int | None = None)
     if size > LOCAL_LARGEST:
         return
     with _local_lock:
+        if time.monotonic() < _trusted_from:
+            return
         if key in _local:
             _local_size -= _local.pop(key)[1]
         _local[key] = (expires, size, value)

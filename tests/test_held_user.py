@@ -9,9 +9,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -24,7 +29,7 @@ from aidmatch.db import utcnow
 from aidmatch.extensions import cache, db
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, running
 from tests.factories import PASSWORD, make_org, make_user
 from tests.network import free_port
 from tests.posting_factories import make_need
@@ -225,6 +230,22 @@ def test_a_request_that_may_write_reads_its_user_from_the_database(client, login
     assert db.session.get(User, user_id).display_name != "Not from a disabled account"
 
 
+def test_a_token_revoked_elsewhere_cannot_write_while_its_row_is_held(api_client, donor):
+    """A revocation the generation missed (another process's, before it renews it) can leave
+    a read through the token for a moment; never a write."""
+    api = api_client(donor)
+    as_a_new_request()
+    assert api.get("/needs").status_code == 200
+    other = create_engine(db.engine.url.render_as_string(hide_password=False))
+    with other.begin() as conn:
+        conn.execute(update(ApiToken).values(revoked_at=utcnow()))
+    other.dispose()
+    as_a_new_request()
+    assert api.get("/needs").status_code == 200  # the held row, same generation
+    as_a_new_request()
+    assert api.delete("/tokens/current").status_code == 401
+
+
 def test_a_logout_on_another_device_ends_this_session_on_its_next_request(
     app, client, login_as, donor
 ):
@@ -241,26 +262,41 @@ def test_a_logout_on_another_device_ends_this_session_on_its_next_request(
     assert db.session.get(User, user_id).session_version == 1
 
 
+@dataclass
+class OwnRedis:
+    """A Redis server of the test's own, on a Unix socket (no port another server could
+    take), whose settings the test may change: its URL and a client."""
+
+    url: str
+    store: redis.Redis
+
+    def refuse_writes(self) -> None:
+        """Refuse every write, still read and delete: a Redis out of memory."""
+        self.store.config_set("maxmemory", 1)  # a byte: whatever it holds is more
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            self.store.set("probe", b"x")
+        self.store.delete("probe")
+
+    def read_only(self) -> None:
+        """Refuse every write and every delete, still read: a replica (after a failover, say),
+        here of a master that is not there."""
+        self.store.replicaof("127.0.0.1", free_port())
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            self.store.delete("anything")
+
+
 @pytest.fixture
-def refusing_redis(tmp_path):
-    """A Redis server of this test's own (its memory limit is set for it alone): its URL, a
-    client, and refuse(), after which it refuses every write and still reads and deletes,
-    as a Redis out of memory does."""
+def own_redis():
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", str(tmp_path),
+    folder = Path(tempfile.mkdtemp(prefix="redis-", dir="/tmp"))  # a short socket path
+    socket = folder / "redis.sock"
+    command = [binary, "--port", "0", "--unixsocket", str(socket), "--save", "",
+               "--appendonly", "no", "--dir", str(folder), "--logfile", str(folder / "log"),
                "--maxmemory-policy", "noeviction"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    store = redis.Redis(port=port)
-
-    def refuse() -> None:
-        store.config_set("maxmemory", 1)  # a byte: whatever it holds is more
-        with pytest.raises(redis.exceptions.OutOfMemoryError):
-            store.set("probe", b"x")
-
+    store = redis.Redis(unix_socket_path=str(socket))
     try:
         pause, deadline = threading.Event(), time.monotonic() + 30
         while True:
@@ -268,39 +304,64 @@ def refusing_redis(tmp_path):
                 store.ping()
                 break
             except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
+                log = folder / "log"
+                said = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                assert process.poll() is None, f"redis-server exited: {said}"
+                assert time.monotonic() < deadline, f"redis-server did not answer: {said}"
                 pause.wait(0.05)
-        yield f"redis://127.0.0.1:{port}/0", store, refuse
+        yield OwnRedis(f"unix://{socket}?db=0", store)
     finally:
+        store.close()
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_commit_whose_generation_cannot_be_renewed_leaves_nothing_stale(
-    database_url, refusing_redis
-):
+@contextmanager
+def app_on(database_url: str, own: OwnRedis) -> Iterator:
+    """An app on the test's database whose cache is that Redis (its queue in memory)."""
+    app = make_test_app(database_url, CACHE_BACKEND="redis", REDIS_URL=own.url,
+                        JOBS_BACKEND="memory")  # fmt: skip
+    with running(app):
+        yield app
+
+
+def two_donors_signed_in(app) -> tuple[dict, int, int]:
+    """A need, two donors each signed in on a client of their own and held (their second
+    page reads no user): the clients by user id, the ids."""
+    make_need(make_org("Group of Full", verified=True), title="Full tourniquets")
+    collective = make_org("Donors Full", kind=OrgKind.DONOR_COLLECTIVE)
+    first, second = (make_user(Role.DONOR, org=collective) for _ in range(2))
+    db.session.commit()
+    clients = {}
+    for user in (first, second):
+        clients[user.id] = app.test_client()
+        clients[user.id].post("/login", data={"email": user.email, "password": PASSWORD})
+    ids = first.id, second.id
+    for client in clients.values():
+        as_a_new_request()
+        assert client.get("/needs").status_code == 200
+        as_a_new_request()
+        with statements(USER_QUERY) as sent:
+            assert client.get("/needs").status_code == 200
+        assert sent == []  # held
+    return clients, *ids
+
+
+def test_a_commit_whose_generation_cannot_be_renewed_leaves_nothing_stale(database_url, own_redis):
     """Redis full: a user disabled then is logged out on the next request all the same (the
-    old generation is deleted and the process lets go of what it holds), and every other
-    page is served, read afresh, since nothing can be kept."""
-    url, store, refuse = refusing_redis
-    app = make_test_app(database_url, CACHE_BACKEND="redis", REDIS_URL=url)
-    with app.app_context():
-        make_need(make_org("Group of Full", verified=True), title="Full tourniquets")
-        collective = make_org("Donors Full", kind=OrgKind.DONOR_COLLECTIVE)
-        disabled, other = (make_user(Role.DONOR, org=collective) for _ in range(2))
-        db.session.commit()
-        clients = {}
-        for user in (disabled, other):
-            clients[user.id] = app.test_client()
-            clients[user.id].post("/login", data={"email": user.email, "password": PASSWORD})
-        user_id, other_id = disabled.id, other.id
-        for client in clients.values():
-            as_a_new_request()
-            assert client.get("/needs").status_code == 200  # the user held, the page kept
-        refuse()
+    old generation is deleted), and every other page is served, read afresh, since nothing
+    can be kept."""
+    with app_on(database_url, own_redis) as app:
+        clients, user_id, other_id = two_donors_signed_in(app)
+        own_redis.refuse_writes()
         db.session.get(User, user_id).active = False
         db.session.commit()  # the new generation is refused
-        assert store.keys("*generation") == []  # the old one deleted
+        assert own_redis.store.keys("*generation") == []  # the old one deleted
         as_a_new_request()
         answer = clients[user_id].get("/needs")
         assert answer.status_code == 302
@@ -311,4 +372,20 @@ def test_a_commit_whose_generation_cannot_be_renewed_leaves_nothing_stale(
         page = clients[other_id].get("/needs").get_data(as_text=True)
         assert "Full tourniquets" in page
         assert "Fresh stretchers" in page  # read afresh: nothing kept is served
-        db.session.remove()
+
+
+def test_a_process_whose_commit_could_not_renew_the_generation_holds_nothing(
+    database_url, own_redis
+):
+    """Redis read-only (the old generation can be neither renewed nor deleted): the process
+    that committed lets go of what it holds, so its next request reads the user again."""
+    with app_on(database_url, own_redis) as app:
+        clients, user_id, _other_id = two_donors_signed_in(app)
+        own_redis.read_only()
+        db.session.get(User, user_id).active = False
+        db.session.commit()
+        assert own_redis.store.keys("*generation") != []  # still the old one
+        as_a_new_request()
+        answer = clients[user_id].get("/needs")
+        assert answer.status_code == 302
+        assert "/login" in answer.headers["Location"]

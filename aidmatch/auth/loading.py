@@ -1,16 +1,17 @@
 """The signed-in user of a request, from a row held in the process (cache.held).
 
 Every request of a signed-in user (a session cookie: auth/session.py; a bearer token:
-auth/tokens.py) loads that user first. The user's row, and a token's own facts, are held in
-this process under the data's generation for USER_SECONDS: the pages and API calls a user
-makes one after another, with nothing written between them, read them once, and a kept
-answer (web/kept.py) then costs no statement at all. Only a request that reads (a GET) is
-served so; one that may write reads its user, and its token, from the database. Any committed write in any process (a
-logout, a new password, a disabled account, a new role, organization or language, a token
-issued or revoked) makes a new generation, so the next request reads them again. Held only
-in the process's memory, never in the shared cache: the row has the password hash. Every
-request gets its own instance, as if loaded from the row (its relationships are loaded when
-first used, as they always were).
+auth/tokens.py) loads that user first. For a request that only reads (a GET), the user's
+row, and a token's own facts, are held in this process under the data's generation for
+USER_SECONDS: the pages and API calls a user makes one after another, with nothing written
+between them, read them once, and a kept answer (web/kept.py) then costs no statement at
+all. A request that may write reads its user, and its token, from the database. Any
+committed write in any process (a logout, a new password, a disabled account, a new role,
+organization or language, a token issued or revoked) makes a new generation, so the next
+request reads them again; a generation that could not be renewed makes the process let go
+of all it holds (cache.bump). Held only in the process's memory, never in the shared cache:
+the row has the password hash. Every request gets its own instance, as if loaded from the
+row (its relationships are loaded when first used, as they always were).
 """
 
 from __future__ import annotations
