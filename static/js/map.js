@@ -1,5 +1,6 @@
 /* The map at /map: markers from data-src (public points only, as the server gives them, with
-   quantity and progress for the popup, in the words of data-words), clustered; a need's
+   quantity and progress for the popup, in the words of data-words; a popup is made when it
+   opens), clustered; a need's
    marker is coloured by its urgency in shades of red, an offer's green, and a cluster takes
    the colour of the most urgent need it holds (or the offers' green). The base layer
    (data-base: oblast borders and settlement labels, static/geo/ukraine.geojson) is fetched
@@ -256,10 +257,11 @@
         var marker = L.marker([item.lat, item.lon], {
           icon: icon, title: item.title, keyboard: true, riseOnHover: true, kind: kind
         });
-        var content = popup(item, label);
-        marker.bindPopup(content);
-        marker.on("popupopen", function () {
-          if (document.activeElement === marker.getElement()) { content.firstChild.focus(); }
+        // the popup's content is made when it opens (2 000 markers: none made up front)
+        marker.bindPopup(function () { return popup(item, label); });
+        marker.on("popupopen", function (e) {
+          var link = e.popup.getElement().querySelector(".leaflet-popup-content a");
+          if (link && document.activeElement === marker.getElement()) { link.focus(); }
         });
         marker.on("popupclose", function (e) {
           var icon = marker.getElement();
