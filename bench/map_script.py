@@ -4,7 +4,7 @@ The database is bench/instructions.py's (bench/load_setup.prepare: the demo, 100
 50 000 offers; filled once into a SQLite file and kept, `--database`), whose map feed for a
 donor holds the limit of 2 000 markers. The app (testing settings, on that file) is served on
 127.0.0.1 in a thread; Debian's chromium (Playwright, /usr/bin/chromium) logs in as the donor
-and opens /map `--loads` times, each in a fresh page of one context, without the base layer's
+and opens /map `--loads` times, each in a browser context of its own, without the base layer's
 file (its request is refused, so only the markers are drawn), and with the CPU slowed
 `--slowdown` times (DevTools Emulation.setCPUThrottlingRate: 1 is this machine, 4 about a
 mid-range phone). Once the markers are on the map and painted, it reads DevTools
@@ -39,8 +39,10 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def one_load(context, slowdown: float) -> dict:
-    """Open /map once in a new page; its metrics once the markers are drawn and still."""
+def one_load(b, base_url: str, signed_in: dict, slowdown: float) -> dict:
+    """Open /map once in a new browser context (a renderer of its own, the session's cookie
+    copied in); its metrics once the markers are drawn and painted."""
+    context = b.new_context(base_url=base_url, locale="en-US", storage_state=signed_in)
     page = context.new_page()
     page.route("**/static/geo/**", lambda route: route.abort())  # the markers alone
     cdp = context.new_cdp_session(page)
@@ -53,7 +55,7 @@ def one_load(context, slowdown: float) -> dict:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     markers = page.evaluate("() => document.querySelectorAll('#map .marker-cluster').length")
-    page.close()
+    context.close()
     return {
         "script_s": metrics["ScriptDuration"],
         "task_s": metrics["TaskDuration"],
@@ -74,11 +76,11 @@ def main() -> None:
     runs = []
     with serve(app) as base_url, browser() as b:
         context = b.new_context(base_url=base_url, locale="en-US")
-        login = context.new_page()
-        log_in(login, facts["emails"]["donor"])
-        login.close()
+        log_in(context.new_page(), facts["emails"]["donor"])
+        signed_in = context.storage_state()
+        context.close()
         for _ in range(args.loads):
-            runs.append(one_load(context, args.slowdown))
+            runs.append(one_load(b, base_url, signed_in, args.slowdown))
     print(f"map.js drawing the donor's 2 000 markers; CPU slowed {args.slowdown:g}x; "
           f"median of {args.loads} loads")  # fmt: skip
     for name, label in (("script_s", "JavaScript s"), ("task_s", "main thread s")):
