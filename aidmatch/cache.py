@@ -135,11 +135,12 @@ def _note_generation(_conn) -> None:
 
 
 def bump() -> str:
-    """Make every entry stale: a new generation. If the cache would not take it (a Redis out
-    of memory still reads and deletes, but refuses to write), none: the old one is deleted,
-    so the next reader makes one (and, while writes fail, each reader one of its own: nothing
-    is kept, everything is read afresh), and this process lets go of what it holds (it cannot
-    be sure another process will not go on reading the old generation)."""
+    """Make every entry stale: a new generation. If the cache would not take it, none: this
+    process lets go of what it holds (another process may go on reading the old generation),
+    and the old one is deleted if the cache still deletes (a Redis out of memory reads and
+    deletes, but refuses to write), so the next reader makes one (while writes fail, each
+    reader one of its own: nothing is kept, everything is read afresh). A read-only cache
+    keeps the old one: the other processes hold what they hold until it expires."""
     token = secrets.token_hex(8)
     # Not timeout=0 (kept forever): the files backend prunes the entries that expire first,
     # and a forever entry counts as expiring at 0, so a full directory would lose it first.
@@ -208,9 +209,7 @@ def remember(
         expires = time.time() + seconds
         try:
             cache.set(key, (value, expires), timeout=seconds)
-        except (
-            redis_errors.RedisError
-        ) as error:  # it refuses to write (out of memory, read-only): served
+        except redis_errors.RedisError as error:  # out of memory, read-only: served unkept
             _complain("a value could not be kept in the shared cache", error)
             return value
         if local:

@@ -1,13 +1,12 @@
 /* The map at /map: markers from data-src (public points only, as the server gives them, with
    quantity and progress for the popup, in the words of data-words; a popup is made when it
-   opens), clustered; a need's
-   marker is coloured by its urgency in shades of red, an offer's green, and a cluster takes
-   the colour of the most urgent need it holds (or the offers' green). The base layer
-   (data-base: oblast borders and settlement labels, static/geo/ukraine.geojson) is fetched
-   only once the page has loaded, or replaced by tiles when data-tiles is set. Settlement
-   labels are shown by rank as the map zooms in (LABEL_ZOOM), approximate raion lines
-   (data-raions) from RAION_ZOOM, fetched the first time the map gets there. No inline
-   script: everything is read from data-* attributes.
+   opens), clustered; a need's marker is coloured by its urgency in shades of red, an offer's
+   green, and a cluster takes the colour of the most urgent need it holds (or the offers'
+   green). The base layer (data-base: oblast borders and settlement labels,
+   static/geo/ukraine.geojson) is fetched only once the page has loaded, or replaced by tiles
+   when data-tiles is set. Settlement labels are shown by rank as the map zooms in
+   (LABEL_ZOOM), approximate raion lines (data-raions) from RAION_ZOOM, fetched the first
+   time the map gets there. No inline script: everything is read from data-* attributes.
    Markers are focusable buttons named by their title and urgency (data-labels), so they
    can be reached with Tab and opened with Enter (the popup's link then takes the focus,
    Escape gives it back); clusters open (zoom or spread) the same way. Leaflet's own English
