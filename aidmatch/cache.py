@@ -24,6 +24,13 @@ the same process then costs one read of the shared cache (the generation), not t
 no copy of its text. What must not leave the process and is asked on every request (the
 signed-in user's row and a bearer token's: auth/loading.py) is held the same way and only
 here (``held``).
+
+Stamps: what the generation does not follow, a subject's stamp does (``stamped``): a random
+token per subject in the shared cache (a user's inbox: the header's bell counts its unread
+notifications on every page), renewed after a transaction that changed the subject's rows
+commits (``restamp_after_commit``). A value of the subject is held in this process under its
+stamp; the stamp is read before the database (a value read in a transaction already open
+is not held), so, as under the generation, nothing is held under a stamp younger than it.
 """
 
 from __future__ import annotations
@@ -88,6 +95,10 @@ UNTRACKED = frozenset(
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 # Tables a transaction of this thread has written and that are committing or committed.
 _WRITTEN: ContextVar[frozenset[str]] = ContextVar("aidmatch_cache_written", default=frozenset())
+# The stamps (their keys) to renew once this thread's transaction commits.
+_RESTAMP: ContextVar[frozenset[str]] = ContextVar("aidmatch_cache_restamp", default=frozenset())
+# Is a transaction of this thread open (begun, neither committed nor rolled back)?
+_OPEN: ContextVar[bool] = ContextVar("aidmatch_cache_open", default=False)
 
 
 def init_cache(app: Flask) -> None:
@@ -129,7 +140,9 @@ def _note_generation(_conn) -> None:
     read later could be one a writer made after the request read something a value depends
     on (SQLite: its snapshot, taken at the first statement; either database: the user,
     whose role and organization say what a value may show), and rows older than it would
-    be kept under it."""
+    be kept under it. (A stamp is read later, so a transaction open holds nothing under
+    one: stamped.)"""
+    _OPEN.set(True)
     if has_request_context():
         generation()
 
@@ -141,26 +154,34 @@ def bump() -> str:
     deletes, but refuses to write), so the next reader makes one (while writes fail, each
     reader one of its own: nothing is kept, everything is read afresh). A read-only cache
     keeps the old one: the other processes hold what they hold until it expires."""
+    token, stored = _renew(GENERATION_KEY, "the cache's generation")
+    if stored:
+        _trust_again()
+    return token
+
+
+def _renew(key: str, what: str) -> tuple[str, bool]:
+    """A new token under key (a generation, a stamp) and whether the cache took it. If not,
+    this process lets go of what it holds and the old token is deleted if the cache still
+    deletes (bump)."""
     token = secrets.token_hex(8)
     # Not timeout=0 (kept forever): the files backend prunes the entries that expire first,
     # and a forever entry counts as expiring at 0, so a full directory would lose it first.
     try:
-        stored = cache.set(GENERATION_KEY, token, timeout=GENERATION_SECONDS)
+        stored = cache.set(key, token, timeout=GENERATION_SECONDS)
     except Exception as error:  # noqa: BLE001 (whatever the backend raises)
-        _complain("the cache's generation could not be renewed", error)
+        _complain(f"{what} could not be renewed", error)
         stored, reachable = False, not isinstance(error, UNREACHABLE)
     else:
         reachable = True
-    if stored:
-        _trust_again()
-    else:
+    if not stored:
         _let_go()
         try:
             if reachable:  # out of memory, say (an unreachable one would only wait again)
-                cache.delete(GENERATION_KEY)
+                cache.delete(key)
         except Exception as error:  # noqa: BLE001
-            _complain("the cache's old generation could not be deleted", error)
-    return token
+            _complain(f"{what}'s old token could not be deleted", error)
+    return token, bool(stored)
 
 
 # When each complaint about the cache was last logged (time.monotonic()): a cache that
@@ -237,6 +258,43 @@ def held(name: str, parts: tuple, compute: Callable[[], T | None], seconds: int)
     return value
 
 
+def stamped(name: str, subject: int, compute: Callable[[], T | None], seconds: int) -> T | None:
+    """compute(), or what it returned for this subject in this process since the subject's
+    stamp was last renewed (restamp_after_commit), within `seconds`: a small value asked on
+    every request, of rows the generation does not follow (a user's unread notifications).
+    Held only when read before this thread's transaction began (one open may have read
+    the database before a writer committed and renewed the stamp read now) and when the
+    transaction has not written; a cache that does not answer holds nothing. None is not
+    held."""
+    key = f"stamp:{name}:{subject}"
+    if _OPEN.get() or _WRITTEN.get() or key in _RESTAMP.get():
+        return compute()
+    try:
+        token = cache.get(key)
+    except redis_errors.RedisError as error:
+        _complain("a stamp could not be read", error)
+        return compute()
+    if token is None:
+        token, stored = _renew(key, "a stamp")
+        if not stored:
+            return compute()
+    found = _held_here(f"{key}:{token}")
+    if found is not None:
+        return found[2]
+    value = compute()
+    if value is not None:
+        _hold_here(f"{key}:{token}", time.time() + seconds, value, len(repr(value)))
+    return value
+
+
+def restamp_after_commit(name: str, subject: int) -> None:
+    """Renew the subject's stamp once this thread's transaction commits (never before: a
+    reader could hold the old rows under the new stamp); nothing if it rolls back."""
+    key = f"stamp:{name}:{subject}"
+    if key not in (stamps := _RESTAMP.get()):
+        _RESTAMP.set(stamps | {key})
+
+
 def _let_go() -> None:
     """Forget everything this process holds, and hold nothing for LET_GO_SECONDS or until a
     new generation is stored (a generation could not be renewed: a request under way may
@@ -299,6 +357,7 @@ def _watch_writes(engine: Engine) -> None:
     if event.contains(engine, "before_cursor_execute", _note_write):
         return
     event.listen(engine, "before_cursor_execute", _note_write)
+    event.listen(engine, "commit", _closed)
     event.listen(engine, "rollback", _forget_writes)
 
 
@@ -310,8 +369,14 @@ def _note_write(_conn, _cursor, statement, _params, _context, _many) -> None:
             _WRITTEN.set(written | {found.group(1)})
 
 
+def _closed(_conn) -> None:
+    _OPEN.set(False)
+
+
 def _forget_writes(_conn) -> None:
     _WRITTEN.set(frozenset())
+    _RESTAMP.set(frozenset())
+    _OPEN.set(False)
 
 
 def tracked(tables) -> bool:
@@ -326,7 +391,13 @@ def _new_generation(session: Session) -> None:
     fires this too: its writes wait for the transaction's own commit. The commit stands
     whatever the cache says: a cache that fails is logged, its old generation deleted if it
     can be, and this process lets go of what it holds (bump)."""
-    if session.in_nested_transaction() or not _WRITTEN.get():
+    if session.in_nested_transaction():
+        return
+    if stamps := _RESTAMP.get():
+        _RESTAMP.set(frozenset())
+        for key in sorted(stamps):
+            _renew(key, "a stamp")
+    if not _WRITTEN.get():
         return
     _WRITTEN.set(frozenset())
     token = bump()  # never raises: the write committed, the response must say so

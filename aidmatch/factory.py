@@ -296,6 +296,7 @@ def register_jobs(app: Flask) -> None:
     from aidmatch.money import late as _money_late  # noqa: F401  (money.late)
     from aidmatch.needs import reminders as _need_reminders  # noqa: F401
     from aidmatch.notify import events as _events  # noqa: F401  (orgs' signals, told)
+    from aidmatch.notify import inbox as _inbox  # noqa: F401  (the bell's stamps renewed)
     from aidmatch.notify import mail as _mail  # noqa: F401
     from aidmatch.notify import outbox as _outbox  # noqa: F401
     from aidmatch.recurring import opening as _recurring  # noqa: F401  (recurring.periods)

@@ -1,14 +1,19 @@
 """The in-app inbox: which notifications a user sees (inbox=True, of a kind this version
 knows), how many are unread, one page of them in words, and marking them read. Queries read;
-the two verbs flush (the request's edge commits)."""
+the two verbs flush (the request's edge commits).
+
+The unread count is asked by every page's bell, so each process holds it under the user's
+inbox stamp (cache.stamped), which any committed change to the user's notifications renews:
+made, marked read, deleted (the mapper's events below), or marked read all at once."""
 
 from __future__ import annotations
 
 import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, literal_column, select, update
+from sqlalchemy import and_, bindparam, event, func, literal_column, select, update
 
+from aidmatch import cache
 from aidmatch.db import is_id, utcnow
 from aidmatch.extensions import db
 from aidmatch.notify.kinds import KINDS
@@ -47,9 +52,26 @@ _UNREAD = (
 )
 
 
+# The stamp of a user's inbox, and how long a process holds a count under it at most.
+STAMP = "inbox"
+UNREAD_SECONDS = 300
+
+
 def unread_count(user_id: int) -> int:
-    """How many of the user's inbox notifications are unread (one COUNT)."""
-    return db.session.scalar(_UNREAD, {"user_id": user_id})
+    """How many of the user's inbox notifications are unread (one COUNT, or none while the
+    user's inbox is as this process last counted it)."""
+    return cache.stamped(
+        STAMP, user_id, lambda: db.session.scalar(_UNREAD, {"user_id": user_id}), UNREAD_SECONDS
+    )
+
+
+@event.listens_for(Notification, "after_insert")
+@event.listens_for(Notification, "after_update")
+@event.listens_for(Notification, "after_delete")
+def _changed(_mapper, _connection, note: Notification) -> None:
+    """A notification made, changed or deleted: its user's count is counted afresh once
+    the transaction commits."""
+    cache.restamp_after_commit(STAMP, note.user_id)
 
 
 def inbox_page(user_id: int, page: int, per_page: int, unread: bool | None = None) -> dict:
@@ -108,6 +130,7 @@ def mark_read(note: Notification) -> None:
 
 def mark_all_read(user_id: int) -> int:
     """Mark every unread notification of the user's inbox read; returns how many."""
+    cache.restamp_after_commit(STAMP, user_id)
     result = db.session.execute(
         update(Notification)
         .where(shown(user_id), Notification.read_at.is_(None))
