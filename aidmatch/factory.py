@@ -17,6 +17,7 @@ from aidmatch.config import ConfigError, front_oblast_names, load_config
 from aidmatch.db import MAX_ID
 from aidmatch.transaction import TransactionalFlask
 from aidmatch.web.headers import register_security_headers
+from aidmatch.web.routing import LazyRule
 from aidmatch.web.sending import register_foreground_sending
 from aidmatch.web.static_assets import register_static_assets
 
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
+    app.url_rule_class = LazyRule  # every rule but the static files' (added above)
     # A test's mapping can hold environment-style settings (DATABASE_URL, AIDMATCH_ENV) and
     # Flask config keys alike; both take precedence over the process environment.
     overrides = dict(config or {})
