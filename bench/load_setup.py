@@ -216,10 +216,10 @@ def bench_fingerprint(first_need: int, first_offer: int, first_match: int) -> st
 
 
 def count_statements(url: str, emails: dict[str, str], pages: list) -> dict[tuple, int]:
-    """The SQL statements a third GET of each page issues, as its role, through the test
-    client of the app on the same database (the first two fill per-process caches: the
-    first a page's rows, the second its bell's count, held only when read before the
-    request's transaction began)."""
+    """The SQL statements a GET of each page issues once it is kept, as its role, through
+    the test client of the app on the same database, each request on a session of its own
+    (as a server's): the first three fill what each process holds (a page's rows, its user,
+    then its bell's count, held only when read before the request's transaction began)."""
     app = make_test_app(url)
     counts: dict[tuple, int] = {}  # (page name, role) -> statements; -1: not a 200
     with app.app_context():
@@ -234,6 +234,7 @@ def count_statements(url: str, emails: dict[str, str], pages: list) -> dict[tupl
         }
         tokens = {role: issue(user, 1)[0] for role, user in users.items()}
         db.session.commit()
+        user_ids = {role: user.get_id() for role, user in users.items()}
         for page in pages:
             client = app.test_client()
             headers = {}
@@ -241,12 +242,14 @@ def count_statements(url: str, emails: dict[str, str], pages: list) -> dict[tupl
                 headers["Authorization"] = f"Bearer {tokens[page.role]}"
             elif page.role in users:
                 with client.session_transaction() as session:
-                    session["_user_id"] = users[page.role].get_id()
+                    session["_user_id"] = user_ids[page.role]
                     session["_fresh"] = True
-            for _ in range(2):
+            for _ in range(3):
                 client.get(page.path, headers=headers)
+                db.session.remove()  # as a server's request ends: its transaction too
             statements[0] = 0
             response = client.get(page.path, headers=headers)
+            db.session.remove()
             counts[page.name, page.role] = statements[0] if response.status_code == 200 else -1
         event.remove(db.engine, "before_cursor_execute", counter)
         db.session.remove()
