@@ -75,11 +75,13 @@ _local_lock = threading.Lock()
 # (time.monotonic()): LET_GO_SECONDS, the longest anything is held (web/kept.MAX_SECONDS).
 LET_GO_SECONDS = 120
 _trusted_from = 0.0
+# What a value held under a stamp counts for in LOCAL_BYTES (its key, token and number).
+STAMPED_BYTES = 200
 COMPLAINT_SECONDS = 60
 # A cache that does not answer (rather than one that answers no).
 UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 # Tables whose writes change nothing a cached entry shows: notifications and their
-# deliveries (the bell is counted per request), preferences, Telegram link codes, the audit
+# deliveries (the bell's count follows a stamp of each user's own: stamped), preferences, Telegram link codes, the audit
 # trail (written beside a real change anyway), a run's progress and heartbeat. (API tokens
 # are followed: a token's row is held, auth/tokens.py, and a revoked one must end at once.)
 UNTRACKED = frozenset(
@@ -154,34 +156,34 @@ def bump() -> str:
     deletes, but refuses to write), so the next reader makes one (while writes fail, each
     reader one of its own: nothing is kept, everything is read afresh). A read-only cache
     keeps the old one: the other processes hold what they hold until it expires."""
-    token, stored = _renew(GENERATION_KEY, "the cache's generation")
-    if stored:
+    token = secrets.token_hex(8)
+    if _renew({GENERATION_KEY: token}, "the cache's generation"):
         _trust_again()
     return token
 
 
-def _renew(key: str, what: str) -> tuple[str, bool]:
-    """A new token under key (a generation, a stamp) and whether the cache took it. If not,
-    this process lets go of what it holds and the old token is deleted if the cache still
-    deletes (bump)."""
-    token = secrets.token_hex(8)
+def _renew(tokens: dict[str, str], what: str) -> bool:
+    """Store new tokens (key -> token: the generation, stamps) in one round trip; whether
+    the cache took them all. If not, this process lets go of what it holds and the old
+    tokens it did not take are deleted if the cache still deletes (bump)."""
     # Not timeout=0 (kept forever): the files backend prunes the entries that expire first,
     # and a forever entry counts as expiring at 0, so a full directory would lose it first.
     try:
-        stored = cache.set(key, token, timeout=GENERATION_SECONDS)
+        stored = set(cache.set_many(tokens, timeout=GENERATION_SECONDS))
     except Exception as error:  # noqa: BLE001 (whatever the backend raises)
         _complain(f"{what} could not be renewed", error)
-        stored, reachable = False, not isinstance(error, UNREACHABLE)
+        stored, reachable = set(), not isinstance(error, UNREACHABLE)
     else:
         reachable = True
-    if not stored:
-        _let_go()
-        try:
-            if reachable:  # out of memory, say (an unreachable one would only wait again)
-                cache.delete(key)
-        except Exception as error:  # noqa: BLE001
-            _complain(f"{what}'s old token could not be deleted", error)
-    return token, bool(stored)
+    if len(stored) == len(tokens):
+        return True
+    _let_go()
+    try:
+        if reachable:  # out of memory, say (an unreachable one would only wait again)
+            cache.delete_many(*(key for key in tokens if key not in stored))
+    except Exception as error:  # noqa: BLE001
+        _complain(f"{what}: an old token could not be deleted", error)
+    return False
 
 
 # When each complaint about the cache was last logged (time.monotonic()): a cache that
@@ -263,27 +265,29 @@ def stamped(name: str, subject: int, compute: Callable[[], T | None], seconds: i
     stamp was last renewed (restamp_after_commit), within `seconds`: a small value asked on
     every request, of rows the generation does not follow (a user's unread notifications).
     Held only when read before this thread's transaction began (one open may have read
-    the database before a writer committed and renewed the stamp read now) and when the
-    transaction has not written; a cache that does not answer holds nothing. None is not
-    held."""
+    the database before a writer committed and renewed the stamp read now) and when nothing
+    this transaction wrote, or flushed while computing, is in it; one value per subject (a
+    new stamp's replaces the old one's); a cache that does not answer holds nothing. None
+    is not held. (The flag of an open transaction is this thread's: a second connection
+    committing in the same thread while the session's is open would clear it. None does.)"""
     key = f"stamp:{name}:{subject}"
     if _OPEN.get() or _WRITTEN.get() or key in _RESTAMP.get():
         return compute()
     try:
         token = cache.get(key)
+        if token is None:  # none yet, or evicted: a new one, before the database is read
+            token = secrets.token_hex(8)
+            if not cache.set(key, token, timeout=GENERATION_SECONDS):
+                return compute()
     except redis_errors.RedisError as error:
-        _complain("a stamp could not be read", error)
+        _complain("a stamp could not be read or made", error)
         return compute()
-    if token is None:
-        token, stored = _renew(key, "a stamp")
-        if not stored:
-            return compute()
-    found = _held_here(f"{key}:{token}")
-    if found is not None:
-        return found[2]
+    found = _held_here(key)
+    if found is not None and found[2][0] == token:
+        return found[2][1]
     value = compute()
-    if value is not None:
-        _hold_here(f"{key}:{token}", time.time() + seconds, value, len(repr(value)))
+    if value is not None and not _WRITTEN.get() and key not in _RESTAMP.get():
+        _hold_here(key, time.time() + seconds, (token, value), STAMPED_BYTES)
     return value
 
 
@@ -395,8 +399,7 @@ def _new_generation(session: Session) -> None:
         return
     if stamps := _RESTAMP.get():
         _RESTAMP.set(frozenset())
-        for key in sorted(stamps):
-            _renew(key, "a stamp")
+        _renew({key: secrets.token_hex(8) for key in sorted(stamps)}, "a stamp")
     if not _WRITTEN.get():
         return
     _WRITTEN.set(frozenset())

@@ -12,6 +12,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from aidmatch import cache
 from aidmatch.auth.models import User
 from aidmatch.db import reading
 from aidmatch.extensions import db
@@ -160,6 +161,29 @@ def test_a_rolled_back_notification_renews_no_stamp(donor):
     assert sent == []  # still held: the stamp was not renewed
 
 
+def test_a_count_that_flushed_a_notification_not_committed_is_not_held(donor):
+    """A notification still pending in the session when the count is asked: the count's
+    query flushes it (autoflush), so it counts it, and must not hold what may roll back."""
+    user_id = donor.id
+    db.session.close()
+    db.session.add(Notification(user_id=user_id, kind="match_claimed", params_json="{}"))
+    assert inbox.unread_count(user_id) == 1  # its own pending row, flushed
+    db.session.rollback()
+    assert inbox.unread_count(user_id) == 0
+
+
+def test_a_renewed_stamp_replaces_what_the_process_held(donor):
+    """One count held per user, whatever the number of changes: the old stamp's goes."""
+    user_id = donor.id
+    for count in range(1, 4):
+        db.session.close()
+        assert inbox.unread_count(user_id) == count - 1
+        tell_one(db.session.get(User, user_id))
+        db.session.commit()
+    held_here = [key for key in cache._local if key.startswith(f"stamp:inbox:{user_id}")]
+    assert held_here == [f"stamp:inbox:{user_id}"]
+
+
 def test_a_stamp_the_cache_refuses_to_renew_leaves_nothing_stale(database_url, own_redis):
     """Redis full: the stamp renewed after a notification's commit is refused, so the old
     one is deleted (another process holds nothing under it) and this process lets go: the
@@ -180,3 +204,22 @@ def test_a_stamp_the_cache_refuses_to_renew_leaves_nothing_stale(database_url, o
                 assert inbox.unread_count(user_id) == 1
             assert len(sent) == 1
         assert app.config["CACHE_BACKEND"] == "redis"
+
+
+def test_a_read_only_cache_lets_the_process_that_wrote_count_afresh(database_url, own_redis):
+    """Redis read-only (a replica after a failover): the stamp can be neither renewed nor
+    deleted, so the process that committed lets go of what it holds and counts afresh."""
+    with app_on(database_url, own_redis):
+        user = make_user(Role.DONOR)
+        db.session.commit()
+        user_id = user.id
+        db.session.close()
+        assert inbox.unread_count(user_id) == 0
+        own_redis.read_only()
+        tell_one(db.session.get(User, user_id))
+        db.session.commit()
+        assert own_redis.store.keys("*stamp:inbox*") != []  # the old one still there
+        db.session.close()
+        with statements(COUNT) as sent:
+            assert inbox.unread_count(user_id) == 1
+        assert len(sent) == 1

@@ -54,7 +54,7 @@ _UNREAD = (
 
 # The stamp of a user's inbox, and how long a process holds a count under it at most.
 STAMP = "inbox"
-UNREAD_SECONDS = 300
+UNREAD_SECONDS = 60  # as a user's row (auth/loading.py): a cache that fails leaves no more
 
 
 def unread_count(user_id: int) -> int:
