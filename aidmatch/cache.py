@@ -277,10 +277,13 @@ def stamped(name: str, subject: int, compute: Callable[[], T | None], seconds: i
         token = cache.get(key)
         if token is None:  # none yet, or evicted: a new one, before the database is read
             token = secrets.token_hex(8)
-            if not cache.set(key, token, timeout=GENERATION_SECONDS):
-                return compute()
-    except redis_errors.RedisError as error:
+            stamp = cache.set(key, token, timeout=GENERATION_SECONDS)
+        else:
+            stamp = True
+    except Exception as error:  # noqa: BLE001 (whatever the backend raises)
         _complain("a stamp could not be read or made", error)
+        stamp = False
+    if not stamp:
         return compute()
     found = _held_here(key)
     if found is not None and found[2][0] == token:
