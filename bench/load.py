@@ -85,7 +85,7 @@ PAGES = [
     Page("matches", "donor", "/matches"),
     Page("api matches", "donor", "/api/v1/matches"),
     Page("map data", "donor", "/map/data.json?kind=needs"),
-    Page("map data gzip", "donor", "/map/data.json?kind=needs", BROWSER_ENCODINGS),
+    Page("map data packed", "donor", "/map/data.json?kind=needs", BROWSER_ENCODINGS),
     Page("matches", "organizer", "/matches"),
     Page("api matches", "organizer", "/api/v1/matches"),
     Page("review", "coordinator", "/review"),

@@ -9,6 +9,7 @@ import gzip
 import re
 from datetime import timedelta
 
+import brotli
 import pytest
 import time_machine
 from sqlalchemy import create_engine, update
@@ -87,7 +88,7 @@ def test_a_kept_answer_is_held_in_the_process_under_the_shared_generation(
     api = api_client(cast["donor"])
     first = html(client.get("/needs"))
     listed = api.get("/needs").get_json()
-    kept = [key for key in cache.cache._cache if key.startswith(("page:", "json2:"))]
+    kept = [key for key in cache.cache._cache if key.startswith(("page:", "json3:"))]
     assert len(kept) == 2
     for key in kept:
         cache.delete(key)
@@ -126,19 +127,21 @@ def test_the_api_list_is_kept_with_its_etag_and_fresh_after_a_write(cast, client
     assert "Fresh stretchers" in titles
 
 
-def test_a_kept_json_answer_is_kept_gzipped_for_whoever_accepts_gzip(
+def test_a_kept_json_answer_is_kept_compressed_for_whoever_accepts_brotli_or_gzip(
     cast, client, api_client, login_as
 ):
-    """An API list and the map's markers are compressed once, when kept: whoever accepts
-    gzip gets those bytes, which decode to the plain answer, under an ETag of their own that a
-    304 answers; whoever does not gets the plain text. An answer under COMPRESS_MIN_SIZE is
-    kept and sent plain."""
+    """An API list and the map's markers are compressed once, when kept, in brotli and in
+    gzip: a browser (which accepts both) gets the brotli bytes, a client that takes gzip
+    only the gzip ones, each decoding to the plain answer, under an ETag of its own that a
+    304 answers; whoever accepts neither gets the plain text. An answer under
+    COMPRESS_MIN_SIZE is kept and sent plain."""
     from aidmatch.extensions import cache
 
     api = api_client(cast["donor"])
     small = api.get("/needs")
     assert len(small.data) < 1024
     browser = {**api.headers, "Accept-Encoding": "gzip, deflate, br, zstd"}
+    only_gzip = {**api.headers, "Accept-Encoding": "gzip"}
     assert "Content-Encoding" not in client.get("/api/v1/needs", headers=browser).headers
     for n in range(12):
         make_need(cast["group_a"], cast["organizer"], place=cast["kharkiv"], title=f"Kit {n}")
@@ -146,30 +149,40 @@ def test_a_kept_json_answer_is_kept_gzipped_for_whoever_accepts_gzip(
     plain = api.get("/needs")
     with statements(LIST_QUERY) as sent:
         packed = client.get("/api/v1/needs", headers=browser)
+        gzipped = client.get("/api/v1/needs", headers=only_gzip)
     assert sent == []  # the kept answer
-    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "gzip"
+    assert packed.status_code == 200 and packed.headers["Content-Encoding"] == "br"
+    assert gzipped.status_code == 200 and gzipped.headers["Content-Encoding"] == "gzip"
     assert "accept-encoding" in packed.headers["Vary"].lower()
-    assert gzip.decompress(packed.data) == plain.data
-    assert packed.get_etag() == (f"{plain.get_etag()[0]}:gzip", False)
-    kept = [cache.get(k)[0] for k in cache.cache._cache if k.startswith("json2:api:needs")]
+    assert brotli.decompress(packed.data) == plain.data
+    assert gzip.decompress(gzipped.data) == plain.data
+    assert len(packed.data) < len(gzipped.data)
+    assert packed.get_etag() == (f"{plain.get_etag()[0]}:br", False)
+    assert gzipped.get_etag() == (f"{plain.get_etag()[0]}:gzip", False)
+    kept = [cache.get(k)[0] for k in cache.cache._cache if k.startswith("json3:api:needs")]
     (entry,) = [value for value in kept if value[0] == plain.data]  # this generation's
-    assert entry[1:3] == (packed.data, plain.get_etag()[0])  # packed when kept
+    assert entry[1:] == (plain.get_etag()[0], entry[2], packed.data, gzipped.data)  # when kept
     asked = {**browser, "If-None-Match": packed.headers["ETag"]}
     assert client.get("/api/v1/needs", headers=asked).status_code == 304
     assert client.head("/api/v1/needs", headers=asked).status_code == 304
     head = client.head("/api/v1/needs", headers=browser)
-    assert head.headers["Content-Encoding"] == "gzip"
+    assert head.headers["Content-Encoding"] == "br"
     assert head.headers["Content-Length"] == str(len(packed.data))
     assert api.get("/needs").data == plain.data  # no Accept-Encoding: plain
-    refused = {**api.headers, "Accept-Encoding": "br, gzip;q=0"}
-    assert client.get("/api/v1/needs", headers=refused).headers["Content-Encoding"] == "br"
+    preferred = {**api.headers, "Accept-Encoding": "br;q=0.5, gzip"}  # the client's q first
+    assert client.get("/api/v1/needs", headers=preferred).headers["Content-Encoding"] == "gzip"
+    neither = {**api.headers, "Accept-Encoding": "zstd, br;q=0, gzip;q=0"}
+    assert client.get("/api/v1/needs", headers=neither).headers["Content-Encoding"] == "zstd"
 
     login_as(cast["donor"])
     markers = client.get("/map/data.json")
     assert "Content-Encoding" not in markers.headers
-    packed = client.get("/map/data.json", headers={"Accept-Encoding": "gzip"})
-    assert packed.headers["Content-Encoding"] == "gzip"
-    assert gzip.decompress(packed.data) == markers.data
+    packed = client.get("/map/data.json", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(packed.data) == markers.data
+    gzipped = client.get("/map/data.json", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(gzipped.data) == markers.data
 
 
 def test_a_kept_list_is_never_shown_to_another_viewer(cast, app, api_client):

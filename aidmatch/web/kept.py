@@ -133,7 +133,7 @@ def held_until(when: datetime | None) -> int:
 
 def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple = ()):
     """A JSON response of what compute() returns first (already dumped by its schema), kept
-    for this viewer as its text, that text gzip-compressed (web/static_assets.kept_packed)
+    for this viewer as its text, that text compressed (web/static_assets.kept_packed)
     and its ETag (web/api.conditional_json answers If-None-Match with a 304) for as many
     seconds as it returns second (at most MAX_SECONDS)."""
 
@@ -148,14 +148,15 @@ def kept_json(name: str, compute: Callable[[], tuple[object, int]], parts: tuple
         body, etag, _held = draw()
         return kept_text(body, etag)
 
-    def keep() -> tuple[bytes, bytes | None, str, int]:
+    def keep() -> tuple:
         body, etag, seconds = draw()
-        return body, kept_packed(body), etag, seconds
+        return body, etag, seconds, *kept_packed(body)
 
-    # "json2": (text, gzip copy, ETag, seconds); the code before kept (text, ETag, seconds)
-    # as "json" (a deploy one server at a time: neither reads the other's)
-    body, packed, etag, _held = remember(f"json2:{name}", key, keep, lambda v: v[3], local=True)
-    return send_packed(kept_text(body, etag), packed, etag)
+    # "json3": (text, ETag, seconds, one copy per KEPT_ENCODINGS); the code before kept (text,
+    # gzip copy, ETag, seconds) as "json2" (a deploy one server at a time: neither reads the
+    # other's)
+    body, etag, _held, *packed = remember(f"json3:{name}", key, keep, lambda v: v[2], local=True)
+    return send_packed(kept_text(body, etag), tuple(packed), etag)
 
 
 def kept_text(body: str | bytes, etag: str | None = None):

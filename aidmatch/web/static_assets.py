@@ -9,7 +9,8 @@ view says otherwise, is `private, no-cache`: a shared proxy never stores it, and
 asks again before reusing it (never `no-store`, so a browser keeps typed form values on
 Back). Responses are compressed (zstd, brotli, gzip or deflate, as the client accepts) by
 Flask-Compress, each answer again; a JSON answer kept for many requests (web/kept.py) is kept
-gzip-compressed too (kept_packed), and sent so to whoever accepts gzip (send_packed).
+brotli- and gzip-compressed too (kept_packed), and sent so to whoever accepts either
+(send_packed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import stat
 from pathlib import Path
 
+import brotli
 from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
@@ -47,43 +49,59 @@ COMPRESS_DEFAULTS = {
 }
 
 
-# The encoding a kept JSON answer is kept in besides its plain text: every client that
-# compresses accepts gzip (brotli only over HTTPS in some browsers, zstd only in new ones).
-KEPT_ENCODING = "gzip"
+# The encodings a kept JSON answer is kept in besides its plain text, smallest first: brotli
+# (every browser over HTTPS) and gzip (every client that compresses); zstd only new browsers
+# take. Compressed once and sent many times, brotli at quality 5: as quick as gzip's level 6,
+# and the map's 800 KB of markers go out as 79 KB, not 96 KB.
+KEPT_ENCODINGS = ("br", "gzip")
+KEPT_BROTLI_QUALITY = 5
 
 
-def _packs() -> bool:
-    """Whether Flask-Compress's settings let JSON go out gzipped (COMPRESS_ALGORITHM,
-    COMPRESS_MIMETYPES)."""
+def kept_packed(body: bytes) -> tuple[bytes | None, ...]:
+    """`body` compressed once in each of KEPT_ENCODINGS, for keeping beside it (Flask-Compress
+    would compress an 800 KB map feed again for every answer); None for an encoding
+    Flask-Compress's settings do not let JSON go out in (COMPRESS_ALGORITHM,
+    COMPRESS_MIMETYPES), and for every one below COMPRESS_MIN_SIZE."""
     compress = current_app.extensions["compress"]
-    return (
-        KEPT_ENCODING in compress.enabled_algorithms
-        and "application/json" in compress.compress_mimetypes_set
+    if (
+        len(body) < current_app.config["COMPRESS_MIN_SIZE"]
+        or "application/json" not in compress.compress_mimetypes_set
+    ):
+        return (None,) * len(KEPT_ENCODINGS)
+    packs = {
+        "br": lambda: brotli.compress(
+            body, quality=KEPT_BROTLI_QUALITY, lgwin=current_app.config["COMPRESS_BR_WINDOW"]
+        ),
+        # mtime=0: the same body packs to the same bytes in every process
+        "gzip": lambda: gzip.compress(
+            body, compresslevel=current_app.config["COMPRESS_LEVEL"], mtime=0
+        ),
+    }
+    return tuple(
+        packs[name]() if name in compress.enabled_algorithms else None for name in KEPT_ENCODINGS
     )
 
 
-def kept_packed(body: bytes) -> bytes | None:
-    """`body` compressed once for keeping beside it (Flask-Compress would compress an 800 KB
-    map feed again for every answer), or None when it is below COMPRESS_MIN_SIZE or JSON is
-    not to be gzipped."""
-    if len(body) < current_app.config["COMPRESS_MIN_SIZE"] or not _packs():
-        return None
-    # mtime=0: the same body packs to the same bytes in every process
-    return gzip.compress(body, compresslevel=current_app.config["COMPRESS_LEVEL"], mtime=0)
-
-
-def send_packed(response, packed: bytes | None, etag: str | None):
-    """The kept response sent compressed when the request accepts gzip (Flask-Compress then
-    leaves it alone: it has a Content-Encoding), its ETag told apart from the plain one's as
-    Flask-Compress tells its own apart; else plain, for Flask-Compress to compress in another
-    encoding the request accepts, if any."""
-    if packed is None or request.accept_encodings[KEPT_ENCODING] <= 0:
+def send_packed(response, packed: tuple[bytes | None, ...], etag: str | None):
+    """The kept response sent in the kept encoding the request prefers (by its q-values; of
+    equal ones the smaller), if it accepts any (Flask-Compress then leaves it alone: it has a
+    Content-Encoding), its ETag told apart from the plain one's as Flask-Compress tells its
+    own apart; else plain, for Flask-Compress to compress in another encoding the request
+    accepts, if any."""
+    accepted = request.accept_encodings
+    offers = [
+        (accepted[name], -rank, name, data)
+        for rank, (name, data) in enumerate(zip(KEPT_ENCODINGS, packed, strict=True))
+        if data is not None and accepted[name] > 0
+    ]
+    if not offers:
         return response
-    response.set_data(packed)
-    response.headers["Content-Encoding"] = KEPT_ENCODING
+    _quality, _rank, name, data = max(offers)
+    response.set_data(data)
+    response.headers["Content-Encoding"] = name
     response.vary.add("Accept-Encoding")
     if etag:
-        response.set_etag(f"{etag}:{KEPT_ENCODING}")
+        response.set_etag(f"{etag}:{name}")
     return response
 
 
