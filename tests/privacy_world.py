@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
+import brotli
 from flask import current_app
 from sqlalchemy import select
 
@@ -62,6 +63,8 @@ OFFER_POINTS = {
     "O_free": (49.842137, 24.031728),
     "O_u": (48.464312, 35.046281),
 }
+# The encodings the browser-like probe accepts, and how it reads them.
+DECODERS = {"br": brotli.decompress, "gzip": gzip.decompress}
 NEAR = (50.45, 30.52)  # the place lists measure distances from (?near=)
 # G's payment details (a valid IBAN, a card passing Luhn, a link), planted: found anywhere in
 # a response, they are shown.
@@ -441,10 +444,11 @@ class Session:
         if (kind, path) not in self.cache:
             if kind == "api":
                 response = self.api_client.get(path)
-            elif kind == "packed":  # as a browser asks: a kept JSON answer comes gzipped
-                response = self.pages.get(path, headers={"Accept-Encoding": "gzip"})
-                if response.headers.get("Content-Encoding") == "gzip":
-                    response.set_data(gzip.decompress(response.get_data()))
+            elif kind == "packed":  # as a browser asks: a kept JSON answer comes in brotli
+                response = self.pages.get(path, headers={"Accept-Encoding": "br, gzip"})
+                encoding = response.headers.get("Content-Encoding")
+                if encoding is not None:  # only what the probe can read is accepted
+                    response.set_data(DECODERS[encoding](response.get_data()))
                     del response.headers["Content-Encoding"]
             else:
                 response = self.pages.get(path)
@@ -473,7 +477,7 @@ class Session:
         return self._load("page", path)
 
     def packed(self, path):
-        """GET the map feed as a browser does (it accepts gzip), decoded."""
+        """GET the map feed as a browser does (it accepts brotli and gzip), decoded."""
         return self._load("packed", path)
 
     def api_post(self, path, body):

@@ -21,6 +21,7 @@ from aidmatch.needs.models import Need
 from aidmatch.notify.models import Notification
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
+from aidmatch.web.kept import MAX_SECONDS
 from tests.factories import PASSWORD, make_org, make_user
 from tests.posting_factories import make_need, make_offer, make_place
 from tests.sql_statements import statements
@@ -161,10 +162,16 @@ def test_a_kept_json_answer_is_kept_compressed_for_whoever_accepts_brotli_or_gzi
     assert gzipped.get_etag() == (f"{plain.get_etag()[0]}:gzip", False)
     kept = [cache.get(k)[0] for k in cache.cache._cache if k.startswith("json3:api:needs")]
     (entry,) = [value for value in kept if value[0] == plain.data]  # this generation's
-    assert entry[1:] == (plain.get_etag()[0], entry[2], packed.data, gzipped.data)  # when kept
+    assert entry[1:] == (plain.get_etag()[0], MAX_SECONDS, packed.data, gzipped.data)  # kept
     asked = {**browser, "If-None-Match": packed.headers["ETag"]}
     assert client.get("/api/v1/needs", headers=asked).status_code == 304
     assert client.head("/api/v1/needs", headers=asked).status_code == 304
+    asked_gzip = {**only_gzip, "If-None-Match": gzipped.headers["ETag"]}
+    assert client.get("/api/v1/needs", headers=asked_gzip).status_code == 304
+    other = client.get(
+        "/api/v1/needs", headers={**only_gzip, "If-None-Match": packed.headers["ETag"]}
+    )
+    assert other.status_code == 200 and other.data == gzipped.data  # the brotli one's ETag
     head = client.head("/api/v1/needs", headers=browser)
     assert head.headers["Content-Encoding"] == "br"
     assert head.headers["Content-Length"] == str(len(packed.data))

@@ -109,7 +109,7 @@ def locate(s: Session, kind: str, key: str, surface: str) -> Located:
     if surface == "map_page":
         return _whole(s.page("/map?kind=needs"), False)
     if surface == "map_data":
-        # as a browser asks (the kept gzip copy); map_near as a client that does not
+        # as a browser asks (the kept brotli copy); map_near as a client that does not
         return _json_list(s.packed(f"/map/data.json?kind={plural}&status=all"), "id", oid)
     if surface == "map_near":  # every place of the world lies within 2 000 km of NEAR
         path = f"/map/data.json?kind={plural}&status=all&near={s.world.near_id}&within_km=2000"
