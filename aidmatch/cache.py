@@ -15,7 +15,7 @@ A token lost from the cache (evicted, the cache emptied) is replaced by a new on
 an old one. Entries also expire after their timeout, for what changes with time alone.
 
 Whole answers (web/kept.py: ``remember(..., local=True)``, values that are never changed
-once made) are also held in this process's memory, LOCAL_BYTES of text at most, under the
+once made) are also held in this process's memory, local_memory.LOCAL_BYTES of text at most, under the
 same key: generation included, so a write in any process hides them here too, since the
 generation is read from the shared cache on every request; each until the moment it
 expires in the shared cache (by the clock of the process that made it: servers keep their
@@ -39,9 +39,7 @@ import hashlib
 import logging
 import re
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
@@ -52,6 +50,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from aidmatch import local_memory
 from aidmatch.extensions import cache
 
 T = TypeVar("T")
@@ -63,27 +62,17 @@ GENERATION_SECONDS = 30 * 24 * 3600  # then a new one (never an old one: bump)
 # processes of a code that stored another shape (a deploy one server at a time) never
 # read each other's entries.
 ENTRY_FORMAT = "e2"
-# Kept answers held in this process too (remember(local=True)): key -> (expires at, size,
-# value), least recently used first, LOCAL_BYTES of text in all (a page is about 50 KB, a
-# map's markers up to a megabyte); a larger answer than LOCAL_LARGEST is not held.
-LOCAL_BYTES = 16 * 1024 * 1024
-LOCAL_LARGEST = 2 * 1024 * 1024
-_local: OrderedDict[str, tuple[float, int, object]] = OrderedDict()
-_local_size = 0
-_local_lock = threading.Lock()
-# After a generation could not be renewed, nothing is held here until this moment
-# (time.monotonic()): LET_GO_SECONDS, the longest anything is held (web/kept.MAX_SECONDS).
-LET_GO_SECONDS = 120
-_trusted_from = 0.0
-# What a value held under a stamp counts for in LOCAL_BYTES (its key, token and number).
+# What a value held under a stamp counts for in local_memory.LOCAL_BYTES (its key, token
+# and number).
 STAMPED_BYTES = 200
 COMPLAINT_SECONDS = 60
 # A cache that does not answer (rather than one that answers no).
 UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 # Tables whose writes change nothing a cached entry shows: notifications and their
-# deliveries (the bell's count follows a stamp of each user's own: stamped), preferences, Telegram link codes, the audit
-# trail (written beside a real change anyway), a run's progress and heartbeat. (API tokens
-# are followed: a token's row is held, auth/tokens.py, and a revoked one must end at once.)
+# deliveries (the bell's count follows a stamp of each user's own: stamped), preferences,
+# Telegram link codes, the audit trail (written beside a real change anyway), a run's
+# progress and heartbeat. (API tokens are followed: a token's row is held,
+# auth/tokens.py, and a revoked one must end at once.)
 UNTRACKED = frozenset(
     {
         "notifications",
@@ -158,7 +147,7 @@ def bump() -> str:
     keeps the old one: the other processes hold what they hold until it expires."""
     token = secrets.token_hex(8)
     if _renew({GENERATION_KEY: token}, "the cache's generation"):
-        _trust_again()
+        local_memory.trust_again()
     return token
 
 
@@ -177,7 +166,7 @@ def _renew(tokens: dict[str, str], what: str) -> bool:
         reachable = True
     if len(stored) == len(tokens):
         return True
-    _let_go()
+    local_memory.let_go()
     try:
         if reachable:  # out of memory, say (an unreachable one would only wait again)
             cache.delete_many(*(key for key in tokens if key not in stored))
@@ -218,13 +207,13 @@ def remember(
         return compute()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"{name}:{ENTRY_FORMAT}:{generation()}:{digest}"
-    if local and (held := _held_here(key)) is not None:
+    if local and (held := local_memory.get(key)) is not None:
         return held[2]
     kept = cache.get(key)
     if kept is not None:
         value, expires = kept
         if local:
-            _hold_here(key, expires, value)
+            local_memory.hold(key, expires, value)
         return value
     value = compute()
     seconds = timeout(value) if callable(timeout) else timeout
@@ -236,7 +225,7 @@ def remember(
             _complain("a value could not be kept in the shared cache", error)
             return value
         if local:
-            _hold_here(key, expires, value)
+            local_memory.hold(key, expires, value)
     return value
 
 
@@ -252,11 +241,11 @@ def held(name: str, parts: tuple, compute: Callable[[], T | None], seconds: int)
         return compute()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"{name}:{generation()}:{digest}"
-    if (found := _held_here(key)) is not None:
+    if (found := local_memory.get(key)) is not None:
         return found[2]
     value = compute()
     if value is not None:
-        _hold_here(key, time.time() + seconds, value, len(repr(value)))
+        local_memory.hold(key, time.time() + seconds, value, len(repr(value)))
     return value
 
 
@@ -285,12 +274,12 @@ def stamped(name: str, subject: int, compute: Callable[[], T | None], seconds: i
         stamp = False
     if not stamp:
         return compute()
-    found = _held_here(key)
+    found = local_memory.get(key)
     if found is not None and found[2][0] == token:
         return found[2][1]
     value = compute()
     if value is not None and not _WRITTEN.get() and key not in _RESTAMP.get():
-        _hold_here(key, time.time() + seconds, (token, value), STAMPED_BYTES)
+        local_memory.hold(key, time.time() + seconds, (token, value), STAMPED_BYTES)
     return value
 
 
@@ -300,63 +289,6 @@ def restamp_after_commit(name: str, subject: int) -> None:
     key = f"stamp:{name}:{subject}"
     if key not in (stamps := _RESTAMP.get()):
         _RESTAMP.set(stamps | {key})
-
-
-def _let_go() -> None:
-    """Forget everything this process holds, and hold nothing for LET_GO_SECONDS or until a
-    new generation is stored (a generation could not be renewed: a request under way may
-    still be under the old one)."""
-    global _local_size, _trusted_from
-    with _local_lock:
-        _local.clear()
-        _local_size = 0
-        _trusted_from = time.monotonic() + LET_GO_SECONDS
-
-
-def _trust_again() -> None:
-    """Hold again (a new generation is in the cache: what a request under way still holds
-    under the old one, nobody asks for again)."""
-    global _trusted_from
-    if _trusted_from:
-        with _local_lock:
-            _trusted_from = 0.0
-
-
-def _held_here(key: str) -> tuple[float, int, object] | None:
-    """(expires at, size, value) of a kept answer this process holds, unless it expired."""
-    global _local_size
-    with _local_lock:
-        if time.monotonic() < _trusted_from:
-            return None
-        held = _local.get(key)
-        if held is None:
-            return None
-        if held[0] <= time.time():
-            del _local[key]
-            _local_size -= held[1]
-            return None
-        _local.move_to_end(key)
-        return held
-
-
-def _hold_here(key: str, expires: float, value: object, size: int | None = None) -> None:
-    """Hold a kept answer (a tuple of text, bytes and numbers: its size is their length) or
-    another value of `size` until it expires, dropping the least recently used beyond
-    LOCAL_BYTES."""
-    global _local_size
-    if size is None:
-        size = sum(len(part) for part in value if isinstance(part, str | bytes))
-    if size > LOCAL_LARGEST:
-        return
-    with _local_lock:
-        if time.monotonic() < _trusted_from:
-            return
-        if key in _local:
-            _local_size -= _local.pop(key)[1]
-        _local[key] = (expires, size, value)
-        _local_size += size
-        while _local_size > LOCAL_BYTES:
-            _local_size -= _local.popitem(last=False)[1][1]
 
 
 def _watch_writes(engine: Engine) -> None:

@@ -12,7 +12,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from aidmatch import cache
+from aidmatch import local_memory
 from aidmatch.auth.models import User
 from aidmatch.db import reading
 from aidmatch.extensions import db
@@ -180,7 +180,7 @@ def test_a_renewed_stamp_replaces_what_the_process_held(donor):
         assert inbox.unread_count(user_id) == count - 1
         tell_one(db.session.get(User, user_id))
         db.session.commit()
-    held_here = [key for key in cache._local if key.startswith(f"stamp:inbox:{user_id}")]
+    held_here = [key for key in local_memory._local if key.startswith(f"stamp:inbox:{user_id}")]
     assert held_here == [f"stamp:inbox:{user_id}"]
 
 
