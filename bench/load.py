@@ -283,12 +283,17 @@ def main() -> None:
                     # A browser sends back the cookie each answer renews (the session notes
                     # when it was last used, once a minute: auth/session.SEEN_RESOLUTION_S);
                     # wrk sends one cookie all along. A login right before each page keeps
-                    # that cookie as fresh as a browser's for a run shorter than a minute.
+                    # that cookie as fresh as a browser's for a run shorter than a minute
+                    # (the login's cookie notes that use and holds the CSRF secret).
                     cookies[page.role] = log_in(port, prepared.emails[page.role], prepared.password)
                 headers = headers_for(page, cookies, prepared.tokens)
-                status = fetch(target, page.path, headers=headers)[0]
+                status, answered, _ = fetch(target, page.path, headers=headers)
                 if status != 200:
                     sys.exit(f"load: {page.path} as the {page.role} answered {status}, not 200")
+                if page.role in cookies and answered.get("Set-Cookie"):
+                    # wrk would measure a rewrite on every request that a browser makes once
+                    # (a visitor without an account is sent none: each a new visitor)
+                    sys.exit(f"load: {page.path} as the {page.role} sets a cookie on a fresh one")
                 results[page] = wrk(target, page.path, headers, args.duration, args.connections)
         statements = count_statements(
             url, prepared.emails, [p for p in pages if p.name != "minimal"]

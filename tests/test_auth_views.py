@@ -530,6 +530,24 @@ def test_a_session_idle_longer_than_the_setting_ends(app, client, login_as):
     assert stale.status_code == 302 and "/login" in stale.headers["Location"]
 
 
+def test_the_pages_right_after_logging_in_leave_the_cookie_alone(app, client, login_as):
+    """The login's cookie already notes the session's use: the pages after it (within a
+    minute) do not set it again; its CSRF secret is a new one."""
+    import time
+
+    assert client.get("/login").status_code == 200
+    with client.session_transaction() as session:
+        before = session["csrf_token"]
+    login_as(make_user())
+    with client.session_transaction() as session:
+        assert int(time.time()) - session["seen"] < 60
+        assert session["csrf_token"] != before
+    for _ in range(2):
+        page = client.get("/account")
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers
+
+
 def test_a_session_used_within_the_idle_time_goes_on(app, client, login_as):
     import time
 

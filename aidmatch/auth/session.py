@@ -50,5 +50,11 @@ def _idle_too_long() -> bool:
         session.clear()
         return True
     if not isinstance(seen, int) or now - seen >= SEEN_RESOLUTION_S:
-        session["seen"] = now
+        note_seen()
     return False
+
+
+def note_seen() -> None:
+    """Note in the session that it is being used now. Logging in notes it too, so the
+    cookie the login sets is not written again by the first page after it."""
+    session["seen"] = int(time.time())

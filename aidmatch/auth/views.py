@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from aidmatch.auth.forms import (
     AccountForm,
@@ -37,6 +38,7 @@ from aidmatch.auth.operations import (
     update_account,
 )
 from aidmatch.auth.reset import request_reset, reset_password, user_for_reset_token
+from aidmatch.auth.session import note_seen
 from aidmatch.extensions import db, limiter
 from aidmatch.permissions import require_login
 from aidmatch.refusals import Refusal
@@ -124,12 +126,17 @@ def login_rate_limits(view):
 
 
 def _start_session(user) -> None:
-    """Log the user in on a fresh session (keeping only the chosen language)."""
+    """Log the user in on a fresh session (keeping only the chosen language), with a new
+    CSRF secret and its use noted: the cookie this answer sets is complete, so the pages
+    right after it do not set it again."""
     language = session.get("language")
     session.clear()
     if language:
         session["language"] = language
     login_user(user)
+    note_seen()
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # the old session's, signed
+    generate_csrf()
 
 
 @bp.route("/login", methods=["GET", "POST"])
