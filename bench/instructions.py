@@ -20,6 +20,13 @@ Prints, per page, millions of instructions per request, and the minimal page's f
 the page's (bench/minimal_app.py, as bench/load.py's ratio of requests per second: 0.5x costs
 twice the floor's instructions). Needs valgrind (Debian's package) and a Redis server. A
 page takes about a minute under callgrind on an idle machine.
+
+``--cpu`` measures the CPU time the same requests cost instead (user and system, without
+valgrind; as many as ``--requests`` says, a few thousand): what instructions do not show,
+the kernel's part (a socket's round trip to the shared cache) and the processor's waits. It
+varies with what else the machine does, as bench/load.py's figures do.
+
+    .venv/bin/python bench/instructions.py --cpu --requests 3000 --pages '^map data packed'
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import json
 import operator
 import os
 import re
+import resource
 import secrets
 import shlex
 import shutil
@@ -43,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from bench.load import PAGES  # noqa: E402
 
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+CPU = re.compile(r"^CPU (\{.*\})$", re.M)
 MINIMAL = "minimal"  # the child's role that serves bench/minimal_app.py, the floor
 
 
@@ -52,6 +61,7 @@ def arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--pages", default="", help="regex over 'name role path'")
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--cpu", action="store_true", help="CPU time, not instructions")
     parser.add_argument("--child", nargs=2, metavar=("ROLE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--encoding", default="", help=argparse.SUPPRESS)  # the child's
     return parser.parse_args(argv)
@@ -97,7 +107,7 @@ def child(args: argparse.Namespace) -> None:
         for _ in range(3):
             if (status := client.get(path).status_code) != 200:
                 sys.exit(f"instructions: the minimal page answered {status}, not 200")
-        operator.call(lambda: [client.get(path).status_code for _ in range(args.requests)])
+        counted(args, lambda: [client.get(path).status_code for _ in range(args.requests)])
         return
     facts = json.loads(Path(args.database).with_suffix(".json").read_text())
     redis.Redis.from_url(args.redis_url).flushdb()
@@ -129,23 +139,44 @@ def child(args: argparse.Namespace) -> None:
     for _ in range(3):
         if (status := get()) != 200:
             sys.exit(f"instructions: {path} as the {role} answered {status}, not 200")
-    operator.call(lambda: [get() for _ in range(args.requests)])
+    counted(args, lambda: [get() for _ in range(args.requests)])
 
 
-def measure(args: argparse.Namespace, role: str, path: str, encoding: str = "") -> float:
-    """Millions of instructions one request of `path` as `role` costs (asking for `encoding`)."""
+def counted(args: argparse.Namespace, requests) -> None:
+    """Run the requests where they are counted: inside operator.call for callgrind, or
+    between two readings of the process's CPU time (--cpu), printed for the parent."""
+    if not args.cpu:
+        operator.call(requests)
+        return
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    requests()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    spent = {"user": after.ru_utime - before.ru_utime, "system": after.ru_stime - before.ru_stime}
+    print("CPU " + json.dumps(spent))
+
+
+def measure(args: argparse.Namespace, role: str, path: str, encoding: str = "") -> tuple:
+    """Millions of instructions one request of `path` as `role` costs (asking for `encoding`);
+    with --cpu, its milliseconds of CPU time, user and system: (total, user, system)."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [
-            "valgrind", "--tool=callgrind", "--toggle-collect=_operator_call",
-            f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, __file__,
+            sys.executable, __file__,
             "--database", args.database, "--requests", str(args.requests),
             "--redis-url", args.redis_url, "--encoding", encoding, "--child", role, path,
         ]  # fmt: skip
+        if args.cpu:
+            command.append("--cpu")
+        else:
+            command[:0] = ["valgrind", "--tool=callgrind", "--toggle-collect=_operator_call",
+                           f"--callgrind-out-file={tmp}/callgrind.out"]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    found = COLLECTED.search(done.stderr)
+    found = (CPU if args.cpu else COLLECTED).search(done.stdout if args.cpu else done.stderr)
     if done.returncode or not found:
         sys.exit(f"instructions: {path} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    return int(found.group(1)) / args.requests / 1e6
+    if args.cpu:
+        spent = {k: v * 1000 / args.requests for k, v in json.loads(found.group(1)).items()}
+        return spent["user"] + spent["system"], spent["user"], spent["system"]
+    return (int(found.group(1)) / args.requests / 1e6,)
 
 
 def main() -> None:
@@ -153,22 +184,23 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    if not shutil.which("valgrind"):
+    if not args.cpu and not shutil.which("valgrind"):
         sys.exit("instructions: valgrind is needed (apt-get install valgrind)")
     args.database = str(Path(args.database).resolve())
     prepared(Path(args.database))
     pattern = re.compile(args.pages or ".")
-    print(f"{'page':<18} {'role':<12} {'path':<34} {'M instructions/request':>22} {'ratio':>6}")
+    unit = "ms CPU/request (user+system)" if args.cpu else "M instructions/request"
+    print(f"{'page':<18} {'role':<12} {'path':<34} {unit:>28} {'ratio':>6}")
     floor = None
     for page in PAGES:
         minimal = page.name == "minimal"
         if not minimal and not pattern.search(f"{page.name} {page.role} {page.path}"):
             continue
-        figure = measure(args, MINIMAL if minimal else page.role, page.path, page.encoding)
+        figure, *parts = measure(args, MINIMAL if minimal else page.role, page.path, page.encoding)
         floor = figure if minimal else floor
+        shown = f"{figure:.3f} ({parts[0]:.3f}+{parts[1]:.3f})" if parts else f"{figure:.2f}"
         print(
-            f"{page.name:<18} {page.role:<12} {page.path:<34} {figure:>22.2f}"
-            f" {floor / figure:>5.2f}x",
+            f"{page.name:<18} {page.role:<12} {page.path:<34} {shown:>28} {floor / figure:>5.2f}x",
             flush=True,
         )
     print("\nreproduce: .venv/bin/python bench/instructions.py " + shlex.join(sys.argv[1:]))
