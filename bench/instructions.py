@@ -14,7 +14,7 @@ for the shared cache and limits, flushed first), the role logged in through the 
 inside `operator.call`, the only stretch callgrind counts (`--toggle-collect`).
 
     .venv/bin/python bench/instructions.py [--database /tmp/aidmatch-instructions.sqlite3]
-        [--pages REGEX] [--requests 10] [--redis-url redis://127.0.0.1:6379/15]
+        [--pages REGEX] [--requests 10] [--redis-url redis://127.0.0.1:6379/15] [--cpu]
 
 Prints, per page, millions of instructions per request, and the minimal page's figure over
 the page's (bench/minimal_app.py, as bench/load.py's ratio of requests per second: 0.5x costs
@@ -22,11 +22,11 @@ twice the floor's instructions). Needs valgrind (Debian's package) and a Redis s
 page takes about a minute under callgrind on an idle machine.
 
 ``--cpu`` measures the CPU time the same requests cost instead (user and system, without
-valgrind; as many as ``--requests`` says, a few thousand): what instructions do not show,
+valgrind; 3 000 of them unless ``--requests`` says otherwise): what instructions do not show,
 the kernel's part (a socket's round trip to the shared cache) and the processor's waits. It
 varies with what else the machine does, as bench/load.py's figures do.
 
-    .venv/bin/python bench/instructions.py --cpu --requests 3000 --pages '^map data packed'
+    .venv/bin/python bench/instructions.py --cpu --pages '^map data packed'
 """
 
 from __future__ import annotations
@@ -59,12 +59,17 @@ def arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="/tmp/aidmatch-instructions.sqlite3")
     parser.add_argument("--pages", default="", help="regex over 'name role path'")
-    parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument(
+        "--requests", type=int, help="requests counted per page (10; with --cpu, 3000)"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--cpu", action="store_true", help="CPU time, not instructions")
     parser.add_argument("--child", nargs=2, metavar=("ROLE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--encoding", default="", help=argparse.SUPPRESS)  # the child's
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.requests is None:
+        args.requests = 3000 if args.cpu else 10
+    return args
 
 
 def minimal_database(database: str | Path) -> Path:
@@ -189,8 +194,10 @@ def main() -> None:
     args.database = str(Path(args.database).resolve())
     prepared(Path(args.database))
     pattern = re.compile(args.pages or ".")
-    unit = "ms CPU/request (user+system)" if args.cpu else "M instructions/request"
-    print(f"{'page':<18} {'role':<12} {'path':<34} {unit:>28} {'ratio':>6}")
+    unit, width = (
+        ("ms CPU/request (user+system)", 28) if args.cpu else ("M instructions/request", 22)
+    )
+    print(f"{'page':<18} {'role':<12} {'path':<34} {unit:>{width}} {'ratio':>6}")
     floor = None
     for page in PAGES:
         minimal = page.name == "minimal"
@@ -200,7 +207,7 @@ def main() -> None:
         floor = figure if minimal else floor
         shown = f"{figure:.3f} ({parts[0]:.3f}+{parts[1]:.3f})" if parts else f"{figure:.2f}"
         print(
-            f"{page.name:<18} {page.role:<12} {page.path:<34} {shown:>28} {floor / figure:>5.2f}x",
+            f"{page.name:<18} {page.role:<12} {page.path:<34} {shown:>{width}} {floor / figure:>5.2f}x",
             flush=True,
         )
     print("\nreproduce: .venv/bin/python bench/instructions.py " + shlex.join(sys.argv[1:]))

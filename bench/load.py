@@ -290,7 +290,7 @@ def main() -> None:
                 status, answered, _ = fetch(target, page.path, headers=headers)
                 if status != 200:
                     sys.exit(f"load: {page.path} as the {page.role} answered {status}, not 200")
-                if page.role in cookies and answered.get("Set-Cookie"):
+                if "Cookie" in headers and answered.get("Set-Cookie"):
                     # wrk would measure a rewrite on every request that a browser makes once
                     # (a visitor without an account is sent none: each a new visitor)
                     sys.exit(f"load: {page.path} as the {page.role} sets a cookie on a fresh one")
