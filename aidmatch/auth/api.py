@@ -7,7 +7,7 @@ from flask import abort, current_app
 from flask_login import current_user
 
 from aidmatch.auth import tokens
-from aidmatch.auth.views import login_rate_limits
+from aidmatch.auth.limits import login_rate_limits
 from aidmatch.web.api import make_blueprint, token_required
 
 blp = make_blueprint("api_auth", __name__, tag="Tokens", description="Tokens and the current user")

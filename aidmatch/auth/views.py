@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -26,6 +25,14 @@ from aidmatch.auth.forms import (
     PasswordForm,
     RegisterForm,
     ResetPasswordForm,
+)
+from aidmatch.auth.limits import (
+    address_key,
+    login_rate_limits,
+    register_limit,
+    reset_email_key,
+    reset_limit,
+    too_many_resets,
 )
 from aidmatch.auth.links import safe_next
 from aidmatch.auth.operations import (
@@ -51,78 +58,6 @@ RESET_EMAIL_KEY = "reset_email"
 
 # Operation field names that differ from the registration form's.
 REGISTER_FIELDS = {"name": "org_name", "kind": "org_kind", "contact": "org_contact"}
-
-
-def _pair_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _address_limit() -> str:
-    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
-
-
-def _account_limit() -> str:
-    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
-
-
-def address_key() -> str:
-    """Rate-limit bucket of the client's address."""
-    return "address:" + (get_remote_address() or "unknown")
-
-
-def _email_tried() -> str:
-    email = request.form.get("email")
-    if email is None and request.is_json:
-        body = request.get_json(silent=True)
-        email = body.get("email") if isinstance(body, dict) else None
-    return normalise_email(email if isinstance(email, str) else "")
-
-
-def account_key() -> str:
-    """Rate-limit bucket of the account being tried (form or JSON email), whoever tries it."""
-    return "account:" + _email_tried()
-
-
-def pair_key() -> str:
-    """Rate-limit bucket of one account tried from one client address."""
-    return f"pair:{_email_tried()}:{get_remote_address() or 'unknown'}"
-
-
-def _login_failed(response) -> bool:
-    """Only failed attempts count: a view sets g.login_failed, or the API answers 401."""
-    return bool(g.get("login_failed")) or response.status_code == 401
-
-
-def _too_many_attempts() -> str:
-    return _(
-        "Too many failed login attempts for this account or from your network. "
-        "Please wait a few minutes, then try again."
-    )
-
-
-def login_rate_limits(view):
-    """Failed POSTs are limited per account and client address (LOGIN_RATE_LIMIT), per client
-    address (LOGIN_ADDRESS_RATE_LIMIT) and per account from anywhere over a short window
-    (LOGIN_ACCOUNT_RATE_LIMIT): guessing from many addresses is slowed to a few tries a
-    minute, and nobody can lock the owner out for longer than that window.
-
-    The budgets are shared by every view so decorated (the login page, the API's token
-    endpoint): trying passwords through both gives no more attempts.
-    """
-    for scope, limit, key_func in (
-        ("login-account", _account_limit, account_key),
-        ("login-pair", _pair_limit, pair_key),
-        ("login-address", _address_limit, address_key),
-    ):
-        view = limiter.shared_limit(
-            limit,
-            scope,
-            key_func=key_func,
-            methods=["POST"],
-            deduct_when=_login_failed,
-            error_message=_too_many_attempts,
-        )(view)
-    return view
 
 
 def _start_session(user) -> None:
@@ -197,13 +132,9 @@ def _registered(email: str):
     return redirect(url_for("auth.login", email=normalise_email(email)))
 
 
-def _register_limit() -> str:
-    return current_app.config["REGISTER_RATE_LIMIT"]
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(
-    _register_limit,
+    register_limit,
     key_func=address_key,
     methods=["POST"],
     deduct_when=lambda response: response.status_code == 302,
@@ -329,36 +260,20 @@ def password():
     return _render_account(password_form=form)
 
 
-def _reset_limit() -> str:
-    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
-
-
-def reset_email_key() -> str:
-    """Rate-limit bucket of the address a reset is asked for, whoever asks."""
-    return "reset-email:" + _email_tried()
-
-
-def _too_many_resets() -> str:
-    return _(
-        "Too many password reset requests for this address or from your network. "
-        "Please try again later."
-    )
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(
-    _reset_limit,
+    reset_limit,
     key_func=reset_email_key,
     methods=["POST"],
     scope="password-reset-email",
-    error_message=_too_many_resets,
+    error_message=too_many_resets,
 )
 @limiter.limit(
-    _reset_limit,
+    reset_limit,
     key_func=address_key,
     methods=["POST"],
     scope="password-reset-address",
-    error_message=_too_many_resets,
+    error_message=too_many_resets,
 )
 def forgot_password():
     """Ask for a password reset link: the same answer whether the address has an account or
