@@ -8,20 +8,22 @@ transparency page's figures, a viewer's map markers (``remember``).
 Freshness: every entry's key carries the data's *generation*, a random token in the cache
 itself. A transaction that wrote to any table but the outbox's and the run's bookkeeping
 (``UNTRACKED``) sets a new token right after it commits, in whichever process it ran: a
-reader of any process then misses every older entry. A reader reads the token before
+reader of any process then misses every older entry. A reader takes the token before
 the database (once per request: before its user, or as its transaction begins), and a writer
-sets it after its commit, so an entry is never older than its token.
+sets it after its commit, so an entry is never older than its token. With Redis, the writer
+also pushes the token to every process, which takes it from its own memory instead of
+asking Redis on every request (cache_push.py).
 A token lost from the cache (evicted, the cache emptied) is replaced by a new one, never by
 an old one. Entries also expire after their timeout, for what changes with time alone.
 
 Whole answers (web/kept.py: ``remember(..., local=True)``, values that are never changed
 once made) are also held in this process's memory, local_memory.LOCAL_BYTES of text at most, under the
-same key: generation included, so a write in any process hides them here too, since the
-generation is read from the shared cache on every request; each until the moment it
+same key: generation included, so a write in any process hides them here too, since every
+request takes the generation anew (pushed or read); each until the moment it
 expires in the shared cache (by the clock of the process that made it: servers keep their
 clocks in time, so a skew of a few seconds is all it changes). A busy page asked again in
-the same process then costs one read of the shared cache (the generation), not two, and
-no copy of its text. What must not leave the process and is asked on every request (the
+the same process then costs no read of the shared cache (with Redis; one, the generation,
+with the other backends), and no copy of its text. What must not leave the process and is asked on every request (the
 signed-in user's row and a bearer token's: auth/loading.py) is held the same way and only
 here (``held``).
 
@@ -44,13 +46,14 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from redis import exceptions as redis_errors
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aidmatch import local_memory
+from aidmatch.cache_push import GenerationPush
 from aidmatch.extensions import cache
 
 T = TypeVar("T")
@@ -90,6 +93,8 @@ _WRITTEN: ContextVar[frozenset[str]] = ContextVar("aidmatch_cache_written", defa
 _RESTAMP: ContextVar[frozenset[str]] = ContextVar("aidmatch_cache_restamp", default=frozenset())
 # Is a transaction of this thread open (begun, neither committed nor rolled back)?
 _OPEN: ContextVar[bool] = ContextVar("aidmatch_cache_open", default=False)
+# The app's GenerationPush (Redis only): app.extensions[PUSH].
+PUSH = "aidmatch_generation_push"
 
 
 def init_cache(app: Flask) -> None:
@@ -97,6 +102,13 @@ def init_cache(app: Flask) -> None:
     cache.init_app(app)
     with app.app_context():
         from aidmatch.extensions import db
+
+        if app.config["CACHE_BACKEND"] == "redis":  # the generation pushed (cache_push.py)
+            backend = cache.cache
+            app.extensions[PUSH] = GenerationPush(
+                backend._write_client, backend.key_prefix + GENERATION_KEY,
+                backend.serializer.dumps,
+            )  # fmt: skip
 
         # A new start (a deploy, a new setting) draws everything afresh: nothing kept by
         # the code or settings before it is served again. A cache out of reach now is not
@@ -117,9 +129,14 @@ def generation() -> str:
     it, so nothing is kept under a generation younger than what it was made of."""
     if has_request_context() and "cache_generation" in g:
         return g.cache_generation
-    token = cache.get(GENERATION_KEY)
+    push = current_app.extensions.get(PUSH)
+    token, taken = push.token() if push else (None, 0)
     if token is None:
-        token = bump()
+        token = cache.get(GENERATION_KEY)
+        if token is None:
+            token = bump()
+        elif push:
+            push.learned(token, taken)
     if has_request_context():
         g.cache_generation = token
     return token
@@ -146,19 +163,26 @@ def bump() -> str:
     reader one of its own: nothing is kept, everything is read afresh). A read-only cache
     keeps the old one: the other processes hold what they hold until it expires."""
     token = secrets.token_hex(8)
-    if _renew({GENERATION_KEY: token}, "the cache's generation"):
+    if _renew({GENERATION_KEY: token}, "the cache's generation", current_app.extensions.get(PUSH)):
         local_memory.trust_again()
     return token
 
 
-def _renew(tokens: dict[str, str], what: str) -> bool:
+def _renew(tokens: dict[str, str], what: str, push: GenerationPush | None = None) -> bool:
     """Store new tokens (key -> token: the generation, stamps) in one round trip; whether
     the cache took them all. If not, this process lets go of what it holds and the old
-    tokens it did not take are deleted if the cache still deletes (bump)."""
+    tokens it did not take are deleted if the cache still deletes (bump). push: the
+    generation alone, stored and pushed to every process at once (cache_push.py); if the
+    cache would not take it, every process is told to ask the cache (which has none)."""
     # Not timeout=0 (kept forever): the files backend prunes the entries that expire first,
     # and a forever entry counts as expiring at 0, so a full directory would lose it first.
     try:
-        stored = set(cache.set_many(tokens, timeout=GENERATION_SECONDS))
+        if push:
+            stored = (
+                set(tokens) if push.store(tokens[GENERATION_KEY], GENERATION_SECONDS) else set()
+            )
+        else:
+            stored = set(cache.set_many(tokens, timeout=GENERATION_SECONDS))
     except Exception as error:  # noqa: BLE001 (whatever the backend raises)
         _complain(f"{what} could not be renewed", error)
         stored, reachable = set(), not isinstance(error, UNREACHABLE)
@@ -170,6 +194,8 @@ def _renew(tokens: dict[str, str], what: str) -> bool:
     try:
         if reachable:  # out of memory, say (an unreachable one would only wait again)
             cache.delete_many(*(key for key in tokens if key not in stored))
+            if push:
+                push.forget()
     except Exception as error:  # noqa: BLE001
         _complain(f"{what}: an old token could not be deleted", error)
     return False

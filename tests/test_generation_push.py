@@ -1,0 +1,203 @@
+"""The generation pushed to every process (cache_push.py): what one app commits reaches
+another app's next request without that request asking Redis, and every way a push can be
+lost (a broken subscription, a token Redis refused, a backlog, a fork, a cache emptied by
+hand) makes the process ask Redis again rather than keep a stale token.
+
+Each test runs a Redis server of its own (test_held_user.own_redis) and two or three apps on
+it and on the test's database, as several servers would: each app has its subscription."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from aidmatch import cache_push
+from aidmatch.cache import GENERATION_KEY, PUSH, bump, generation
+from aidmatch.extensions import cache, db
+from aidmatch.permissions import Role
+from tests import test_held_user
+from tests.conftest import make_test_app, running
+from tests.factories import make_user
+
+own_redis = test_held_user.own_redis
+
+
+@pytest.fixture
+def servers(database_url, own_redis):
+    """Three apps on one Redis: the first (its context pushed: the writer) and two more."""
+    apps = [
+        make_test_app(
+            database_url, CACHE_BACKEND="redis", REDIS_URL=own_redis.url, JOBS_BACKEND="memory"
+        )  # fmt: skip
+        for _ in range(3)
+    ]
+    with running(apps[0]):
+        yield apps
+
+
+def asked(app) -> str:
+    """The generation a new request of `app` takes."""
+    with app.test_request_context():
+        return generation()
+
+
+def stored(app) -> str | None:
+    """The generation Redis holds."""
+    with app.app_context():
+        return cache.get(GENERATION_KEY)
+
+
+def gets(own_redis) -> int:
+    """How many GETs Redis has answered."""
+    return own_redis.store.info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+
+
+def push_of(app) -> cache_push.GenerationPush:
+    return app.extensions[PUSH]
+
+
+def write() -> None:
+    """A commit of the writer (its context is the test's) that makes a new generation."""
+    make_user(Role.DONOR)
+    db.session.commit()
+
+
+def test_a_write_reaches_the_other_servers_next_request_without_asking_redis(servers, own_redis):
+    writer, reader, _ = servers
+    push_of(reader).trust_seconds = 3600  # what is measured here is the push, not the clock
+    first = asked(reader)  # subscribes, then asks Redis once
+    before = gets(own_redis)
+    assert asked(reader) == first
+    assert gets(own_redis) == before
+    write()
+    assert stored(writer) != first
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)
+    assert gets(own_redis) - before == 1  # the one GET is stored()'s own
+
+
+def test_a_token_is_trusted_only_for_a_while_so_a_cache_emptied_by_hand_is_noticed(
+    servers, own_redis
+):
+    _, reader, _ = servers
+    push_of(reader).trust_seconds = 0
+    first = asked(reader)
+    before = gets(own_redis)
+    assert asked(reader) == first
+    assert gets(own_redis) == before + 1
+    own_redis.store.flushdb()  # no push tells anyone
+    renewed = asked(reader)
+    assert renewed != first
+    assert stored(reader) == renewed
+
+
+def test_a_token_redis_refused_makes_every_server_ask_and_keep_nothing(servers, own_redis):
+    writer, reader, _ = servers
+    push_of(reader).trust_seconds = 3600
+    first = asked(reader)
+    own_redis.refuse_writes()
+    write()  # its new token refused: the old one deleted, the forgetting pushed
+    assert stored(writer) is None
+    before = gets(own_redis)
+    mine = asked(reader)  # asks, finds none, makes one Redis refuses too
+    assert gets(own_redis) == before + 1
+    assert mine != first
+    assert stored(writer) is None
+    before = gets(own_redis)
+    assert asked(reader) not in {first, mine}  # nothing trusted: each request its own
+    assert gets(own_redis) == before + 1
+
+
+def test_a_broken_subscription_asks_redis_then_subscribes_again(servers, own_redis):
+    writer, reader, _ = servers
+    push_of(reader).trust_seconds = 3600
+    first = asked(reader)
+    assert own_redis.store.client_kill_filter(_type="pubsub") >= 1  # Redis restarted, say
+    write()  # pushed to nobody: the reader's socket is closed
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer) != first  # found closed: asked
+    assert gets(own_redis) == before + 2  # the reader's GET and stored()'s
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)  # subscribed again: asks once more
+    assert gets(own_redis) == before + 2
+    write()
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)  # pushed again
+    assert gets(own_redis) == before + 1
+
+
+def test_a_long_backlog_is_dropped_and_redis_asked(servers, own_redis):
+    writer, reader, _ = servers
+    push_of(reader).trust_seconds = 3600
+    asked(reader)
+    for _ in range(cache_push.MAX_DRAIN + 1):
+        bump()
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)
+    assert gets(own_redis) == before + 2
+    write()
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)  # subscribed again, asked: no push yet
+    assert gets(own_redis) == before + 2
+    write()
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)
+    assert gets(own_redis) == before + 1
+
+
+def calls(own_redis, command: str) -> int:
+    return own_redis.store.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0)
+
+
+def test_a_token_is_stored_and_pushed_in_one_transaction(servers, own_redis):
+    """SET and PUBLISH in one MULTI/EXEC: no other writer's pair comes between them, so the
+    pushes arrive in the order the tokens were stored and the last one pushed is the one
+    Redis holds (two writers' separate SETs and PUBLISHes could cross, and every process
+    keep the older token). A race cannot be shown on demand: Redis's count of the commands
+    can."""
+    before = {command: calls(own_redis, command) for command in ("multi", "set", "publish", "exec")}
+    write()
+    after = {command: calls(own_redis, command) for command in before}
+    assert {command: after[command] - before[command] for command in before} == {
+        "multi": 1,
+        "set": 1,
+        "publish": 1,
+        "exec": 1,
+    }
+
+
+def test_a_token_read_from_redis_never_replaces_one_pushed_meanwhile(servers, own_redis):
+    """Two threads of one process: the first asks Redis (nothing trusted yet), the second
+    takes a push that arrives meanwhile; the first's answer, older, comes last."""
+    writer, reader, _ = servers
+    push = push_of(reader)
+    push.trust_seconds = 3600
+    with reader.app_context():
+        token, taken = push.token()  # subscribed now: nothing trusted
+        assert token is None
+        old = cache.get(GENERATION_KEY)  # the first thread's read...
+    write()  # ...while a writer pushes a new token
+    with reader.app_context():
+        assert push.token()[0] == stored(writer) != old  # the second thread takes it
+        push.learned(old, taken)  # the first thread's answer arrives
+    assert asked(reader) == stored(writer)
+
+
+def test_a_forked_child_subscribes_on_its_own_and_leaves_the_parents_pushes(servers, own_redis):
+    writer, reader, _ = servers
+    push_of(reader).trust_seconds = 3600
+    asked(reader)
+    write()
+    child = os.fork()
+    if child == 0:  # the child: its token from Redis (its own subscription), nothing pushed
+        status = 1
+        try:
+            status = 0 if asked(reader) == stored(reader) else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    before = gets(own_redis)
+    assert asked(reader) == stored(writer)  # the push still waited for the parent
+    assert gets(own_redis) == before + 1
