@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
 from aidmatch.auth.links import safe_next
@@ -568,3 +569,20 @@ def test_a_session_used_within_the_idle_time_goes_on(app, client, login_as):
     assert client.get("/account").status_code == 200
     with client.session_transaction() as session:
         assert int(time.time()) - session["seen"] < 60  # noted again
+
+
+def test_a_session_cookie_is_signed_as_flask_signs_it(app, client, login_as):
+    """The session's signer (web/static_assets.StaticlessSessionInterface: OpenSSL's HMAC,
+    one signer per key) reads and makes the cookies Flask's own does: a deploy of it logs
+    nobody out, and a deploy back neither."""
+    donor = make_user(Role.DONOR)
+    db.session.commit()
+    login_as(donor)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    flasks = SecureCookieSessionInterface().get_signing_serializer(app)
+    ours = app.session_interface.get_signing_serializer(app)
+    assert ours is app.session_interface.get_signing_serializer(app)  # made once
+    assert flasks.loads(cookie) == ours.loads(cookie)
+    assert flasks.loads(cookie)["_user_id"] == donor.get_id()
+    signature = ours.make_signer(ours.salt).get_signature(b"a value")
+    assert signature == flasks.make_signer(flasks.salt).get_signature(b"a value")

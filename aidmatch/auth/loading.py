@@ -19,6 +19,7 @@ from __future__ import annotations
 from flask import has_request_context, request
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
 from aidmatch.auth.models import User
@@ -29,6 +30,7 @@ from aidmatch.transaction import SAFE_METHODS
 # What a write that the generation missed (cache.bump could not renew it) would leave
 # stale: a read for at most this long.
 USER_SECONDS = 60
+_MANAGER = manager_of_class(User)
 
 
 def load_user(user_id: int) -> User | None:
@@ -45,8 +47,11 @@ def load_user(user_id: int) -> User | None:
     present = db.session.identity_map.get(identity_key(User, user_id))
     if present is not None:  # just loaded (the row was not held)
         return present
-    user = User(**row)  # the columns are plain values (a JSON one would need a deep copy)
-    make_transient_to_detached(user)  # as if loaded, then detached: nothing to flush
+    # As the ORM makes a loaded row's instance: its columns' values in its dict, no events
+    # (plain values: a JSON column would need a deep copy); then detached, nothing to flush.
+    user = _MANAGER.new_instance()
+    user.__dict__.update(row)
+    make_transient_to_detached(user)
     db.session.add(user)
     return user
 

@@ -136,7 +136,22 @@ class Fingerprints:
 class StaticlessSessionInterface(SecureCookieSessionInterface):
     """Flask's cookie session, left alone by static files: they neither set the cookie nor
     carry `Vary: Cookie` (Flask adds it whenever the session is read, as Flask-Login does
-    after every request), which would make a browser fetch them again when the cookie changes."""
+    after every request), which would make a browser fetch them again when the cookie changes.
+
+    Signed as Flask signs it (HMAC-SHA1, the same cookies), by OpenSSL's HMAC: Flask names
+    SHA-1 through a function of its own, which makes Python's hmac compute it in Python; and
+    with one signer per set of keys, not a new one for every request."""
+
+    digest_method = staticmethod(hashlib.sha1)
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple, object] = {}
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if (signer := self._signers.get(keys)) is None:
+            signer = self._signers[keys] = super().get_signing_serializer(app)
+        return signer
 
     def save_session(self, app, session, response) -> None:
         if request.endpoint != "static":
