@@ -107,7 +107,7 @@ def init_cache(app: Flask) -> None:
             backend = cache.cache
             app.extensions[PUSH] = GenerationPush(
                 backend._write_client, backend.key_prefix + GENERATION_KEY,
-                backend.serializer.dumps,
+                backend.serializer.dumps, _complain,
             )  # fmt: skip
 
         # A new start (a deploy, a new setting) draws everything afresh: nothing kept by
@@ -194,10 +194,13 @@ def _renew(tokens: dict[str, str], what: str, push: GenerationPush | None = None
     try:
         if reachable:  # out of memory, say (an unreachable one would only wait again)
             cache.delete_many(*(key for key in tokens if key not in stored))
-            if push:
-                push.forget()
     except Exception as error:  # noqa: BLE001
         _complain(f"{what}: an old token could not be deleted", error)
+    try:
+        if push and reachable:  # the other processes ask (and find none, if it was deleted)
+            push.forget()
+    except Exception as error:  # noqa: BLE001
+        _complain(f"{what}: the other processes could not be told", error)
     return False
 
 

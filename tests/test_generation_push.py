@@ -9,6 +9,11 @@ it and on the test's database, as several servers would: each app has its subscr
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -23,15 +28,17 @@ from tests.factories import make_user
 own_redis = test_held_user.own_redis
 
 
+def app_on(database_url: str, redis_url: str):
+    """An app on the test's database whose cache is that Redis (its queue in memory)."""
+    return make_test_app(
+        database_url, CACHE_BACKEND="redis", REDIS_URL=redis_url, JOBS_BACKEND="memory"
+    )
+
+
 @pytest.fixture
 def servers(database_url, own_redis):
     """Three apps on one Redis: the first (its context pushed: the writer) and two more."""
-    apps = [
-        make_test_app(
-            database_url, CACHE_BACKEND="redis", REDIS_URL=own_redis.url, JOBS_BACKEND="memory"
-        )  # fmt: skip
-        for _ in range(3)
-    ]
+    apps = [app_on(database_url, own_redis.url) for _ in range(3)]
     with running(apps[0]):
         yield apps
 
@@ -201,3 +208,132 @@ def test_a_forked_child_subscribes_on_its_own_and_leaves_the_parents_pushes(serv
     before = gets(own_redis)
     assert asked(reader) == stored(writer)  # the push still waited for the parent
     assert gets(own_redis) == before + 1
+
+
+def test_a_read_from_before_a_new_subscription_is_not_trusted(servers, own_redis):
+    """Threads again: the first finds the subscription broken and asks Redis; a writer's
+    push reaches nobody; the second subscribes again; the first's answer comes last."""
+    writer, reader, _ = servers
+    push = push_of(reader)
+    push.trust_seconds = 3600
+    asked(reader)
+    own_redis.store.client_kill_filter(_type="pubsub")
+    with reader.app_context():
+        token, taken = push.token()  # found closed: ask
+        assert token is None
+        old = cache.get(GENERATION_KEY)
+    write()  # pushed to nobody
+    with reader.app_context():
+        assert push.token()[0] is None  # subscribed again: nothing trusted
+        push.learned(old, taken)
+    assert asked(reader) == stored(writer) != old
+
+
+def test_instances_on_other_databases_of_one_redis_do_not_hear_each_other(
+    servers, database_url, own_redis
+):
+    writer, reader, _ = servers
+    push_of(reader).trust_seconds = 3600
+    first = asked(reader)
+    staging = app_on(database_url, own_redis.url.replace("db=0", "db=1"))
+    with staging.app_context():
+        bump()
+        assert cache.get(GENERATION_KEY) != first
+    before = gets(own_redis)
+    assert asked(reader) == first == stored(writer)
+    assert gets(own_redis) == before + 1  # stored()'s
+
+
+def test_a_redis_user_without_the_channel_still_has_a_fresh_cache(database_url, own_redis):
+    """An ACL user who may use every key but no channel (Redis 7's default for a new
+    user): the generation is stored alone and asked on every request, as before the push."""
+    own_redis.store.acl_setuser(
+        "keys-only", enabled=True, nopass=True, keys=["*"], commands=["+@all"],
+        reset_channels=True,
+    )  # fmt: skip
+    url = own_redis.url.replace("unix://", "unix://keys-only@")
+    writer, reader = app_on(database_url, url), app_on(database_url, url)
+    with running(writer):
+        first = asked(reader)
+        assert first == stored(reader)
+        write()
+        renewed = stored(writer)  # stored alone
+        assert renewed not in {None, first}
+        before = gets(own_redis)
+        assert asked(reader) == renewed
+        assert gets(own_redis) == before + 1  # the reader's own
+        assert not push_of(reader).usable
+        assert not push_of(writer).usable
+        assert calls(own_redis, "subscribe") == 0
+
+
+class SilentProxy:
+    """A Unix socket in front of a Redis server's that forwards every byte, until told to
+    drop what Redis sends to its subscribers: a connection a firewall dropped without a
+    word (no end of file, nothing more ever read)."""
+
+    def __init__(self, target: str) -> None:
+        self.path = str(Path(tempfile.mkdtemp(prefix="proxy-", dir="/tmp")) / "p.sock")
+        self.target = target
+        self.silent = threading.Event()
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(self.path)
+        self.listener.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.target)
+            subscriber = threading.Event()
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(
+                    target=self._pump, args=(source, sink, subscriber, source is client),
+                    daemon=True,
+                ).start()  # fmt: skip
+
+    def _pump(self, source, sink, subscriber, asking: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if asking and b"SUBSCRIBE" in data.upper():
+                    subscriber.set()
+                if not asking and subscriber.is_set() and self.silent.is_set():
+                    continue
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            source.close()
+            sink.close()
+
+
+@contextmanager
+def silent_proxy(own_redis):
+    proxy = SilentProxy(own_redis.store.connection_pool.connection_kwargs["path"])
+    try:
+        yield proxy
+    finally:
+        proxy.listener.close()
+
+
+def test_a_subscription_gone_silent_is_pinged_then_made_again(database_url, own_redis):
+    with silent_proxy(own_redis) as proxy:
+        reader = app_on(database_url, f"unix://{proxy.path}?db=0")
+        with running(reader):
+            push_of(reader).trust_seconds = 0  # ping at once, wait for no answer
+            asked(reader)
+            assert calls(own_redis, "subscribe") == 1
+            proxy.silent.set()
+            pings = calls(own_redis, "ping")
+            asked(reader)  # heard nothing since: pings
+            assert calls(own_redis, "ping") == pings + 1
+            asked(reader)  # no answer: dropped
+            proxy.silent.clear()
+            asked(reader)  # subscribed again
+            assert calls(own_redis, "subscribe") == 2
+            write()
+            assert asked(reader) == stored(reader)

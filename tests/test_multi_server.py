@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from aidmatch.auth.tokens import issue
 from aidmatch.cache import GENERATION_KEY
-from aidmatch.cache_push import FORGET
+from aidmatch.cache_push import FORGET, channel
 from aidmatch.extensions import db
 from aidmatch.orgs.models import OrgKind
 from aidmatch.permissions import Role
@@ -109,7 +109,7 @@ class Network:
         redis = Redis.from_url(REDIS_URL)
         for key in redis.scan_iter(match=f"{self.cache_prefix}*"):
             redis.delete(key)
-        redis.publish(f"{self.cache_prefix}{GENERATION_KEY}", FORGET)
+        redis.publish(channel(f"{self.cache_prefix}{GENERATION_KEY}", redis), FORGET)
 
     def stop(self) -> None:
         for server in self.servers:
