@@ -36,7 +36,8 @@ _MANAGER = manager_of_class(User)
 def load_user(user_id: int) -> User | None:
     """The user with this id in this request's session (None if there is none); read from
     the database by a request that may write."""
-    present = db.session.identity_map.get(identity_key(User, user_id))
+    key = identity_key(User, user_id)
+    present = db.session.identity_map.get(key)
     if present is not None:  # this request (or a test's session) has it already
         return present
     if not reading():
@@ -44,7 +45,7 @@ def load_user(user_id: int) -> User | None:
     row = held("user", (user_id,), lambda: columns(db.session.get(User, user_id)), USER_SECONDS)
     if row is None:
         return None
-    present = db.session.identity_map.get(identity_key(User, user_id))
+    present = db.session.identity_map.get(key)
     if present is not None:  # just loaded (the row was not held)
         return present
     # As the ORM makes a loaded row's instance: its columns' values in its dict, no events

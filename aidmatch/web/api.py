@@ -144,6 +144,14 @@ def init_api(app) -> None:
     app.after_request(conditional_json)
 
 
+# The request headers that can make an answer conditional (304, 412) or partial (206).
+CONDITIONAL = frozenset(
+    f"HTTP_{name}"
+    for name in ("IF_NONE_MATCH", "IF_MATCH", "IF_MODIFIED_SINCE", "IF_UNMODIFIED_SINCE",
+                 "IF_RANGE", "RANGE")
+)  # fmt: skip
+
+
 def conditional_json(response):
     """A JSON answer to a GET (the API's lists and records, the map's markers) carries an
     ETag of its body; asked again with that ETag in If-None-Match, it is a 304 with no body:
@@ -155,7 +163,8 @@ def conditional_json(response):
         and not response.direct_passthrough
     ):
         response.add_etag()
-        response.make_conditional(request)
+        if not CONDITIONAL.isdisjoint(request.environ):  # nothing to compare: as it is
+            response.make_conditional(request)
     return response
 
 

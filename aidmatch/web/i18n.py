@@ -21,8 +21,9 @@ def select_locale() -> str:
     chosen = session.get("language")
     if chosen in languages:
         return chosen
-    if current_user and current_user.is_authenticated and current_user.language in languages:
-        return str(current_user.language)
+    user = current_user._get_current_object()  # once, not through the proxy each time
+    if user and user.is_authenticated and user.language in languages:
+        return str(user.language)
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )

@@ -206,6 +206,5 @@ def register_static_assets(app: Flask) -> None:
     @app.after_request
     def _dynamic_is_private(response):
         if request.endpoint != "static" and "Cache-Control" not in response.headers:
-            response.cache_control.private = True
-            response.cache_control.no_cache = True
+            response.headers["Cache-Control"] = "private, no-cache"  # as cache_control writes it
         return response
