@@ -30,7 +30,7 @@ def _directives(csp: str) -> dict[str, list[str]]:
 def check_headers(response, where: str) -> None:
     """The headers every response carries, and a CSP that allows nothing inline."""
     for name, value in EXPECTED.items():
-        assert response.headers.get(name) == value, f"{where}: {name}"
+        assert response.headers.getlist(name) == [value], f"{where}: {name}"  # once
     assert "geolocation=()" in response.headers.get("Permissions-Policy", ""), where
     csp = _directives(response.headers.get("Content-Security-Policy", ""))
     assert csp.get("frame-ancestors") == ["'none'"], where

@@ -162,19 +162,22 @@ def data():
     """{"items": [{"id", "kind", "title", "place", "lat", "lon", "precision_km", "urgency",
     "quantity", "unit", "progress", "url"}]}; place names the settlement and oblast in the
     viewer's language. ?near=<place id>&within_km=N narrows the markers as on the lists."""
-    raw = {k: v for k, v in request.args.items() if v != ""}
-    try:
-        args = MAP_ARGS.load(raw)
-    except ma.ValidationError as exc:
-        fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
-        raise Invalid(_l("Invalid filters"), fields=fields) from None
+
+    def markers() -> tuple[dict, int]:
+        # The filters are read as the markers are drawn: a kept answer's query (part of its
+        # key) was read without fault when it was drawn, and reading needs nothing else.
+        raw = {k: v for k, v in request.args.items() if v != ""}
+        try:
+            args = MAP_ARGS.load(raw)
+        except ma.ValidationError as exc:
+            fields = {k: " ".join(map(str, v)) for k, v in exc.normalized_messages().items()}
+            raise Invalid(_l("Invalid filters"), fields=fields) from None
+        return {"items": map_items(current_user, args), "limit": MAX_MARKERS}, MAX_SECONDS
+
     # The markers depend on the data (the generation), who looks, the filters (near and
     # within_km among them), the language and the day (a posting past its date reads as
     # expired): kept per viewer in the shared cache as the JSON text itself, a gzip copy of
     # it and its ETag (web/kept.py), so a map reloaded or panned costs one read until
     # anything is written, and 2 000 markers are neither encoded, hashed nor compressed again
     # for every reader.
-    return kept_json(
-        "map",
-        lambda: ({"items": map_items(current_user, args), "limit": MAX_MARKERS}, MAX_SECONDS),
-    )
+    return kept_json("map", markers)
