@@ -586,3 +586,56 @@ def test_a_session_cookie_is_signed_as_flask_signs_it(app, client, login_as):
     assert flasks.loads(cookie)["_user_id"] == donor.get_id()
     signature = ours.make_signer(ours.salt).get_signature(b"a value")
     assert signature == flasks.make_signer(flasks.salt).get_signature(b"a value")
+
+
+def _footer_form(page: str) -> str:
+    """The footer's language form."""
+    return re.search(r'<form method="post" action="/language".*?</form>', page, re.S).group(0)
+
+
+def test_reading_the_public_pages_sets_no_cookie_and_the_language_switches_without_one(
+    database_url,
+):
+    """A visitor without an account reads the public pages without a cookie (their only form,
+    the language switch, needs no CSRF token: it touches nothing but the visitor's own
+    cookie), and switching the language works without a token."""
+    csrf_app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    with csrf_app.app_context():
+        client = csrf_app.test_client()
+        for path in ("/", "/transparency"):
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert "Set-Cookie" not in page.headers, path
+            assert 'name="csrf_token"' not in _footer_form(text(page)), path
+        answer = client.post("/language", data={"language": "de", "next": "/transparency"})
+        assert answer.status_code == 302
+        assert answer.headers["Location"].endswith("/transparency")
+        assert '<html lang="de">' in text(client.get("/transparency"))
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_signed_in_users_language_switch_needs_its_csrf_token(database_url):
+    """It changes their account's language: a form from another site (no token) is refused
+    and changes nothing; the footer's own form carries the token and switches."""
+    csrf_app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    with csrf_app.app_context():
+        user = make_user()
+        db.session.commit()
+        client = csrf_app.test_client()
+        token = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', text(client.get("/login"))
+        )
+        data = {"csrf_token": token.group(1), "email": user.email, "password": PASSWORD}
+        assert client.post("/login", data=data).status_code == 302
+        assert client.post("/language", data={"language": "de"}).status_code == 400
+        db.session.expire_all()
+        assert db.session.get(User, user.id).language != "de"
+        form = _footer_form(text(client.get("/account")))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        answer = client.post("/language", data={"language": "de", "csrf_token": token})
+        assert answer.status_code == 302
+        db.session.expire_all()
+        assert db.session.get(User, user.id).language == "de"
+        db.session.remove()
+        db.engine.dispose()

@@ -87,8 +87,9 @@ def receipt_form(client, path: str, **data) -> dict:
     page = client.get(path)
     assert page.status_code == 200, text(page)
     html = text(page)
+    # No CSRF token: the suite runs without CSRF, and the receiver has no account (the
+    # receipt's own form carries one when CSRF is on: tests/browser/test_offline_receipt.py).
     form = {
-        "csrf_token": hidden(html, "csrf_token"),
         "idempotency_key": hidden(html, "idempotency_key"),
         "condition": "full",
         "quantity_received": "20",

@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from aidmatch.auth.links import safe_next
-from aidmatch.extensions import db
+from aidmatch.extensions import csrf, db
 from aidmatch.site.home import home_context
 
 bp = Blueprint("core", __name__)
@@ -95,8 +95,15 @@ def offline_page():
 
 
 @bp.post("/language")
+@csrf.exempt
 def set_language():
-    """Switch the interface language for this session (and the user's setting)."""
+    """Switch the interface language for this session (and the user's setting). A visitor
+    without an account sends no CSRF token: the switch touches nothing but their own
+    cookie, and the public pages' language form then needs none, so reading them sets no
+    cookie at all. A signed-in user's form carries one, checked here: it changes their
+    account."""
+    if current_user.is_authenticated and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()  # as Flask-WTF's own check would (it is off in most tests)
     language = request.form.get("language", "")
     if language in current_app.config["LANGUAGES"]:
         session["language"] = language
