@@ -597,8 +597,9 @@ def test_reading_the_public_pages_sets_no_cookie_and_the_language_switches_witho
     database_url,
 ):
     """A visitor without an account reads the public pages without a cookie (their only form,
-    the language switch, needs no CSRF token: it touches nothing but the visitor's own
-    cookie), and switching the language works without a token."""
+    the language switch, needs no CSRF token), and switching the language from our own page
+    works without one; from another site's page it is refused and sets no cookie (it would
+    replace a signed-in user's session, whose cookie a cross-site POST does not carry)."""
     csrf_app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
     with csrf_app.app_context():
         client = csrf_app.test_client()
@@ -607,7 +608,17 @@ def test_reading_the_public_pages_sets_no_cookie_and_the_language_switches_witho
             assert page.status_code == 200, path
             assert "Set-Cookie" not in page.headers, path
             assert 'name="csrf_token"' not in _footer_form(text(page)), path
-        answer = client.post("/language", data={"language": "de", "next": "/transparency"})
+        data = {"language": "de", "next": "/transparency"}
+        for elsewhere in ({"Origin": "https://elsewhere.example"}, {}):
+            refused = client.post("/language", data=data, headers=elsewhere)
+            assert refused.status_code == 400
+            assert "Set-Cookie" not in refused.headers
+        ours = {"Origin": "http://localhost"}
+        referred = client.post(
+            "/language", data={"language": "en"}, headers={"Referer": "http://localhost/"}
+        )
+        assert referred.status_code == 302  # no Origin (an older browser): its Referer
+        answer = client.post("/language", data=data, headers=ours)
         assert answer.status_code == 302
         assert answer.headers["Location"].endswith("/transparency")
         assert '<html lang="de">' in text(client.get("/transparency"))

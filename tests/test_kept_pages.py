@@ -89,7 +89,7 @@ def test_a_kept_answer_is_held_in_the_process_under_the_shared_generation(
     api = api_client(cast["donor"])
     first = html(client.get("/needs"))
     listed = api.get("/needs").get_json()
-    kept = [key for key in cache.cache._cache if key.startswith(("page:", "json3:"))]
+    kept = [key for key in cache.cache._cache if key.startswith(("page2:", "json3:"))]
     assert len(kept) == 2
     for key in kept:
         cache.delete(key)
@@ -298,7 +298,7 @@ def test_a_visitor_without_an_account_is_kept_a_page_per_language_and_no_query(
     from aidmatch.extensions import cache
 
     def kept() -> list[str]:
-        return [key for key in cache.cache._cache if key.startswith("page:transparency:")]
+        return [key for key in cache.cache._cache if key.startswith("page2:transparency:")]
 
     first = html(client.get("/transparency"))
     assert len(kept()) == 1

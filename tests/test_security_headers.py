@@ -31,6 +31,8 @@ def check_headers(response, where: str) -> None:
     """The headers every response carries, and a CSP that allows nothing inline."""
     for name, value in EXPECTED.items():
         assert response.headers.getlist(name) == [value], f"{where}: {name}"  # once
+    for name in ("Content-Security-Policy", "Permissions-Policy", "Cross-Origin-Opener-Policy"):
+        assert len(response.headers.getlist(name)) == 1, f"{where}: {name} once"
     assert "geolocation=()" in response.headers.get("Permissions-Policy", ""), where
     csp = _directives(response.headers.get("Content-Security-Policy", ""))
     assert csp.get("frame-ancestors") == ["'none'"], where
@@ -93,7 +95,9 @@ def test_the_tile_server_may_serve_images(database_url):
 def test_hsts_only_in_production(database_url):
     app = make_test_app(database_url, AIDMATCH_ENV="production")
     response = app.test_client().get("/static/css/app.css")
-    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert response.headers.getlist("Strict-Transport-Security") == [
+        "max-age=31536000; includeSubDomains"
+    ]
 
 
 INLINE = re.compile(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -19,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from aidmatch.auth.links import safe_next
@@ -98,15 +100,26 @@ def offline_page():
 @csrf.exempt
 def set_language():
     """Switch the interface language for this session (and the user's setting). A visitor
-    without an account sends no CSRF token: the switch touches nothing but their own
-    cookie, and the public pages' language form then needs none, so reading them sets no
-    cookie at all. A signed-in user's form carries one, checked here: it changes their
-    account."""
-    if current_user.is_authenticated and current_app.config["WTF_CSRF_ENABLED"]:
-        csrf.protect()  # as Flask-WTF's own check would (it is off in most tests)
+    without an account sends no CSRF token, so the public pages' language form needs none
+    and reading them sets no cookie at all; the form must come from one of our own pages
+    (its Origin, else its Referer): another site's would replace the session of a
+    signed-in user, whose cookie a cross-site POST does not carry (SameSite=Lax), with a
+    visitor's. A signed-in user's form carries a token, checked here: it changes their
+    account. (Both only with CSRF on, as Flask-WTF's own check: it is off in most tests.)"""
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        if current_user.is_authenticated:
+            csrf.protect()
+        elif not _from_our_pages():
+            raise CSRFError("The form came from another site.")  # logged; the page: expired
     language = request.form.get("language", "")
     if language in current_app.config["LANGUAGES"]:
         session["language"] = language
         if current_user.is_authenticated:
             current_user.language = language
     return redirect(safe_next(request.form.get("next")) or url_for("core.index"))
+
+
+def _from_our_pages() -> bool:
+    """Does the request say it was sent from a page of this host (Origin, else Referer)?"""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    return urlsplit(source).netloc == request.host

@@ -119,7 +119,9 @@ def kept_page(
             g.pop("kept_drawing", None)
         return page, min(seconds(ctx), MAX_SECONDS) if seconds else MAX_SECONDS
 
-    page, _held = remember(f"page:{name}", key, draw, lambda kept: kept[1], local=True)
+    # "page2": a visitor's page has no CSRF mark in its footer; the code before kept pages
+    # as "page" (a deploy one server at a time: neither serves the other's)
+    page, _held = remember(f"page2:{name}", key, draw, lambda kept: kept[1], local=True)
     return _filled(page)
 
 
