@@ -21,6 +21,9 @@ no token it may trust:
   (FORGET: cache._renew deleted it, so the next reader makes a new one);
 - more than MAX_DRAIN pushes waited (a process idle through many writes: it subscribes
   again rather than read them all);
+- more than TRUSTED_DRAIN pushes waited: Redis may still hold later ones (a socket takes
+  only so many small messages before Redis waits to send the rest), so the last one read
+  may not be the last one stored;
 - nothing confirmed the token for TRUST_SECONDS (no push, no read): a generation lost from
   the cache (evicted, the cache emptied by hand) is noticed within that time, as the shared
   cache's own reads would have noticed it.
@@ -55,6 +58,7 @@ from redis.exceptions import NoPermissionError
 
 TRUST_SECONDS = 1.0
 MAX_DRAIN = 1000
+TRUSTED_DRAIN = 32
 # Pushed when a writer could not store its token: ask the cache.
 FORGET = b""
 # After a subscription could not be made, the next try waits this long (each request asks
@@ -198,8 +202,10 @@ class GenerationPush:
         until the next subscription."""
         connection = self._connection
         try:
-            for _ in range(MAX_DRAIN):
+            for taken in range(MAX_DRAIN):
                 if not connection.can_read(timeout=0):
+                    if taken > TRUSTED_DRAIN:  # more may be on their way: ask this time
+                        self._trusted_until = 0.0
                     return True
                 reply = connection.read_response()
                 self._heard_at, self._pinged_at = time.monotonic(), None
