@@ -23,9 +23,9 @@ request takes the generation anew (pushed or read); each until the moment it
 expires in the shared cache (by the clock of the process that made it: servers keep their
 clocks in time, so a skew of a few seconds is all it changes). A busy page asked again in
 the same process then costs no read of the shared cache (with Redis; one, the generation,
-with the other backends), and no copy of its text. What must not leave the process and is asked on every request (the
-signed-in user's row and a bearer token's: auth/loading.py) is held the same way and only
-here (``held``).
+with the other backends), and no copy of its text. What must not leave the process and is
+asked on every request (the signed-in user's row and a bearer token's: auth/loading.py) is
+held the same way and only here (``held``).
 
 Stamps: what the generation does not follow, a subject's stamp does (``stamped``): a random
 token per subject in the shared cache (a user's inbox: the header's bell counts its unread

@@ -120,6 +120,8 @@ def set_language():
 
 
 def _from_our_pages() -> bool:
-    """Does the request say it was sent from a page of this host (Origin, else Referer)?"""
+    """Does the request say it was sent from a page of this host (Origin, else Referer)? The
+    host Flask-WTF's own referrer check over HTTPS compares too (WTF_CSRF_SSL_STRICT), so a
+    deployment whose forms work passes this."""
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
     return urlsplit(source).netloc == request.host
