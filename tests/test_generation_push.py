@@ -8,6 +8,7 @@ it and on the test's database, as several servers would: each app has its subscr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
@@ -294,7 +295,8 @@ class SilentProxy:
                 ).start()  # fmt: skip
 
     def _pump(self, source, sink, subscriber, asking: bool) -> None:
-        try:
+        """Forward source to sink until either closes (then both are closed)."""
+        with source, sink, contextlib.suppress(OSError):
             while data := source.recv(65536):
                 if asking and b"SUBSCRIBE" in data.upper():
                     subscriber.set()
@@ -303,11 +305,6 @@ class SilentProxy:
                 if not asking and subscriber.is_set() and self.silent.is_set():
                     continue
                 sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            source.close()
-            sink.close()
 
 
 @contextmanager
