@@ -83,7 +83,11 @@ def test_small_load_run_serves_every_page_to_its_role():
     result = json.loads(done.stdout)
     assert result["counts"]["pending lapsed"] == 60
     pages = result["pages"]
-    assert len(pages) == 16
+    # every page once, the floor first and again last; ratios to the faster floor
+    assert len(pages) == 17
+    assert pages[0]["name"] == pages[-1]["name"] == "minimal"
+    assert [p["name"] for p in pages].count("minimal") == 2
+    assert max(pages[0]["ratio"], pages[-1]["ratio"]) == 1.0
     for page in pages:
         assert page["requests"] > 0, page
         assert page["non_2xx"] == 0, page
