@@ -10,23 +10,27 @@ session cookie is read from Set-Cookie and sent back as a header, since producti
 Secure and the bench speaks plain http), and runs ``wrk -t1 -c16 -d<duration>s --latency``
 on each page as the role that uses it. The floor: a minimal Flask app (bench/minimal_app.py:
 20 of 1 000 rows through the ORM and a Jinja template) on the same kind of database, same
-gunicorn settings, measured first and again last.
+gunicorn settings, measured first and again last. ``--rounds N`` runs that whole sequence N
+times on the same servers and prints medians (the worst p99): on a machine whose speed drifts
+(a shared host), a page and the floor it is compared with are then measured minutes apart
+at most, N times over.
 
 Prints per page: requests/s, p50 and p99 latency (over the requests that finished within
 the duration: on a page slower than 16 connections / duration, few do), non-2xx/3xx
 responses, socket errors and timeouts (after 30 s), the requests done, the ratio to the
-minimal page's requests/s (the faster of its two runs), and the SQL statements one request
-issues (counted in-process after the load, the app on the same database, a second GET as
-the role).
+minimal page's requests/s (the faster of its two runs in the same round), and the SQL
+statements one request issues (counted in-process after the load, the app on the same
+database, a second GET as the role).
 Every URL is first fetched once without following redirects: anything but 200 stops the
 bench (a redirect to /login means the login did not take).
 
-    .venv/bin/python bench/load.py [--duration 10] [--workers 2] [--threads 1]
+    .venv/bin/python bench/load.py [--duration 10] [--rounds 1] [--workers 2] [--threads 1]
         [--connections 16] [--needs 100000] [--offers 50000] [--lapsed 36000] [--fresh 200]
         [--pages REGEX] [--json] [--database-url postgresql://postgres@127.0.0.1:5432/test]
         [--redis-url redis://127.0.0.1:6379/15]
 
     .venv/bin/python bench/load.py --duration 3 --pages 'needs|minimal'   # a quick look
+    .venv/bin/python bench/load.py --rounds 5 --pages 'map data packed'  # one ratio, steadier
     .venv/bin/python bench/load.py --connections 1 --pages 'api (matches|pending)'  # one
         # request at a time: the latency of one GET, without waiting behind 15 others
 
@@ -45,6 +49,7 @@ import secrets
 import shlex
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,6 +237,9 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page")
     parser.add_argument(
+        "--rounds", type=int, default=1, help="times the whole sequence is run (medians)"
+    )
+    parser.add_argument(
         "--connections", type=int, default=16, help="wrk's open connections (1: one at a time)"
     )
     parser.add_argument("--workers", type=int, default=2)
@@ -275,16 +283,23 @@ def main() -> None:
             **os.environ, "AIDMATCH_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
             "DATABASE_URL": url, "REDIS_URL": args.redis_url, "MINIMAL_DATABASE_URL": floor_url,
         }  # fmt: skip
-        results: list[tuple[Page, dict]] = []
+        runs = [*pages, pages[0]]
+        rounds: list[list[dict]] = []  # a result per page of runs, per round
         with (
             gunicorn("bench.minimal_app:create_app()", env, args, Path(tmp) / "min.log", "/") as fp,
             gunicorn("app:app", env, args, Path(tmp) / "app.log", "/healthz") as port,
         ):
             cookies = {}
-            # The floor is measured first and again last: the first run can share the
-            # machine with what is still settling (the app's second worker importing it,
-            # the fill's last writes); each page's ratio is taken to the faster of the two.
-            for page in [*pages, pages[0]]:
+            # The floor is measured first and again last in each round: the first run can
+            # share the machine with what is still settling (the app's second worker
+            # importing it, the fill's last writes); each page's ratio is taken to the faster
+            # of the two of its round. Rounds repeat the whole sequence: a machine whose
+            # speed drifts drifts under the floor and the pages alike.
+            for index, page in [
+                (i, page) for _ in range(args.rounds) for i, page in enumerate(runs)
+            ]:
+                if index == 0:
+                    rounds.append([])
                 target = fp if page.name == "minimal" else port
                 if page.role in prepared.emails and not page.path.startswith("/api/"):
                     # A browser sends back the cookie each answer renews (the session notes
@@ -301,31 +316,57 @@ def main() -> None:
                     # wrk would measure a rewrite on every request that a browser makes once
                     # (a visitor without an account is sent none: each a new visitor)
                     sys.exit(f"load: {page.path} as the {page.role} sets a cookie on a fresh one")
-                results.append(
-                    (page, wrk(target, page.path, headers, args.duration, args.connections))
-                )
+                rounds[-1].append(wrk(target, page.path, headers, args.duration, args.connections))
         statements = count_statements(
             url, prepared.emails, [p for p in pages if p.name != "minimal"]
         )
         store.flushdb()
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+        results = [(page, summed([done[i] for done in rounds])) for i, page in enumerate(runs)]
         report(args, results, statements, prepared, backend, load_average, fill_s)
+
+
+def summed(runs: list[dict]) -> dict:
+    """A page's runs of every round as one result: the median of requests/s, p50 and ratio
+    (each round's ratio to the faster floor of that round, set by report), the worst p99,
+    the sums of requests and failures, and each round's requests/s."""
+    p50s = [r["p50_ms"] for r in runs if r["p50_ms"] is not None]
+    p99s = [r["p99_ms"] for r in runs if r["p99_ms"] is not None]
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50_ms": statistics.median(p50s) if p50s else None,
+        "p99_ms": max(p99s) if p99s else None,
+        "requests": sum(r["requests"] for r in runs),
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "rounds_rps": [r["rps"] for r in runs],
+    }
 
 
 def report(args, results, statements, prepared, backend, load_average, fill_s) -> None:
     """The table (or JSON) of the results and how to reproduce them: each page's ratio to the
-    faster of the floor's two runs."""
+    faster of the floor's two runs of the same round, the median over the rounds."""
     counts = prepared.counts
-    floor = max(r["rps"] for p, r in results if p.name == "minimal") or 1.0
+    floors = [
+        max(first, last) or 1.0
+        for first, last in zip(
+            results[0][1]["rounds_rps"], results[-1][1]["rounds_rps"], strict=True
+        )
+    ]
+    for _page, r in results:
+        r["rounds_ratio"] = [
+            round(rps / floor, 3) for rps, floor in zip(r["rounds_rps"], floors, strict=True)
+        ]
+        r["ratio"] = statistics.median(r["rounds_ratio"])
     command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
     if args.json:
         rows = [
-            {**asdict(p), **r, "ratio": round(r["rps"] / floor, 3),
-             "statements": statements.get((p.name, p.role))}
+            {**asdict(p), **r, "statements": statements.get((p.name, p.role))}
             for p, r in results
         ]  # fmt: skip
         print(json.dumps({"backend": backend, "counts": counts, "workers": args.workers,
                           "threads": args.threads, "duration_s": args.duration,
+                          "rounds": args.rounds,
                           "load_average": load_average, "fill_s": round(fill_s, 1),
                           "fingerprint": prepared.fingerprint,
                           "pages": rows, "command": command}, indent=2))  # fmt: skip
@@ -334,7 +375,8 @@ def report(args, results, statements, prepared, backend, load_average, fill_s) -
           + ", ".join(f"{v} {k}" for k, v in counts.items())
           + f"; fingerprint of the filled rows {prepared.fingerprint}")  # fmt: skip
     print(f"gunicorn: --workers {args.workers} --threads {args.threads}, AIDMATCH_ENV=production; "
-          f"wrk -t1 -c{args.connections} -d{args.duration}s; load average at start "
+          f"wrk -t1 -c{args.connections} -d{args.duration}s; {args.rounds} round(s), medians; "
+          "load average at start "
           + " ".join(f"{x:.2f}" for x in load_average))  # fmt: skip
     print(f"{'page':18} {'role':12} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
           f"{'errors':>7} {'done':>6} {'ratio':>6} {'SQL':>5}  path")  # fmt: skip
@@ -345,7 +387,9 @@ def report(args, results, statements, prepared, backend, load_average, fill_s) -
         )
         print(f"{page.name:18} {page.role:12} {r['rps']:8.1f} {p50} "
               f"{p99} {r['non_2xx']:8d} {r['socket_errors']:7d} {r['requests']:6d} "
-              f"{r['rps'] / floor:6.3f} {sql:>5}  {page.path}")  # fmt: skip
+              f"{r['ratio']:6.3f} {sql:>5}  {page.path}"
+              + (f"  rounds: {' '.join(f'{x:.3f}' for x in r['rounds_ratio'])}"
+                 if args.rounds > 1 else ""))  # fmt: skip
     print(f"reproduce: {command}")
 
 
