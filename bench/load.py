@@ -343,10 +343,9 @@ def summed(runs: list[dict]) -> dict:
     }
 
 
-def report(args, results, statements, prepared, backend, load_average, fill_s) -> None:
-    """The table (or JSON) of the results and how to reproduce them: each page's ratio to the
-    faster of the floor's two runs of the same round, the median over the rounds."""
-    counts = prepared.counts
+def with_ratios(results: list[tuple[Page, dict]]) -> None:
+    """Set each result's ratio in each round (rounds_ratio: to the faster of that round's two
+    floor runs, the first and last results) and its ratio, the median of those."""
     floors = [
         max(first, last) or 1.0
         for first, last in zip(
@@ -358,6 +357,13 @@ def report(args, results, statements, prepared, backend, load_average, fill_s) -
             round(rps / floor, 3) for rps, floor in zip(r["rounds_rps"], floors, strict=True)
         ]
         r["ratio"] = statistics.median(r["rounds_ratio"])
+
+
+def report(args, results, statements, prepared, backend, load_average, fill_s) -> None:
+    """The table (or JSON) of the results and how to reproduce them: each page's ratio to the
+    faster of the floor's two runs of the same round, the median over the rounds."""
+    counts = prepared.counts
+    with_ratios(results)
     command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
     if args.json:
         rows = [
