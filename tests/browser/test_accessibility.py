@@ -12,23 +12,16 @@ when /usr/bin/chromium is missing, and in the PostgreSQL run (the markup is the 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.browser.axe import blocking, describe, run_axe
 from tests.browser.live import browser, log_in, new_page, serve_test_app
 from tests.browser.map_clusters import open_cluster_with_enter, wait_until_map_is_still
-from tests.browser.marks import SLOW_BROWSER
+from tests.browser.marks import MARKUP_ONLY, SLOW_BROWSER
 
 pytestmark = [
     *SLOW_BROWSER,  # a server and chromium per test
-    # What axe and the keyboard check is the markup and the styles, the same on every
-    # database: the SQLite run covers it, and the PostgreSQL run of CI saves its minute.
-    pytest.mark.skipif(
-        os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-        reason="the pages' markup does not depend on the database (checked on SQLite)",
-    ),
+    MARKUP_ONLY,  # what axe and the widths check: the SQLite run covers it
 ]
 
 LANGUAGES = {"uk": "uk-UA", "de": "de-DE"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.live import browser, log_in, new_page, serve_test_app
-from tests.browser.marks import SLOW_BROWSER
+from tests.browser.marks import MARKUP_ONLY, SLOW_BROWSER
 
 pytestmark = SLOW_BROWSER
 
@@ -81,6 +81,7 @@ def test_an_admin_disables_a_user_whose_open_session_then_ends(live):
         expect(donor.locator("form[action$='/logout']")).to_be_visible()
 
 
+@MARKUP_ONLY
 def test_the_admin_pages_fit_a_phone_and_pass_axe(live):
     """The admin pages and /account (its time zone select) in each language at 320 px: no
     page wider than the screen (long addresses, URLs and zone names wrap), and no serious or

@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.live import browser, log_in, new_page, serve_test_app
 from tests.browser.map_clusters import open_cluster_with_click, wait_until_map_is_still
-from tests.browser.marks import SLOW_BROWSER
+from tests.browser.marks import MARKUP_ONLY, SLOW_BROWSER
 
 pytestmark = SLOW_BROWSER
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +104,7 @@ def live_empty(database_url):
         yield base_url, email
 
 
+@MARKUP_ONLY  # a static file drawn on an empty map
 def test_raion_lines_come_only_when_zoomed_in(live_empty, tmp_path):
     """The approximate raion lines (static/geo/raions.geojson) are neither fetched nor drawn
     at the start zoom; zoomed in to 8 they are there: thin, dashed, nothing to point at."""

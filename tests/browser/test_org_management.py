@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.live import browser, log_in, new_page, serve_test_app
-from tests.browser.marks import SLOW_BROWSER
+from tests.browser.marks import MARKUP_ONLY, SLOW_BROWSER
 
 pytestmark = SLOW_BROWSER
 
@@ -102,6 +102,7 @@ def test_organizer_edits_and_removes_a_member_coordinator_suspends(live):
         expect(donor.locator("main")).not_to_contain_text(NEED_TITLE)
 
 
+@MARKUP_ONLY
 def test_organization_pages_have_no_serious_accessibility_violations(live):
     """The directory, an organization's page with the coordinators' decision forms (one sent
     without a reason), and the edit page sent with an empty name, in Ukrainian and German."""

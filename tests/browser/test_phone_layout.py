@@ -23,20 +23,16 @@ Skipped in the PostgreSQL run: the markup does not depend on the database.
 from __future__ import annotations
 
 import io
-import os
 from datetime import date, timedelta
 
 import pytest
 
 from tests.browser.live import TIMEOUT_MS, browser, log_in, serve_test_app
-from tests.browser.marks import SLOW_BROWSER
+from tests.browser.marks import MARKUP_ONLY, SLOW_BROWSER
 
 pytestmark = [
     *SLOW_BROWSER,
-    pytest.mark.skipif(
-        os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-        reason="the pages' markup does not depend on the database (checked on SQLite)",
-    ),
+    MARKUP_ONLY,
 ]
 
 ROLES = ("anonymous", "organizer", "donor", "coordinator", "admin")
