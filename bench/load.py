@@ -11,14 +11,16 @@ Secure and the bench speaks plain http), and runs ``wrk -t1 -c16 -d<duration>s -
 on each page as the role that uses it. The floor: a minimal Flask app (bench/minimal_app.py:
 20 of 1 000 rows through the ORM and a Jinja template) on the same kind of database, same
 gunicorn settings, measured first and again last. ``--rounds N`` runs that whole sequence N
-times on the same servers and prints medians (the worst p99): on a machine whose speed drifts
+times on the same servers (filled once) and prints medians: on a machine whose speed drifts
 (a shared host), a page and the floor it is compared with are then measured minutes apart
 at most, N times over.
 
 Prints per page: requests/s, p50 and p99 latency (over the requests that finished within
-the duration: on a page slower than 16 connections / duration, few do), non-2xx/3xx
-responses, socket errors and timeouts (after 30 s), the requests done, the ratio to the
-minimal page's requests/s (the faster of its two runs in the same round), and the SQL
+the duration: on a page slower than 16 connections / duration, few do; with rounds, the
+median p50 and the worst p99 of the rounds in which any finished), non-2xx/3xx responses,
+socket errors and timeouts (after 30 s), the requests done (these three summed over the
+rounds), the ratio to the minimal page's requests/s (the faster of its two runs in the same
+round: a page exactly as fast as the floor tends to show a little under 1.0), and the SQL
 statements one request issues (counted in-process after the load, the app on the same
 database, a second GET as the role).
 Every URL is first fetched once without following redirects: anything but 200 stops the
@@ -232,12 +234,20 @@ def headers_for(page: Page, cookies: dict, tokens: dict) -> dict:
     return {**headers, "Cookie": cookies[page.role]}
 
 
+def positive(text: str) -> int:
+    """A whole number of at least 1 (argparse's type for --rounds)."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not at least 1")
+    return number
+
+
 def arguments() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page")
     parser.add_argument(
-        "--rounds", type=int, default=1, help="times the whole sequence is run (medians)"
+        "--rounds", type=positive, default=1, help="times the whole sequence is run (medians)"
     )
     parser.add_argument(
         "--connections", type=int, default=16, help="wrk's open connections (1: one at a time)"
@@ -277,7 +287,7 @@ def main() -> None:
         prepared = prepare(url, args.needs, args.offers, args.lapsed, args.fresh)
         minimal_app.fill(floor_url)
         fill_s = time.perf_counter() - started
-        os.sync()  # the fill's writes on disk now, not under the first page's load
+        os.sync()  # the SQLite file's writes on disk now, not under the first page's load
         store.flushdb()
         env = {
             **os.environ, "AIDMATCH_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
@@ -322,14 +332,22 @@ def main() -> None:
         )
         store.flushdb()
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-        results = [(page, summed([done[i] for done in rounds])) for i, page in enumerate(runs)]
+        results = per_page(runs, rounds)
         report(args, results, statements, prepared, backend, load_average, fill_s)
 
 
+def per_page(runs: list[Page], rounds: list[list[dict]]) -> list[tuple[Page, dict]]:
+    """Each of `runs` (the floor, the pages, the floor again) with its results of every round
+    (`rounds`: one result per run, in that order, per round) summed, and its ratios set."""
+    results = [(page, summed([done[i] for done in rounds])) for i, page in enumerate(runs)]
+    with_ratios(results)
+    return results
+
+
 def summed(runs: list[dict]) -> dict:
-    """A page's runs of every round as one result: the median of requests/s, p50 and ratio
-    (each round's ratio to the faster floor of that round, set by report), the worst p99,
-    the sums of requests and failures, and each round's requests/s."""
+    """A page's runs of every round as one result: the median of requests/s, the median p50
+    and the worst p99 over the rounds in which requests finished (None if in none), the sums
+    of requests and failures, and each round's requests/s (with_ratios adds the ratios)."""
     p50s = [r["p50_ms"] for r in runs if r["p50_ms"] is not None]
     p99s = [r["p99_ms"] for r in runs if r["p99_ms"] is not None]
     return {
@@ -346,29 +364,27 @@ def summed(runs: list[dict]) -> dict:
 def with_ratios(results: list[tuple[Page, dict]]) -> None:
     """Set each result's ratio in each round (rounds_ratio: to the faster of that round's two
     floor runs, the first and last results) and its ratio, the median of those."""
-    floors = [
-        max(first, last) or 1.0
-        for first, last in zip(
-            results[0][1]["rounds_rps"], results[-1][1]["rounds_rps"], strict=True
-        )
-    ]
+    pairs = zip(results[0][1]["rounds_rps"], results[-1][1]["rounds_rps"], strict=True)
+    floors = [max(first, last) for first, last in pairs]
+    if not all(floors):
+        sys.exit(f"load: the minimal page served nothing in round {floors.index(0) + 1}")
     for _page, r in results:
         r["rounds_ratio"] = [
             round(rps / floor, 3) for rps, floor in zip(r["rounds_rps"], floors, strict=True)
         ]
-        r["ratio"] = statistics.median(r["rounds_ratio"])
+        r["ratio"] = round(statistics.median(r["rounds_ratio"]), 3)
 
 
 def report(args, results, statements, prepared, backend, load_average, fill_s) -> None:
     """The table (or JSON) of the results and how to reproduce them: each page's ratio to the
     faster of the floor's two runs of the same round, the median over the rounds."""
     counts = prepared.counts
-    with_ratios(results)
     command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
     if args.json:
         rows = [
-            {**asdict(p), **r, "statements": statements.get((p.name, p.role))}
-            for p, r in results
+            {**asdict(p), **r, "statements": statements.get((p.name, p.role)),
+             "again": i == len(results) - 1}  # the floor's last run
+            for i, (p, r) in enumerate(results)
         ]  # fmt: skip
         print(json.dumps({"backend": backend, "counts": counts, "workers": args.workers,
                           "threads": args.threads, "duration_s": args.duration,
@@ -381,17 +397,18 @@ def report(args, results, statements, prepared, backend, load_average, fill_s) -
           + ", ".join(f"{v} {k}" for k, v in counts.items())
           + f"; fingerprint of the filled rows {prepared.fingerprint}")  # fmt: skip
     print(f"gunicorn: --workers {args.workers} --threads {args.threads}, AIDMATCH_ENV=production; "
-          f"wrk -t1 -c{args.connections} -d{args.duration}s; {args.rounds} round(s), medians; "
-          "load average at start "
+          f"wrk -t1 -c{args.connections} -d{args.duration}s; {args.rounds} round(s): medians, "
+          "the worst p99, done, non-2xx and errors summed; load average at start "
           + " ".join(f"{x:.2f}" for x in load_average))  # fmt: skip
     print(f"{'page':18} {'role':12} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
           f"{'errors':>7} {'done':>6} {'ratio':>6} {'SQL':>5}  path")  # fmt: skip
-    for page, r in results:
+    for i, (page, r) in enumerate(results):
+        name = f"{page.name}, again" if i == len(results) - 1 else page.name
         sql = str(statements.get((page.name, page.role), ""))
         p50, p99 = (
             f"{ms:8.1f}" if ms is not None else f"{'-':>8}" for ms in (r["p50_ms"], r["p99_ms"])
         )
-        print(f"{page.name:18} {page.role:12} {r['rps']:8.1f} {p50} "
+        print(f"{name:18} {page.role:12} {r['rps']:8.1f} {p50} "
               f"{p99} {r['non_2xx']:8d} {r['socket_errors']:7d} {r['requests']:6d} "
               f"{r['ratio']:6.3f} {sql:>5}  {page.path}"
               + (f"  rounds: {' '.join(f'{x:.3f}' for x in r['rounds_ratio'])}"

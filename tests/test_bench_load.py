@@ -3,6 +3,7 @@ a small fill, gunicorn in production mode, each role logged in, every page answe
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import PAGES, parse_wrk, summed, with_ratios
+from bench.load import PAGES, parse_wrk, per_page, positive
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,33 +54,55 @@ def test_parse_wrk_gives_no_latency_when_nothing_finished():
     assert result["p50_ms"] is None and result["p99_ms"] is None
 
 
-def _run(rps: float, p50: float | None = 10.0, p99: float | None = 20.0, bad: int = 0) -> dict:
+def _run(rps: float, p50=10.0, p99=20.0, bad: int = 0, errors: int = 0) -> dict:
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "requests": int(rps * 10),
-            "non_2xx": bad, "socket_errors": 0}  # fmt: skip
+            "non_2xx": bad, "socket_errors": errors}  # fmt: skip
 
 
 def test_rounds_give_medians_and_each_ratio_to_its_own_rounds_faster_floor():
-    floor, page = PAGES[0], PAGES[1]
+    floor, page, idle = PAGES[0], PAGES[1], PAGES[2]
     # three rounds on a machine whose speed drifts: the floor's first run is the slower one
-    # in the first round, its last one in the third; the page is as fast as the floor of
-    # its round in the first, faster in the second, slower in the third.
+    # in the first round, its last one in the third; the page is as fast as the floor of its
+    # round in the first, faster in the second, slower in the third; the third page never
+    # finished a request.
     rounds = [
-        [_run(500.0), _run(1000.0, 12.0, 30.0), _run(1000.0)],
-        [_run(800.0), _run(880.0, 11.0, 25.0, bad=1), _run(800.0)],
-        [_run(1200.0), _run(600.0, None, None), _run(900.0)],
-    ]
-    results = [
-        (p, summed([done[i] for done in rounds])) for i, p in enumerate([floor, page, floor])
-    ]
-    with_ratios(results)
-    _first, (_page, got), (_last, last) = results
-    assert got["rounds_rps"] == [1000.0, 880.0, 600.0]
-    assert got["rounds_ratio"] == [1.0, 1.1, 0.5]
+        [_run(500.0), _run(1000.0, 12.0, 25.0, bad=2), _run(0.0, None, None), _run(1000.0)],
+        [_run(800.0), _run(880.0, 11.0, 40.0, bad=1, errors=3), _run(0.0, None, None),
+         _run(600.0)],
+        [_run(1200.0), _run(400.0, 90.0, 30.0, errors=1), _run(0.0, None, None), _run(900.0)],
+    ]  # fmt: skip
+    results = per_page([floor, page, idle, floor], rounds)
+    assert [p for p, _r in results] == [floor, page, idle, floor]
+    _first, (_page, got), (_idle, none), (_last, last) = results
+    assert got["rounds_rps"] == [1000.0, 880.0, 400.0]
+    assert got["rounds_ratio"] == [1.0, 1.1, 0.333]  # 400 / 1 200, to three places
     assert got["ratio"] == 1.0 and got["rps"] == 880.0
-    assert got["p50_ms"] == 11.5  # the median of the rounds in which requests finished
-    assert got["p99_ms"] == 30.0  # the worst
-    assert (got["requests"], got["non_2xx"]) == (24_800, 1)
-    assert last["rounds_ratio"] == [1.0, 1.0, 0.75]
+    assert got["p50_ms"] == 12.0  # the median, not the mean (37.7)
+    assert got["p99_ms"] == 40.0  # the worst
+    assert (got["requests"], got["non_2xx"], got["socket_errors"]) == (22_800, 3, 4)
+    assert none["p50_ms"] is None and none["p99_ms"] is None and none["ratio"] == 0.0
+    assert last["rounds_ratio"] == [1.0, 0.75, 0.75]
+
+
+def test_an_even_number_of_rounds_gives_a_ratio_to_three_places():
+    floor, page = PAGES[0], PAGES[1]
+    rounds = [[_run(300.0), _run(100.0), _run(300.0)], [_run(300.0), _run(200.0), _run(300.0)]]
+    (_f, _r), (_p, got), (_l, _s) = per_page([floor, page, floor], rounds)
+    assert got["rounds_ratio"] == [0.333, 0.667]
+    assert got["ratio"] == 0.5
+
+
+def test_a_floor_that_served_nothing_stops_the_bench():
+    floor, page = PAGES[0], PAGES[1]
+    rounds = [[_run(300.0), _run(100.0), _run(300.0)], [_run(0.0), _run(200.0), _run(0.0)]]
+    with pytest.raises(SystemExit, match="served nothing in round 2"):
+        per_page([floor, page, floor], rounds)
+
+
+def test_rounds_must_be_at_least_one():
+    with pytest.raises(argparse.ArgumentTypeError):
+        positive("0")
+    assert positive("3") == 3
 
 
 def _redis_up(host: str = "127.0.0.1", port: int = 6379) -> bool:
@@ -115,6 +138,7 @@ def test_small_load_run_serves_every_page_to_its_role():
     # every page once, the floor first and again last; ratios to the faster floor
     assert len(pages) == 17
     assert pages[0]["name"] == pages[-1]["name"] == "minimal"
+    assert pages[-1]["again"] and not any(p["again"] for p in pages[:-1])
     assert [p["name"] for p in pages].count("minimal") == 2
     assert result["rounds"] == 1
     assert max(pages[0]["ratio"], pages[-1]["ratio"]) == 1.0

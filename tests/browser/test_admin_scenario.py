@@ -2,8 +2,9 @@
 session is open in another browser; that session ends on its next request, and the user
 cannot log in again until an admin enables the account.
 
-Forms carry real CSRF tokens (WTF_CSRF_ENABLED=True). Skipped only when /usr/bin/chromium
-is missing; .ci/run installs it.
+Forms carry real CSRF tokens (WTF_CSRF_ENABLED=True). Skipped when /usr/bin/chromium is
+missing (.ci/run installs it); the test of markup alone also in the PostgreSQL run
+(MARKUP_ONLY: the SQLite run covers it).
 """
 
 from __future__ import annotations

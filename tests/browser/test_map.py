@@ -2,7 +2,8 @@
 after the page has loaded; two needs at one point make a cluster in the colour of the more
 urgent one; a marker's popup says its quantity and progress; the approximate raion lines
 come only once the map is zoomed in. Screenshots are left in the tests' tmp_path (map.png,
-raions.png) for a person to look at."""
+raions.png) for a person to look at. The raion lines, a static file on an empty map, are
+not checked again in the PostgreSQL run (MARKUP_ONLY)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 edits her organization's profile and removes a member; a coordinator finds a group in the
 directory and suspends it, and its need disappears from a donor's list.
 
-Forms carry real CSRF tokens (WTF_CSRF_ENABLED=True). Skipped only when /usr/bin/chromium
-is missing; .ci/run installs it.
+Forms carry real CSRF tokens (WTF_CSRF_ENABLED=True). Skipped when /usr/bin/chromium is
+missing (.ci/run installs it); the test of markup alone also in the PostgreSQL run
+(MARKUP_ONLY: the SQLite run covers it).
 """
 
 from __future__ import annotations
