@@ -21,7 +21,7 @@ from tests.browser.marks import MARKUP_ONLY, SLOW_BROWSER
 
 pytestmark = [
     *SLOW_BROWSER,  # a server and chromium per test
-    MARKUP_ONLY,  # what axe and the widths check: the SQLite run covers it
+    MARKUP_ONLY,  # what axe and the keyboard check: the SQLite run covers it
 ]
 
 LANGUAGES = {"uk": "uk-UA", "de": "de-DE"}
