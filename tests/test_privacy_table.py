@@ -360,7 +360,8 @@ def observe(s: Session, kind: str, key: str, surface: str, name: str) -> bool | 
             return "Score:" in text or "Closeness" in text
         if surface == "html_review":  # the score to two decimals, in the "fit" column
             return f"<td>{float(facts['score']):.2f}</td>" in text
-        return facts["score"] in text or facts["closeness"] in text
+        # as numbers of their own: "0.4" inside "10.45" or a coarse point is no score
+        return number_in(facts["score"], text) or number_in(facts["closeness"], text)
     if name == "exact_distance" and surface.endswith("candidates"):
         return present and not _rounded(item)
     if name == "exact_distance":  # lists near a place
