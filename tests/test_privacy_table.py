@@ -453,6 +453,22 @@ def test_the_exact_point_oracle_flags_the_point_and_no_unrelated_number():
         assert not shows_point(page, lat, lon), page
 
 
+def test_the_score_oracle_flags_the_score_and_not_the_same_digits_in_a_time():
+    """A score or closeness part is found as a number of its own in a JSON answer, never as
+    the same digits inside a longer number: a timestamp whose seconds read "30.127378" holds
+    "0.127", which once made a hub on a route 'see' a closeness of 0.127 it was not sent."""
+    closeness = "0.127"
+    shown = ('{"closeness": 0.127}', '"score": 0.127,', "[0.127]", "fit 0.127 of 1")
+    for text in shown:
+        assert number_in(closeness, text), text
+    unrelated = (
+        '"created_at": "2026-12-07T21:45:30.127378+00:00"', '"lat": 50.1271', "10.127",
+        '"urgency": 0.1273', "0.1275", '"id": 20.127',
+    )  # fmt: skip
+    for text in unrelated:
+        assert not number_in(closeness, text), text
+
+
 def test_the_reports_leak_checks_read_a_delivery(app, api_client):
     """The reports the table reads are not empty: the delivered match's collective finds its
     delivery (the category, the group's oblast) on its report's page and PDF."""
