@@ -1,6 +1,5 @@
 """Flask extensions, created without an app and bound in create_app."""
 
-from flask import request
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_limiter import Limiter
@@ -18,16 +17,6 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-@limiter.request_filter
-def _reads_are_never_limited() -> bool:
-    """Every rate limit counts a way of writing (logging in, registering, a reset, a receipt,
-    a message) and is declared for POST alone (tests/test_auth_ratelimit.py checks each), so
-    a read skips the limiter's lookup of its route's limits."""
-    return request.method in ("GET", "HEAD", "OPTIONS")
-
-
+limiter = Limiter(key_func=get_remote_address, default_limits=[])  # on writes: web/limiting.py
 mail = Mail()  # e-mail over SMTP (notify/mail.py); off without MAIL_SERVER
 cache = Cache()  # shared by every process (cache.py: generations, remember)

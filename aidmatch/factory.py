@@ -80,6 +80,7 @@ def register_extensions(app: Flask) -> None:
     from aidmatch.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from aidmatch.web.api import init_api
     from aidmatch.web.i18n import select_locale, select_timezone
+    from aidmatch.web.write_hooks import writes_only
 
     try:
         db.init_app(app)
@@ -102,6 +103,9 @@ def register_extensions(app: Flask) -> None:
 
     setup_login_manager(login_manager)
     setup_token_loader(login_manager)
+    # their hooks on every request act on writes alone: a read passes them by
+    writes_only(app, limiter, expected=3)
+    writes_only(app, login_manager, expected=1)
 
 
 def resolve_settings(app: Flask) -> None:

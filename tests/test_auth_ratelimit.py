@@ -115,7 +115,7 @@ def test_limit_is_configurable(database_url):
 
 
 def test_every_rate_limit_is_declared_for_post_alone(app):
-    """Reads skip the rate limiter (extensions._reads_are_never_limited): that holds only while
+    """Reads skip the rate limiter (web/write_hooks.py): that holds only while
     every limit of every route counts POSTs alone. A limit meant for a read would be skipped
     silently, so this names it."""
     from aidmatch.extensions import limiter

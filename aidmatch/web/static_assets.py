@@ -158,12 +158,23 @@ class StaticlessSessionInterface(SecureCookieSessionInterface):
             super().save_session(app, session, response)
 
 
+class PackedCompress(Compress):
+    """Flask-Compress, passing by at once a response already compressed (a kept answer in its
+    kept encoding: send_packed, which said Vary: Accept-Encoding itself). Flask-Compress would
+    read the request's Accept-Encoding and add to Vary first, only to leave it as it is."""
+
+    def after_request(self, response):
+        if "Content-Encoding" in response.headers:
+            return response
+        return super().after_request(response)
+
+
 def register_static_assets(app: Flask) -> None:
     """Fingerprint static URLs, set cache headers, and compress responses."""
     for key, value in COMPRESS_DEFAULTS.items():
         app.config.setdefault(key, value)
     # One Compress per app: it keeps the app's settings on itself (so not in extensions.py).
-    app.extensions["compress"] = Compress(app)
+    app.extensions["compress"] = PackedCompress(app)
     if not app.has_static_folder:
         return
     fingerprints = Fingerprints(app.static_folder)
