@@ -17,6 +17,6 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])  # on writes: web/limiting.py
+limiter = Limiter(key_func=get_remote_address, default_limits=[])  # on writes: web/write_hooks.py
 mail = Mail()  # e-mail over SMTP (notify/mail.py); off without MAIL_SERVER
 cache = Cache()  # shared by every process (cache.py: generations, remember)

@@ -104,8 +104,9 @@ def register_extensions(app: Flask) -> None:
     setup_login_manager(login_manager)
     setup_token_loader(login_manager)
     # their hooks on every request act on writes alone: a read passes them by
-    writes_only(app, limiter, expected=3)
-    writes_only(app, login_manager, expected=1)
+    limits = ("_check_request_limit", "__inject_headers", "__release_context")
+    writes_only(app, limiter, limits if limiter.enabled else ())  # switched off: none
+    writes_only(app, login_manager, ("_update_remember_cookie",))
 
 
 def resolve_settings(app: Flask) -> None:

@@ -132,3 +132,4 @@ def test_every_rate_limit_is_declared_for_post_alone(app):
     assert not limiter.limit_manager.application_limits
     assert not limiter.limit_manager.default_limits
     assert not limiter.limit_manager._blueprint_limits  # a whole blueprint's, GETs included
+    assert not limiter._meta_limits  # checked before any request, reads included

@@ -135,8 +135,9 @@ class Fingerprints:
 
 class StaticlessSessionInterface(SecureCookieSessionInterface):
     """Flask's cookie session, left alone by static files: they neither set the cookie nor
-    carry `Vary: Cookie` (Flask adds it whenever the session is read, as Flask-Login does
-    after every request), which would make a browser fetch them again when the cookie changes.
+    carry `Vary: Cookie` (Flask adds it whenever the session is read, as every page that
+    shows who is signed in does), which would make a browser fetch them again when the
+    cookie changes.
 
     Signed as Flask signs it (HMAC-SHA1, the same cookies), by OpenSSL's HMAC: Flask names
     SHA-1 through a function of its own, which makes Python's hmac compute it in Python; and

@@ -12,9 +12,14 @@ Two extensions add hooks to every request that act on writes alone:
 
 A read (transaction.SAFE_METHODS: most requests) finds nothing to do in them; run anyway,
 they cost it about 30 µs (bench/instructions.py: the map's kept markers took 3.37 million
-instructions a request with them, 3.10 without). A hook is found by the extension it is
-bound to; `writes_only` refuses to start when an extension did not add as many as it expects
-(a new version that registers them otherwise), rather than wrap nothing or something else.
+instructions a request with them, 3.10 without). One thing a read got from them, and gets no
+more: Flask-Login's hook looked into the session on every request, so every response but a
+static file's carried `Vary: Cookie`; now a read carries it when it reads the session (every
+page that shows who is signed in does), and not otherwise (/healthz, /sw.js, the favicon).
+
+A hook is found by the extension it is bound to and by its name; `writes_only` refuses to
+start when an extension did not add exactly the hooks it names (a new version that adds
+others, or adds them otherwise), rather than pass a read by a hook it may need.
 """
 
 from __future__ import annotations
@@ -34,10 +39,10 @@ def _reads_are_never_limited() -> bool:
     return request.method in SAFE_METHODS
 
 
-def writes_only(app: Flask, owner: object, expected: int) -> None:
-    """Make the app-wide hooks `owner` (an extension) added to app pass a read by; there must
-    be `expected` of them."""
-    found = 0
+def writes_only(app: Flask, owner: object, names: tuple[str, ...]) -> None:
+    """Make the app-wide request hooks `owner` (an extension) added to app pass a read by;
+    they must be exactly the ones named."""
+    found = []
     for hooks, wrap in (
         (app.before_request_funcs[None], _before),
         (app.after_request_funcs[None], _after),
@@ -45,10 +50,12 @@ def writes_only(app: Flask, owner: object, expected: int) -> None:
     ):
         for i, hook in enumerate(hooks):
             if _bound_to(hook, owner):
+                found.append(_name(hook))
                 hooks[i] = wrap(hook)
-                found += 1
-    if found != expected:
-        raise RuntimeError(f"{type(owner).__name__} added {found} request hooks, not {expected}")
+    if sorted(found) != sorted(names):
+        raise RuntimeError(
+            f"{type(owner).__name__} added the request hooks {sorted(found)}, not {sorted(names)}"
+        )
 
 
 def _bound_to(hook: Callable, owner: object) -> bool:
@@ -57,6 +64,12 @@ def _bound_to(hook: Callable, owner: object) -> bool:
     if isinstance(hook, functools.partial):
         return bool(hook.args) and hook.args[0] is owner
     return getattr(hook, "__self__", None) is owner
+
+
+def _name(hook: Callable) -> str:
+    """The name of the hook's function (a partial's: its function's), as its class spells it
+    (Flask-Limiter's "__inject_headers", not "_Limiter__inject_headers")."""
+    return getattr(hook, "func", hook).__name__
 
 
 def _before(hook: Callable) -> Callable:
